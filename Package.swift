@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "shardplan",
+  products: [
+    .library(name: "ShardPlan", targets: ["ShardPlan"]),
+    .library(name: "ShardPlanHwloc", targets: ["ShardPlanHwloc"]),
+    .executable(name: "shardplan", targets: ["shardplan"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+  ],
+  targets: [
+    // MARK: - C library (libhwloc through pkg-config; Debian: libhwloc-dev)
+    .systemLibrary(
+      name: "CHwloc",
+      pkgConfig: "hwloc",
+      providers: [.apt(["libhwloc-dev"]), .brew(["hwloc"])]
+    ),
+
+    // MARK: - Libraries
+    .target(
+      name: "ShardPlan",
+      dependencies: [.product(name: "Yams", package: "Yams")]
+    ),
+    .target(name: "ShardPlanHwloc", dependencies: ["ShardPlan", "CHwloc"]),
+
+    // MARK: - Tool
+    .executableTarget(
+      name: "shardplan",
+      dependencies: [
+        "ShardPlan", "ShardPlanHwloc",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    // MARK: - Tests
+    .testTarget(name: "ShardPlanTests", dependencies: ["ShardPlan"]),
+    .testTarget(name: "ShardPlanHwlocTests", dependencies: ["ShardPlanHwloc", "ShardPlan"]),
+    .testTarget(
+      name: "ShardPlanCLITests",
+      dependencies: ["ShardPlan"],
+      exclude: ["Snapshots"]
+    ),
+  ]
+)

@@ -1,0 +1,361 @@
+/// One host's merged facts plus what only a person or a topology file can say.
+public struct HostInput: Hashable, Sendable {
+  /// What the sources said about the host.
+  public var facts: MachineFacts
+  /// Host name; `host0`, `host1` … when nil.
+  public var name: String?
+  /// System memory bandwidth, bytes per second (used for CPU offload).
+  public var ramBandwidthBytesPerSecond: Int64?
+  /// Bytes per second per direction each GPU can send to other hosts.
+  public var networkBandwidthBytesPerSecondPerGPU: Int64?
+  /// One-way network latency in seconds.
+  public var networkLatencySeconds: Double?
+  /// A GPU model to assume for GPUs that no source names (`--gpu`).
+  public var assumedGPUModel: GPUSpec?
+
+  public init(
+    facts: MachineFacts,
+    name: String? = nil,
+    ramBandwidthBytesPerSecond: Int64? = nil,
+    networkBandwidthBytesPerSecondPerGPU: Int64? = nil,
+    networkLatencySeconds: Double? = nil,
+    assumedGPUModel: GPUSpec? = nil
+  ) {
+    self.facts = facts
+    self.name = name
+    self.ramBandwidthBytesPerSecond = ramBandwidthBytesPerSecond
+    self.networkBandwidthBytesPerSecondPerGPU = networkBandwidthBytesPerSecondPerGPU
+    self.networkLatencySeconds = networkLatencySeconds
+    self.assumedGPUModel = assumedGPUModel
+  }
+}
+
+/// Turns facts into a ``DeviceGraph``: names GPUs from the catalog and gives
+/// every GPU pair a kind and a bandwidth.
+///
+/// The bandwidth model, per direction:
+/// - NVLink: links × per-link rate. The rate is the one `nvidia-smi nvlink -s`
+///   printed when it was read (the smaller of the two GPUs'), else the nominal
+///   rate of the GPU's NVLink generation (``NVLinkRates``).
+/// - A pair is `nvswitch` rather than `nvlink` when the links run through NVSwitch
+///   chips: NCCL or hwloc shows NVSwitch devices, or a GPU's `NV#` counts summed
+///   over its peers exceed the links the GPU has (an H100 with `NV18` to seven
+///   peers cannot have 126 direct links; NVIDIA GPUs have at most 18).
+/// - PCIe: the slower endpoint's link (generation × lanes, ``PCIeRates``) when
+///   CUDA peer-to-peer works; half of it when it does not, since data is staged
+///   through host memory and crosses the host link twice (measured: 3× RTX 4090
+///   Gen4 x16 without P2P reached 12.9 GB/s per direction against 31.5 raw,
+///   tinygrad#6). `sys` pairs are further capped by the CPU-to-CPU link, with
+///   NCCL's figures (`src/graph/topo.h`): 16 GB/s for AMD, 10 GB/s for Intel
+///   before Sapphire Rapids, 22 GB/s for Sapphire Rapids and later.
+/// - Hosts: the smaller of the two hosts' per-GPU network bandwidth.
+public enum DeviceGraphBuilder {
+  /// Fallback NVLink per-link rate when the GPU generation is unknown.
+  static let unknownNVLinkRate: Int64 = NVLinkRates.generation4
+  /// Fallback network bandwidth per GPU: 100 Gb/s.
+  static let unknownNetworkBandwidth: Int64 = 12_500_000_000
+
+  /// Builds a graph from the hosts' facts.
+  ///
+  /// - Complexity: O(g²) for g GPUs in total.
+  public static func build(name: String, hosts inputs: [HostInput]) -> DeviceGraph {
+    var hosts: [Host] = []
+    var gpus: [GPU] = []
+    var links: [Link] = []
+    var notes: [String] = []
+    var conflicts: [Conflict] = []
+    var sources: [String] = []
+    var firstGPUOfHost: [Int] = []
+
+    for (hostIndex, input) in inputs.enumerated() {
+      let facts = input.facts
+      notes.append(contentsOf: facts.notes)
+      conflicts.append(contentsOf: facts.conflicts)
+      for source in facts.sources where !sources.contains(source) { sources.append(source) }
+      let base = gpus.count
+      firstGPUOfHost.append(base)
+      let hostName = input.name ?? facts.hostName ?? "host\(hostIndex)"
+      let prefix = inputs.count > 1 ? "\(hostName): " : ""
+
+      // GPUs.
+      var specs: [GPUSpec?] = []
+      for (position, gpuFacts) in facts.gpus.enumerated() {
+        var spec: GPUSpec?
+        if let model = gpuFacts.model { spec = GPUCatalog.spec(named: model) }
+        if spec == nil, let name = gpuFacts.name { spec = GPUCatalog.spec(matchingProductName: name) }
+        if spec == nil, let id = gpuFacts.pciDeviceID { spec = GPUCatalog.spec(pciDeviceID: id) }
+        if spec == nil, let assumed = input.assumedGPUModel {
+          spec = assumed
+          if gpuFacts.name == nil {
+            notes.append("\(prefix)GPU\(position): model not in the sources; assumed \(assumed.name) (--gpu)")
+          }
+        }
+        if spec == nil {
+          notes.append(
+            "\(prefix)GPU\(position): model \(gpuFacts.name.map { "'\($0)' " } ?? "")not recognised; memory and NVLink rate unknown (pass --gpu MODEL, or add a --query-gpu capture)"
+          )
+        }
+        specs.append(spec)
+        let rates = gpuFacts.nvlinkRates
+        let targetLinks = gpuFacts.nvlinkTargets.reduce(0) { $0 + $1.count }
+        let nvlinkCount = !rates.isEmpty ? rates.count : (targetLinks > 0 ? targetLinks : spec?.nvlink?.links)
+        let memory = gpuFacts.memoryTotalBytes ?? spec?.memoryBytes
+        var used = gpuFacts.memoryUsedBytes
+        if used == nil, let total = gpuFacts.memoryTotalBytes, let free = gpuFacts.memoryFreeBytes {
+          used = max(0, total - free)
+        }
+        gpus.append(
+          GPU(
+            index: base + position,
+            host: hostIndex,
+            localIndex: position,
+            name: gpuFacts.name ?? spec?.name ?? "unknown GPU",
+            model: spec?.id,
+            memoryBytes: memory,
+            memoryUsedBytes: used,
+            memoryBandwidthBytesPerSecond: gpuFacts.memoryBandwidthBytesPerSecond ?? spec?.memoryBandwidthBytesPerSecond,
+            bf16TFLOPS: gpuFacts.bf16TFLOPS ?? spec?.tflops.bf16,
+            pciBusId: gpuFacts.pciBusId,
+            numaNode: gpuFacts.numaNode,
+            cpuAffinity: gpuFacts.cpuAffinity,
+            uuid: gpuFacts.uuid,
+            computeCapability: gpuFacts.computeCapability ?? spec?.computeCapability,
+            pcieGeneration: gpuFacts.pcieGeneration ?? spec?.pcieGeneration,
+            pcieWidth: gpuFacts.pcieWidth ?? spec?.pcieLanes,
+            nvlinkCount: nvlinkCount,
+            nvlinkBytesPerSecondPerLink: rates.min() ?? spec?.nvlink?.bytesPerSecondPerLink,
+            migEnabled: gpuFacts.migEnabled,
+            migInstances: gpuFacts.migInstances))
+        if gpuFacts.migEnabled == true {
+          notes.append(
+            "\(prefix)GPU\(position) is in MIG mode (\(gpuFacts.migInstances.count) instances): MIG instances have no NVLink or peer-to-peer"
+          )
+        }
+      }
+
+      // Which GPUs reach their peers through NVSwitch.
+      let count = facts.gpus.count
+      var switched = !facts.nvswitches.isEmpty
+        || facts.gpus.contains { $0.nvlinkTargets.contains(where: \.isSwitch) }
+      if !switched {
+        for i in 0..<count {
+          var sum = 0
+          var peers = 0
+          for j in 0..<count where j != i {
+            if case .nvlink(let n) = facts.pairs[GPUPair(i, j)] {
+              sum += n
+              peers += 1
+            }
+          }
+          let linksOfGPU = gpus[base + i].nvlinkCount ?? 18
+          if peers >= 2 && sum > linksOfGPU {
+            switched = true
+            notes.append(
+              "\(prefix)GPU\(i) shows \(sum) NVLinks over \(peers) peers but has \(linksOfGPU): its links run through NVSwitch"
+            )
+            break
+          }
+        }
+      }
+
+      let cpuCap = interSocketBandwidth(cpuModel: facts.cpuModel)
+      for i in 0..<count {
+        for j in (i + 1)..<max(i + 1, count) {
+          let pair = GPUPair(i, j)
+          let a = gpus[base + i]
+          let b = gpus[base + j]
+          var link = pairLink(
+            facts: facts, pair: pair, a: a, b: b, specA: specs[i], specB: specs[j], switched: switched,
+            interSocket: cpuCap, notes: &notes, prefix: prefix)
+          if let override = facts.linkBandwidthOverrides[pair] {
+            link.bandwidthBytesPerSecond = override
+            link.basis = "given in the topology file"
+          }
+          links.append(link)
+        }
+      }
+
+      // NICs with global GPU indices.
+      let nics = facts.nics.map { nic in
+        NIC(
+          name: nic.name, pciBusId: nic.pciBusId, numaNode: nic.numaNode,
+          bandwidthBytesPerSecond: nic.bandwidthBytesPerSecond,
+          pathToGPU: Dictionary(uniqueKeysWithValues: nic.pathToGPU.map { (base + $0.key, $0.value) }))
+      }
+      var networkPerGPU = input.networkBandwidthBytesPerSecondPerGPU
+      if networkPerGPU == nil, !nics.isEmpty, count > 0, inputs.count > 1 {
+        let total = nics.compactMap(\.bandwidthBytesPerSecond).reduce(0, +)
+        if total > 0 { networkPerGPU = total / Int64(count) }
+      }
+      hosts.append(
+        Host(
+          index: hostIndex, name: hostName, cpuModel: facts.cpuModel, cpuCount: facts.cpuCount,
+          ramBytes: facts.ramBytes ?? sumOfNUMAMemory(facts.numaNodes),
+          ramBandwidthBytesPerSecond: input.ramBandwidthBytesPerSecond, numaNodes: facts.numaNodes, nics: nics,
+          networkBandwidthBytesPerSecondPerGPU: networkPerGPU, networkLatencySeconds: input.networkLatencySeconds,
+          nvswitchCount: facts.nvswitches.isEmpty ? nil : facts.nvswitches.count))
+    }
+
+    // Pairs across hosts.
+    if hosts.count > 1 {
+      var warned = false
+      for a in gpus {
+        for b in gpus where b.index > a.index && b.host != a.host {
+          let rates = [hosts[a.host], hosts[b.host]].map(\.networkBandwidthBytesPerSecondPerGPU)
+          var bandwidth = rates.compactMap { $0 }.min()
+          var basis = "network between \(hosts[a.host].name) and \(hosts[b.host].name), per GPU"
+          if bandwidth == nil {
+            bandwidth = unknownNetworkBandwidth
+            basis = "network bandwidth not given; assumed 100 Gb/s per GPU"
+            if !warned {
+              notes.append("network bandwidth between hosts not given; assumed 100 Gb/s per GPU")
+              warned = true
+            }
+          }
+          let latency = [hosts[a.host].networkLatencySeconds, hosts[b.host].networkLatencySeconds].compactMap { $0 }.max()
+          links.append(
+            Link(
+              from: a.index, to: b.index, kind: .network, peerToPeer: false,
+              bandwidthBytesPerSecond: bandwidth ?? unknownNetworkBandwidth, latencySeconds: latency, basis: basis))
+        }
+      }
+    }
+    return DeviceGraph(
+      name: name, hosts: hosts, gpus: gpus, links: links, notes: deduplicated(notes), conflicts: conflicts,
+      sources: sources)
+  }
+
+  private static func deduplicated(_ notes: [String]) -> [String] {
+    var seen: Set<String> = []
+    return notes.filter { seen.insert($0).inserted }
+  }
+
+  private static func sumOfNUMAMemory(_ nodes: [NUMANode]) -> Int64? {
+    let sizes = nodes.compactMap(\.memoryBytes)
+    return sizes.isEmpty || sizes.count != nodes.count ? nil : sizes.reduce(0, +)
+  }
+
+  /// NCCL's inter-CPU bandwidth figures (`src/graph/topo.h`), bytes per second.
+  static func interSocketBandwidth(cpuModel: String?) -> Int64 {
+    guard let model = cpuModel?.lowercased() else { return 10_000_000_000 }
+    if model.contains("amd") || model.contains("epyc") || model.contains("ryzen") { return 16_000_000_000 }
+    // Sapphire Rapids (4th gen Xeon Scalable, model numbers x4xx) and later.
+    let words = model.split(whereSeparator: { $0 == " " || $0 == "-" })
+    if model.contains("xeon"), let number = words.first(where: { $0.count == 4 && Int($0) != nil }) {
+      let generation = Array(number)[1]
+      if generation >= "4" { return 22_000_000_000 }
+    }
+    return 10_000_000_000
+  }
+
+  private static func pairLink(
+    facts: MachineFacts, pair: GPUPair, a: GPU, b: GPU, specA: GPUSpec?, specB: GPUSpec?, switched: Bool,
+    interSocket: Int64, notes: inout [String], prefix: String
+  ) -> Link {
+    let cell = facts.pairs[pair]
+    // NVLink through NCCL's switch targets, or hwloc's NVLinkBandwidth, when topo -m is absent.
+    var nvlinkCount: Int?
+    if case .nvlink(let n) = cell {
+      nvlinkCount = n
+    } else if cell == nil {
+      let linksA = facts.gpus[pair.low].nvlinkTargets.filter(\.isSwitch).reduce(0) { $0 + $1.count }
+      let linksB = facts.gpus[pair.high].nvlinkTargets.filter(\.isSwitch).reduce(0) { $0 + $1.count }
+      if linksA > 0 && linksB > 0 { nvlinkCount = min(linksA, linksB) }
+      // Direct NCCL links to the peer's bus id.
+      if nvlinkCount == nil, let peer = facts.gpus[pair.high].pciBusId {
+        let direct = facts.gpus[pair.low].nvlinkTargets.filter { $0.target == peer }.reduce(0) { $0 + $1.count }
+        if direct > 0 { nvlinkCount = direct }
+      }
+    }
+    let generation = specA?.nvlink?.generation ?? specB?.nvlink?.generation
+    if let count = nvlinkCount {
+      let measured = [a.nvlinkBytesPerSecondPerLink, b.nvlinkBytesPerSecondPerLink].compactMap { $0 }.min()
+      var rate = measured ?? unknownNVLinkRate
+      var basis: String
+      let fromNvidiaSmi = !facts.gpus[pair.low].nvlinkRates.isEmpty || !facts.gpus[pair.high].nvlinkRates.isEmpty
+      if fromNvidiaSmi {
+        basis = "\(count) links × \(Units.formatRate(rate)) per link (nvidia-smi nvlink -s)"
+      } else if let measured {
+        rate = measured
+        basis = "\(count) links × \(Units.formatRate(rate)) per link (NVLink \(generation.map(String.init) ?? "?") nominal)"
+      } else {
+        basis = "\(count) links × 25 GB/s per link (GPU model unknown; NVLink 2–4 nominal rate assumed)"
+        notes.append("\(prefix)NVLink rate of GPU\(pair.low)/GPU\(pair.high) unknown; assumed 25 GB/s per link")
+      }
+      if let hwloc = facts.nvlinkBandwidth[pair], !fromNvidiaSmi {
+        return Link(
+          from: a.index, to: b.index, kind: switched ? .nvswitch : .nvlink, nvlinkCount: count,
+          nvlinkGeneration: generation, peerToPeer: true, bandwidthBytesPerSecond: hwloc,
+          basis: "hwloc NVLinkBandwidth distance")
+      }
+      return Link(
+        from: a.index, to: b.index, kind: switched ? .nvswitch : .nvlink, nvlinkCount: count,
+        nvlinkGeneration: generation, peerToPeer: true, bandwidthBytesPerSecond: Int64(count) * rate, basis: basis)
+    }
+    if cell == nil, let hwloc = facts.nvlinkBandwidth[pair] {
+      return Link(
+        from: a.index, to: b.index, kind: switched ? .nvswitch : .nvlink, nvlinkGeneration: generation,
+        peerToPeer: true, bandwidthBytesPerSecond: hwloc, basis: "hwloc NVLinkBandwidth distance")
+    }
+
+    // PCIe.
+    var kind: LinkKind
+    var assumedKind = false
+    if case .pcie(let known) = cell {
+      kind = known
+    } else if let numaA = a.numaNode, let numaB = b.numaNode {
+      kind = numaA == numaB ? .node : .sys
+      assumedKind = true
+    } else {
+      kind = .phb
+      assumedKind = true
+    }
+    func hostLink(_ gpu: GPU) -> (Int64, String)? {
+      guard let generation = gpu.pcieGeneration else { return nil }
+      let lanes = gpu.pcieWidth ?? 16
+      return PCIeRates.bytesPerSecond(generation: generation, lanes: lanes).map { ($0, "Gen\(generation) x\(lanes)") }
+    }
+    var pcie: (Int64, String)
+    if let la = hostLink(a), let lb = hostLink(b) {
+      pcie = la.0 <= lb.0 ? la : lb
+    } else if let known = hostLink(a) ?? hostLink(b) {
+      pcie = known
+    } else {
+      pcie = (PCIeRates.bytesPerSecond(generation: 4, lanes: 16) ?? 0, "Gen4 x16 assumed")
+    }
+    let status = facts.peerToPeer[pair]
+    var peerToPeer: Bool?
+    var p2pBasis: String
+    if let status {
+      peerToPeer = status.isSupported
+      p2pBasis = "topo -p2p \(status.rawValue)"
+    } else if let specA, let specB {
+      peerToPeer = specA.peerToPeerOverPCIe && specB.peerToPeerOverPCIe && specA.id == specB.id
+      p2pBasis =
+        peerToPeer == true
+        ? "P2P assumed for \(specA.segment.rawValue) cards"
+        : (specA.id != specB.id ? "no P2P between different models" : "stock driver has no PCIe P2P on \(specA.segment.rawValue) cards")
+    } else {
+      peerToPeer = nil
+      p2pBasis = "P2P unknown, assumed to work"
+    }
+    var bandwidth = pcie.0
+    var basis = "PCIe \(pcie.1)"
+    if peerToPeer == false {
+      bandwidth /= 2
+      basis += ", staged through host memory (\(p2pBasis)): half the link"
+    } else {
+      basis += " (\(p2pBasis))"
+    }
+    if kind == .sys, interSocket < bandwidth {
+      bandwidth = interSocket
+      basis += ", capped by the CPU-to-CPU link at \(Units.formatRate(interSocket)) (NCCL model)"
+    }
+    if assumedKind {
+      basis += "; path kind \(kind.rawValue.uppercased()) assumed (no topo -m or hwloc PCI tree)"
+    }
+    return Link(
+      from: a.index, to: b.index, kind: kind, peerToPeer: peerToPeer, bandwidthBytesPerSecond: bandwidth,
+      basis: basis)
+  }
+}

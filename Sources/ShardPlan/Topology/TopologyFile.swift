@@ -1,0 +1,200 @@
+/// shardplan's own topology file: YAML describing hosts, GPUs, links, network
+/// and memory. The format is documented in the README ("Topology files").
+public enum TopologyFile {
+  /// The parsed file: a name and one ``HostInput`` per host.
+  public struct Contents: Hashable, Sendable {
+    public var name: String
+    public var description: String?
+    public var hosts: [HostInput]
+  }
+
+  static let topKeys = ["name", "description", "hosts", "network"]
+  static let hostKeys = ["name", "count", "cpu", "ram", "ramBandwidth", "numaNodes", "gpus", "links", "network"]
+  static let gpuKeys = [
+    "model", "name", "count", "memory", "memoryUsed", "memoryBandwidth", "bf16TFLOPS", "numaNode", "pcieGeneration",
+    "pcieLanes",
+  ]
+  static let linkKeys = ["default", "p2p", "matrix", "groups"]
+  static let groupKeys = ["kind", "gpus", "links", "bandwidth"]
+  static let networkKeys = ["bandwidthPerGPU", "latency"]
+
+  /// True when `text` is a YAML document with a top-level `hosts:` key.
+  public static func looksLikeTopologyFile(_ text: String) -> Bool {
+    text.textLines().contains { $0.hasPrefix("hosts:") }
+  }
+
+  /// Reads a topology file.
+  /// - Throws: ``InputError`` with the file and line of the first problem.
+  public static func read(_ text: String, source: String) throws -> Contents {
+    let root = try YAMLMapping.document(text, source: source, context: "the topology file")
+    try root.checkKeys(topKeys)
+    let name = try root.string("name") ?? source
+    let sharedNetwork = try root.mapping("network", context: "network")
+    let hostEntries = try root.mappings("hosts", context: "a host")
+    guard !hostEntries.isEmpty else {
+      throw root.error("hosts", "no hosts", expected: "a list of hosts, each with gpus")
+    }
+    var hosts: [HostInput] = []
+    for entry in hostEntries {
+      try entry.checkKeys(hostKeys)
+      let repeatCount = try entry.int("count", range: 1...4096) ?? 1
+      let template = try readHost(entry, sharedNetwork: sharedNetwork)
+      let baseName = try entry.string("name") ?? "host"
+      for copy in 0..<repeatCount {
+        var host = template
+        host.name = repeatCount > 1 ? "\(baseName)\(copy)" : (try entry.string("name")) ?? "host\(hosts.count)"
+        host.facts.hostName = host.name
+        hosts.append(host)
+      }
+    }
+    return Contents(name: name, description: try root.string("description"), hosts: hosts)
+  }
+
+  private static func readNetwork(_ mapping: YAMLMapping?) throws -> (Int64?, Double?) {
+    guard let mapping else { return (nil, nil) }
+    try mapping.checkKeys(networkKeys)
+    return (try mapping.rate("bandwidthPerGPU"), try mapping.seconds("latency"))
+  }
+
+  private static func readHost(_ entry: YAMLMapping, sharedNetwork: YAMLMapping?) throws -> HostInput {
+    var facts = MachineFacts(sources: [entry.source])
+    facts.cpuModel = try entry.string("cpu")
+    facts.ramBytes = try entry.bytes("ram")
+    let numaCount = try entry.int("numaNodes", range: 1...64) ?? 1
+    facts.numaNodes = (0..<numaCount).map { NUMANode(index: $0) }
+    for gpuEntry in try entry.mappings("gpus", context: "a GPU entry") {
+      try gpuEntry.checkKeys(gpuKeys)
+      let model = try gpuEntry.string("model")
+      var spec: GPUSpec?
+      if let model {
+        spec = GPUCatalog.spec(named: model)
+        guard spec != nil else {
+          throw gpuEntry.error(
+            "model", "unknown GPU model '\(model)'",
+            expected: "a catalog id such as \(GPUCatalog.all.prefix(4).map(\.id).joined(separator: ", "))",
+            fix: "Run `shardplan gpus` for the list, or give memory, memoryBandwidth and bf16TFLOPS explicitly")
+        }
+      }
+      let explicitMemory = try gpuEntry.bytes("memory")
+      guard spec != nil || explicitMemory != nil else {
+        throw InputError(
+          .malformed, source: entry.source, line: gpuEntry.line, message: "GPU entry has neither 'model' nor 'memory'",
+          expected: "model: ID, or memory: SIZE (with memoryBandwidth and bf16TFLOPS)")
+      }
+      let count = try gpuEntry.int("count", range: 1...1024) ?? 1
+      var gpu = GPUFacts()
+      gpu.model = spec?.id
+      gpu.name = try gpuEntry.string("name") ?? spec?.name
+      gpu.memoryTotalBytes = explicitMemory
+      gpu.memoryUsedBytes = try gpuEntry.bytes("memoryUsed")
+      gpu.memoryBandwidthBytesPerSecond = try gpuEntry.rate("memoryBandwidth")
+      gpu.bf16TFLOPS = try gpuEntry.double("bf16TFLOPS", range: 0...1_000_000)
+      gpu.numaNode = try gpuEntry.int("numaNode", range: 0...63)
+      gpu.pcieGeneration = try gpuEntry.int("pcieGeneration", range: 1...6)
+      gpu.pcieWidth = try gpuEntry.int("pcieLanes", range: 1...32)
+      if let memory = gpu.memoryTotalBytes ?? spec?.memoryBytes, let used = gpu.memoryUsedBytes, used > memory {
+        throw gpuEntry.error("memoryUsed", "memoryUsed is larger than the card's memory")
+      }
+      for _ in 0..<count {
+        gpu.index = facts.gpus.count
+        facts.gpus.append(gpu)
+      }
+    }
+    guard !facts.gpus.isEmpty || entry.has("gpus") else {
+      throw InputError(
+        .malformed, source: entry.source, line: entry.line, message: "host has no 'gpus'",
+        expected: "gpus: [ {model: …, count: …} ]")
+    }
+    try readLinks(try entry.mapping("links", context: "links"), into: &facts, source: entry.source)
+    let (hostBandwidth, hostLatency) = try readNetwork(try entry.mapping("network", context: "network"))
+    let (sharedBandwidth, sharedLatency) = try readNetwork(sharedNetwork)
+    return HostInput(
+      facts: facts, name: nil, ramBandwidthBytesPerSecond: try entry.rate("ramBandwidth"),
+      networkBandwidthBytesPerSecondPerGPU: hostBandwidth ?? sharedBandwidth,
+      networkLatencySeconds: hostLatency ?? sharedLatency)
+  }
+
+  private static func readLinks(_ links: YAMLMapping?, into facts: inout MachineFacts, source: String) throws {
+    let count = facts.gpus.count
+    guard let links else {
+      if count > 1 {
+        facts.notes.append("\(source): no links given for a host with \(count) GPUs; PCIe PHB assumed between them")
+        for i in 0..<count { for j in (i + 1)..<count { facts.pairs[GPUPair(i, j)] = .pcie(.phb) } }
+      }
+      return
+    }
+    try links.checkKeys(linkKeys)
+    if let matrix = try links.string("matrix") {
+      let parsed: MachineFacts
+      do {
+        parsed = try NvidiaSmiText.read(matrix, source: "\(source) (links.matrix)")
+      } catch let error as InputError {
+        var shifted = error
+        if let line = error.line, let base = links.node("matrix")?.1 { shifted.line = base + line }
+        shifted.source = source
+        throw shifted
+      }
+      guard parsed.gpus.count == count else {
+        throw links.error(
+          "matrix", "matrix has \(parsed.gpus.count) GPUs but the host lists \(count)",
+          expected: "one row and one column per GPU")
+      }
+      facts.pairs = parsed.pairs
+      facts.peerToPeer.merge(parsed.peerToPeer) { a, _ in a }
+      for (index, gpu) in parsed.gpus.enumerated() where gpu.numaNode != nil && facts.gpus[index].numaNode == nil {
+        facts.gpus[index].numaNode = gpu.numaNode
+      }
+    }
+    for group in try links.mappings("groups", context: "a link group") {
+      try group.checkKeys(groupKeys)
+      let kindText = try group.requiredString("kind")
+      guard kindText == "nvlink" || kindText == "nvswitch" else {
+        throw group.error("kind", "unknown link group kind '\(kindText)'", expected: "nvlink or nvswitch")
+      }
+      let members: [Int]
+      if try group.string("gpus") == "all" {
+        members = Array(0..<count)
+      } else {
+        guard let list = try group.ints("gpus"), list.count >= 2 else {
+          throw group.error("gpus", "a link group needs at least two GPUs", expected: "a list such as [0, 1] or all")
+        }
+        members = list
+      }
+      if let outside = members.first(where: { $0 >= count }) {
+        throw group.error("gpus", "GPU \(outside) is not on this host", expected: "indices 0 to \(count - 1)")
+      }
+      guard let linkCount = try group.int("links", range: 1...64) else {
+        throw group.error("links", "link group has no 'links' count", expected: "links: N (NVLinks per pair)")
+      }
+      let bandwidth = try group.rate("bandwidth")
+      for (position, a) in members.enumerated() {
+        if kindText == "nvswitch" {
+          facts.gpus[a].nvlinkTargets = [NVLinkTarget(target: nil, count: linkCount, isSwitch: true)]
+        }
+        for b in members[(position + 1)...] where a != b {
+          facts.pairs[GPUPair(a, b)] = .nvlink(linkCount)
+          if let bandwidth { facts.linkBandwidthOverrides[GPUPair(a, b)] = bandwidth }
+        }
+      }
+    }
+    if let defaultText = try links.string("default") {
+      guard let cell = TopoCell(code: defaultText.uppercased()), case .pcie = cell else {
+        throw links.error("default", "'\(defaultText)' is not a PCIe path kind", expected: "pix, pxb, phb, node or sys")
+      }
+      for i in 0..<count {
+        for j in (i + 1)..<max(i + 1, count) where facts.pairs[GPUPair(i, j)] == nil {
+          facts.pairs[GPUPair(i, j)] = cell
+        }
+      }
+    }
+    if let p2p = try links.bool("p2p") {
+      for i in 0..<count {
+        for j in (i + 1)..<max(i + 1, count) {
+          if case .pcie = facts.pairs[GPUPair(i, j)] {
+            facts.peerToPeer[GPUPair(i, j)] = p2p ? .ok : .notSupported
+          }
+        }
+      }
+    }
+  }
+}

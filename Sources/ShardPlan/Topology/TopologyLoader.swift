@@ -1,0 +1,234 @@
+import Foundation
+
+/// The kinds of topology input shardplan recognises by content.
+public enum TopologyInputKind: String, Hashable, Sendable, CaseIterable {
+  /// shardplan's own YAML (`hosts:` at the top level).
+  case topologyFile = "topology-yaml"
+  /// nvidia-smi text outputs, one or several pasted together.
+  case nvidiaSmiText = "nvidia-smi"
+  /// `nvidia-smi -q -x`.
+  case nvidiaSmiXML = "nvidia-smi-xml"
+  /// NCCL's topology dump.
+  case ncclXML = "nccl-xml"
+  /// An hwloc XML export (`lstopo --of xml`).
+  case hwlocXML = "hwloc-xml"
+
+  /// Recognises input by its content; nil when it is none of the kinds.
+  public static func detect(_ text: String) -> TopologyInputKind? {
+    let head = String(text.prefix(4096))
+    if head.contains("<nvidia_smi_log") { return .nvidiaSmiXML }
+    if head.contains("<topology") && (head.contains("<object") || head.contains("hwloc")) { return .hwlocXML }
+    if head.contains("<system") && head.contains("version=") { return .ncclXML }
+    if TopologyFile.looksLikeTopologyFile(head) { return .topologyFile }
+    if NvidiaSmiText.looksLikeNvidiaSmi(text) { return .nvidiaSmiText }
+    return nil
+  }
+}
+
+/// What the library needs from hwloc; ShardPlanHwloc provides it, so that
+/// ShardPlan itself needs no C library.
+public protocol HwlocProviding: Sendable {
+  /// Facts about this machine.
+  func localFacts() throws -> MachineFacts
+  /// Facts from an hwloc XML file.
+  func facts(fromXMLFile path: String) throws -> MachineFacts
+}
+
+/// Reads topology sources (`local`, a bundled name, files) into a ``DeviceGraph``.
+public struct TopologyLoader: Sendable {
+  /// Largest file read, in bytes; larger files are refused, not read.
+  public static let maximumFileBytes = 64 << 20
+
+  /// hwloc, when available.
+  public var hwloc: (any HwlocProviding)?
+  /// Field list for header-less `--query-gpu` CSV.
+  public var queryFields: [String]?
+  /// GPU model to assume for GPUs the sources do not name.
+  public var assumedGPUModel: GPUSpec?
+  /// Runs nvidia-smi for `local`; replaceable in tests.
+  public var nvidiaSmi: NvidiaSmiRunner
+
+  public init(
+    hwloc: (any HwlocProviding)? = nil,
+    queryFields: [String]? = nil,
+    assumedGPUModel: GPUSpec? = nil,
+    nvidiaSmi: NvidiaSmiRunner = NvidiaSmiRunner()
+  ) {
+    self.hwloc = hwloc
+    self.queryFields = queryFields
+    self.assumedGPUModel = assumedGPUModel
+    self.nvidiaSmi = nvidiaSmi
+  }
+
+  /// Reads all sources as one machine (or, for one topology file, its hosts).
+  ///
+  /// - Parameter sources: `local`, names of bundled topologies, or file paths.
+  ///   A topology file or bundled name must be the only source.
+  /// - Throws: ``InputError`` for unreadable, unrecognised or malformed input.
+  public func load(_ sources: [String]) throws -> DeviceGraph {
+    let sources = sources.isEmpty ? ["local"] : sources
+    if sources.count == 1, let bundled = BundledTopologies.text(named: sources[0]) {
+      return try graph(fromTopologyFile: bundled, source: "bundled:\(sources[0])")
+    }
+    var parts: [MachineFacts] = []
+    for source in sources {
+      if source == "local" {
+        parts.append(contentsOf: try localFacts())
+        continue
+      }
+      if BundledTopologies.text(named: source) != nil {
+        throw InputError(
+          .inconsistent, source: source, message: "a bundled topology cannot be combined with other sources",
+          fix: "Give the bundled name alone")
+      }
+      let text = try Self.readFile(source)
+      guard let kind = TopologyInputKind.detect(text) else {
+        throw InputError(
+          .unrecognized, source: source, line: 1, message: "not a topology input shardplan knows",
+          expected:
+            "nvidia-smi output (topo -m, --query-gpu CSV, -q, -q -x, -L, nvlink -s), an hwloc XML, an NCCL topology XML, or a topology YAML with hosts:",
+          fix: "Run `shardplan topology --help`, or name a bundled topology (`shardplan topology --list`)")
+      }
+      switch kind {
+      case .topologyFile:
+        guard sources.count == 1 else {
+          throw InputError(
+            .inconsistent, source: source, message: "a topology YAML describes whole hosts and cannot be merged",
+            fix: "Give the topology file alone")
+        }
+        return try graph(fromTopologyFile: text, source: source)
+      case .nvidiaSmiText: parts.append(try NvidiaSmiText.read(text, source: source, queryFields: queryFields))
+      case .nvidiaSmiXML: parts.append(try NvidiaSmiXML.read(text, source: source))
+      case .ncclXML: parts.append(try NCCLTopologyXML.read(text, source: source))
+      case .hwlocXML:
+        guard let hwloc else {
+          throw InputError(
+            .unrecognized, source: source, message: "hwloc XML needs the hwloc reader",
+            fix: "Use the shardplan tool, or link ShardPlanHwloc")
+        }
+        parts.append(try hwloc.facts(fromXMLFile: source))
+      }
+    }
+    let merged = FactsMerger.merge(parts)
+    let name = sources.map { ($0 as NSString).lastPathComponent }.joined(separator: " + ")
+    return DeviceGraphBuilder.build(
+      name: name, hosts: [HostInput(facts: merged, assumedGPUModel: assumedGPUModel)])
+  }
+
+  func graph(fromTopologyFile text: String, source: String) throws -> DeviceGraph {
+    let contents = try TopologyFile.read(text, source: source)
+    return DeviceGraphBuilder.build(name: contents.name, hosts: contents.hosts)
+  }
+
+  /// hwloc of this machine plus whatever nvidia-smi reports, when it is installed.
+  func localFacts() throws -> [MachineFacts] {
+    var parts: [MachineFacts] = []
+    for (text, source) in nvidiaSmi.capture() {
+      parts.append(try NvidiaSmiText.read(text, source: source))
+    }
+    if let hwloc { parts.append(try hwloc.localFacts()) }
+    if parts.isEmpty {
+      throw InputError(
+        .unreadable, source: "local", message: "neither nvidia-smi nor hwloc is available",
+        fix: "Install nvidia-smi (NVIDIA driver) or libhwloc, or give files")
+    }
+    return parts
+  }
+
+  /// Reads a file as UTF-8 text, refusing files over ``maximumFileBytes``.
+  public static func readFile(_ path: String) throws -> String {
+    let url = URL(fileURLWithPath: path)
+    let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+    guard let attributes else {
+      throw InputError(.unreadable, source: path, message: "no such file", fix: "Check the path")
+    }
+    if let size = attributes[.size] as? NSNumber, size.intValue > maximumFileBytes {
+      throw InputError(
+        .unreadable, source: path, message: "file is \(size.intValue) bytes, over the \(maximumFileBytes >> 20) MiB limit",
+        expected: "a text capture of a few KiB to a few MiB")
+    }
+    guard let data = try? Data(contentsOf: url) else {
+      throw InputError(.unreadable, source: path, message: "cannot read the file", fix: "Check permissions")
+    }
+    return String(decoding: data, as: UTF8.self)
+  }
+}
+
+/// Runs `nvidia-smi` when it is on the PATH, with a time limit, and returns the
+/// outputs that shardplan reads (`--query-gpu` CSV, `topo -m`, `nvlink -s`).
+public struct NvidiaSmiRunner: Sendable {
+  /// Seconds each call may take before it is stopped.
+  public var timeoutSeconds: Double
+  /// The executable; found on the PATH when nil.
+  public var executable: String?
+
+  public init(timeoutSeconds: Double = 30, executable: String? = nil) {
+    self.timeoutSeconds = timeoutSeconds
+    self.executable = executable
+  }
+
+  /// The query fields requested from a live nvidia-smi.
+  public static let liveQueryFields =
+    "index,name,uuid,pci.bus_id,memory.total,memory.used,memory.free,compute_cap,pcie.link.gen.max,pcie.link.width.max"
+
+  /// (output, source label) pairs; empty when nvidia-smi is absent or reports no GPU.
+  public func capture() -> [(String, String)] {
+    guard let path = executable ?? Self.findOnPath("nvidia-smi") else { return [] }
+    var outputs: [(String, String)] = []
+    let calls: [[String]] = [
+      ["--query-gpu=\(Self.liveQueryFields)", "--format=csv"], ["topo", "-m"], ["nvlink", "-s"],
+    ]
+    for arguments in calls {
+      guard let output = run(path, arguments), !output.isEmpty else { continue }
+      let label = "nvidia-smi \(arguments.joined(separator: " "))"
+      if NvidiaSmiText.looksLikeNvidiaSmi(output) { outputs.append((output, label)) }
+    }
+    return outputs
+  }
+
+  static func findOnPath(_ name: String) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    for directory in path.split(separator: ":") {
+      let candidate = "\(directory)/\(name)"
+      if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+  }
+
+  private func run(_ path: String, _ arguments: [String]) -> String? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return nil }
+    // A hung nvidia-smi (a GPU in a bad state) must not hang shardplan: stop it
+    // after the limit from another thread.
+    let box = ProcessBox(process)
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds) { box.terminateIfRunning() }
+    var data = Data()
+    let handle = pipe.fileHandleForReading
+    while true {
+      let chunk = handle.availableData
+      if chunk.isEmpty { break }
+      data.append(chunk)
+      if data.count > TopologyLoader.maximumFileBytes {
+        process.terminate()
+        break
+      }
+    }
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { return nil }
+    return String(decoding: data, as: UTF8.self)
+  }
+}
+
+/// Lets the timeout closure stop the process. `Process` is not `Sendable`; the
+/// only call made from the other thread is `terminate()`, which Foundation
+/// documents as safe to call while the process runs.
+private final class ProcessBox: @unchecked Sendable {
+  private let process: Process
+  init(_ process: Process) { self.process = process }
+  func terminateIfRunning() { if process.isRunning { process.terminate() } }
+}

@@ -1,0 +1,13 @@
+/// A libhwloc call that failed, with the function name and `errno`.
+public struct HwlocError: Error, Hashable, Sendable, CustomStringConvertible {
+  /// The hwloc function that failed (`hwloc_topology_load`).
+  public var function: String
+  /// `errno` after the call.
+  public var errno: Int32
+  /// What was being read.
+  public var source: String
+
+  public var description: String {
+    "\(source): \(function) failed (errno \(errno)); check that the file is an hwloc XML export (lstopo --of xml)"
+  }
+}

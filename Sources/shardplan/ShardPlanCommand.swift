@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import ShardPlan
+import ShardPlanHwloc
+
+@main
+struct ShardPlanCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "shardplan",
+    abstract: "Plan how large models are sharded and placed on GPUs.",
+    discussion: """
+      Reads a machine (hwloc, nvidia-smi, NCCL topology, or a topology YAML) into a
+      device graph with a bandwidth for every GPU pair.
+
+      Exit status: 0 success, 1 does not fit / validation failed, 2 bad input.
+      """,
+    version: "0.1.0",
+    subcommands: [TopologyCommand.self, GPUsCommand.self]
+  )
+}
+
+/// Prints an input error the way every subcommand does, and exits with status 2.
+func failWithInputError(_ error: Error) -> Never {
+  let message: String
+  switch error {
+  case let error as InputError: message = error.description
+  case let error as HwlocError: message = error.description
+  default: message = "\(error)"
+  }
+  FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+  exit(2)
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+  case table, json, yaml, dot
+}
+
+struct TopologyCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "topology",
+    abstract: "Read a machine into a device graph and show its GPUs and links.",
+    discussion: """
+      SOURCE is `local` (hwloc and nvidia-smi on this machine; the default), the name
+      of a bundled topology (see --list), or files recognised by their content:
+      nvidia-smi outputs (topo -m, topo -p2p, --query-gpu CSV, -q, -q -x, -L,
+      nvlink -s; several may be pasted into one file), an hwloc XML export, an NCCL
+      topology XML, or a topology YAML. Several files of one machine are merged;
+      disagreements between them are listed as conflicts.
+      """
+  )
+
+  @Argument(help: "Sources: local, a bundled topology name, or files.")
+  var sources: [String] = []
+
+  @Option(help: "Output format: table, json, yaml or dot.")
+  var format: OutputFormat = .table
+
+  @Option(help: "GPU model for GPUs the sources do not name (a catalog id, see `shardplan gpus`).")
+  var gpu: String?
+
+  @Option(help: "Field list of a --query-gpu CSV captured with noheader, in order (comma-separated).")
+  var queryFields: String?
+
+  @Flag(help: "List the bundled topologies and exit.")
+  var list = false
+
+  func validate() throws {
+    if let gpu, GPUCatalog.spec(named: gpu) == nil {
+      throw ValidationError(
+        "unknown GPU model '\(gpu)'; known: \(GPUCatalog.all.map(\.id).joined(separator: ", "))")
+    }
+  }
+
+  func run() throws {
+    if list {
+      for name in BundledTopologies.names {
+        let description = (try? TopologyFile.read(BundledTopologies.text(named: name) ?? "", source: name))?.description
+        print("\(name)\(description.map { "  \($0)" } ?? "")")
+      }
+      return
+    }
+    let loader = TopologyLoader(
+      hwloc: HwlocProvider(),
+      queryFields: queryFields?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+      assumedGPUModel: gpu.flatMap(GPUCatalog.spec(named:)))
+    let graph: DeviceGraph
+    do {
+      graph = try loader.load(sources)
+    } catch {
+      failWithInputError(error)
+    }
+    switch format {
+    case .table: print(graph.tableText(), terminator: "")
+    case .json: print(try graph.jsonText(), terminator: "")
+    case .yaml: print(graph.topologyYAMLText(), terminator: "")
+    case .dot: print(graph.dotText(), terminator: "")
+    }
+  }
+}
+
+struct GPUsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "gpus",
+    abstract: "List the GPU catalog: memory, bandwidth, dense TFLOP/s, NVLink, PCIe.")
+
+  @Option(help: "Output format: table or json.")
+  var format: OutputFormat = .table
+
+  func run() throws {
+    if format == .json {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+      print(String(decoding: try encoder.encode(GPUCatalog.all), as: UTF8.self))
+      return
+    }
+    var rows: [[String]] = [["ID", "Memory", "Bandwidth", "BF16 TFLOPS", "FP8", "NVLink", "PCIe", "CC"]]
+    for spec in GPUCatalog.all {
+      rows.append([
+        spec.id, Units.formatBytes(spec.memoryBytes), Units.formatRate(spec.memoryBandwidthBytesPerSecond),
+        spec.tflops.bf16.map { Units.formatDecimal($0, places: 1) } ?? "-",
+        spec.tflops.fp8.map { Units.formatDecimal($0, places: 1) } ?? "-",
+        spec.nvlink.map { "gen\($0.generation) × \($0.links)\($0.bridgeOnly ? " bridge" : "")" } ?? "-",
+        "Gen\(spec.pcieGeneration)", spec.computeCapability,
+      ])
+    }
+    var widths = [Int](repeating: 0, count: rows[0].count)
+    for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+    for row in rows {
+      print(row.enumerated().map { $1.padding(toLength: widths[$0] + 2, withPad: " ", startingAt: 0) }.joined()
+        .trimmingCharacters(in: .whitespaces))
+    }
+  }
+}
