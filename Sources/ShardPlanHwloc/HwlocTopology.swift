@@ -133,7 +133,7 @@ private struct TopologyHandle: ~Copyable {
       previous = device
       guard let pci = pciAttributes(device) else { continue }
       let baseClass = pci.classID >> 8
-      if pci.vendorID == 0x10de && (pci.classID == 0x0680 || subtype(device) == "NVSwitch") {
+      if subtype(device) == "NVSwitch" || (pci.vendorID == 0x10de && pci.classID == 0x0680) {
         facts.nvswitches.insert(pci.busId)
       } else if pci.vendorID == 0x10de && baseClass == 0x03 {
         var gpu = GPUFacts()
@@ -241,8 +241,12 @@ private struct TopologyHandle: ~Copyable {
     else { return }
     defer { hwloc_distances_release(raw, distances) }
     // GPU↔NVSwitch-port links become GPU↔GPU: merge the switch ports, then close transitively.
-    _ = hwloc_distances_transform(raw, distances, HWLOC_DISTANCES_TRANSFORM_MERGE_SWITCH_PORTS, nil, 0)
-    _ = hwloc_distances_transform(raw, distances, HWLOC_DISTANCES_TRANSFORM_TRANSITIVE_CLOSURE, nil, 0)
+    // Only where switches exist: on machines without them (POWER8 CPU-NVLink) the
+    // closure would invent GPU↔GPU paths through the CPU's NVLink ports.
+    if !facts.nvswitches.isEmpty {
+      _ = hwloc_distances_transform(raw, distances, HWLOC_DISTANCES_TRANSFORM_MERGE_SWITCH_PORTS, nil, 0)
+      _ = hwloc_distances_transform(raw, distances, HWLOC_DISTANCES_TRANSFORM_TRANSITIVE_CLOSURE, nil, 0)
+    }
     let n = Int(distances.pointee.nbobjs)
     guard let objects = distances.pointee.objs, let values = distances.pointee.values else { return }
     // Map each distance object (an OS device or a PCI device) to a GPU position.

@@ -68,7 +68,7 @@ public enum DeviceGraphBuilder {
     var firstGPUOfHost: [Int] = []
 
     for (hostIndex, input) in inputs.enumerated() {
-      let facts = input.facts
+      var facts = input.facts
       notes.append(contentsOf: facts.notes)
       conflicts.append(contentsOf: facts.conflicts)
       for source in facts.sources where !sources.contains(source) { sources.append(source) }
@@ -77,25 +77,44 @@ public enum DeviceGraphBuilder {
       let hostName = input.name ?? facts.hostName ?? "host\(hostIndex)"
       let prefix = inputs.count > 1 ? "\(hostName): " : ""
 
-      // GPUs.
-      var specs: [GPUSpec?] = []
-      for (position, gpuFacts) in facts.gpus.enumerated() {
-        var spec: GPUSpec?
-        if let model = gpuFacts.model { spec = GPUCatalog.spec(named: model) }
-        if spec == nil, let name = gpuFacts.name { spec = GPUCatalog.spec(matchingProductName: name) }
-        if spec == nil, let id = gpuFacts.pciDeviceID { spec = GPUCatalog.spec(pciDeviceID: id) }
-        if spec == nil, let assumed = input.assumedGPUModel {
-          spec = assumed
-          if gpuFacts.name == nil {
-            notes.append("\(prefix)GPU\(position): model not in the sources; assumed \(assumed.name) (--gpu)")
-          }
-        }
-        if spec == nil {
+      // GPUs: the catalog model from the forced id, the product name, the PCI
+      // device id, or --gpu; a GPU that no source names takes the model of its
+      // named siblings when they all agree (`nvidia-smi nvlink -s -i 0` shows GPU0 only).
+      var specs: [GPUSpec?] = facts.gpus.map { gpuFacts in
+        if let model = gpuFacts.model, let spec = GPUCatalog.spec(named: model) { return spec }
+        if let name = gpuFacts.name, let spec = GPUCatalog.spec(matchingProductName: name) { return spec }
+        if let id = gpuFacts.pciDeviceID { return GPUCatalog.spec(pciDeviceID: id) }
+        return nil
+      }
+      let namedModels = Set(specs.compactMap { $0?.id })
+      let unnamed = facts.gpus.indices.filter { specs[$0] == nil && facts.gpus[$0].name == nil }
+      if !unnamed.isEmpty {
+        if namedModels.count == 1, let sibling = specs.compactMap({ $0 }).first {
+          for position in unnamed { specs[position] = sibling }
           notes.append(
-            "\(prefix)GPU\(position): model \(gpuFacts.name.map { "'\($0)' " } ?? "")not recognised; memory and NVLink rate unknown (pass --gpu MODEL, or add a --query-gpu capture)"
-          )
+            "\(prefix)\(gpuList(unnamed)): not named by the sources; assumed \(sibling.name) like the other GPUs of the host")
+        } else if let assumed = input.assumedGPUModel {
+          for position in unnamed { specs[position] = assumed }
+          notes.append("\(prefix)\(gpuList(unnamed)): not named by the sources; assumed \(assumed.name) (--gpu)")
         }
-        specs.append(spec)
+      }
+      let unknown = facts.gpus.indices.filter { specs[$0] == nil }
+      if !unknown.isEmpty {
+        let names = Set(unknown.compactMap { facts.gpus[$0].name }).sorted()
+        notes.append(
+          "\(prefix)\(gpuList(unknown)): model \(names.isEmpty ? "not in the sources" : "'\(names.joined(separator: "', '"))' not in the catalog"); memory, PCIe generation and NVLink rate unknown (pass --gpu MODEL, or add a --query-gpu capture)"
+        )
+      }
+      // A model's links all run at one rate: a rate nvidia-smi printed for one GPU
+      // (`nvlink -s -i 0`) holds for its siblings of the same model.
+      var measuredRate: [String: Int64] = [:]
+      for (position, gpuFacts) in facts.gpus.enumerated() {
+        if let id = specs[position]?.id, let rate = gpuFacts.nvlinkRates.min() {
+          measuredRate[id] = min(measuredRate[id] ?? rate, rate)
+        }
+      }
+      for (position, gpuFacts) in facts.gpus.enumerated() {
+        let spec = specs[position]
         let rates = gpuFacts.nvlinkRates
         let targetLinks = gpuFacts.nvlinkTargets.reduce(0) { $0 + $1.count }
         let nvlinkCount = !rates.isEmpty ? rates.count : (targetLinks > 0 ? targetLinks : spec?.nvlink?.links)
@@ -123,7 +142,8 @@ public enum DeviceGraphBuilder {
             pcieGeneration: gpuFacts.pcieGeneration ?? spec?.pcieGeneration,
             pcieWidth: gpuFacts.pcieWidth ?? spec?.pcieLanes,
             nvlinkCount: nvlinkCount,
-            nvlinkBytesPerSecondPerLink: rates.min() ?? spec?.nvlink?.bytesPerSecondPerLink,
+            nvlinkBytesPerSecondPerLink: rates.min() ?? spec.flatMap { measuredRate[$0.id] }
+              ?? spec?.nvlink?.bytesPerSecondPerLink,
             migEnabled: gpuFacts.migEnabled,
             migInstances: gpuFacts.migInstances))
         if gpuFacts.migEnabled == true {
@@ -150,14 +170,39 @@ public enum DeviceGraphBuilder {
           let linksOfGPU = gpus[base + i].nvlinkCount ?? 18
           if peers >= 2 && sum > linksOfGPU {
             switched = true
+            let has = gpus[base + i].nvlinkCount.map { "has \($0)" } ?? "an NVIDIA GPU has at most 18"
             notes.append(
-              "\(prefix)GPU\(i) shows \(sum) NVLinks over \(peers) peers but has \(linksOfGPU): its links run through NVSwitch"
+              "\(prefix)GPU\(i) shows \(sum) NVLinks over \(peers) peers but \(has): the links run through NVSwitch"
             )
             break
           }
         }
       }
 
+      // No link information at all: SXM GPUs of one model sit on an HGX board with
+      // NVSwitch (or a full mesh); anything else is assumed to share a host bridge.
+      let hasLinkInfo =
+        !facts.pairs.isEmpty || !facts.nvlinkBandwidth.isEmpty || facts.gpus.contains { !$0.nvlinkTargets.isEmpty }
+      if count > 1 && !hasLinkInfo {
+        let models = Set(specs.map { $0?.id })
+        if models.count == 1, let spec = specs.first ?? nil, let nvlink = spec.nvlink, !nvlink.bridgeOnly {
+          for i in 0..<count { for j in (i + 1)..<count { facts.pairs[GPUPair(i, j)] = .nvlink(nvlink.links) } }
+          switched = count > 2
+          notes.append(
+            "\(prefix)no link information in the sources (add `nvidia-smi topo -m`): \(spec.name) GPUs assumed to reach each other with all \(nvlink.links) NVLinks\(count > 2 ? " through NVSwitch (HGX board)" : "")"
+          )
+        } else {
+          notes.append("\(prefix)no link information in the sources (add `nvidia-smi topo -m`): PCIe PHB assumed between GPUs")
+        }
+      }
+      if count > 1, hasLinkInfo, facts.nvlinkBandwidth.isEmpty,
+        facts.pairs.values.allSatisfy({ if case .pcie = $0 { true } else { false } }),
+        let nvlink = specs.first??.nvlink, !nvlink.bridgeOnly
+      {
+        notes.append(
+          "\(prefix)the sources show only PCIe paths, but \(specs.first??.name ?? "these") GPUs normally have \(nvlink.links) NVLinks: hwloc without its NVML plugin cannot see them; add `nvidia-smi topo -m` to read them"
+        )
+      }
       let cpuCap = interSocketBandwidth(cpuModel: facts.cpuModel)
       for i in 0..<count {
         for j in (i + 1)..<max(i + 1, count) {
@@ -225,6 +270,13 @@ public enum DeviceGraphBuilder {
       sources: sources)
   }
 
+  /// `GPU1–GPU7` or `GPU0, GPU3`.
+  static func gpuList(_ positions: [Int]) -> String {
+    guard let first = positions.first, let last = positions.last else { return "" }
+    if positions.count > 2, last - first + 1 == positions.count { return "GPU\(first)–GPU\(last)" }
+    return positions.map { "GPU\($0)" }.joined(separator: ", ")
+  }
+
   private static func deduplicated(_ notes: [String]) -> [String] {
     var seen: Set<String> = []
     return notes.filter { seen.insert($0).inserted }
@@ -272,7 +324,7 @@ public enum DeviceGraphBuilder {
       let measured = [a.nvlinkBytesPerSecondPerLink, b.nvlinkBytesPerSecondPerLink].compactMap { $0 }.min()
       var rate = measured ?? unknownNVLinkRate
       var basis: String
-      let fromNvidiaSmi = !facts.gpus[pair.low].nvlinkRates.isEmpty || !facts.gpus[pair.high].nvlinkRates.isEmpty
+      let fromNvidiaSmi = facts.gpus.contains { !$0.nvlinkRates.isEmpty }
       if fromNvidiaSmi {
         basis = "\(count) links × \(Units.formatRate(rate)) per link (nvidia-smi nvlink -s)"
       } else if let measured {
@@ -280,7 +332,7 @@ public enum DeviceGraphBuilder {
         basis = "\(count) links × \(Units.formatRate(rate)) per link (NVLink \(generation.map(String.init) ?? "?") nominal)"
       } else {
         basis = "\(count) links × 25 GB/s per link (GPU model unknown; NVLink 2–4 nominal rate assumed)"
-        notes.append("\(prefix)NVLink rate of GPU\(pair.low)/GPU\(pair.high) unknown; assumed 25 GB/s per link")
+        notes.append("\(prefix)NVLink generation unknown for some GPUs; assumed 25 GB/s per link (NVLink 2–4)")
       }
       if let hwloc = facts.nvlinkBandwidth[pair], !fromNvidiaSmi {
         return Link(
@@ -292,9 +344,14 @@ public enum DeviceGraphBuilder {
         from: a.index, to: b.index, kind: switched ? .nvswitch : .nvlink, nvlinkCount: count,
         nvlinkGeneration: generation, peerToPeer: true, bandwidthBytesPerSecond: Int64(count) * rate, basis: basis)
     }
-    if cell == nil, let hwloc = facts.nvlinkBandwidth[pair] {
+    if let hwloc = facts.nvlinkBandwidth[pair] {
+      // hwloc's NVLinkBandwidth says the pair is on NVLink even where its PCI
+      // tree gave a PCIe class. Links = bandwidth ÷ the generation's per-link rate.
+      let perLink = generation.flatMap(NVLinkRates.bytesPerSecond(generation:))
+      let links = perLink.map { Int(((Double(hwloc) / Double($0))).rounded()) }
       return Link(
-        from: a.index, to: b.index, kind: switched ? .nvswitch : .nvlink, nvlinkGeneration: generation,
+        from: a.index, to: b.index, kind: switched ? .nvswitch : .nvlink, nvlinkCount: links,
+        nvlinkGeneration: generation,
         peerToPeer: true, bandwidthBytesPerSecond: hwloc, basis: "hwloc NVLinkBandwidth distance")
     }
 
