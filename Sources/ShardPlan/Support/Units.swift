@@ -47,9 +47,8 @@ public enum Units {
     if unit.isEmpty { return value >= 0 ? Int64(value.rounded()) : nil }
     if unit.hasSuffix("/s") {
       unit.removeLast(2)
-    } else if unit.hasSuffix("ps") {
+    } else if unit.hasSuffix("bps") || unit.hasSuffix("Bps") {
       unit.removeLast(2)
-      unit += "b"
     } else {
       return nil
     }

@@ -56,7 +56,7 @@ extension BundledTopologies {
       # NVSwitch: every GPU reaches every other with all of its 18 NVLinks.
       # CPU memory: 614.4 GB/s for both sockets together.
       name: 2x8-h100-ib
-      description: 2 nodes of 8x H100 SXM 80 GB (NVSwitch inside each node), 400 Gb/s InfiniBand per GPU between nodes.
+      description: "2 nodes of 8x H100 SXM 80 GB (NVSwitch inside each node), 400 Gb/s InfiniBand per GPU between nodes."
       hosts:
         - name: node
           count: 2
@@ -111,7 +111,7 @@ extension BundledTopologies {
       # NVSwitch: every GPU reaches every other with all of its 18 NVLinks.
       # CPU memory: 614.4 GB/s for both sockets together.
       name: 4x8-h100-ib
-      description: 4 nodes of 8x H100 SXM 80 GB (NVSwitch inside each node), 400 Gb/s InfiniBand per GPU between nodes.
+      description: "4 nodes of 8x H100 SXM 80 GB (NVSwitch inside each node), 400 Gb/s InfiniBand per GPU between nodes."
       hosts:
         - name: node
           count: 4
@@ -143,7 +143,7 @@ extension BundledTopologies {
       # NVSwitch: every GPU reaches every other with all of its 12 NVLinks.
       # CPU memory: 409.6 GB/s for both sockets together.
       name: 8x-a100-sxm
-      description: HGX A100 8-GPU (DGX A100 class): 8x A100 SXM4 80 GB, NVLink 3 through NVSwitch, 2 sockets of 8-channel DDR4-3200, one 200 Gb/s HDR NIC per GPU.
+      description: "HGX A100 8-GPU (DGX A100 class): 8x A100 SXM4 80 GB, NVLink 3 through NVSwitch, 2 sockets of 8-channel DDR4-3200, one 200 Gb/s HDR NIC per GPU."
       hosts:
         - name: node
           cpu: AMD EPYC 7742 64-Core Processor
@@ -174,7 +174,7 @@ extension BundledTopologies {
       # NVSwitch: every GPU reaches every other with all of its 18 NVLinks.
       # CPU memory: 716.8 GB/s for both sockets together.
       name: 8x-b200
-      description: HGX B200 8-GPU (DGX B200 class): 8x B200 180 GB, NVLink 5 through NVSwitch, 2 sockets of 8-channel DDR5-5600, one 400 Gb/s NIC per GPU.
+      description: "HGX B200 8-GPU (DGX B200 class): 8x B200 180 GB, NVLink 5 through NVSwitch, 2 sockets of 8-channel DDR5-5600, one 400 Gb/s NIC per GPU."
       hosts:
         - name: node
           cpu: Intel Xeon Platinum 8570
@@ -205,7 +205,7 @@ extension BundledTopologies {
       # NVSwitch: every GPU reaches every other with all of its 18 NVLinks.
       # CPU memory: 614.4 GB/s for both sockets together.
       name: 8x-h100-sxm
-      description: HGX H100 8-GPU (DGX H100 class): 8x H100 SXM 80 GB, NVLink 4 through NVSwitch, 2 sockets of 8-channel DDR5-4800, one 400 Gb/s NIC per GPU.
+      description: "HGX H100 8-GPU (DGX H100 class): 8x H100 SXM 80 GB, NVLink 4 through NVSwitch, 2 sockets of 8-channel DDR5-4800, one 400 Gb/s NIC per GPU."
       hosts:
         - name: node
           cpu: Intel Xeon Platinum 8480C
@@ -236,7 +236,7 @@ extension BundledTopologies {
       # NVSwitch: every GPU reaches every other with all of its 18 NVLinks.
       # CPU memory: 614.4 GB/s for both sockets together.
       name: 8x-h200
-      description: HGX H200 8-GPU: 8x H200 SXM 141 GB, NVLink 4 through NVSwitch, 2 sockets of 8-channel DDR5-4800, one 400 Gb/s NIC per GPU.
+      description: "HGX H200 8-GPU: 8x H200 SXM 141 GB, NVLink 4 through NVSwitch, 2 sockets of 8-channel DDR5-4800, one 400 Gb/s NIC per GPU."
       hosts:
         - name: node
           cpu: Intel Xeon Platinum 8480C

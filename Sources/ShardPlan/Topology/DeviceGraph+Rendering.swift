@@ -216,7 +216,9 @@ extension DeviceGraph {
       }
       if let network = host.networkBandwidthBytesPerSecondPerGPU {
         out += "    network:\n      bandwidthPerGPU: \(network) B/s\n"
-        if let latency = host.networkLatencySeconds { out += "      latency: \(latency)\n" }
+        if let latency = host.networkLatencySeconds {
+          out += "      latency: \(Units.formatDecimal(latency * 1e9, places: 0)) ns\n"
+        }
       }
     }
     return out

@@ -267,6 +267,12 @@ private struct BlockReader {
       }
       // Trailing columns: CPU Affinity, NUMA Affinity, GPU NUMA ID, in header order.
       let extra = rows[i].extra
+      if extra.count > extraColumns.count && !(extraColumns.isEmpty && extra.isEmpty) {
+        throw error(
+          "row GPU\(i) has \(extra.count) values after its link cells but the header has \(extraColumns.count) more columns",
+          line: rows[i].line, expected: "as many cells as header columns",
+          fix: "Rows and columns disagree; capture `nvidia-smi topo -m` again")
+      }
       for (offset, column) in extraColumns.enumerated() where offset < extra.count {
         let value = extra[offset]
         switch column {

@@ -1,3 +1,5 @@
+import Yams
+
 /// shardplan's own topology file: YAML describing hosts, GPUs, links, network
 /// and memory. The format is documented in the README ("Topology files").
 public enum TopologyFile {
@@ -152,7 +154,7 @@ public enum TopologyFile {
         throw group.error("kind", "unknown link group kind '\(kindText)'", expected: "nvlink or nvswitch")
       }
       let members: [Int]
-      if try group.string("gpus") == "all" {
+      if case .scalar(let scalar)? = group.node("gpus")?.0, scalar.string == "all" {
         members = Array(0..<count)
       } else {
         guard let list = try group.ints("gpus"), list.count >= 2 else {
