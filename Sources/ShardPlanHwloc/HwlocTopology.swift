@@ -1,5 +1,5 @@
-import Foundation
 internal import CHwloc
+import Foundation
 public import ShardPlan
 
 /// Reads machines through libhwloc: this machine live (with I/O discovery, so
@@ -64,10 +64,14 @@ public enum HwlocTopology {
     if major > runtimeMajor {
       let line = head[..<range.lowerBound].filter { $0 == "\n" }.count + 1
       throw InputError(
-        .unsupportedVersion, source: source, line: line, field: "topology version",
+        .unsupportedVersion,
+        source: source,
+        line: line,
+        field: "topology version",
         message: "hwloc XML version \(version) is newer than this libhwloc (\(runtimeAPIVersion)) can import",
         expected: "hwloc XML version 2.x or 1.x",
-        fix: "Export it again with `lstopo --of xml --export-xml-flags v2 FILE` (hwloc 3) or with hwloc 2.x")
+        fix: "Export it again with `lstopo --of xml --export-xml-flags v2 FILE` (hwloc 3) or with hwloc 2.x"
+      )
     }
   }
 }
@@ -107,11 +111,15 @@ private struct TopologyHandle: ~Copyable {
     facts.cpuCount = Int(hwloc_get_nbobjs_by_type(raw, HWLOC_OBJ_PU))
     if let root = hwloc_get_root_obj(raw) {
       facts.hostName = info(root, "HostName")
-      if let product = info(root, "DMIProductName") { facts.notes.append("\(source): machine is '\(product)'") }
+      if let product = info(root, "DMIProductName"), !product.lowercased().contains("to be filled") {
+        facts.notes.append("\(source): machine is '\(product)'")
+      }
     }
     var previous: hwloc_obj_t?
     while let package = hwloc_get_next_obj_by_type(raw, HWLOC_OBJ_PACKAGE, previous) {
-      if facts.cpuModel == nil { facts.cpuModel = info(package, "CPUModel") }
+      if facts.cpuModel == nil {
+        facts.cpuModel = info(package, "CPUModel")?.trimmingCharacters(in: .whitespaces)
+      }
       previous = package
     }
     previous = nil
@@ -120,7 +128,8 @@ private struct TopologyHandle: ~Copyable {
       let memory = Int64(clamping: chwloc_numanode_local_memory(node))
       ram += memory
       facts.numaNodes.append(
-        NUMANode(index: Int(node.pointee.os_index), memoryBytes: memory, cpus: cpuList(node.pointee.cpuset)))
+        NUMANode(index: Int(node.pointee.os_index), memoryBytes: memory, cpus: cpuList(node.pointee.cpuset))
+      )
       previous = node
     }
     facts.numaNodes.sort { $0.index < $1.index }
@@ -157,7 +166,9 @@ private struct TopologyHandle: ~Copyable {
       } else if baseClass == 0x02 {
         // Network (0x0200 Ethernet, 0x0207 InfiniBand).
         let names = osDevices(of: device).compactMap { $0.pointee.name.map { String(cString: $0) } }
-        guard let name = names.first(where: { $0.hasPrefix("mlx") || $0.hasPrefix("hfi") || $0.hasPrefix("bnxt") }) ?? names.first
+        guard
+          let name = names.first(where: { $0.hasPrefix("mlx") || $0.hasPrefix("hfi") || $0.hasPrefix("bnxt") })
+            ?? names.first
         else { continue }
         var nic = NICFacts(name: name)
         nic.pciBusId = pci.busId
@@ -188,7 +199,13 @@ private struct TopologyHandle: ~Copyable {
     }
     for nicIndex in facts.nics.indices {
       guard let busId = facts.nics[nicIndex].pciBusId,
-        let nicObject = hwloc_get_pcidev_by_busid(raw, UInt32(busId.domain), UInt32(busId.bus), UInt32(busId.device), UInt32(busId.function))
+        let nicObject = hwloc_get_pcidev_by_busid(
+          raw,
+          UInt32(busId.domain),
+          UInt32(busId.bus),
+          UInt32(busId.device),
+          UInt32(busId.function)
+        )
       else { continue }
       for (gpuIndex, entry) in gpuObjects.enumerated() {
         facts.nics[nicIndex].pathToGPU[gpuIndex] = pathKind(entry.object, nicObject)
@@ -296,9 +313,15 @@ private struct TopologyHandle: ~Copyable {
     else { return nil }
     return PCIAttributes(
       busId: PCIBusID(
-        domain: domain, bus: UInt8(truncatingIfNeeded: bus), device: UInt8(truncatingIfNeeded: device),
-        function: UInt8(truncatingIfNeeded: function)),
-      classID: classID, vendorID: vendorID, deviceID: deviceID)
+        domain: domain,
+        bus: UInt8(truncatingIfNeeded: bus),
+        device: UInt8(truncatingIfNeeded: device),
+        function: UInt8(truncatingIfNeeded: function)
+      ),
+      classID: classID,
+      vendorID: vendorID,
+      deviceID: deviceID
+    )
   }
 
   private func osDevices(of object: hwloc_obj_t) -> [hwloc_obj_t] {

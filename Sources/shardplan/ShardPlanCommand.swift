@@ -17,6 +17,21 @@ struct ShardPlanCommand: ParsableCommand {
     version: "0.1.0",
     subcommands: [TopologyCommand.self, GPUsCommand.self]
   )
+
+  /// Runs the tool. Usage errors exit with status 2, like every other bad input
+  /// (argument-parser's own default would be 64).
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      if exitCode(for: error) == .validationFailure {
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        Foundation.exit(2)
+      }
+      exit(withError: error)
+    }
+  }
 }
 
 /// Prints an input error the way every subcommand does, and exits with status 2.
@@ -67,7 +82,8 @@ struct TopologyCommand: ParsableCommand {
   func validate() throws {
     if let gpu, GPUCatalog.spec(named: gpu) == nil {
       throw ValidationError(
-        "unknown GPU model '\(gpu)'; known: \(GPUCatalog.all.map(\.id).joined(separator: ", "))")
+        "unknown GPU model '\(gpu)'; known: \(GPUCatalog.all.map(\.id).joined(separator: ", "))"
+      )
     }
   }
 
@@ -82,7 +98,8 @@ struct TopologyCommand: ParsableCommand {
     let loader = TopologyLoader(
       hwloc: HwlocProvider(),
       queryFields: queryFields?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
-      assumedGPUModel: gpu.flatMap(GPUCatalog.spec(named:)))
+      assumedGPUModel: gpu.flatMap(GPUCatalog.spec(named:))
+    )
     let graph: DeviceGraph
     do {
       graph = try loader.load(sources)
@@ -101,7 +118,8 @@ struct TopologyCommand: ParsableCommand {
 struct GPUsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "gpus",
-    abstract: "List the GPU catalog: memory, bandwidth, dense TFLOP/s, NVLink, PCIe.")
+    abstract: "List the GPU catalog: memory, bandwidth, dense TFLOP/s, NVLink, PCIe."
+  )
 
   @Option(help: "Output format: table or json.")
   var format: OutputFormat = .table
@@ -126,8 +144,10 @@ struct GPUsCommand: ParsableCommand {
     var widths = [Int](repeating: 0, count: rows[0].count)
     for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
     for row in rows {
-      print(row.enumerated().map { $1.padding(toLength: widths[$0] + 2, withPad: " ", startingAt: 0) }.joined()
-        .trimmingCharacters(in: .whitespaces))
+      print(
+        row.enumerated().map { $1.padding(toLength: widths[$0] + 2, withPad: " ", startingAt: 0) }.joined()
+          .trimmingCharacters(in: .whitespaces)
+      )
     }
   }
 }

@@ -26,67 +26,159 @@ struct CapturedTopologiesTests {
 
   static let expectations: [Expectation] = [
     .init(
-      file: "nvsmi-L_8xH100-80GB-HBM3_MIG-7x1g.10gb-each.txt", gpuCount: 8, name: "NVIDIA H100 80GB HBM3",
-      memoryBytes: 81_559 * Units.mebibyte, pairs: [(0, 7, .nvswitch, 18)]),
+      file: "nvsmi-L_8xH100-80GB-HBM3_MIG-7x1g.10gb-each.txt",
+      gpuCount: 8,
+      name: "NVIDIA H100 80GB HBM3",
+      memoryBytes: 81_559 * Units.mebibyte,
+      pairs: [(0, 7, .nvswitch, 18)]
+    ),
     .init(
-      file: "nvsmi-q_8xH100-SXM-80GB_drv565.txt", gpuCount: 8, name: "NVIDIA H100 80GB HBM3", memoryBytes: 81_559 * Units.mebibyte,
-      pairs: [(0, 1, .nvswitch, 18)]),
+      file: "nvsmi-q_8xH100-SXM-80GB_drv565.txt",
+      gpuCount: 8,
+      name: "NVIDIA H100 80GB HBM3",
+      memoryBytes: 81_559 * Units.mebibyte,
+      pairs: [(0, 1, .nvswitch, 18)]
+    ),
     .init(
-      file: "nvsmi-query-gpu_1xRTX5080-in-VM_drv580.txt", gpuCount: 1, name: "NVIDIA GeForce RTX 5080",
-      memoryBytes: 16_303 * Units.mebibyte, pairs: []),
+      file: "nvsmi-query-gpu_1xRTX5080-in-VM_drv580.txt",
+      gpuCount: 1,
+      name: "NVIDIA GeForce RTX 5080",
+      memoryBytes: 16_303 * Units.mebibyte,
+      pairs: []
+    ),
     .init(
-      file: "nvsmi-topo_2xRTX3090-NVLinkBridge-NV4_drv610_with-nvlink-status-and-p2p.txt", gpuCount: 2,
-      name: "NVIDIA GeForce RTX 3090", memoryBytes: 24_576 * Units.mebibyte, pairs: [(0, 1, .nvlink, 4)], numaNodes: [0, 0]),
+      file: "nvsmi-topo_2xRTX3090-NVLinkBridge-NV4_drv610_with-nvlink-status-and-p2p.txt",
+      gpuCount: 2,
+      name: "NVIDIA GeForce RTX 3090",
+      memoryBytes: 24_576 * Units.mebibyte,
+      pairs: [(0, 1, .nvlink, 4)],
+      numaNodes: [0, 0]
+    ),
     .init(
-      file: "nvsmi-topo_2xRTX5090-PCIe-PHB_with-p2p-GNS.txt", gpuCount: 2, name: nil, memoryBytes: nil,
-      pairs: [(0, 1, .phb, nil)], numaNodes: [0, 0]),
+      file: "nvsmi-topo_2xRTX5090-PCIe-PHB_with-p2p-GNS.txt",
+      gpuCount: 2,
+      name: nil,
+      memoryBytes: nil,
+      pairs: [(0, 1, .phb, nil)],
+      numaNodes: [0, 0]
+    ),
     .init(
-      file: "nvsmi-topo_4xA100-PCIe-two-NVLink-bridged-pairs-NV12_old-format.txt", gpuCount: 4, name: nil,
-      memoryBytes: nil, pairs: [(0, 1, .nvlink, 12), (2, 3, .node, nil), (0, 2, .sys, nil), (1, 3, .sys, nil)],
-      numaNodes: [0, 0, 1, 1]),
+      file: "nvsmi-topo_4xA100-PCIe-two-NVLink-bridged-pairs-NV12_old-format.txt",
+      gpuCount: 4,
+      name: nil,
+      memoryBytes: nil,
+      pairs: [(0, 1, .nvlink, 12), (2, 3, .node, nil), (0, 2, .sys, nil), (1, 3, .sys, nil)],
+      numaNodes: [0, 0, 1, 1]
+    ),
     .init(
-      file: "nvsmi-topo_4xL40S-AWS-g6e.12xlarge-NODE.txt", gpuCount: 4, name: nil, memoryBytes: nil,
-      pairs: [(0, 1, .node, nil), (2, 3, .node, nil)], numaNodes: [0, 0, 0, 0]),
+      file: "nvsmi-topo_4xL40S-AWS-g6e.12xlarge-NODE.txt",
+      gpuCount: 4,
+      name: nil,
+      memoryBytes: nil,
+      pairs: [(0, 1, .node, nil), (2, 3, .node, nil)],
+      numaNodes: [0, 0, 0, 0]
+    ),
     .init(
-      file: "nvsmi-topo_8xA100-AWS-p4d.24xlarge-NV12.txt", gpuCount: 8, name: nil, memoryBytes: nil,
-      pairs: [(0, 7, .nvswitch, 12)], numaNodes: [0, 0, 0, 0, 1, 1, 1, 1]),
+      file: "nvsmi-topo_8xA100-AWS-p4d.24xlarge-NV12.txt",
+      gpuCount: 8,
+      name: nil,
+      memoryBytes: nil,
+      pairs: [(0, 7, .nvswitch, 12)],
+      numaNodes: [0, 0, 0, 0, 1, 1, 1, 1]
+    ),
     .init(
-      file: "nvsmi-topo_8xA100-HGX-NV12_EPYC7763-NPS4_drv495_old-NIC-column.txt", gpuCount: 8, name: nil,
-      memoryBytes: nil, pairs: [(0, 1, .nvswitch, 12), (3, 6, .nvswitch, 12)], numaNodes: [3, 3, 1, 1, 7, 7, 5, 5]),
+      file: "nvsmi-topo_8xA100-HGX-NV12_EPYC7763-NPS4_drv495_old-NIC-column.txt",
+      gpuCount: 8,
+      name: nil,
+      memoryBytes: nil,
+      pairs: [(0, 1, .nvswitch, 12), (3, 6, .nvswitch, 12)],
+      numaNodes: [3, 3, 1, 1, 7, 7, 5, 5]
+    ),
     .init(
-      file: "nvsmi-topo_8xH100-SXM-NV18_with-nvlink-status-caps.txt", gpuCount: 8, name: nil, memoryBytes: 81_559 * Units.mebibyte,
-      pairs: [(0, 1, .nvswitch, 18), (6, 7, .nvswitch, 18)], numaNodes: [0, 0, 0, 0, 1, 1, 1, 1]),
+      file: "nvsmi-topo_8xH100-SXM-NV18_with-nvlink-status-caps.txt",
+      gpuCount: 8,
+      name: nil,
+      memoryBytes: 81_559 * Units.mebibyte,
+      pairs: [(0, 1, .nvswitch, 18), (6, 7, .nvswitch, 18)],
+      numaNodes: [0, 0, 0, 0, 1, 1, 1, 1]
+    ),
     .init(
-      file: "nvsmi-topo_8xH200-NV18_noNIC.txt", gpuCount: 8, name: nil, memoryBytes: nil,
-      pairs: [(0, 1, .nvswitch, 18)], numaNodes: [0, 0, 0, 0, 1, 1, 1, 1]),
+      file: "nvsmi-topo_8xH200-NV18_noNIC.txt",
+      gpuCount: 8,
+      name: nil,
+      memoryBytes: nil,
+      pairs: [(0, 1, .nvswitch, 18)],
+      numaNodes: [0, 0, 0, 0, 1, 1, 1, 1]
+    ),
     .init(
-      file: "nvsmi-topo_8xP100-DGX1-NV1_very-old-SOC-legend.txt", gpuCount: 8, name: nil, memoryBytes: nil,
-      pairs: [(0, 1, .nvlink, 1), (0, 4, .nvlink, 1), (0, 5, .sys, nil), (3, 7, .nvlink, 1), (2, 5, .sys, nil)]),
+      file: "nvsmi-topo_8xP100-DGX1-NV1_very-old-SOC-legend.txt",
+      gpuCount: 8,
+      name: nil,
+      memoryBytes: nil,
+      pairs: [(0, 1, .nvlink, 1), (0, 4, .nvlink, 1), (0, 5, .sys, nil), (3, 7, .nvlink, 1), (2, 5, .sys, nil)]
+    ),
     .init(
-      file: "nvsmi-topo_8xRTX4090-PCIe-allSYS_2NIC.txt", gpuCount: 8, name: nil, memoryBytes: nil,
-      pairs: [(0, 1, .sys, nil), (6, 7, .sys, nil)], numaNodes: [0, 0, 0, 0, 1, 1, 1, 1]),
+      file: "nvsmi-topo_8xRTX4090-PCIe-allSYS_2NIC.txt",
+      gpuCount: 8,
+      name: nil,
+      memoryBytes: nil,
+      pairs: [(0, 1, .sys, nil), (6, 7, .sys, nil)],
+      numaNodes: [0, 0, 0, 0, 1, 1, 1, 1]
+    ),
     .init(
-      file: "nvsmi_4xA100-SXM4-80GB_query-topo-nvlink_drv580.txt", gpuCount: 4, name: "NVIDIA A100-SXM4-80GB",
-      memoryBytes: 81_920 * Units.mebibyte, pairs: [(0, 3, .nvswitch, 12)], numaNodes: [1, 1, 1, 1]),
+      file: "nvsmi_4xA100-SXM4-80GB_query-topo-nvlink_drv580.txt",
+      gpuCount: 4,
+      name: "NVIDIA A100-SXM4-80GB",
+      memoryBytes: 81_920 * Units.mebibyte,
+      pairs: [(0, 3, .nvswitch, 12)],
+      numaNodes: [1, 1, 1, 1]
+    ),
     .init(
-      file: "nvsmi-q-x_1xA100-SXM4-40GB_MIG-2x3g_passthrough_drv510.xml", gpuCount: 1, name: "NVIDIA A100-SXM4-40GB",
-      memoryBytes: 40_960 * Units.mebibyte, pairs: []),
+      file: "nvsmi-q-x_1xA100-SXM4-40GB_MIG-2x3g_passthrough_drv510.xml",
+      gpuCount: 1,
+      name: "NVIDIA A100-SXM4-40GB",
+      memoryBytes: 40_960 * Units.mebibyte,
+      pairs: []
+    ),
     .init(
-      file: "nccl-topo_ibmcloud-gx3d-8xH100-vsi_4nvswitch.xml", gpuCount: 8, name: "NVIDIA H100 SXM 80 GB",
-      memoryBytes: 81_559 * Units.mebibyte, pairs: [(0, 7, .nvswitch, 18)], numaNodes: [0, 0, 0, 0, 1, 1, 1, 1]),
+      file: "nccl-topo_ibmcloud-gx3d-8xH100-vsi_4nvswitch.xml",
+      gpuCount: 8,
+      name: "NVIDIA H100 SXM 80 GB",
+      memoryBytes: 81_559 * Units.mebibyte,
+      pairs: [(0, 7, .nvswitch, 18)],
+      numaNodes: [0, 0, 0, 0, 1, 1, 1, 1]
+    ),
     .init(
-      file: "hwloc-xml_aws-g4dn.metal-8xT4-pcie_v2.0.xml", gpuCount: 8, name: "Tesla T4", memoryBytes: 15_472_384 * 1024,
-      pairs: [(0, 4, .sys, nil)], numaNodes: [0, 0, 0, 0, 1, 1, 1, 1]),
+      file: "hwloc-xml_aws-g4dn.metal-8xT4-pcie_v2.0.xml",
+      gpuCount: 8,
+      name: "Tesla T4",
+      memoryBytes: 15_472_384 * 1024,
+      pairs: [(0, 4, .sys, nil)],
+      numaNodes: [0, 0, 0, 0, 1, 1, 1, 1]
+    ),
     .init(
-      file: "hwloc-xml_jureca-dc-4xA100-no-nvml_v2.0.xml", gpuCount: 4, name: "NVIDIA A100 SXM4 40 GB",
-      memoryBytes: 40_960 * Units.mebibyte, pairs: [(0, 1, .sys, nil)], numaNodes: [3, 1, 7, 5]),
+      file: "hwloc-xml_jureca-dc-4xA100-no-nvml_v2.0.xml",
+      gpuCount: 4,
+      name: "NVIDIA A100 SXM4 40 GB",
+      memoryBytes: 40_960 * Units.mebibyte,
+      pairs: [(0, 1, .sys, nil)],
+      numaNodes: [3, 1, 7, 5]
+    ),
     .init(
-      file: "hwloc-xml_nvidia-dgx2-16xV100-nvswitch_v2.0-converted.xml", gpuCount: 16, name: "Tesla V100-SXM3-32GB-H",
-      memoryBytes: 32_768 * Units.mebibyte, pairs: [(0, 15, .nvswitch, 6), (0, 1, .nvswitch, 6)]),
+      file: "hwloc-xml_nvidia-dgx2-16xV100-nvswitch_v2.0-converted.xml",
+      gpuCount: 16,
+      name: "Tesla V100-SXM3-32GB-H",
+      memoryBytes: 32_768 * Units.mebibyte,
+      pairs: [(0, 15, .nvswitch, 6), (0, 1, .nvswitch, 6)]
+    ),
     .init(
-      file: "hwloc-xml_power8-4xP100-nvlink_v2.0.xml", gpuCount: 4, name: "Tesla P100-SXM2-16GB",
-      memoryBytes: 16_671_616 * 1024, pairs: [(0, 1, .nvlink, 2), (2, 3, .nvlink, 2), (0, 2, .sys, nil)],
-      numaNodes: [0, 0, 1, 1]),
+      file: "hwloc-xml_power8-4xP100-nvlink_v2.0.xml",
+      gpuCount: 4,
+      name: "Tesla P100-SXM2-16GB",
+      memoryBytes: 16_671_616 * 1024,
+      pairs: [(0, 1, .nvlink, 2), (2, 3, .nvlink, 2), (0, 2, .sys, nil)],
+      numaNodes: [0, 0, 1, 1]
+    ),
   ]
 
   @Test(arguments: expectations)
@@ -159,7 +251,7 @@ struct CapturedTopologiesTests {
 
   @Test func a100PCIeBridgedPairsAreDirectNVLinkNotNVSwitch() throws {
     let graph = try Self.graph("nvsmi-topo_4xA100-PCIe-two-NVLink-bridged-pairs-NV12_old-format.txt")
-    #expect(graph.fastIslands() == [[0, 1], [2, 3]] || graph.fastIslands() == [[0, 1]])
+    #expect(graph.fastIslands() == [[0, 1]])
     #expect(graph.hosts[0].nics.map(\.name) == ["mlx5_0", "mlx5_1"])
     #expect(graph.hosts[0].nics[0].closestGPUs == [0, 1])
   }
@@ -194,7 +286,8 @@ struct CapturedTopologiesTests {
       graph.gpus.map { $0.pciBusId?.description ?? "" } == [
         "0000:18:00.0", "0000:2a:00.0", "0000:3a:00.0", "0000:5d:00.0", "0000:9a:00.0", "0000:ab:00.0",
         "0000:ba:00.0", "0000:db:00.0",
-      ])
+      ]
+    )
     #expect(graph.gpus.allSatisfy { $0.pcieGeneration == 5 && $0.memoryUsedBytes == Units.mebibyte })
   }
 

@@ -15,7 +15,10 @@ struct LiveHwlocTests {
 
   @Test func localGraphStatesPlainlyWhenThereIsNoGPU() throws {
     // No nvidia-smi on the test machines: the executable path points nowhere.
-    let loader = TopologyLoader(hwloc: HwlocProvider(), nvidiaSmi: NvidiaSmiRunner(executable: "/nonexistent/nvidia-smi"))
+    let loader = TopologyLoader(
+      hwloc: HwlocProvider(),
+      nvidiaSmi: NvidiaSmiRunner(executable: "/nonexistent/nvidia-smi")
+    )
     let graph = try loader.load(["local"])
     #expect(graph.hosts.count == 1)
     if graph.gpus.isEmpty {

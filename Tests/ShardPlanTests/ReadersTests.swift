@@ -112,7 +112,8 @@ struct BadInputTests {
   @Test func csvMemoryBecomesExactBytes() throws {
     let facts = try NvidiaSmiText.read(
       "memory.total [MiB], pci.bus_id, index\n81559 MiB, 00000000:18:00.0, 0\n[N/A], 00000000:2A:00.0, 1\n",
-      source: "q.csv")
+      source: "q.csv"
+    )
     #expect(facts.gpus[0].memoryTotalBytes == Int64(81_559) * 1_048_576)
     #expect(facts.gpus[1].memoryTotalBytes == nil)
     #expect(facts.gpus[1].pciBusId?.description == "0000:2a:00.0")
@@ -120,8 +121,10 @@ struct BadInputTests {
 
   @Test func headerlessCSVNeedsTheFieldList() throws {
     let facts = try NvidiaSmiText.read(
-      "0, NVIDIA A100-SXM4-80GB, 81920\n1, NVIDIA A100-SXM4-80GB, 81920\n", source: "q.csv",
-      queryFields: ["index", "name", "memory.total"])
+      "0, NVIDIA A100-SXM4-80GB, 81920\n1, NVIDIA A100-SXM4-80GB, 81920\n",
+      source: "q.csv",
+      queryFields: ["index", "name", "memory.total"]
+    )
     #expect(facts.gpus.count == 2)
     #expect(facts.gpus[1].memoryTotalBytes == Int64(81_920) * 1_048_576)
   }
@@ -140,10 +143,12 @@ struct MergeTests {
   @Test func conflictsAreReportedNotDropped() throws {
     let csv = try NvidiaSmiText.read(
       "index, name, pci.bus_id, memory.total [MiB]\n0, NVIDIA H100 80GB HBM3, 00000000:18:00.0, 81559 MiB\n",
-      source: "a.csv")
+      source: "a.csv"
+    )
     let other = try NvidiaSmiText.read(
       "index, name, pci.bus_id, memory.total [MiB]\n0, NVIDIA H100 80GB HBM3, 00000000:18:00.0, 81920 MiB\n",
-      source: "b.csv")
+      source: "b.csv"
+    )
     let merged = FactsMerger.merge([csv, other])
     #expect(merged.gpus.count == 1)
     #expect(merged.gpus[0].memoryTotalBytes == Int64(81_559) * 1_048_576)
@@ -156,7 +161,9 @@ struct MergeTests {
   @Test func topoMatrixAndCSVJoinByIndex() throws {
     let topo = try NvidiaSmiText.read("\tGPU0\tGPU1\nGPU0\t X \tNV4\nGPU1\tNV4\t X \n", source: "topo.txt")
     let csv = try NvidiaSmiText.read(
-      "index, name\n0, NVIDIA GeForce RTX 3090\n1, NVIDIA GeForce RTX 3090\n", source: "q.csv")
+      "index, name\n0, NVIDIA GeForce RTX 3090\n1, NVIDIA GeForce RTX 3090\n",
+      source: "q.csv"
+    )
     let graph = DeviceGraphBuilder.build(name: "t", hosts: [HostInput(facts: FactsMerger.merge([topo, csv]))])
     // GA102 bridge: 4 links × 14.0625 GB/s.
     #expect(graph.link(0, 1)?.bandwidthBytesPerSecond == 56_250_000_000)

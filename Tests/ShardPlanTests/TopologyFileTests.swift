@@ -22,9 +22,11 @@ struct TopologyFileTests {
       let onDisk = try Repository.text("Topologies/\(name).yaml")
       let embedded = try #require(BundledTopologies.text(named: name))
       #expect(
-        embedded.trimmingWhitespace() == onDisk.textLines().map { $0.trimmingWhitespaceAtEnd() }.joined(separator: "\n")
+        embedded.trimmingWhitespace()
+          == onDisk.textLines().map { $0.trimmingWhitespaceAtEnd() }.joined(separator: "\n")
           .trimmingWhitespace(),
-        "\(name): run Scripts/embed-topologies.sh")
+        "\(name): run Scripts/embed-topologies.sh"
+      )
     }
     #expect(Set(Self.requiredNames).isSubset(of: Set(BundledTopologies.names)))
   }

@@ -275,7 +275,11 @@ public enum XMLTree {
           try skip(past: "]]>", what: "CDATA section")
           // CDATA is literal: escape '&' so entity decoding leaves it alone.
           for byte in bytes[start..<(position - 3)] {
-            if byte == UInt8(ascii: "&") { textBytes.append(contentsOf: Array("&amp;".utf8)) } else { textBytes.append(byte) }
+            if byte == UInt8(ascii: "&") {
+              textBytes.append(contentsOf: Array("&amp;".utf8))
+            } else {
+              textBytes.append(byte)
+            }
           }
         } else if starts(with: "<?") {
           try skip(past: "?>", what: "processing instruction")

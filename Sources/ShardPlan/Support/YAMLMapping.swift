@@ -16,8 +16,12 @@ struct YAMLMapping {
       node = try Yams.compose(yaml: text)
     } catch let error as YamlError {
       throw InputError(
-        .malformed, source: source, line: yamlErrorLine(error), message: "not valid YAML: \(yamlErrorSummary(error))",
-        fix: "Check indentation and quoting near that line")
+        .malformed,
+        source: source,
+        line: yamlErrorLine(error),
+        message: "not valid YAML: \(yamlErrorSummary(error))",
+        fix: "Check indentation and quoting near that line"
+      )
     }
     guard let node else {
       throw InputError(.malformed, source: source, line: 1, message: "empty YAML document", expected: "a \(context)")
@@ -28,8 +32,12 @@ struct YAMLMapping {
   init(_ node: Node, source: String, context: String) throws {
     guard case .mapping(let mapping) = node else {
       throw InputError(
-        .malformed, source: source, line: node.mark?.line, message: "\(context) is not a mapping",
-        expected: "key: value lines")
+        .malformed,
+        source: source,
+        line: node.mark?.line,
+        message: "\(context) is not a mapping",
+        expected: "key: value lines"
+      )
     }
     self.source = source
     self.line = node.mark?.line ?? 1
@@ -37,12 +45,21 @@ struct YAMLMapping {
     var pairs: [(String, Node, Int)] = []
     for (keyNode, value) in mapping {
       guard case .scalar(let scalar) = keyNode else {
-        throw InputError(.malformed, source: source, line: keyNode.mark?.line, message: "a key in \(context) is not text")
+        throw InputError(
+          .malformed,
+          source: source,
+          line: keyNode.mark?.line,
+          message: "a key in \(context) is not text"
+        )
       }
       if pairs.contains(where: { $0.0 == scalar.string }) {
         throw InputError(
-          .malformed, source: source, line: keyNode.mark?.line, field: scalar.string,
-          message: "key '\(scalar.string)' appears twice in \(context)")
+          .malformed,
+          source: source,
+          line: keyNode.mark?.line,
+          field: scalar.string,
+          message: "key '\(scalar.string)' appears twice in \(context)"
+        )
       }
       pairs.append((scalar.string, value, keyNode.mark?.line ?? line))
     }
@@ -55,9 +72,14 @@ struct YAMLMapping {
       let suggestion = allowed.min { editDistance($0, pair.key) < editDistance($1, pair.key) }
       let hint = suggestion.flatMap { editDistance($0, pair.key) <= 3 ? "Did you mean '\($0)'?" : nil }
       throw InputError(
-        .malformed, source: source, line: pair.line, field: pair.key,
-        message: "unknown key '\(pair.key)' in \(context)", expected: "one of \(allowed.joined(separator: ", "))",
-        fix: hint ?? "Remove the key or fix its spelling")
+        .malformed,
+        source: source,
+        line: pair.line,
+        field: pair.key,
+        message: "unknown key '\(pair.key)' in \(context)",
+        expected: "one of \(allowed.joined(separator: ", "))",
+        fix: hint ?? "Remove the key or fix its spelling"
+      )
     }
   }
 
@@ -69,7 +91,14 @@ struct YAMLMapping {
 
   func error(_ key: String, _ message: String, expected: String? = nil, fix: String? = nil) -> InputError {
     InputError(
-      .malformed, source: source, line: node(key)?.1 ?? line, field: key, message: message, expected: expected, fix: fix)
+      .malformed,
+      source: source,
+      line: node(key)?.1 ?? line,
+      field: key,
+      message: message,
+      expected: expected,
+      fix: fix
+    )
   }
 
   func string(_ key: String) throws -> String? {
@@ -135,7 +164,9 @@ struct YAMLMapping {
       throw error(key, "'\(text)' is not a duration", expected: "a number with s, ms, us or ns")
     }
     let factors: [String: Double] = ["": 1, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9]
-    guard let factor = factors[unit] else { throw error(key, "unknown time unit '\(unit)'", expected: "s, ms, us or ns") }
+    guard let factor = factors[unit] else {
+      throw error(key, "unknown time unit '\(unit)'", expected: "s, ms, us or ns")
+    }
     return value * factor
   }
 

@@ -44,9 +44,15 @@ extension DeviceGraph {
       if let cpu = host.cpuModel { facts.append(cpu) }
       if let count = host.cpuCount { facts.append("\(count) CPUs") }
       if let ram = host.ramBytes { facts.append("RAM \(Units.formatBytes(ram))") }
-      if let bandwidth = host.ramBandwidthBytesPerSecond { facts.append("RAM bandwidth \(Units.formatRate(bandwidth))") }
-      if !host.numaNodes.isEmpty { facts.append("\(host.numaNodes.count) NUMA node\(host.numaNodes.count == 1 ? "" : "s")") }
-      if let network = host.networkBandwidthBytesPerSecondPerGPU { facts.append("network \(Units.formatRate(network)) per GPU") }
+      if let bandwidth = host.ramBandwidthBytesPerSecond {
+        facts.append("RAM bandwidth \(Units.formatRate(bandwidth))")
+      }
+      if !host.numaNodes.isEmpty {
+        facts.append("\(host.numaNodes.count) NUMA node\(host.numaNodes.count == 1 ? "" : "s")")
+      }
+      if let network = host.networkBandwidthBytesPerSecondPerGPU {
+        facts.append("network \(Units.formatRate(network)) per GPU")
+      }
       if let switches = host.nvswitchCount { facts.append("\(switches) NVSwitch chips") }
       out += facts.isEmpty ? "\n" : " — " + facts.joined(separator: ", ") + "\n"
       for node in host.numaNodes where node.memoryBytes != nil || node.cpus != nil {
@@ -147,13 +153,15 @@ extension DeviceGraph {
     }
     for link in links where link.kind != .network {
       let style = link.kind.isNVLink ? ", style=bold" : ", style=dashed"
-      let label = (link.nvlinkCount.map { "NV\($0)" } ?? link.kind.rawValue.uppercased())
+      let label =
+        (link.nvlinkCount.map { "NV\($0)" } ?? link.kind.rawValue.uppercased())
         + " \(Units.formatRate(link.bandwidthBytesPerSecond))"
       out += "  gpu\(link.from) -- gpu\(link.to) [label=\"\(label)\"\(style)];\n"
     }
     for a in hosts {
       for b in hosts where b.index > a.index {
-        guard let first = gpus.first(where: { $0.host == a.index }), let second = gpus.first(where: { $0.host == b.index }),
+        guard let first = gpus.first(where: { $0.host == a.index }),
+          let second = gpus.first(where: { $0.host == b.index }),
           let link = link(first.index, second.index)
         else { continue }
         out +=
@@ -178,10 +186,16 @@ extension DeviceGraph {
       let hostGPUs = gpus.filter { $0.host == host.index }
       out += "    gpus:\n"
       for gpu in hostGPUs {
-        if let model = gpu.model { out += "      - model: \(model)\n" } else { out += "      - name: \(Self.yamlScalar(gpu.name))\n" }
+        if let model = gpu.model {
+          out += "      - model: \(model)\n"
+        } else {
+          out += "      - name: \(Self.yamlScalar(gpu.name))\n"
+        }
         if let memory = gpu.memoryBytes { out += "        memory: \(memory / Units.mebibyte) MiB\n" }
         if let used = gpu.memoryUsedBytes, used > 0 { out += "        memoryUsed: \(used / Units.mebibyte) MiB\n" }
-        if gpu.model == nil, let bandwidth = gpu.memoryBandwidthBytesPerSecond { out += "        memoryBandwidth: \(bandwidth) B/s\n" }
+        if gpu.model == nil, let bandwidth = gpu.memoryBandwidthBytesPerSecond {
+          out += "        memoryBandwidth: \(bandwidth) B/s\n"
+        }
         if let numa = gpu.numaNode { out += "        numaNode: \(numa)\n" }
         if let generation = gpu.pcieGeneration { out += "        pcieGeneration: \(generation)\n" }
       }
@@ -204,9 +218,21 @@ extension DeviceGraph {
         let explicit = links.filter { link in hostIDs.contains(link.from) && link.kind.isNVLink }
         if !explicit.isEmpty {
           out += "      groups:\n"
-          for link in explicit {
+          let allPairs = ids.count * (ids.count - 1) / 2
+          if explicit.count == allPairs, let first = explicit.first,
+            explicit.allSatisfy({
+              $0.kind == first.kind && $0.nvlinkCount == first.nvlinkCount
+                && $0.bandwidthBytesPerSecond == first.bandwidthBytesPerSecond
+            })
+          {
+            // One fabric joins every pair (NVSwitch): one group says it.
             out +=
-              "        - {kind: \(link.kind.rawValue), gpus: [\(link.from - ids[0]), \(link.to - ids[0])], links: \(link.nvlinkCount ?? 1), bandwidth: \(link.bandwidthBytesPerSecond) B/s}\n"
+              "        - {kind: \(first.kind.rawValue), gpus: all, links: \(first.nvlinkCount ?? 1), bandwidth: \(first.bandwidthBytesPerSecond) B/s}\n"
+          } else {
+            for link in explicit {
+              out +=
+                "        - {kind: \(link.kind.rawValue), gpus: [\(link.from - ids[0]), \(link.to - ids[0])], links: \(link.nvlinkCount ?? 1), bandwidth: \(link.bandwidthBytesPerSecond) B/s}\n"
+            }
           }
         }
         let pcie = links.filter { link in hostIDs.contains(link.from) && link.kind.isPCIe }
@@ -265,7 +291,9 @@ extension NIC {
     try container.encodeIfPresent(numaNode, forKey: .numaNode)
     try container.encodeIfPresent(bandwidthBytesPerSecond, forKey: .bandwidthBytesPerSecond)
     try container.encode(
-      Dictionary(uniqueKeysWithValues: pathToGPU.map { (String($0.key), $0.value) }), forKey: .pathToGPU)
+      Dictionary(uniqueKeysWithValues: pathToGPU.map { (String($0.key), $0.value) }),
+      forKey: .pathToGPU
+    )
   }
 
   public init(from decoder: any Decoder) throws {
@@ -276,7 +304,8 @@ extension NIC {
       pciBusId: try container.decodeIfPresent(PCIBusID.self, forKey: .pciBusId),
       numaNode: try container.decodeIfPresent(Int.self, forKey: .numaNode),
       bandwidthBytesPerSecond: try container.decodeIfPresent(Int64.self, forKey: .bandwidthBytesPerSecond),
-      pathToGPU: Dictionary(uniqueKeysWithValues: paths.compactMap { key, value in Int(key).map { ($0, value) } }))
+      pathToGPU: Dictionary(uniqueKeysWithValues: paths.compactMap { key, value in Int(key).map { ($0, value) } })
+    )
   }
 }
 

@@ -92,7 +92,8 @@ public enum DeviceGraphBuilder {
         if namedModels.count == 1, let sibling = specs.compactMap({ $0 }).first {
           for position in unnamed { specs[position] = sibling }
           notes.append(
-            "\(prefix)\(gpuList(unnamed)): not named by the sources; assumed \(sibling.name) like the other GPUs of the host")
+            "\(prefix)\(gpuList(unnamed)): not named by the sources; assumed \(sibling.name) like the other GPUs of the host"
+          )
         } else if let assumed = input.assumedGPUModel {
           for position in unnamed { specs[position] = assumed }
           notes.append("\(prefix)\(gpuList(unnamed)): not named by the sources; assumed \(assumed.name) (--gpu)")
@@ -101,8 +102,19 @@ public enum DeviceGraphBuilder {
       let unknown = facts.gpus.indices.filter { specs[$0] == nil }
       if !unknown.isEmpty {
         let names = Set(unknown.compactMap { facts.gpus[$0].name }).sorted()
+        var missing: [String] = []
+        if unknown.contains(where: { facts.gpus[$0].memoryTotalBytes == nil }) { missing.append("memory") }
+        if unknown.contains(where: { facts.gpus[$0].pcieGeneration == nil }) { missing.append("PCIe generation") }
+        if unknown.contains(where: { facts.gpus[$0].memoryBandwidthBytesPerSecond == nil }) {
+          missing.append("memory bandwidth")
+        }
+        let what =
+          names.isEmpty ? "model not in the sources" : "'\(names.joined(separator: "', '"))' not in the catalog"
         notes.append(
-          "\(prefix)\(gpuList(unknown)): model \(names.isEmpty ? "not in the sources" : "'\(names.joined(separator: "', '"))' not in the catalog"); memory, PCIe generation and NVLink rate unknown (pass --gpu MODEL, or add a --query-gpu capture)"
+          "\(prefix)\(gpuList(unknown)): \(what)"
+            + (missing.isEmpty
+              ? ""
+              : "; \(missing.joined(separator: ", ")) unknown (pass --gpu MODEL, or add a --query-gpu capture)")
         )
       }
       // A model's links all run at one rate: a rate nvidia-smi printed for one GPU
@@ -132,7 +144,8 @@ public enum DeviceGraphBuilder {
             model: spec?.id,
             memoryBytes: memory,
             memoryUsedBytes: used,
-            memoryBandwidthBytesPerSecond: gpuFacts.memoryBandwidthBytesPerSecond ?? spec?.memoryBandwidthBytesPerSecond,
+            memoryBandwidthBytesPerSecond: gpuFacts.memoryBandwidthBytesPerSecond
+              ?? spec?.memoryBandwidthBytesPerSecond,
             bf16TFLOPS: gpuFacts.bf16TFLOPS ?? spec?.tflops.bf16,
             pciBusId: gpuFacts.pciBusId,
             numaNode: gpuFacts.numaNode,
@@ -145,7 +158,9 @@ public enum DeviceGraphBuilder {
             nvlinkBytesPerSecondPerLink: rates.min() ?? spec.flatMap { measuredRate[$0.id] }
               ?? spec?.nvlink?.bytesPerSecondPerLink,
             migEnabled: gpuFacts.migEnabled,
-            migInstances: gpuFacts.migInstances))
+            migInstances: gpuFacts.migInstances
+          )
+        )
         if gpuFacts.migEnabled == true {
           notes.append(
             "\(prefix)GPU\(position) is in MIG mode (\(gpuFacts.migInstances.count) instances): MIG instances have no NVLink or peer-to-peer"
@@ -155,7 +170,8 @@ public enum DeviceGraphBuilder {
 
       // Which GPUs reach their peers through NVSwitch.
       let count = facts.gpus.count
-      var switched = !facts.nvswitches.isEmpty
+      var switched =
+        !facts.nvswitches.isEmpty
         || facts.gpus.contains { $0.nvlinkTargets.contains(where: \.isSwitch) }
       if !switched {
         for i in 0..<count {
@@ -192,7 +208,9 @@ public enum DeviceGraphBuilder {
             "\(prefix)no link information in the sources (add `nvidia-smi topo -m`): \(spec.name) GPUs assumed to reach each other with all \(nvlink.links) NVLinks\(count > 2 ? " through NVSwitch (HGX board)" : "")"
           )
         } else {
-          notes.append("\(prefix)no link information in the sources (add `nvidia-smi topo -m`): PCIe PHB assumed between GPUs")
+          notes.append(
+            "\(prefix)no link information in the sources (add `nvidia-smi topo -m`): PCIe PHB assumed between GPUs"
+          )
         }
       }
       if count > 1, hasLinkInfo, facts.nvlinkBandwidth.isEmpty,
@@ -209,10 +227,23 @@ public enum DeviceGraphBuilder {
           let pair = GPUPair(i, j)
           let a = gpus[base + i]
           let b = gpus[base + j]
+          let override = facts.linkBandwidthOverrides[pair]
+          var scratch: [String] = []
           var link = pairLink(
-            facts: facts, pair: pair, a: a, b: b, specA: specs[i], specB: specs[j], switched: switched,
-            interSocket: cpuCap, notes: &notes, prefix: prefix)
-          if let override = facts.linkBandwidthOverrides[pair] {
+            facts: facts,
+            pair: pair,
+            a: a,
+            b: b,
+            specA: specs[i],
+            specB: specs[j],
+            switched: switched,
+            interSocket: cpuCap,
+            notes: &scratch,
+            prefix: prefix
+          )
+          // Assumptions about a rate that the file gives explicitly are moot.
+          if override == nil { notes.append(contentsOf: scratch) }
+          if let override {
             link.bandwidthBytesPerSecond = override
             link.basis = "given in the topology file"
           }
@@ -223,9 +254,12 @@ public enum DeviceGraphBuilder {
       // NICs with global GPU indices.
       let nics = facts.nics.map { nic in
         NIC(
-          name: nic.name, pciBusId: nic.pciBusId, numaNode: nic.numaNode,
+          name: nic.name,
+          pciBusId: nic.pciBusId,
+          numaNode: nic.numaNode,
           bandwidthBytesPerSecond: nic.bandwidthBytesPerSecond,
-          pathToGPU: Dictionary(uniqueKeysWithValues: nic.pathToGPU.map { (base + $0.key, $0.value) }))
+          pathToGPU: Dictionary(uniqueKeysWithValues: nic.pathToGPU.map { (base + $0.key, $0.value) })
+        )
       }
       var networkPerGPU = input.networkBandwidthBytesPerSecondPerGPU
       if networkPerGPU == nil, !nics.isEmpty, count > 0, inputs.count > 1 {
@@ -234,11 +268,19 @@ public enum DeviceGraphBuilder {
       }
       hosts.append(
         Host(
-          index: hostIndex, name: hostName, cpuModel: facts.cpuModel, cpuCount: facts.cpuCount,
+          index: hostIndex,
+          name: hostName,
+          cpuModel: facts.cpuModel,
+          cpuCount: facts.cpuCount,
           ramBytes: facts.ramBytes ?? sumOfNUMAMemory(facts.numaNodes),
-          ramBandwidthBytesPerSecond: input.ramBandwidthBytesPerSecond, numaNodes: facts.numaNodes, nics: nics,
-          networkBandwidthBytesPerSecondPerGPU: networkPerGPU, networkLatencySeconds: input.networkLatencySeconds,
-          nvswitchCount: facts.nvswitches.isEmpty ? nil : facts.nvswitches.count))
+          ramBandwidthBytesPerSecond: input.ramBandwidthBytesPerSecond,
+          numaNodes: facts.numaNodes,
+          nics: nics,
+          networkBandwidthBytesPerSecondPerGPU: networkPerGPU,
+          networkLatencySeconds: input.networkLatencySeconds,
+          nvswitchCount: facts.nvswitches.isEmpty ? nil : facts.nvswitches.count
+        )
+      )
     }
 
     // Pairs across hosts.
@@ -257,17 +299,31 @@ public enum DeviceGraphBuilder {
               warned = true
             }
           }
-          let latency = [hosts[a.host].networkLatencySeconds, hosts[b.host].networkLatencySeconds].compactMap { $0 }.max()
+          let latency = [hosts[a.host].networkLatencySeconds, hosts[b.host].networkLatencySeconds].compactMap { $0 }
+            .max()
           links.append(
             Link(
-              from: a.index, to: b.index, kind: .network, peerToPeer: false,
-              bandwidthBytesPerSecond: bandwidth ?? unknownNetworkBandwidth, latencySeconds: latency, basis: basis))
+              from: a.index,
+              to: b.index,
+              kind: .network,
+              peerToPeer: false,
+              bandwidthBytesPerSecond: bandwidth ?? unknownNetworkBandwidth,
+              latencySeconds: latency,
+              basis: basis
+            )
+          )
         }
       }
     }
     return DeviceGraph(
-      name: name, hosts: hosts, gpus: gpus, links: links, notes: deduplicated(notes), conflicts: conflicts,
-      sources: sources)
+      name: name,
+      hosts: hosts,
+      gpus: gpus,
+      links: links,
+      notes: deduplicated(notes),
+      conflicts: conflicts,
+      sources: sources
+    )
   }
 
   /// `GPU1–GPU7` or `GPU0, GPU3`.
@@ -301,8 +357,16 @@ public enum DeviceGraphBuilder {
   }
 
   private static func pairLink(
-    facts: MachineFacts, pair: GPUPair, a: GPU, b: GPU, specA: GPUSpec?, specB: GPUSpec?, switched: Bool,
-    interSocket: Int64, notes: inout [String], prefix: String
+    facts: MachineFacts,
+    pair: GPUPair,
+    a: GPU,
+    b: GPU,
+    specA: GPUSpec?,
+    specB: GPUSpec?,
+    switched: Bool,
+    interSocket: Int64,
+    notes: inout [String],
+    prefix: String
   ) -> Link {
     let cell = facts.pairs[pair]
     // NVLink through NCCL's switch targets, or hwloc's NVLinkBandwidth, when topo -m is absent.
@@ -329,20 +393,34 @@ public enum DeviceGraphBuilder {
         basis = "\(count) links × \(Units.formatRate(rate)) per link (nvidia-smi nvlink -s)"
       } else if let measured {
         rate = measured
-        basis = "\(count) links × \(Units.formatRate(rate)) per link (NVLink \(generation.map(String.init) ?? "?") nominal)"
+        basis =
+          "\(count) links × \(Units.formatRate(rate)) per link (NVLink \(generation.map(String.init) ?? "?") nominal)"
       } else {
         basis = "\(count) links × 25 GB/s per link (GPU model unknown; NVLink 2–4 nominal rate assumed)"
         notes.append("\(prefix)NVLink generation unknown for some GPUs; assumed 25 GB/s per link (NVLink 2–4)")
       }
       if let hwloc = facts.nvlinkBandwidth[pair], !fromNvidiaSmi {
         return Link(
-          from: a.index, to: b.index, kind: switched ? .nvswitch : .nvlink, nvlinkCount: count,
-          nvlinkGeneration: generation, peerToPeer: true, bandwidthBytesPerSecond: hwloc,
-          basis: "hwloc NVLinkBandwidth distance")
+          from: a.index,
+          to: b.index,
+          kind: switched ? .nvswitch : .nvlink,
+          nvlinkCount: count,
+          nvlinkGeneration: generation,
+          peerToPeer: true,
+          bandwidthBytesPerSecond: hwloc,
+          basis: "hwloc NVLinkBandwidth distance"
+        )
       }
       return Link(
-        from: a.index, to: b.index, kind: switched ? .nvswitch : .nvlink, nvlinkCount: count,
-        nvlinkGeneration: generation, peerToPeer: true, bandwidthBytesPerSecond: Int64(count) * rate, basis: basis)
+        from: a.index,
+        to: b.index,
+        kind: switched ? .nvswitch : .nvlink,
+        nvlinkCount: count,
+        nvlinkGeneration: generation,
+        peerToPeer: true,
+        bandwidthBytesPerSecond: Int64(count) * rate,
+        basis: basis
+      )
     }
     if let hwloc = facts.nvlinkBandwidth[pair] {
       // hwloc's NVLinkBandwidth says the pair is on NVLink even where its PCI
@@ -350,9 +428,15 @@ public enum DeviceGraphBuilder {
       let perLink = generation.flatMap(NVLinkRates.bytesPerSecond(generation:))
       let links = perLink.map { Int(((Double(hwloc) / Double($0))).rounded()) }
       return Link(
-        from: a.index, to: b.index, kind: switched ? .nvswitch : .nvlink, nvlinkCount: links,
+        from: a.index,
+        to: b.index,
+        kind: switched ? .nvswitch : .nvlink,
+        nvlinkCount: links,
         nvlinkGeneration: generation,
-        peerToPeer: true, bandwidthBytesPerSecond: hwloc, basis: "hwloc NVLinkBandwidth distance")
+        peerToPeer: true,
+        bandwidthBytesPerSecond: hwloc,
+        basis: "hwloc NVLinkBandwidth distance"
+      )
     }
 
     // PCIe.
@@ -391,7 +475,8 @@ public enum DeviceGraphBuilder {
       p2pBasis =
         peerToPeer == true
         ? "P2P assumed for \(specA.segment.rawValue) cards"
-        : (specA.id != specB.id ? "no P2P between different models" : "stock driver has no PCIe P2P on \(specA.segment.rawValue) cards")
+        : (specA.id != specB.id
+          ? "no P2P between different models" : "stock driver has no PCIe P2P on \(specA.segment.rawValue) cards")
     } else {
       peerToPeer = nil
       p2pBasis = "P2P unknown, assumed to work"
@@ -412,7 +497,12 @@ public enum DeviceGraphBuilder {
       basis += "; path kind \(kind.rawValue.uppercased()) assumed (no topo -m or hwloc PCI tree)"
     }
     return Link(
-      from: a.index, to: b.index, kind: kind, peerToPeer: peerToPeer, bandwidthBytesPerSecond: bandwidth,
-      basis: basis)
+      from: a.index,
+      to: b.index,
+      kind: kind,
+      peerToPeer: peerToPeer,
+      bandwidthBytesPerSecond: bandwidth,
+      basis: basis
+    )
   }
 }

@@ -23,7 +23,8 @@ public enum FactsMerger {
     let later = other.sources.joined(separator: ", ")
     func note(_ subject: String, _ kept: String, _ ignored: String) {
       merged.conflicts.append(
-        Conflict(subject: subject, kept: "\(kept) (from \(earlier))", ignored: "\(ignored) (from \(later))"))
+        Conflict(subject: subject, kept: "\(kept) (from \(earlier))", ignored: "\(ignored) (from \(later))")
+      )
     }
     // Map other's GPU positions to merged positions.
     var mapping: [Int: Int] = [:]
@@ -81,7 +82,8 @@ public enum FactsMerger {
       existing.memoryReservedBytes = existing.memoryReservedBytes ?? gpu.memoryReservedBytes
       existing.cpuAffinity = existing.cpuAffinity ?? gpu.cpuAffinity
       existing.memoryNUMANode = existing.memoryNUMANode ?? gpu.memoryNUMANode
-      existing.memoryBandwidthBytesPerSecond = existing.memoryBandwidthBytesPerSecond ?? gpu.memoryBandwidthBytesPerSecond
+      existing.memoryBandwidthBytesPerSecond =
+        existing.memoryBandwidthBytesPerSecond ?? gpu.memoryBandwidthBytesPerSecond
       existing.bf16TFLOPS = existing.bf16TFLOPS ?? gpu.bf16TFLOPS
       if existing.migInstances.isEmpty { existing.migInstances = gpu.migInstances }
       if existing.nvlinkRates.isEmpty { existing.nvlinkRates = gpu.nvlinkRates }
@@ -117,7 +119,9 @@ public enum FactsMerger {
       var remapped = nic
       remapped.pathToGPU = [:]
       for (gpu, kind) in nic.pathToGPU { if let target = mapping[gpu] { remapped.pathToGPU[target] = kind } }
-      if let existing = merged.nics.firstIndex(where: { $0.name == nic.name || ($0.pciBusId != nil && $0.pciBusId == nic.pciBusId) }) {
+      if let existing = merged.nics.firstIndex(where: {
+        $0.name == nic.name || ($0.pciBusId != nil && $0.pciBusId == nic.pciBusId)
+      }) {
         merged.nics[existing].pathToGPU.merge(remapped.pathToGPU) { old, _ in old }
         merged.nics[existing].pciBusId = merged.nics[existing].pciBusId ?? nic.pciBusId
         merged.nics[existing].numaNode = merged.nics[existing].numaNode ?? nic.numaNode

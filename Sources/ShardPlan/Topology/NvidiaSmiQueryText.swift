@@ -32,8 +32,12 @@ enum NvidiaSmiQueryText {
         let busText = raw.dropFirst(4).trimmingWhitespace()
         guard let busId = PCIBusID(busText) else {
           throw InputError(
-            .malformed, source: source, line: lineNumber, message: "GPU section header '\(raw)' has no PCI bus id",
-            expected: "'GPU 00000000:18:00.0'")
+            .malformed,
+            source: source,
+            line: lineNumber,
+            message: "GPU section header '\(raw)' has no PCI bus id",
+            expected: "'GPU 00000000:18:00.0'"
+          )
         }
         gpu.pciBusId = busId
         current = gpu
@@ -85,8 +89,13 @@ enum NvidiaSmiQueryText {
     if let current { gpus.append(current) }
     guard !gpus.isEmpty else {
       throw InputError(
-        .malformed, source: source, line: firstLine, message: "nvidia-smi -q output without any GPU section",
-        expected: "'GPU 00000000:…' sections", fix: "Capture `nvidia-smi -q` again on a machine with GPUs")
+        .malformed,
+        source: source,
+        line: firstLine,
+        message: "nvidia-smi -q output without any GPU section",
+        expected: "'GPU 00000000:…' sections",
+        fix: "Capture `nvidia-smi -q` again on a machine with GPUs"
+      )
     }
     return gpus
   }

@@ -20,10 +20,12 @@ public enum NvidiaSmiText {
     try reader.readAll()
     guard reader.foundBlock else {
       throw InputError(
-        .unrecognized, source: source,
+        .unrecognized,
+        source: source,
         message: "no nvidia-smi output found",
         expected: "the output of nvidia-smi topo -m, --query-gpu --format=csv, -q, -q -x, -L or nvlink -s",
-        fix: "Check the file, or run `shardplan topology --help` for the kinds of input read")
+        fix: "Check the file, or run `shardplan topology --help` for the kinds of input read"
+      )
     }
     return reader.facts
   }
@@ -63,8 +65,13 @@ private struct BlockReader {
 
   func error(_ message: String, line: Int, expected: String? = nil, fix: String? = nil) -> InputError {
     InputError(
-      .malformed, source: source, line: line + 1, message: message, expected: expected,
-      fix: fix ?? "Paste the nvidia-smi output unchanged, or remove the broken part")
+      .malformed,
+      source: source,
+      line: line + 1,
+      message: message,
+      expected: expected,
+      fix: fix ?? "Paste the nvidia-smi output unchanged, or remove the broken part"
+    )
   }
 
   mutating func readAll() throws {
@@ -129,8 +136,10 @@ private struct BlockReader {
     let gpuColumns = deviceColumns.prefix(while: { $0.hasPrefix("GPU") && Int($0.dropFirst(3)) != nil })
     for (offset, column) in gpuColumns.enumerated() where column != "GPU\(offset)" {
       throw error(
-        "GPU columns out of order: \(column) where GPU\(offset) belongs", line: headerLine,
-        expected: "GPU0, GPU1, … in order")
+        "GPU columns out of order: \(column) where GPU\(offset) belongs",
+        line: headerLine,
+        expected: "GPU0, GPU1, … in order"
+      )
     }
     guard !gpuColumns.isEmpty else {
       throw error("matrix header names no GPU", line: headerLine, expected: "GPU0 …")
@@ -156,21 +165,27 @@ private struct BlockReader {
     }
     guard !rows.isEmpty else {
       throw error(
-        "matrix header without rows", line: headerLine,
-        expected: "one row per column, starting with GPU0", fix: "The matrix looks truncated; capture it again")
+        "matrix header without rows",
+        line: headerLine,
+        expected: "one row per column, starting with GPU0",
+        fix: "The matrix looks truncated; capture it again"
+      )
     }
-    let isPeerToPeer = rows.allSatisfy { row in
-      row.cells.allSatisfy { $0 == "X" || PeerToPeerStatus(rawValue: $0) != nil }
-    } && rows.contains { row in row.cells.contains { PeerToPeerStatus(rawValue: $0) != nil } }
+    let isPeerToPeer =
+      rows.allSatisfy { row in
+        row.cells.allSatisfy { $0 == "X" || PeerToPeerStatus(rawValue: $0) != nil }
+      } && rows.contains { row in row.cells.contains { PeerToPeerStatus(rawValue: $0) != nil } }
 
     // Every GPU column needs its row.
     for (offset, column) in gpuColumns.enumerated() {
       guard offset < rows.count, rows[offset].label == column else {
         let at = offset < rows.count ? rows[offset].line : position
         throw error(
-          "matrix has no row for \(column)", line: at,
+          "matrix has no row for \(column)",
+          line: at,
           expected: "\(gpuColumns.count) GPU rows in column order",
-          fix: "The matrix looks truncated; capture `nvidia-smi topo -m` again")
+          fix: "The matrix looks truncated; capture `nvidia-smi topo -m` again"
+        )
       }
     }
     foundBlock = true
@@ -179,16 +194,26 @@ private struct BlockReader {
     } else {
       guard !sawTopoMatrix else {
         throw error(
-          "a second `topo -m` matrix in one file", line: headerLine,
-          expected: "one machine per file", fix: "Split the file: one machine's outputs per file")
+          "a second `topo -m` matrix in one file",
+          line: headerLine,
+          expected: "one machine per file",
+          fix: "Split the file: one machine's outputs per file"
+        )
       }
       sawTopoMatrix = true
       try storeTopology(
-        rows: rows, gpuCount: gpuColumns.count, otherColumns: otherColumns, extraColumns: extraColumns)
+        rows: rows,
+        gpuCount: gpuColumns.count,
+        otherColumns: otherColumns,
+        extraColumns: extraColumns
+      )
     }
   }
 
-  mutating func storePeerToPeer(rows: [(label: String, cells: [String], extra: [String], line: Int)], gpuCount: Int) throws {
+  mutating func storePeerToPeer(
+    rows: [(label: String, cells: [String], extra: [String], line: Int)],
+    gpuCount: Int
+  ) throws {
     for i in 0..<gpuCount {
       let row = rows[i]
       guard row.cells.count >= gpuCount else {
@@ -197,8 +222,10 @@ private struct BlockReader {
       for j in 0..<gpuCount where i != j {
         guard let status = PeerToPeerStatus(rawValue: row.cells[j]) else {
           throw error(
-            "unknown topo -p2p code '\(row.cells[j])' in row \(row.label)", line: row.line,
-            expected: "OK, CNS, GNS, TNS, NS, DR or U")
+            "unknown topo -p2p code '\(row.cells[j])' in row \(row.label)",
+            line: row.line,
+            expected: "OK, CNS, GNS, TNS, NS, DR or U"
+          )
         }
         let pair = GPUPair(i, j)
         if let previous = facts.peerToPeer[pair], previous != status {
@@ -223,9 +250,11 @@ private struct BlockReader {
     for (rowIndex, row) in rows.enumerated() {
       guard row.cells.count == columnCount else {
         throw error(
-          "row \(row.label) has \(row.cells.count) link cells", line: row.line,
+          "row \(row.label) has \(row.cells.count) link cells",
+          line: row.line,
           expected: "\(columnCount), one per column of the header",
-          fix: "Rows and columns disagree; capture `nvidia-smi topo -m` again")
+          fix: "Rows and columns disagree; capture `nvidia-smi topo -m` again"
+        )
       }
       var parsed: [TopoCell?] = []
       for (columnIndex, code) in row.cells.enumerated() {
@@ -238,9 +267,11 @@ private struct BlockReader {
         }
         guard let cell = TopoCell(code: code) else {
           throw error(
-            "unknown link code '\(code)' in row \(row.label)", line: row.line,
+            "unknown link code '\(code)' in row \(row.label)",
+            line: row.line,
             expected: "X, NV#, PIX, PXB, PHB, NODE, SYS or SOC",
-            fix: "If a newer driver added this code, please report it with the full output")
+            fix: "If a newer driver added this code, please report it with the full output"
+          )
         }
         if case .nvlink = cell, columnIndex >= gpuCount || rowIndex >= gpuCount {
           throw error("NVLink code '\(code)' between a GPU and a NIC", line: row.line)
@@ -257,7 +288,9 @@ private struct BlockReader {
       for j in (i + 1)..<max(i + 1, gpuCount) where cells[i][j] != cells[j][i] {
         throw error(
           "GPU\(i)→GPU\(j) is \(cells[i][j].map(String.init(describing:)) ?? "X") but GPU\(j)→GPU\(i) is \(cells[j][i].map(String.init(describing:)) ?? "X")",
-          line: rows[j].line, expected: "a symmetric matrix")
+          line: rows[j].line,
+          expected: "a symmetric matrix"
+        )
       }
     }
     ensureGPUs(count: gpuCount)
@@ -270,8 +303,10 @@ private struct BlockReader {
       if extra.count > extraColumns.count && !(extraColumns.isEmpty && extra.isEmpty) {
         throw error(
           "row GPU\(i) has \(extra.count) values after its link cells but the header has \(extraColumns.count) more columns",
-          line: rows[i].line, expected: "as many cells as header columns",
-          fix: "Rows and columns disagree; capture `nvidia-smi topo -m` again")
+          line: rows[i].line,
+          expected: "as many cells as header columns",
+          fix: "Rows and columns disagree; capture `nvidia-smi topo -m` again"
+        )
       }
       for (offset, column) in extraColumns.enumerated() where offset < extra.count {
         let value = extra[offset]
@@ -367,7 +402,10 @@ private struct BlockReader {
               rates.append(rate)
             } else if !value.hasPrefix("<") {
               throw error(
-                "unreadable NVLink rate '\(value)'", line: position, expected: "a rate such as '25 GB/s' or '<inactive>'")
+                "unreadable NVLink rate '\(value)'",
+                line: position,
+                expected: "a rate such as '25 GB/s' or '<inactive>'"
+              )
             }
           }
           position += 1
@@ -424,9 +462,11 @@ private struct BlockReader {
       let values = QueryCSV.splitRow(line)
       guard values.count == fields.count else {
         throw error(
-          "CSV row has \(values.count) values but the header has \(fields.count) fields", line: position,
+          "CSV row has \(values.count) values but the header has \(fields.count) fields",
+          line: position,
           expected: "\(fields.count) comma-separated values (\(fields.map(\.name).joined(separator: ", ")))",
-          fix: "Keep the header line that nvidia-smi printed with the rows")
+          fix: "Keep the header line that nvidia-smi printed with the rows"
+        )
       }
       var gpu = GPUFacts(index: nil)
       for (field, value) in zip(fields, values) {

@@ -8,8 +8,12 @@ public enum NvidiaSmiXML {
     let root = try XMLTree.parse(text, source: source)
     guard root.name == "nvidia_smi_log" else {
       throw InputError(
-        .unrecognized, source: source, line: root.line, message: "XML root is <\(root.name)>",
-        expected: "<nvidia_smi_log> from nvidia-smi -q -x")
+        .unrecognized,
+        source: source,
+        line: root.line,
+        message: "XML root is <\(root.name)>",
+        expected: "<nvidia_smi_log> from nvidia-smi -q -x"
+      )
     }
     var facts = MachineFacts(sources: [source])
     for (position, element) in root.children(named: "gpu").enumerated() {
@@ -19,8 +23,13 @@ public enum NvidiaSmiXML {
       if let busText = element.text(at: ["pci", "pci_bus_id"]) ?? element[attribute: "id"] {
         guard let busId = PCIBusID(busText) else {
           throw InputError(
-            .malformed, source: source, line: element.line, field: "pci_bus_id",
-            message: "'\(busText)' is not a PCI bus id", expected: "00000000:18:00.0")
+            .malformed,
+            source: source,
+            line: element.line,
+            field: "pci_bus_id",
+            message: "'\(busText)' is not a PCI bus id",
+            expected: "00000000:18:00.0"
+          )
         }
         gpu.pciBusId = busId
       }
@@ -28,7 +37,8 @@ public enum NvidiaSmiXML {
       gpu.memoryUsedBytes = element.text(at: ["fb_memory_usage", "used"]).flatMap(NvidiaSmiQueryText.mebibytes)
       gpu.memoryFreeBytes = element.text(at: ["fb_memory_usage", "free"]).flatMap(NvidiaSmiQueryText.mebibytes)
       gpu.memoryReservedBytes = element.text(at: ["fb_memory_usage", "reserved"]).flatMap(
-        NvidiaSmiQueryText.mebibytes)
+        NvidiaSmiQueryText.mebibytes
+      )
       gpu.pcieGeneration = element.text(at: ["pci", "pci_gpu_link_info", "pcie_gen", "max_link_gen"]).flatMap {
         Int($0)
       }
@@ -46,14 +56,21 @@ public enum NvidiaSmiXML {
             memoryBytes: device.text(at: ["fb_memory_usage", "total"]).flatMap(NvidiaSmiQueryText.mebibytes),
             multiprocessors: device.text(at: ["device_attributes", "shared", "multiprocessor_count"]).flatMap {
               Int($0)
-            }))
+            }
+          )
+        )
       }
       facts.gpus.append(gpu)
     }
     guard !facts.gpus.isEmpty else {
       throw InputError(
-        .malformed, source: source, line: root.line, message: "nvidia-smi XML report lists no <gpu>",
-        expected: "at least one <gpu> element", fix: "Capture `nvidia-smi -q -x` on a machine with GPUs")
+        .malformed,
+        source: source,
+        line: root.line,
+        message: "nvidia-smi XML report lists no <gpu>",
+        expected: "at least one <gpu> element",
+        fix: "Capture `nvidia-smi -q -x` on a machine with GPUs"
+      )
     }
     return facts
   }
@@ -70,8 +87,12 @@ public enum NCCLTopologyXML {
     let root = try XMLTree.parse(text, source: source)
     guard root.name == "system" else {
       throw InputError(
-        .unrecognized, source: source, line: root.line, message: "XML root is <\(root.name)>",
-        expected: "<system version=\"1\"> from NCCL_TOPO_DUMP_FILE")
+        .unrecognized,
+        source: source,
+        line: root.line,
+        message: "XML root is <\(root.name)>",
+        expected: "<system version=\"1\"> from NCCL_TOPO_DUMP_FILE"
+      )
     }
     var facts = MachineFacts(sources: [source])
     var found: [(rank: Int, gpu: GPUFacts)] = []
@@ -79,7 +100,8 @@ public enum NCCLTopologyXML {
       let numa = cpu[attribute: "numaid"].flatMap { Int($0) }
       if let numa, numa >= 0, !facts.numaNodes.contains(where: { $0.index == numa }) {
         facts.numaNodes.append(
-          NUMANode(index: numa, cpus: cpu[attribute: "affinity"].flatMap(CPUList.fromHexMask)))
+          NUMANode(index: numa, cpus: cpu[attribute: "affinity"].flatMap(CPUList.fromHexMask))
+        )
       }
       for pci in cpu.descendants(named: "pci") {
         let busId = pci[attribute: "busid"].flatMap(PCIBusID.init)
@@ -98,14 +120,22 @@ public enum NCCLTopologyXML {
           for link in gpuElement.children(named: "nvlink") {
             guard let count = link[attribute: "count"].flatMap({ Int($0) }), count > 0, count <= 64 else {
               throw InputError(
-                .malformed, source: source, line: link.line, field: "count",
-                message: "NVLink count missing or out of range", expected: "a count from 1 to 64")
+                .malformed,
+                source: source,
+                line: link.line,
+                field: "count",
+                message: "NVLink count missing or out of range",
+                expected: "a count from 1 to 64"
+              )
             }
             let targetClass = link[attribute: "tclass"] ?? ""
             gpu.nvlinkTargets.append(
               NVLinkTarget(
-                target: link[attribute: "target"].flatMap(PCIBusID.init), count: count,
-                isSwitch: targetClass.hasPrefix("0x0680")))
+                target: link[attribute: "target"].flatMap(PCIBusID.init),
+                count: count,
+                isSwitch: targetClass.hasPrefix("0x0680")
+              )
+            )
           }
           let rank = gpuElement[attribute: "dev"].flatMap { Int($0) } ?? found.count
           found.append((rank, gpu))
@@ -121,18 +151,26 @@ public enum NCCLTopologyXML {
       }
     }
     // nvidia-smi numbers GPUs in PCI order; NCCL's dev is the CUDA index. Keep PCI order.
-    facts.gpus = found.sorted { ($0.gpu.pciBusId ?? PCIBusID(domain: .max, bus: 0, device: 0, function: 0), $0.rank) < ($1.gpu.pciBusId ?? PCIBusID(domain: .max, bus: 0, device: 0, function: 0), $1.rank) }
-      .enumerated().map { offset, entry in
-        var gpu = entry.gpu
-        gpu.index = offset
-        return gpu
-      }
+    facts.gpus = found.sorted {
+      ($0.gpu.pciBusId ?? PCIBusID(domain: .max, bus: 0, device: 0, function: 0), $0.rank) < (
+        $1.gpu.pciBusId ?? PCIBusID(domain: .max, bus: 0, device: 0, function: 0), $1.rank
+      )
+    }
+    .enumerated().map { offset, entry in
+      var gpu = entry.gpu
+      gpu.index = offset
+      return gpu
+    }
     let switches = Set(facts.gpus.flatMap { $0.nvlinkTargets.filter(\.isSwitch).compactMap(\.target) })
     facts.nvswitches = switches
     guard !facts.gpus.isEmpty else {
       throw InputError(
-        .malformed, source: source, line: root.line, message: "NCCL topology lists no <gpu>",
-        expected: "<pci> elements with <gpu> children")
+        .malformed,
+        source: source,
+        line: root.line,
+        message: "NCCL topology lists no <gpu>",
+        expected: "<pci> elements with <gpu> children"
+      )
     }
     return facts
   }

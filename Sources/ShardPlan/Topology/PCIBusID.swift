@@ -63,7 +63,9 @@ public struct PCIBusID: Hashable, Comparable, Sendable, Codable, CustomStringCon
     let text = try container.decode(String.self)
     guard let value = PCIBusID(text) else {
       throw DecodingError.dataCorruptedError(
-        in: container, debugDescription: "'\(text)' is not a PCI bus id such as 0000:18:00.0")
+        in: container,
+        debugDescription: "'\(text)' is not a PCI bus id such as 0000:18:00.0"
+      )
     }
     self = value
   }

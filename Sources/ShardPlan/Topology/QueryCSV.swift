@@ -53,8 +53,13 @@ enum QueryCSV {
         let rest = parts[1].trimmingWhitespace()
         guard rest.hasPrefix("["), rest.hasSuffix("]") else {
           throw InputError(
-            .malformed, source: source, line: number, field: name,
-            message: "unexpected text '\(rest)' after the field name", expected: "a unit in brackets such as [MiB]")
+            .malformed,
+            source: source,
+            line: number,
+            field: name,
+            message: "unexpected text '\(rest)' after the field name",
+            expected: "a unit in brackets such as [MiB]"
+          )
         }
         unit = String(rest.dropFirst().dropLast())
       }
@@ -71,9 +76,14 @@ enum QueryCSV {
     if value.hasPrefix("[") || value == "N/A" || value.isEmpty { return }  // [N/A], [Not Supported]
     func bad(_ expected: String) -> InputError {
       InputError(
-        .malformed, source: source, line: line, field: field.name,
-        message: "value '\(value)' does not fit field \(field.name)", expected: expected,
-        fix: "Check that the header and the rows come from the same nvidia-smi command")
+        .malformed,
+        source: source,
+        line: line,
+        field: field.name,
+        message: "value '\(value)' does not fit field \(field.name)",
+        expected: expected,
+        fix: "Check that the header and the rows come from the same nvidia-smi command"
+      )
     }
     func mebibytes() throws -> Int64 {
       var text = value

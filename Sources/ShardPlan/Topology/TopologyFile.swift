@@ -72,16 +72,22 @@ public enum TopologyFile {
         spec = GPUCatalog.spec(named: model)
         guard spec != nil else {
           throw gpuEntry.error(
-            "model", "unknown GPU model '\(model)'",
+            "model",
+            "unknown GPU model '\(model)'",
             expected: "a catalog id such as \(GPUCatalog.all.prefix(4).map(\.id).joined(separator: ", "))",
-            fix: "Run `shardplan gpus` for the list, or give memory, memoryBandwidth and bf16TFLOPS explicitly")
+            fix: "Run `shardplan gpus` for the list, or give memory, memoryBandwidth and bf16TFLOPS explicitly"
+          )
         }
       }
       let explicitMemory = try gpuEntry.bytes("memory")
       guard spec != nil || explicitMemory != nil else {
         throw InputError(
-          .malformed, source: entry.source, line: gpuEntry.line, message: "GPU entry has neither 'model' nor 'memory'",
-          expected: "model: ID, or memory: SIZE (with memoryBandwidth and bf16TFLOPS)")
+          .malformed,
+          source: entry.source,
+          line: gpuEntry.line,
+          message: "GPU entry has neither 'model' nor 'memory'",
+          expected: "model: ID, or memory: SIZE (with memoryBandwidth and bf16TFLOPS)"
+        )
       }
       let count = try gpuEntry.int("count", range: 1...1024) ?? 1
       var gpu = GPUFacts()
@@ -104,16 +110,23 @@ public enum TopologyFile {
     }
     guard !facts.gpus.isEmpty || entry.has("gpus") else {
       throw InputError(
-        .malformed, source: entry.source, line: entry.line, message: "host has no 'gpus'",
-        expected: "gpus: [ {model: …, count: …} ]")
+        .malformed,
+        source: entry.source,
+        line: entry.line,
+        message: "host has no 'gpus'",
+        expected: "gpus: [ {model: …, count: …} ]"
+      )
     }
     try readLinks(try entry.mapping("links", context: "links"), into: &facts, source: entry.source)
     let (hostBandwidth, hostLatency) = try readNetwork(try entry.mapping("network", context: "network"))
     let (sharedBandwidth, sharedLatency) = try readNetwork(sharedNetwork)
     return HostInput(
-      facts: facts, name: nil, ramBandwidthBytesPerSecond: try entry.rate("ramBandwidth"),
+      facts: facts,
+      name: nil,
+      ramBandwidthBytesPerSecond: try entry.rate("ramBandwidth"),
       networkBandwidthBytesPerSecondPerGPU: hostBandwidth ?? sharedBandwidth,
-      networkLatencySeconds: hostLatency ?? sharedLatency)
+      networkLatencySeconds: hostLatency ?? sharedLatency
+    )
   }
 
   private static func readLinks(_ links: YAMLMapping?, into facts: inout MachineFacts, source: String) throws {
@@ -138,8 +151,10 @@ public enum TopologyFile {
       }
       guard parsed.gpus.count == count else {
         throw links.error(
-          "matrix", "matrix has \(parsed.gpus.count) GPUs but the host lists \(count)",
-          expected: "one row and one column per GPU")
+          "matrix",
+          "matrix has \(parsed.gpus.count) GPUs but the host lists \(count)",
+          expected: "one row and one column per GPU"
+        )
       }
       facts.pairs = parsed.pairs
       facts.peerToPeer.merge(parsed.peerToPeer) { a, _ in a }

@@ -78,23 +78,33 @@ public struct TopologyLoader: Sendable {
       }
       if BundledTopologies.text(named: source) != nil {
         throw InputError(
-          .inconsistent, source: source, message: "a bundled topology cannot be combined with other sources",
-          fix: "Give the bundled name alone")
+          .inconsistent,
+          source: source,
+          message: "a bundled topology cannot be combined with other sources",
+          fix: "Give the bundled name alone"
+        )
       }
       let text = try Self.readFile(source)
       guard let kind = TopologyInputKind.detect(text) else {
         throw InputError(
-          .unrecognized, source: source, line: 1, message: "not a topology input shardplan knows",
+          .unrecognized,
+          source: source,
+          line: 1,
+          message: "not a topology input shardplan knows",
           expected:
             "nvidia-smi output (topo -m, --query-gpu CSV, -q, -q -x, -L, nvlink -s), an hwloc XML, an NCCL topology XML, or a topology YAML with hosts:",
-          fix: "Run `shardplan topology --help`, or name a bundled topology (`shardplan topology --list`)")
+          fix: "Run `shardplan topology --help`, or name a bundled topology (`shardplan topology --list`)"
+        )
       }
       switch kind {
       case .topologyFile:
         guard sources.count == 1 else {
           throw InputError(
-            .inconsistent, source: source, message: "a topology YAML describes whole hosts and cannot be merged",
-            fix: "Give the topology file alone")
+            .inconsistent,
+            source: source,
+            message: "a topology YAML describes whole hosts and cannot be merged",
+            fix: "Give the topology file alone"
+          )
         }
         return try graph(fromTopologyFile: text, source: source)
       case .nvidiaSmiText: parts.append(try NvidiaSmiText.read(text, source: source, queryFields: queryFields))
@@ -103,8 +113,11 @@ public struct TopologyLoader: Sendable {
       case .hwlocXML:
         guard let hwloc else {
           throw InputError(
-            .unrecognized, source: source, message: "hwloc XML needs the hwloc reader",
-            fix: "Use the shardplan tool, or link ShardPlanHwloc")
+            .unrecognized,
+            source: source,
+            message: "hwloc XML needs the hwloc reader",
+            fix: "Use the shardplan tool, or link ShardPlanHwloc"
+          )
         }
         parts.append(try hwloc.facts(fromXMLFile: source))
       }
@@ -112,7 +125,9 @@ public struct TopologyLoader: Sendable {
     let merged = FactsMerger.merge(parts)
     let name = sources.map { ($0 as NSString).lastPathComponent }.joined(separator: " + ")
     return DeviceGraphBuilder.build(
-      name: name, hosts: [HostInput(facts: merged, assumedGPUModel: assumedGPUModel)])
+      name: name,
+      hosts: [HostInput(facts: merged, assumedGPUModel: assumedGPUModel)]
+    )
   }
 
   func graph(fromTopologyFile text: String, source: String) throws -> DeviceGraph {
@@ -129,8 +144,11 @@ public struct TopologyLoader: Sendable {
     if let hwloc { parts.append(try hwloc.localFacts()) }
     if parts.isEmpty {
       throw InputError(
-        .unreadable, source: "local", message: "neither nvidia-smi nor hwloc is available",
-        fix: "Install nvidia-smi (NVIDIA driver) or libhwloc, or give files")
+        .unreadable,
+        source: "local",
+        message: "neither nvidia-smi nor hwloc is available",
+        fix: "Install nvidia-smi (NVIDIA driver) or libhwloc, or give files"
+      )
     }
     return parts
   }
@@ -144,8 +162,11 @@ public struct TopologyLoader: Sendable {
     }
     if let size = attributes[.size] as? NSNumber, size.intValue > maximumFileBytes {
       throw InputError(
-        .unreadable, source: path, message: "file is \(size.intValue) bytes, over the \(maximumFileBytes >> 20) MiB limit",
-        expected: "a text capture of a few KiB to a few MiB")
+        .unreadable,
+        source: path,
+        message: "file is \(size.intValue) bytes, over the \(maximumFileBytes >> 20) MiB limit",
+        expected: "a text capture of a few KiB to a few MiB"
+      )
     }
     guard let data = try? Data(contentsOf: url) else {
       throw InputError(.unreadable, source: path, message: "cannot read the file", fix: "Check permissions")

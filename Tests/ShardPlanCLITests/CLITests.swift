@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+
+/// Runs the built `shardplan` binary and compares whole outputs with golden
+/// files in Snapshots/. `RECORD_SNAPSHOTS=1 swift test` re-records them.
+@Suite("shardplan command line")
+struct CLITests {
+  struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  static var binary: URL {
+    // The test bundle and the executable are built into the same folder.
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    let candidates = [
+      bundle.appendingPathComponent("shardplan"),
+      bundle.deletingLastPathComponent().appendingPathComponent("shardplan"),
+      Repository.root.appendingPathComponent(".build/debug/shardplan"),
+    ]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[2]
+  }
+
+  static func run(_ arguments: [String]) throws -> Result {
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    process.currentDirectoryURL = Repository.root
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Result(
+      status: process.terminationStatus,
+      stdout: String(decoding: stdout, as: UTF8.self),
+      stderr: String(decoding: stderr, as: UTF8.self)
+    )
+  }
+
+  static func assertSnapshot(
+    _ text: String,
+    named name: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) throws {
+    let url = Repository.root.appendingPathComponent("Tests/ShardPlanCLITests/Snapshots/\(name)")
+    if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] != nil
+      || !FileManager.default.fileExists(atPath: url.path)
+    {
+      try text.write(to: url, atomically: true, encoding: .utf8)
+      return
+    }
+    let expected = try String(contentsOf: url, encoding: .utf8)
+    #expect(
+      text == expected,
+      "snapshot \(name) differs; RECORD_SNAPSHOTS=1 swift test re-records",
+      sourceLocation: sourceLocation
+    )
+  }
+
+  @Test(arguments: [
+    (["topology", "2x-rtx-pro-6000-blackwell"], "topology-2x-rtx-pro-6000-blackwell.txt"),
+    (["topology", "8x-h100-sxm", "--format", "json"], "topology-8x-h100-sxm.json"),
+    (["topology", "2x8-h100-ib", "--format", "yaml"], "topology-2x8-h100-ib.yaml"),
+    (
+      [
+        "topology", "Topologies/captured/nvsmi-topo_2xRTX3090-NVLinkBridge-NV4_drv610_with-nvlink-status-and-p2p.txt",
+        "--format", "dot",
+      ],
+      "topology-2x3090-captured.dot"
+    ),
+    (
+      [
+        "topology", "Topologies/captured/nvsmi-topo_8xA100-HGX-NV12_EPYC7763-NPS4_drv495_old-NIC-column.txt", "--gpu",
+        "a100-sxm-80gb",
+      ],
+      "topology-8xa100-nps4-captured.txt"
+    ),
+    (["topology", "Topologies/captured/hwloc-xml_jureca-dc-4xA100-no-nvml_v2.0.xml"], "topology-jureca-hwloc.txt"),
+    (["gpus"], "gpus.txt"),
+  ])
+  func snapshots(_ arguments: [String], _ snapshot: String) throws {
+    let result = try Self.run(arguments)
+    #expect(result.status == 0, "\(result.stderr)")
+    try Self.assertSnapshot(result.stdout, named: snapshot)
+  }
+
+  @Test func jsonHasTheDocumentedFields() throws {
+    let result = try Self.run(["topology", "4x8-h100-ib", "--format", "json"])
+    #expect(result.status == 0)
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    #expect(json["schemaVersion"] as? Int == 1)
+    let gpus = try #require(json["gpus"] as? [[String: Any]])
+    let links = try #require(json["links"] as? [[String: Any]])
+    #expect(gpus.count == 32)
+    #expect(links.count == 32 * 31 / 2)
+    for gpu in gpus {
+      #expect(gpu["index"] is Int && gpu["name"] is String && gpu["memoryBytes"] is Int && gpu["host"] is Int)
+    }
+    for link in links {
+      #expect(link["from"] is Int && link["to"] is Int && link["bandwidthBytesPerSecond"] is Int)
+      #expect(["nvlink", "nvswitch", "pix", "pxb", "phb", "node", "sys", "network"].contains(link["kind"] as? String))
+    }
+    let first = try #require(links.first)
+    #expect(first["nvlinkCount"] as? Int == 18)
+  }
+
+  @Test func outputIsDeterministic() throws {
+    let file = "Topologies/captured/hwloc-xml_aws-g4dn.metal-8xT4-pcie_v2.0.xml"
+    let one = try Self.run(["topology", file, "--format", "json"])
+    let two = try Self.run(["topology", file, "--format", "json"])
+    #expect(one.stdout == two.stdout)
+  }
+
+  @Test func mergesSeveralSourcesOfOneMachine() throws {
+    let result = try Self.run([
+      "topology", "Topologies/captured/nvsmi-topo_8xH200-NV18_noNIC.txt",
+      "Topologies/captured/nvsmi-q_8xH100-SXM-80GB_drv565.txt", "--format", "json",
+    ])
+    #expect(result.status == 0)
+    // The -q capture names H100s and gives bus ids; the topo -m capture gives NUMA nodes.
+    #expect(result.stdout.contains("\"pciBusId\" : \"0000:18:00.0\""))
+    #expect(result.stdout.contains("\"numaNode\" : 1"))
+  }
+
+  @Test func localRunsOnAMachineWithoutGPUs() throws {
+    let result = try Self.run(["topology", "local"])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("Host 0"))
+  }
+
+  @Test(arguments: [
+    (["topology", "/nonexistent/topo.txt"], "/nonexistent/topo.txt: no such file"),
+    (["topology", "Package.swift"], "Package.swift:1: not a topology input"),
+    (["topology", "--gpu", "h900", "8x-h100-sxm"], "unknown GPU model 'h900'"),
+    (["topology", "Topologies/captured/hwloc-xml_nvidia-dgx2-16xV100-nvswitch_v3.0.xml"], "hwloc XML version 3.0"),
+  ])
+  func badInputExitsWithStatus2(_ arguments: [String], _ message: String) throws {
+    let result = try Self.run(arguments)
+    #expect(result.status == 2)
+    #expect(result.stderr.contains(message), "\(result.stderr)")
+    #expect(result.stdout.isEmpty)
+  }
+}
+
+extension CLITests {
+  @Test func readmeExampleTopologyFileReads() throws {
+    let result = try Self.run(["topology", "Examples/my-workstation.yaml", "--format", "json"])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("\"memoryUsedBytes\" : 3221225472"))  // 3 GiB
+    #expect(result.stdout.contains("\"bandwidthBytesPerSecond\" : 56250000000"))
+  }
+}
