@@ -64,6 +64,7 @@ extension DeviceGraph {
       let hostGPUs = gpus.filter { $0.host == host.index }
       if hostGPUs.isEmpty {
         out += "  No NVIDIA GPU found (no nvidia-smi output, and no PCI device of vendor 0x10de in hwloc).\n"
+        for nic in host.nics { out += "  NIC \(nic.name)\(nic.pciBusId.map { " at \($0)" } ?? "")\n" }
         continue
       }
       var rows: [[String]] = [["GPU", "Name", "Memory", "Used", "NUMA", "PCI bus id", "PCIe", "NVLink"]]

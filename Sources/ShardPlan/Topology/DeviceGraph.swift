@@ -135,6 +135,18 @@ public struct DeviceGraph: Hashable, Sendable, Codable {
     }
   }
 
+  /// The NICs of the GPU's host with the best path to the GPU, best first
+  /// (ties by name); NICs whose path to the GPU is unknown come last.
+  public func closestNICs(toGPU index: Int) -> [NIC] {
+    guard index >= 0, index < gpus.count else { return [] }
+    let host = hosts[gpus[index].host]
+    return host.nics.sorted { a, b in
+      let rankA = a.pathToGPU[index]?.rank ?? Int.max
+      let rankB = b.pathToGPU[index]?.rank ?? Int.max
+      return rankA != rankB ? rankA < rankB : a.name < b.name
+    }
+  }
+
   /// GPUs whose NUMA node is `numaNode` on host `host`.
   public func gpus(onHost host: Int, numaNode: Int) -> [Int] {
     gpus.filter { $0.host == host && $0.numaNode == numaNode }.map(\.index)

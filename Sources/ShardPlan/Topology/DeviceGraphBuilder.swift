@@ -70,12 +70,14 @@ public enum DeviceGraphBuilder {
     for (hostIndex, input) in inputs.enumerated() {
       var facts = input.facts
       notes.append(contentsOf: facts.notes)
-      conflicts.append(contentsOf: facts.conflicts)
       for source in facts.sources where !sources.contains(source) { sources.append(source) }
       let base = gpus.count
       firstGPUOfHost.append(base)
       let hostName = input.name ?? facts.hostName ?? "host\(hostIndex)"
       let prefix = inputs.count > 1 ? "\(hostName): " : ""
+      conflicts.append(
+        contentsOf: facts.conflicts.map { Conflict(subject: prefix + $0.subject, kept: $0.kept, ignored: $0.ignored) }
+      )
 
       // GPUs: the catalog model from the forced id, the product name, the PCI
       // device id, or --gpu; a GPU that no source names takes the model of its

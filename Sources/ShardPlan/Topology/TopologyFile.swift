@@ -11,7 +11,9 @@ public enum TopologyFile {
   }
 
   static let topKeys = ["name", "description", "hosts", "network"]
-  static let hostKeys = ["name", "count", "cpu", "ram", "ramBandwidth", "numaNodes", "gpus", "links", "network"]
+  static let hostKeys = [
+    "name", "count", "cpu", "ram", "ramBandwidth", "numaNodes", "gpus", "links", "network", "capture",
+  ]
   static let gpuKeys = [
     "model", "name", "count", "memory", "memoryUsed", "memoryBandwidth", "bf16TFLOPS", "numaNode", "pcieGeneration",
     "pcieLanes",
@@ -26,8 +28,16 @@ public enum TopologyFile {
   }
 
   /// Reads a topology file.
+  ///
+  /// - Parameter captureReader: reads a capture file named by a host's `capture:`
+  ///   list (a path already resolved against the topology file's folder) into
+  ///   facts; ``TopologyLoader`` passes one that knows every input kind.
   /// - Throws: ``InputError`` with the file and line of the first problem.
-  public static func read(_ text: String, source: String) throws -> Contents {
+  public static func read(
+    _ text: String,
+    source: String,
+    captureReader: ((String) throws -> MachineFacts)? = nil
+  ) throws -> Contents {
     let root = try YAMLMapping.document(text, source: source, context: "the topology file")
     try root.checkKeys(topKeys)
     let name = try root.string("name") ?? source
@@ -40,7 +50,7 @@ public enum TopologyFile {
     for entry in hostEntries {
       try entry.checkKeys(hostKeys)
       let repeatCount = try entry.int("count", range: 1...4096) ?? 1
-      let template = try readHost(entry, sharedNetwork: sharedNetwork)
+      let template = try readHost(entry, sharedNetwork: sharedNetwork, captureReader: captureReader)
       let baseName = try entry.string("name") ?? "host"
       for copy in 0..<repeatCount {
         var host = template
@@ -58,7 +68,14 @@ public enum TopologyFile {
     return (try mapping.rate("bandwidthPerGPU"), try mapping.seconds("latency"))
   }
 
-  private static func readHost(_ entry: YAMLMapping, sharedNetwork: YAMLMapping?) throws -> HostInput {
+  private static func readHost(
+    _ entry: YAMLMapping,
+    sharedNetwork: YAMLMapping?,
+    captureReader: ((String) throws -> MachineFacts)?
+  ) throws -> HostInput {
+    if entry.has("capture") {
+      return try readCapturedHost(entry, sharedNetwork: sharedNetwork, captureReader: captureReader)
+    }
     var facts = MachineFacts(sources: [entry.source])
     facts.cpuModel = try entry.string("cpu")
     facts.ramBytes = try entry.bytes("ram")
@@ -118,6 +135,65 @@ public enum TopologyFile {
       )
     }
     try readLinks(try entry.mapping("links", context: "links"), into: &facts, source: entry.source)
+    let (hostBandwidth, hostLatency) = try readNetwork(try entry.mapping("network", context: "network"))
+    let (sharedBandwidth, sharedLatency) = try readNetwork(sharedNetwork)
+    return HostInput(
+      facts: facts,
+      name: nil,
+      ramBandwidthBytesPerSecond: try entry.rate("ramBandwidth"),
+      networkBandwidthBytesPerSecondPerGPU: hostBandwidth ?? sharedBandwidth,
+      networkLatencySeconds: hostLatency ?? sharedLatency
+    )
+  }
+
+  /// A host described by capture files (`capture: [topo.txt, query.csv]`), with
+  /// the file's cpu, ram, ramBandwidth and network on top.
+  private static func readCapturedHost(
+    _ entry: YAMLMapping,
+    sharedNetwork: YAMLMapping?,
+    captureReader: ((String) throws -> MachineFacts)?
+  ) throws -> HostInput {
+    for key in ["gpus", "links", "numaNodes"] where entry.has(key) {
+      throw entry.error(
+        key,
+        "'\(key)' and 'capture' in one host",
+        expected: "either captured outputs or a description",
+        fix: "Remove '\(key)': the captured files describe the GPUs and links"
+      )
+    }
+    guard let (node, line) = entry.node("capture") else { throw entry.error("capture", "no capture list") }
+    var paths: [String] = []
+    switch node {
+    case .scalar(let scalar): paths = [scalar.string]
+    case .sequence(let sequence):
+      for item in sequence {
+        guard case .scalar(let scalar) = item else {
+          throw entry.error("capture", "an entry of 'capture' is not a file name")
+        }
+        paths.append(scalar.string)
+      }
+    default: throw entry.error("capture", "'capture' is not a list of files")
+    }
+    guard let captureReader else {
+      throw InputError(
+        .unreadable,
+        source: entry.source,
+        line: line,
+        field: "capture",
+        message: "capture files cannot be read here",
+        fix: "Read the topology file from disk with TopologyLoader"
+      )
+    }
+    let folder = entry.source.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+      .joined(separator: "/")
+    var parts: [MachineFacts] = []
+    for path in paths {
+      let resolved = path.hasPrefix("/") || folder.isEmpty ? path : "\(folder)/\(path)"
+      parts.append(try captureReader(resolved))
+    }
+    var facts = FactsMerger.merge(parts)
+    if let cpu = try entry.string("cpu") { facts.cpuModel = cpu }
+    if let ram = try entry.bytes("ram") { facts.ramBytes = ram }
     let (hostBandwidth, hostLatency) = try readNetwork(try entry.mapping("network", context: "network"))
     let (sharedBandwidth, sharedLatency) = try readNetwork(sharedNetwork)
     return HostInput(

@@ -131,8 +131,38 @@ public struct TopologyLoader: Sendable {
   }
 
   func graph(fromTopologyFile text: String, source: String) throws -> DeviceGraph {
-    let contents = try TopologyFile.read(text, source: source)
+    let contents = try TopologyFile.read(
+      text,
+      source: source,
+      captureReader: { path in
+        try self.captureFacts(path)
+      }
+    )
     return DeviceGraphBuilder.build(name: contents.name, hosts: contents.hosts)
+  }
+
+  /// Facts from one capture file of any kind but a topology file.
+  func captureFacts(_ path: String) throws -> MachineFacts {
+    let text = try Self.readFile(path)
+    switch TopologyInputKind.detect(text) {
+    case .nvidiaSmiText: return try NvidiaSmiText.read(text, source: path, queryFields: queryFields)
+    case .nvidiaSmiXML: return try NvidiaSmiXML.read(text, source: path)
+    case .ncclXML: return try NCCLTopologyXML.read(text, source: path)
+    case .hwlocXML:
+      guard let hwloc else {
+        throw InputError(.unrecognized, source: path, message: "hwloc XML needs the hwloc reader")
+      }
+      return try hwloc.facts(fromXMLFile: path)
+    case .topologyFile:
+      throw InputError(
+        .malformed,
+        source: path,
+        message: "a topology file cannot be a capture of another",
+        expected: "nvidia-smi, hwloc or NCCL output"
+      )
+    case nil:
+      throw InputError(.unrecognized, source: path, line: 1, message: "not a topology input shardplan knows")
+    }
   }
 
   /// hwloc of this machine plus whatever nvidia-smi reports, when it is installed.
@@ -224,32 +254,38 @@ public struct NvidiaSmiRunner: Sendable {
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice
     do { try process.run() } catch { return nil }
-    // A hung nvidia-smi (a GPU in a bad state) must not hang shardplan: stop it
-    // after the limit from another thread.
-    let box = ProcessBox(process)
-    DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds) { box.terminateIfRunning() }
+    // A hung nvidia-smi (a GPU in a bad state) must not hang shardplan: wait for
+    // output with poll(2) against a deadline, and kill the process when it passes.
+    let descriptor = pipe.fileHandleForReading.fileDescriptor
+    let deadline = Date().addingTimeInterval(timeoutSeconds)
     var data = Data()
-    let handle = pipe.fileHandleForReading
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    var timedOut = false
     while true {
-      let chunk = handle.availableData
-      if chunk.isEmpty { break }
-      data.append(chunk)
-      if data.count > TopologyLoader.maximumFileBytes {
-        process.terminate()
+      let remaining = deadline.timeIntervalSinceNow
+      if remaining <= 0 {
+        timedOut = true
         break
       }
+      var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+      let ready = poll(&request, 1, Int32(min(remaining * 1000, 1000)))
+      if ready < 0 && errno != EINTR { break }
+      if ready <= 0 { continue }
+      let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+      if count <= 0 { break }  // end of output
+      data.append(contentsOf: buffer[0..<count])
+      if data.count > TopologyLoader.maximumFileBytes {
+        timedOut = true
+        break
+      }
+    }
+    if timedOut {
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      return nil
     }
     process.waitUntilExit()
     guard process.terminationStatus == 0 else { return nil }
     return String(decoding: data, as: UTF8.self)
   }
-}
-
-/// Lets the timeout closure stop the process. `Process` is not `Sendable`; the
-/// only call made from the other thread is `terminate()`, which Foundation
-/// documents as safe to call while the process runs.
-private final class ProcessBox: @unchecked Sendable {
-  private let process: Process
-  init(_ process: Process) { self.process = process }
-  func terminateIfRunning() { if process.isRunning { process.terminate() } }
 }
