@@ -76,6 +76,11 @@ private struct BlockReader {
 
   mutating func readAll() throws {
     while position < lines.count {
+      let start = position
+      defer {
+        // A block reader that recognised nothing must not stall the scan (found by fuzzing).
+        if position == start { position += 1 }
+      }
       let line = lines[position]
       let fields = line.fields()
       if line.contains("NVSMI LOG") {

@@ -1,0 +1,39 @@
+import ShardPlan
+
+/// One libFuzzer input: the bytes go to every text reader in turn. A reader may
+/// throw InputError on any input; it must never crash, hang or grow without bound.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+  let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+  _ = try? NvidiaSmiText.read(text, source: "fuzz")
+  _ = try? NvidiaSmiText.read(text, source: "fuzz", queryFields: ["index", "name", "memory.total"])
+  _ = try? NvidiaSmiXML.read(text, source: "fuzz")
+  _ = try? NCCLTopologyXML.read(text, source: "fuzz")
+  if let contents = try? TopologyFile.read(text, source: "fuzz") {
+    _ = DeviceGraphBuilder.build(name: "fuzz", hosts: contents.hosts)
+  }
+  if let facts = try? NvidiaSmiText.read(text, source: "fuzz") {
+    let graph = DeviceGraphBuilder.build(name: "fuzz", hosts: [HostInput(facts: facts)])
+    _ = graph.tableText()
+    _ = graph.fastIslands()
+  }
+  return 0
+}
+
+// SwiftPM links an executable target's entry point under the name
+// `<Target>_main`; hand control to libFuzzer's driver from there.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+  _ argc: UnsafeMutablePointer<CInt>,
+  _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+  _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
+
+@_cdecl("FuzzTopologyReaders_main")
+public func fuzzMain(
+  _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> CInt {
+  var count = argc
+  var arguments = argv
+  return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzz(data, size) }
+}

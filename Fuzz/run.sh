@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds a fuzz target with libFuzzer + AddressSanitizer and runs it on a copy of
+# its seed corpus. Usage: Fuzz/run.sh [TARGET] [SECONDS]   (default: FuzzTopologyReaders 120)
+# Findings (crash-*, timeout-*, oom-*) land in Fuzz/; move a fixed one to
+# Fuzz/Regressions/ so the test suite replays it.
+set -euo pipefail
+cd "$(dirname "$0")"
+target=${1:-FuzzTopologyReaders}
+seconds=${2:-120}
+corpus_name=topology
+swift build -c release --product "$target"
+work=$(mktemp -d)
+cp Corpus/$corpus_name/* "$work"/
+.build/release/"$target" "$work" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048
