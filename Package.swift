@@ -26,6 +26,8 @@ let package = Package(
       dependencies: [.product(name: "Yams", package: "Yams")]
     ),
     .target(name: "ShardPlanHwloc", dependencies: ["ShardPlan", "CHwloc"]),
+    // Paths to fixtures for the tests; not a product.
+    .target(name: "_ShardPlanTestSupport"),
 
     // MARK: - Tool
     .executableTarget(
@@ -37,11 +39,11 @@ let package = Package(
     ),
 
     // MARK: - Tests
-    .testTarget(name: "ShardPlanTests", dependencies: ["ShardPlan"]),
-    .testTarget(name: "ShardPlanHwlocTests", dependencies: ["ShardPlanHwloc", "ShardPlan"]),
+    .testTarget(name: "ShardPlanTests", dependencies: ["ShardPlan", "_ShardPlanTestSupport"]),
+    .testTarget(name: "ShardPlanHwlocTests", dependencies: ["ShardPlanHwloc", "ShardPlan", "_ShardPlanTestSupport"]),
     .testTarget(
       name: "ShardPlanCLITests",
-      dependencies: ["ShardPlan"],
+      dependencies: ["ShardPlan", "_ShardPlanTestSupport"],
       exclude: ["Snapshots"]
     ),
   ]

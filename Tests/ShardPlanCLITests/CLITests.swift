@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _ShardPlanTestSupport
 
 /// Runs the built `shardplan` binary and compares whole outputs with golden
 /// files in Snapshots/. `RECORD_SNAPSHOTS=1 swift test` re-records them.

@@ -2,6 +2,7 @@ import Foundation
 import ShardPlan
 import ShardPlanHwloc
 import Testing
+import _ShardPlanTestSupport
 
 /// Every file in Topologies/captured parses to the GPU count, names, memory and
 /// pair kinds that the file itself shows (values read off each file by hand).

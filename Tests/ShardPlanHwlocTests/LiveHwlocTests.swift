@@ -1,6 +1,7 @@
 import ShardPlan
 import ShardPlanHwloc
 import Testing
+import _ShardPlanTestSupport
 
 @Suite("hwloc on this machine")
 struct LiveHwlocTests {

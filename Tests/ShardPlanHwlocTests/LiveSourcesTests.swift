@@ -2,6 +2,7 @@ import Foundation
 import ShardPlan
 import ShardPlanHwloc
 import Testing
+import _ShardPlanTestSupport
 
 @Suite("Live sources and captures listed in topology files")
 struct LiveSourcesTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import _ShardPlanTestSupport
 
 @testable import ShardPlan
 

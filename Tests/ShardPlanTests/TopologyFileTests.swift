@@ -1,4 +1,5 @@
 import Testing
+import _ShardPlanTestSupport
 
 @testable import ShardPlan
 

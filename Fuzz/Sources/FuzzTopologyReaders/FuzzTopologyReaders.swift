@@ -31,7 +31,8 @@ func LLVMFuzzerRunDriver(
 
 @_cdecl("FuzzTopologyReaders_main")
 public func fuzzMain(
-  _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+  _ argc: CInt,
+  _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> CInt {
   var count = argc
   var arguments = argv

@@ -401,18 +401,8 @@ public enum DeviceGraphBuilder {
         basis = "\(count) links × 25 GB/s per link (GPU model unknown; NVLink 2–4 nominal rate assumed)"
         notes.append("\(prefix)NVLink generation unknown for some GPUs; assumed 25 GB/s per link (NVLink 2–4)")
       }
-      if let hwloc = facts.nvlinkBandwidth[pair], !fromNvidiaSmi {
-        return Link(
-          from: a.index,
-          to: b.index,
-          kind: switched ? .nvswitch : .nvlink,
-          nvlinkCount: count,
-          nvlinkGeneration: generation,
-          peerToPeer: true,
-          bandwidthBytesPerSecond: hwloc,
-          basis: "hwloc NVLinkBandwidth distance"
-        )
-      }
+      // hwloc's NVLinkBandwidth distances, when present, are the measured figure.
+      let hwloc = fromNvidiaSmi ? nil : facts.nvlinkBandwidth[pair]
       return Link(
         from: a.index,
         to: b.index,
@@ -420,8 +410,8 @@ public enum DeviceGraphBuilder {
         nvlinkCount: count,
         nvlinkGeneration: generation,
         peerToPeer: true,
-        bandwidthBytesPerSecond: Int64(count) * rate,
-        basis: basis
+        bandwidthBytesPerSecond: hwloc ?? Int64(count) * rate,
+        basis: hwloc == nil ? basis : "hwloc NVLinkBandwidth distance"
       )
     }
     if let hwloc = facts.nvlinkBandwidth[pair] {

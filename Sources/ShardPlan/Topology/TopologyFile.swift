@@ -135,6 +135,16 @@ public enum TopologyFile {
       )
     }
     try readLinks(try entry.mapping("links", context: "links"), into: &facts, source: entry.source)
+    return try hostInput(facts, entry, sharedNetwork: sharedNetwork)
+  }
+
+  /// The host with what only the file says: RAM bandwidth and the network (the
+  /// host's own, else the file's shared one).
+  private static func hostInput(
+    _ facts: MachineFacts,
+    _ entry: YAMLMapping,
+    sharedNetwork: YAMLMapping?
+  ) throws -> HostInput {
     let (hostBandwidth, hostLatency) = try readNetwork(try entry.mapping("network", context: "network"))
     let (sharedBandwidth, sharedLatency) = try readNetwork(sharedNetwork)
     return HostInput(
@@ -194,15 +204,7 @@ public enum TopologyFile {
     var facts = FactsMerger.merge(parts)
     if let cpu = try entry.string("cpu") { facts.cpuModel = cpu }
     if let ram = try entry.bytes("ram") { facts.ramBytes = ram }
-    let (hostBandwidth, hostLatency) = try readNetwork(try entry.mapping("network", context: "network"))
-    let (sharedBandwidth, sharedLatency) = try readNetwork(sharedNetwork)
-    return HostInput(
-      facts: facts,
-      name: nil,
-      ramBandwidthBytesPerSecond: try entry.rate("ramBandwidth"),
-      networkBandwidthBytesPerSecondPerGPU: hostBandwidth ?? sharedBandwidth,
-      networkLatencySeconds: hostLatency ?? sharedLatency
-    )
+    return try hostInput(facts, entry, sharedNetwork: sharedNetwork)
   }
 
   private static func readLinks(_ links: YAMLMapping?, into facts: inout MachineFacts, source: String) throws {
