@@ -1,0 +1,200 @@
+/// How a tensor's bytes are laid out.
+public enum TensorStorage: Hashable, Sendable, Codable, CustomStringConvertible {
+  /// One element per value of a dtype.
+  case dense(TensorDType)
+  /// ggml blocks (GGUF files).
+  case ggml(GGMLType)
+
+  /// Bytes of a tensor of `elements` values; nil when the count is not whole blocks.
+  public func bytes(elements: Int64) -> Int64? {
+    switch self {
+    case .dense(let dtype):
+      let (bytes, overflow) = elements.multipliedReportingOverflow(by: Int64(dtype.bytesPerElement))
+      return overflow ? nil : bytes
+    case .ggml(let type): return type.bytes(elements: elements)
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .dense(let dtype): dtype.rawValue
+    case .ggml(let type): type.name
+    }
+  }
+}
+
+/// What a tensor does in the model, for placement and for counting.
+public enum TensorRole: String, Hashable, Sendable, Codable {
+  case embedding, positionEmbedding, attention, norm, mlp, router, expert, sharedExpert, head, multiTokenPrediction
+  case buffer, other
+}
+
+/// One stored tensor: name, shape, storage and exact bytes.
+public struct TensorSpec: Hashable, Sendable, Codable {
+  /// The checkpoint's name (`model.layers.3.self_attn.q_proj.weight`).
+  public var name: String
+  /// Dimensions as stored.
+  public var shape: [Int64]
+  /// Storage type.
+  public var storage: TensorStorage
+  /// Exact bytes as stored.
+  public var bytes: Int64
+  /// Decoder layer index, or nil for tensors outside the layer stack.
+  public var layer: Int?
+  /// What the tensor does.
+  public var role: TensorRole
+  /// Values this tensor stands for. Equals the element count except for packed
+  /// storage (two FP4 values per byte: twice the bytes) and for scales (0: not
+  /// parameters).
+  public var parameters: Int64
+  /// For experts: the expert's index in its layer; nil otherwise.
+  public var expert: Int?
+
+  /// Number of stored elements.
+  public var elements: Int64 { shape.reduce(1, *) }
+
+  public init(
+    name: String,
+    shape: [Int64],
+    storage: TensorStorage,
+    bytes: Int64,
+    layer: Int?,
+    role: TensorRole,
+    parameters: Int64? = nil,
+    expert: Int? = nil
+  ) {
+    self.name = name
+    self.shape = shape
+    self.storage = storage
+    self.bytes = bytes
+    self.layer = layer
+    self.role = role
+    self.parameters = parameters ?? shape.reduce(1, *)
+    self.expert = expert
+  }
+}
+
+/// The attention of one decoder layer, for the KV cache.
+public enum LayerAttention: Hashable, Sendable, Codable {
+  /// Attends over the whole context.
+  case full
+  /// Attends over the last `window` tokens only.
+  case sliding(window: Int)
+  /// No KV cache (an encoder, a recurrent or linear-attention layer).
+  case none
+}
+
+/// The attention shape of the model.
+public struct AttentionSpec: Hashable, Sendable, Codable {
+  /// Query heads.
+  public var heads: Int
+  /// Key/value heads (GQA: fewer than `heads`; MQA: 1).
+  public var kvHeads: Int
+  /// Dimension of each key head.
+  public var keyHeadDim: Int
+  /// Dimension of each value head.
+  public var valueHeadDim: Int
+  /// For MLA (DeepSeek): the compressed KV latent rank and the decoupled RoPE
+  /// key dimension that the cache holds instead of per-head keys and values.
+  public var mla: MLA?
+  /// Per decoder layer, in order.
+  public var layers: [LayerAttention]
+
+  /// MLA cache dimensions.
+  public struct MLA: Hashable, Sendable, Codable {
+    public var kvLoraRank: Int
+    public var ropeHeadDim: Int
+  }
+}
+
+/// Mixture-of-experts structure.
+public struct MoESpec: Hashable, Sendable, Codable {
+  /// Routed experts per MoE layer.
+  public var routedExperts: Int
+  /// Experts each token is routed to.
+  public var expertsPerToken: Int
+  /// Shared experts that every token uses (DeepSeek).
+  public var sharedExperts: Int
+  /// Decoder layers that are MoE layers.
+  public var moeLayers: [Int]
+}
+
+/// A model as the planner needs it: its tensors with exact bytes, and the
+/// shapes that decide KV cache, activations and splits.
+public struct ModelSpec: Hashable, Sendable, Codable {
+  /// The name it was read by (a Hub id, a path).
+  public var name: String
+  /// `model_type` of config.json, or `general.architecture` of a GGUF file.
+  public var family: String
+  /// Hidden size.
+  public var hiddenSize: Int
+  /// Decoder layers (without multi-token-prediction layers).
+  public var layers: Int
+  /// Multi-token-prediction layers stored after the decoder (DeepSeek-V3's MTP).
+  public var extraLayers: Int
+  /// Vocabulary size.
+  public var vocabularySize: Int
+  /// MLP intermediate size of dense layers.
+  public var intermediateSize: Int
+  /// Longest context the model was configured for.
+  public var maxContext: Int
+  /// Attention shape.
+  public var attention: AttentionSpec
+  /// MoE structure, when the model has experts.
+  public var moe: MoESpec?
+  /// Whether the output head shares the embedding's weights.
+  public var tiedEmbeddings: Bool
+  /// Every stored tensor, in checkpoint order.
+  public var tensors: [TensorSpec]
+  /// Where the tensor list came from: `config.json`, `safetensors`, `gguf`.
+  public var tensorSource: String
+  /// Quantization named by the checkpoint (`fp8`, `mxfp4`, `gptq` …), if any.
+  public var quantization: String?
+  /// Things a person should know about how this model was read.
+  public var notes: [String]
+
+  /// Exact bytes of all stored tensors.
+  public var weightBytes: Int64 { tensors.reduce(0) { $0 + $1.bytes } }
+
+  /// Parameters: the values the tensors stand for (packed FP4 counts two per
+  /// byte; quantization scales and non-parameter buffers are not counted).
+  public var parameters: Int64 {
+    tensors.filter { $0.role != .buffer }.reduce(0) { $0 + $1.parameters }
+  }
+
+  /// Parameters used for one token: everything except the routed experts a token
+  /// does not visit (k of E per MoE layer) and the MTP layers.
+  public var activeParameters: Int64 {
+    var total: Int64 = 0
+    var routed: Int64 = 0
+    for tensor in tensors where tensor.role != .buffer && tensor.role != .multiTokenPrediction {
+      if tensor.role == .expert { routed += tensor.parameters } else { total += tensor.parameters }
+    }
+    guard let moe, moe.routedExperts > 0 else { return total + routed }
+    // Each MoE layer holds `routedExperts` experts of equal size; a token uses k.
+    return total + routed * Int64(moe.expertsPerToken) / Int64(moe.routedExperts)
+  }
+
+  /// Bytes per decoder layer (index = layer), MTP layers excluded.
+  public var layerBytes: [Int64] {
+    var bytes = [Int64](repeating: 0, count: layers)
+    for tensor in tensors {
+      if let layer = tensor.layer, layer < layers { bytes[layer] += tensor.bytes }
+    }
+    return bytes
+  }
+
+  /// Bytes outside the decoder layers: embeddings, final norm, head, MTP layers.
+  public var nonLayerBytes: Int64 {
+    tensors.filter { ($0.layer ?? Int.max) >= layers }.reduce(0) { $0 + $1.bytes }
+  }
+
+  /// The largest unit placed whole on one device: the largest decoder layer,
+  /// or the embedding or the head when bigger (as accelerate's
+  /// `calculate_maximum_sizes` reports it).
+  public var largestLayerBytes: Int64 {
+    let embedding = tensors.filter { $0.role == .embedding }.map(\.bytes).max() ?? 0
+    let head = tensors.filter { $0.role == .head }.map(\.bytes).max() ?? 0
+    return max(layerBytes.max() ?? 0, embedding, head)
+  }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// A parsed JSON value, for reading config.json and safetensors headers with
+/// exact integers (64-bit) and without `Any`.
+public enum JSONValue: Hashable, Sendable, Decodable {
+  case null
+  case bool(Bool)
+  case int(Int64)
+  case double(Double)
+  case string(String)
+  case array([JSONValue])
+  case object([String: JSONValue])
+
+  /// Parses JSON text. Nesting is bounded by Foundation's parser; callers bound
+  /// the input size.
+  public static func parse(_ data: Data, source: String) throws -> JSONValue {
+    do {
+      return try JSONDecoder().decode(JSONValue.self, from: data)
+    } catch let error as DecodingError {
+      var detail = "\(error)"
+      if case .dataCorrupted(let context) = error {
+        detail = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+      }
+      throw InputError(
+        .malformed, source: source, message: "not valid JSON (\(detail))",
+        fix: "Check that the file is complete; re-download it if it was cut short")
+    }
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    if container.decodeNil() {
+      self = .null
+    } else if let value = try? container.decode(Bool.self) {
+      self = .bool(value)
+    } else if let value = try? container.decode(Int64.self) {
+      self = .int(value)
+    } else if let value = try? container.decode(Double.self) {
+      self = .double(value)
+    } else if let value = try? container.decode(String.self) {
+      self = .string(value)
+    } else if let value = try? container.decode([JSONValue].self) {
+      self = .array(value)
+    } else {
+      self = .object(try container.decode([String: JSONValue].self))
+    }
+  }
+
+  public subscript(key: String) -> JSONValue? {
+    if case .object(let object) = self { return object[key] }
+    return nil
+  }
+
+  public var intValue: Int64? {
+    switch self {
+    case .int(let value): value
+    case .double(let value) where value.rounded() == value && abs(value) < 9e15: Int64(value)
+    default: nil
+    }
+  }
+
+  public var doubleValue: Double? {
+    switch self {
+    case .int(let value): Double(value)
+    case .double(let value): value
+    default: nil
+    }
+  }
+
+  public var stringValue: String? {
+    if case .string(let value) = self { return value }
+    return nil
+  }
+
+  public var boolValue: Bool? {
+    if case .bool(let value) = self { return value }
+    return nil
+  }
+
+  public var arrayValue: [JSONValue]? {
+    if case .array(let value) = self { return value }
+    return nil
+  }
+
+  public var objectValue: [String: JSONValue]? {
+    if case .object(let value) = self { return value }
+    return nil
+  }
+}
