@@ -16,7 +16,7 @@ out=Sources/ShardPlan/Topology/BundledTopologies+Generated.swift
     echo "    ("
     echo "      \"$name\","
     echo "      #\"\"\""
-    sed 's/^/      /; s/[[:space:]]*$//' "$f"
+    sed -e '$a\' "$f" | sed 's/^/      /; s/[[:space:]]*$//'
     echo "      \"\"\"#"
     echo "    ),"
   done

@@ -54,16 +54,25 @@ struct Config {
 
   func missing(_ key: String, family: String) -> InputError {
     InputError(
-      .malformed, source: source, field: key, message: "config.json of a \(family) model has no '\(key)'",
-      expected: "an integer", fix: "Use the model's original config.json")
+      .malformed,
+      source: source,
+      field: key,
+      message: "config.json of a \(family) model has no '\(key)'",
+      expected: "an integer",
+      fix: "Use the model's original config.json"
+    )
   }
 
   func int(_ key: String, family: String) throws -> Int {
     guard let raw = json[key] else { throw missing(key, family: family) }
     guard let value = raw.intValue, value >= 0, value <= 100_000_000 else {
       throw InputError(
-        .malformed, source: source, field: key, message: "'\(key)' is not a sensible size",
-        expected: "a whole number from 0 to 100000000")
+        .malformed,
+        source: source,
+        field: key,
+        message: "'\(key)' is not a sensible size",
+        expected: "a whole number from 0 to 100000000"
+      )
     }
     return Int(value)
   }
@@ -72,8 +81,12 @@ struct Config {
     guard let raw = json[key], raw != .null else { return nil }
     guard let value = raw.intValue, value >= 0, value <= 100_000_000 else {
       throw InputError(
-        .malformed, source: source, field: key, message: "'\(key)' is not a sensible size",
-        expected: "a whole number from 0 to 100000000")
+        .malformed,
+        source: source,
+        field: key,
+        message: "'\(key)' is not a sensible size",
+        expected: "a whole number from 0 to 100000000"
+      )
     }
     return Int(value)
   }
@@ -126,13 +139,22 @@ struct Config {
       let group = field("group_size", 128)
       return (.gptq(bits: bits, groupSize: group < 0 ? Int64.max / 4 : group), skip, "gptq")
     case "awq":
-      return (.awq(bits: field("bits", field("w_bit", 4)), groupSize: field("group_size", field("q_group_size", 128))), skip, "awq")
+      return (
+        .awq(bits: field("bits", field("w_bit", 4)), groupSize: field("group_size", field("q_group_size", 128))), skip,
+        "awq"
+      )
     case "bitsandbytes":
       if quant["load_in_8bit"]?.boolValue == true {
-        return (.bitsandbytes8, skip + (quant["llm_int8_skip_modules"]?.arrayValue?.compactMap(\.stringValue) ?? []), "bitsandbytes 8-bit")
+        return (
+          .bitsandbytes8, skip + (quant["llm_int8_skip_modules"]?.arrayValue?.compactMap(\.stringValue) ?? []),
+          "bitsandbytes 8-bit"
+        )
       }
       let double = quant["bnb_4bit_use_double_quant"]?.boolValue ?? false
-      return (.bitsandbytes4(doubleQuantization: double), skip + (quant["llm_int8_skip_modules"]?.arrayValue?.compactMap(\.stringValue) ?? []), "bitsandbytes 4-bit")
+      return (
+        .bitsandbytes4(doubleQuantization: double),
+        skip + (quant["llm_int8_skip_modules"]?.arrayValue?.compactMap(\.stringValue) ?? []), "bitsandbytes 4-bit"
+      )
     case "mxfp4":
       // Only gpt-oss's experts are MXFP4; its other linears stay bf16.
       return (base, skip, "mxfp4")
@@ -146,10 +168,13 @@ struct Config {
       return (.compressedTensorsW4A16(groupSize: group), skip, "compressed-tensors w4a16")
     default:
       throw InputError(
-        .malformed, source: source, field: "quantization_config.quant_method",
+        .malformed,
+        source: source,
+        field: "quantization_config.quant_method",
         message: "unknown quantization method '\(method)'",
         expected: "fp8, gptq, awq, bitsandbytes, mxfp4 or compressed-tensors",
-        fix: "Read the model's safetensors headers instead: they list the stored tensors exactly")
+        fix: "Read the model's safetensors headers instead: they list the stored tensors exactly"
+      )
     }
   }
 
@@ -167,12 +192,18 @@ struct Config {
       let missingKeys = HFConfigReader.decoderKeys.filter { json[$0] == nil }
       guard missingKeys.isEmpty else {
         throw InputError(
-          .malformed, source: source, field: missingKeys.joined(separator: ", "),
-          message: "model_type '\(family)' is not a known family and the config lacks \(missingKeys.joined(separator: ", "))",
+          .malformed,
+          source: source,
+          field: missingKeys.joined(separator: ", "),
+          message:
+            "model_type '\(family)' is not a known family and the config lacks \(missingKeys.joined(separator: ", "))",
           expected: "a decoder config with \(HFConfigReader.decoderKeys.joined(separator: ", "))",
-          fix: "Give the model's safetensors files or a GGUF file instead, whose tensors are read directly")
+          fix: "Give the model's safetensors files or a GGUF file instead, whose tensors are read directly"
+        )
       }
-      notes.append("model_type '\(family)' is not a known family: read as a Llama-style decoder (check the total against its safetensors)")
+      notes.append(
+        "model_type '\(family)' is not a known family: read as a Llama-style decoder (check the total against its safetensors)"
+      )
     }
     let hidden = try int("hidden_size", family: family)
     let layers = try int("num_hidden_layers", family: family)
@@ -180,7 +211,12 @@ struct Config {
     let kvHeads = try optionalInt("num_key_value_heads") ?? heads
     let vocab = try int("vocab_size", family: family)
     guard heads > 0, kvHeads > 0, hidden > 0 else {
-      throw InputError(.malformed, source: source, field: "num_attention_heads", message: "heads and hidden size must be positive")
+      throw InputError(
+        .malformed,
+        source: source,
+        field: "num_attention_heads",
+        message: "heads and hidden size must be positive"
+      )
     }
     let headDim = try optionalInt("head_dim") ?? hidden / heads
     let intermediate = try optionalInt("intermediate_size") ?? 4 * hidden
@@ -213,8 +249,11 @@ struct Config {
     if experts > 0 {
       guard expertsPerToken <= experts else {
         throw InputError(
-          .malformed, source: source, field: "num_experts_per_tok",
-          message: "\(expertsPerToken) experts per token but only \(experts) experts")
+          .malformed,
+          source: source,
+          field: "num_experts_per_tok",
+          message: "\(expertsPerToken) experts per token but only \(experts) experts"
+        )
       }
       moe = MoESpec(routedExperts: experts, expertsPerToken: expertsPerToken, sharedExperts: 0, moeLayers: moeLayers)
     }
@@ -222,7 +261,13 @@ struct Config {
     for layer in 0..<layers {
       let p = "model.layers.\(layer)."
       if family == "phi3" {
-        builder.linear(p + "self_attn.qkv_proj", out: (heads + 2 * kvHeads) * headDim, input: hidden, layer: layer, role: .attention)
+        builder.linear(
+          p + "self_attn.qkv_proj",
+          out: (heads + 2 * kvHeads) * headDim,
+          input: hidden,
+          layer: layer,
+          role: .attention
+        )
       } else {
         builder.linear(p + "self_attn.q_proj", out: heads * headDim, input: hidden, layer: layer, role: .attention)
         builder.linear(p + "self_attn.k_proj", out: kvHeads * headDim, input: hidden, layer: layer, role: .attention)
@@ -255,11 +300,24 @@ struct Config {
       } else if moeSet.contains(layer) {
         builder.plain(p + "mlp.gate.weight", [experts, hidden], layer: layer, role: .router)
         for e in 0..<experts {
-          builder.gatedMLP(p + "mlp.experts.\(e).", hidden: hidden, intermediate: expertIntermediate, layer: layer, role: .expert, expert: e)
+          builder.gatedMLP(
+            p + "mlp.experts.\(e).",
+            hidden: hidden,
+            intermediate: expertIntermediate,
+            layer: layer,
+            role: .expert,
+            expert: e
+          )
         }
         if family == "qwen2_moe" {
           let shared = try optionalInt("shared_expert_intermediate_size") ?? expertIntermediate
-          builder.gatedMLP(p + "mlp.shared_expert.", hidden: hidden, intermediate: shared, layer: layer, role: .sharedExpert)
+          builder.gatedMLP(
+            p + "mlp.shared_expert.",
+            hidden: hidden,
+            intermediate: shared,
+            layer: layer,
+            role: .sharedExpert
+          )
           builder.plain(p + "mlp.shared_expert_gate.weight", [1, hidden], layer: layer, role: .router)
         }
       } else if family == "phi3" {
@@ -273,13 +331,29 @@ struct Config {
     if !tied { builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head) }
     if family == "qwen2_moe", moe != nil { moe?.sharedExperts = 1 }
     return ModelSpec(
-      name: name, family: family, hiddenSize: hidden, layers: layers, extraLayers: 0, vocabularySize: vocab,
-      intermediateSize: intermediate, maxContext: try optionalInt("max_position_embeddings") ?? 4096,
+      name: name,
+      family: family,
+      hiddenSize: hidden,
+      layers: layers,
+      extraLayers: 0,
+      vocabularySize: vocab,
+      intermediateSize: intermediate,
+      maxContext: try optionalInt("max_position_embeddings") ?? 4096,
       attention: AttentionSpec(
-        heads: heads, kvHeads: kvHeads, keyHeadDim: headDim, valueHeadDim: headDim, mla: nil,
-        layers: try layerAttention(layers: layers, family: family)),
-      moe: moe, tiedEmbeddings: tied, tensors: builder.tensors, tensorSource: "config.json",
-      quantization: quantization, notes: notes)
+        heads: heads,
+        kvHeads: kvHeads,
+        keyHeadDim: headDim,
+        valueHeadDim: headDim,
+        mla: nil,
+        layers: try layerAttention(layers: layers, family: family)
+      ),
+      moe: moe,
+      tiedEmbeddings: tied,
+      tensors: builder.tensors,
+      tensorSource: "config.json",
+      quantization: quantization,
+      notes: notes
+    )
   }
 
   /// Full or sliding-window attention per layer, as the family defines it.
@@ -341,13 +415,31 @@ struct Config {
       if let qLora {
         builder.linear(p + "self_attn.q_a_proj", out: qLora, input: hidden, layer: layer, role: attention)
         builder.plain(p + "self_attn.q_a_layernorm.weight", [qLora], layer: layer, role: override ?? .norm)
-        builder.linear(p + "self_attn.q_b_proj", out: heads * (nope + rope), input: qLora, layer: layer, role: attention)
+        builder.linear(
+          p + "self_attn.q_b_proj",
+          out: heads * (nope + rope),
+          input: qLora,
+          layer: layer,
+          role: attention
+        )
       } else {
         builder.linear(p + "self_attn.q_proj", out: heads * (nope + rope), input: hidden, layer: layer, role: attention)
       }
-      builder.linear(p + "self_attn.kv_a_proj_with_mqa", out: kvLora + rope, input: hidden, layer: layer, role: attention)
+      builder.linear(
+        p + "self_attn.kv_a_proj_with_mqa",
+        out: kvLora + rope,
+        input: hidden,
+        layer: layer,
+        role: attention
+      )
       builder.plain(p + "self_attn.kv_a_layernorm.weight", [kvLora], layer: layer, role: override ?? .norm)
-      builder.linear(p + "self_attn.kv_b_proj", out: heads * (nope + valueDim), input: kvLora, layer: layer, role: attention)
+      builder.linear(
+        p + "self_attn.kv_b_proj",
+        out: heads * (nope + valueDim),
+        input: kvLora,
+        layer: layer,
+        role: attention
+      )
       builder.linear(p + "self_attn.o_proj", out: hidden, input: heads * valueDim, layer: layer, role: attention)
       builder.plain(p + "input_layernorm.weight", [hidden], layer: layer, role: override ?? .norm)
       builder.plain(p + "post_attention_layernorm.weight", [hidden], layer: layer, role: override ?? .norm)
@@ -356,13 +448,32 @@ struct Config {
         if override == nil { moeLayers.append(layer) }
         builder.plain(p + "mlp.gate.weight", [experts, hidden], layer: layer, role: override ?? .router)
         if correctionBias {
-          builder.plain(p + "mlp.gate.e_score_correction_bias", [experts], layer: layer, role: override ?? .router, dtype: .f32)
+          builder.plain(
+            p + "mlp.gate.e_score_correction_bias",
+            [experts],
+            layer: layer,
+            role: override ?? .router,
+            dtype: .f32
+          )
         }
         for e in 0..<experts {
-          builder.gatedMLP(p + "mlp.experts.\(e).", hidden: hidden, intermediate: expertIntermediate, layer: layer, role: override ?? .expert, expert: e)
+          builder.gatedMLP(
+            p + "mlp.experts.\(e).",
+            hidden: hidden,
+            intermediate: expertIntermediate,
+            layer: layer,
+            role: override ?? .expert,
+            expert: e
+          )
         }
         if shared > 0 {
-          builder.gatedMLP(p + "mlp.shared_experts.", hidden: hidden, intermediate: expertIntermediate * shared, layer: layer, role: override ?? .sharedExpert)
+          builder.gatedMLP(
+            p + "mlp.shared_experts.",
+            hidden: hidden,
+            intermediate: expertIntermediate * shared,
+            layer: layer,
+            role: override ?? .sharedExpert
+          )
         }
       } else {
         builder.gatedMLP(p + "mlp.", hidden: hidden, intermediate: intermediate, layer: layer, role: override ?? .mlp)
@@ -386,17 +497,34 @@ struct Config {
     builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head)
     var notes: [String] = []
     if mtp > 0 {
-      notes.append("\(mtp) multi-token-prediction layer(s) stored after the decoder are counted in the weights; engines load them only for speculative decoding")
+      notes.append(
+        "\(mtp) multi-token-prediction layer(s) stored after the decoder are counted in the weights; engines load them only for speculative decoding"
+      )
     }
     return ModelSpec(
-      name: name, family: family, hiddenSize: hidden, layers: layers, extraLayers: mtp, vocabularySize: vocab,
-      intermediateSize: intermediate, maxContext: try optionalInt("max_position_embeddings") ?? 4096,
+      name: name,
+      family: family,
+      hiddenSize: hidden,
+      layers: layers,
+      extraLayers: mtp,
+      vocabularySize: vocab,
+      intermediateSize: intermediate,
+      maxContext: try optionalInt("max_position_embeddings") ?? 4096,
       attention: AttentionSpec(
-        heads: heads, kvHeads: heads, keyHeadDim: nope + rope, valueHeadDim: valueDim,
-        mla: .init(kvLoraRank: kvLora, ropeHeadDim: rope), layers: Array(repeating: .full, count: layers)),
+        heads: heads,
+        kvHeads: heads,
+        keyHeadDim: nope + rope,
+        valueHeadDim: valueDim,
+        mla: .init(kvLoraRank: kvLora, ropeHeadDim: rope),
+        layers: Array(repeating: .full, count: layers)
+      ),
       moe: MoESpec(routedExperts: experts, expertsPerToken: perToken, sharedExperts: shared, moeLayers: moeLayers),
-      tiedEmbeddings: false, tensors: builder.tensors, tensorSource: "config.json", quantization: quantization,
-      notes: notes)
+      tiedEmbeddings: false,
+      tensors: builder.tensors,
+      tensorSource: "config.json",
+      quantization: quantization,
+      notes: notes
+    )
   }
 
   // MARK: - gpt-oss
@@ -420,7 +548,8 @@ struct Config {
     for layer in 0..<layers {
       let p = "model.layers.\(layer)."
       for (projection, out, input) in [
-        ("q_proj", heads * headDim, hidden), ("k_proj", kvHeads * headDim, hidden), ("v_proj", kvHeads * headDim, hidden),
+        ("q_proj", heads * headDim, hidden), ("k_proj", kvHeads * headDim, hidden),
+        ("v_proj", kvHeads * headDim, hidden),
         ("o_proj", hidden, heads * headDim),
       ] {
         builder.linear(p + "self_attn.\(projection)", out: out, input: input, layer: layer, role: .attention)
@@ -431,9 +560,21 @@ struct Config {
       builder.plain(p + "mlp.router.bias", [experts], layer: layer, role: .router)
       if mxfp4 {
         // MXFP4: 32 values share one E8M0 scale byte; two FP4 values per byte.
-        builder.packedFP4(p + "mlp.experts.gate_up_proj", experts: experts, rows: 2 * intermediate, columns: hidden, layer: layer)
+        builder.packedFP4(
+          p + "mlp.experts.gate_up_proj",
+          experts: experts,
+          rows: 2 * intermediate,
+          columns: hidden,
+          layer: layer
+        )
         builder.plain(p + "mlp.experts.gate_up_proj_bias", [experts, 2 * intermediate], layer: layer, role: .expert)
-        builder.packedFP4(p + "mlp.experts.down_proj", experts: experts, rows: hidden, columns: intermediate, layer: layer)
+        builder.packedFP4(
+          p + "mlp.experts.down_proj",
+          experts: experts,
+          rows: hidden,
+          columns: intermediate,
+          layer: layer
+        )
         builder.plain(p + "mlp.experts.down_proj_bias", [experts, hidden], layer: layer, role: .expert)
       } else {
         builder.plain(p + "mlp.experts.gate_up_proj", [experts, hidden, 2 * intermediate], layer: layer, role: .expert)
@@ -447,14 +588,29 @@ struct Config {
     builder.plain("model.norm.weight", [hidden], layer: nil, role: .norm)
     builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head)
     return ModelSpec(
-      name: name, family: family, hiddenSize: hidden, layers: layers, extraLayers: 0, vocabularySize: vocab,
-      intermediateSize: intermediate, maxContext: try optionalInt("max_position_embeddings") ?? 4096,
+      name: name,
+      family: family,
+      hiddenSize: hidden,
+      layers: layers,
+      extraLayers: 0,
+      vocabularySize: vocab,
+      intermediateSize: intermediate,
+      maxContext: try optionalInt("max_position_embeddings") ?? 4096,
       attention: AttentionSpec(
-        heads: heads, kvHeads: kvHeads, keyHeadDim: headDim, valueHeadDim: headDim, mla: nil,
-        layers: try layerAttention(layers: layers, family: family)),
+        heads: heads,
+        kvHeads: kvHeads,
+        keyHeadDim: headDim,
+        valueHeadDim: headDim,
+        mla: nil,
+        layers: try layerAttention(layers: layers, family: family)
+      ),
       moe: MoESpec(routedExperts: experts, expertsPerToken: perToken, sharedExperts: 0, moeLayers: Array(0..<layers)),
-      tiedEmbeddings: false, tensors: builder.tensors, tensorSource: "config.json", quantization: quantization,
-      notes: ["attention sinks: one learned logit per head per layer (self_attn.sinks)"])
+      tiedEmbeddings: false,
+      tensors: builder.tensors,
+      tensorSource: "config.json",
+      quantization: quantization,
+      notes: ["attention sinks: one learned logit per head per layer (self_attn.sinks)"]
+    )
   }
 
   // MARK: - Phi-2
@@ -473,7 +629,9 @@ struct Config {
     builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
     for layer in 0..<layers {
       let p = "model.layers.\(layer)."
-      for (projection, out) in [("q_proj", heads * headDim), ("k_proj", kvHeads * headDim), ("v_proj", kvHeads * headDim)] {
+      for (projection, out) in [
+        ("q_proj", heads * headDim), ("k_proj", kvHeads * headDim), ("v_proj", kvHeads * headDim),
+      ] {
         builder.linear(p + "self_attn.\(projection)", out: out, input: hidden, layer: layer, role: .attention)
         builder.plain(p + "self_attn.\(projection).bias", [out], layer: layer, role: .attention)
       }
@@ -491,13 +649,29 @@ struct Config {
     builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head)
     builder.plain("lm_head.bias", [vocab], layer: nil, role: .head)
     return ModelSpec(
-      name: name, family: family, hiddenSize: hidden, layers: layers, extraLayers: 0, vocabularySize: vocab,
-      intermediateSize: intermediate, maxContext: try optionalInt("max_position_embeddings") ?? 2048,
+      name: name,
+      family: family,
+      hiddenSize: hidden,
+      layers: layers,
+      extraLayers: 0,
+      vocabularySize: vocab,
+      intermediateSize: intermediate,
+      maxContext: try optionalInt("max_position_embeddings") ?? 2048,
       attention: AttentionSpec(
-        heads: heads, kvHeads: kvHeads, keyHeadDim: headDim, valueHeadDim: headDim, mla: nil,
-        layers: Array(repeating: .full, count: layers)),
-      moe: nil, tiedEmbeddings: false, tensors: builder.tensors, tensorSource: "config.json",
-      quantization: quantization, notes: [])
+        heads: heads,
+        kvHeads: kvHeads,
+        keyHeadDim: headDim,
+        valueHeadDim: headDim,
+        mla: nil,
+        layers: Array(repeating: .full, count: layers)
+      ),
+      moe: nil,
+      tiedEmbeddings: false,
+      tensors: builder.tensors,
+      tensorSource: "config.json",
+      quantization: quantization,
+      notes: []
+    )
   }
 
   // MARK: - GPT-2
@@ -510,7 +684,11 @@ struct Config {
     let vocab = try int("vocab_size", family: family)
     let positions = try int("n_positions", family: family)
     let inner = try optionalInt("n_inner") ?? 4 * hidden
-    var builder = TensorListBuilder(dtype: json["torch_dtype"] == nil ? .f32 : dtype, linear: .unquantized(dtype), skip: [])
+    var builder = TensorListBuilder(
+      dtype: json["torch_dtype"] == nil ? .f32 : dtype,
+      linear: .unquantized(dtype),
+      skip: []
+    )
     builder.plain("wte.weight", [vocab, hidden], layer: nil, role: .embedding)
     builder.plain("wpe.weight", [positions, hidden], layer: nil, role: .positionEmbedding)
     for layer in 0..<layers {
@@ -534,13 +712,31 @@ struct Config {
     builder.plain("ln_f.weight", [hidden], layer: nil, role: .norm)
     builder.plain("ln_f.bias", [hidden], layer: nil, role: .norm)
     return ModelSpec(
-      name: name, family: family, hiddenSize: hidden, layers: layers, extraLayers: 0, vocabularySize: vocab,
-      intermediateSize: inner, maxContext: positions,
+      name: name,
+      family: family,
+      hiddenSize: hidden,
+      layers: layers,
+      extraLayers: 0,
+      vocabularySize: vocab,
+      intermediateSize: inner,
+      maxContext: positions,
       attention: AttentionSpec(
-        heads: heads, kvHeads: heads, keyHeadDim: hidden / max(heads, 1), valueHeadDim: hidden / max(heads, 1),
-        mla: nil, layers: Array(repeating: .full, count: layers)),
-      moe: nil, tiedEmbeddings: true, tensors: builder.tensors, tensorSource: "config.json", quantization: nil,
-      notes: ["the checkpoint stores a \(positions)×\(positions) causal-mask buffer per layer (attn.bias), counted in the bytes but not as parameters"])
+        heads: heads,
+        kvHeads: heads,
+        keyHeadDim: hidden / max(heads, 1),
+        valueHeadDim: hidden / max(heads, 1),
+        mla: nil,
+        layers: Array(repeating: .full, count: layers)
+      ),
+      moe: nil,
+      tiedEmbeddings: true,
+      tensors: builder.tensors,
+      tensorSource: "config.json",
+      quantization: nil,
+      notes: [
+        "the checkpoint stores a \(positions)×\(positions) causal-mask buffer per layer (attn.bias), counted in the bytes but not as parameters"
+      ]
+    )
   }
 
   // MARK: - BERT
@@ -554,7 +750,11 @@ struct Config {
     let positions = try int("max_position_embeddings", family: family)
     let intermediate = try int("intermediate_size", family: family)
     let types = try optionalInt("type_vocab_size") ?? 2
-    var builder = TensorListBuilder(dtype: json["torch_dtype"] == nil ? .f32 : dtype, linear: .unquantized(dtype), skip: [])
+    var builder = TensorListBuilder(
+      dtype: json["torch_dtype"] == nil ? .f32 : dtype,
+      linear: .unquantized(dtype),
+      skip: []
+    )
     let e = "bert.embeddings."
     builder.plain(e + "word_embeddings.weight", [vocab, hidden], layer: nil, role: .embedding)
     builder.plain(e + "position_embeddings.weight", [positions, hidden], layer: nil, role: .positionEmbedding)
@@ -586,13 +786,31 @@ struct Config {
     builder.plain("cls.predictions.transform.LayerNorm.bias", [hidden], layer: nil, role: .head)
     dense("cls.seq_relationship", out: 2, input: hidden, layer: nil, role: .head)
     return ModelSpec(
-      name: name, family: family, hiddenSize: hidden, layers: layers, extraLayers: 0, vocabularySize: vocab,
-      intermediateSize: intermediate, maxContext: positions,
+      name: name,
+      family: family,
+      hiddenSize: hidden,
+      layers: layers,
+      extraLayers: 0,
+      vocabularySize: vocab,
+      intermediateSize: intermediate,
+      maxContext: positions,
       attention: AttentionSpec(
-        heads: heads, kvHeads: heads, keyHeadDim: hidden / max(heads, 1), valueHeadDim: hidden / max(heads, 1),
-        mla: nil, layers: Array(repeating: .none, count: layers)),
-      moe: nil, tiedEmbeddings: true, tensors: builder.tensors, tensorSource: "config.json", quantization: nil,
-      notes: ["an encoder: no KV cache; the tensor list is the pre-training checkpoint's (BertForPreTraining heads included)"])
+        heads: heads,
+        kvHeads: heads,
+        keyHeadDim: hidden / max(heads, 1),
+        valueHeadDim: hidden / max(heads, 1),
+        mla: nil,
+        layers: Array(repeating: .none, count: layers)
+      ),
+      moe: nil,
+      tiedEmbeddings: true,
+      tensors: builder.tensors,
+      tensorSource: "config.json",
+      quantization: nil,
+      notes: [
+        "an encoder: no KV cache; the tensor list is the pre-training checkpoint's (BertForPreTraining heads included)"
+      ]
+    )
   }
 }
 
@@ -610,14 +828,29 @@ struct TensorListBuilder {
     self.skip = skip
   }
 
-  mutating func plain(_ name: String, _ shape: [Int], layer: Int?, role: TensorRole, dtype override: TensorDType? = nil, expert: Int? = nil) {
+  mutating func plain(
+    _ name: String,
+    _ shape: [Int],
+    layer: Int?,
+    role: TensorRole,
+    dtype override: TensorDType? = nil,
+    expert: Int? = nil
+  ) {
     let storage = override ?? dtype
     let dims = shape.map(Int64.init)
     let elements = dims.reduce(1, *)
     tensors.append(
       TensorSpec(
-        name: name, shape: dims, storage: .dense(storage), bytes: elements * Int64(storage.bytesPerElement), layer: layer,
-        role: role, parameters: role == .buffer ? 0 : elements, expert: expert))
+        name: name,
+        shape: dims,
+        storage: .dense(storage),
+        bytes: elements * Int64(storage.bytesPerElement),
+        layer: layer,
+        role: role,
+        parameters: role == .buffer ? 0 : elements,
+        expert: expert
+      )
+    )
   }
 
   /// A linear layer's weight, stored as the checkpoint's quantization stores it
@@ -625,10 +858,25 @@ struct TensorListBuilder {
   mutating func linear(_ prefix: String, out: Int, input: Int, layer: Int?, role: TensorRole, expert: Int? = nil) {
     let storage = isSkipped(prefix) ? LinearStorage.unquantized(dtype) : linear
     tensors.append(
-      contentsOf: storage.tensors(prefix: prefix, out: Int64(out), input: Int64(input), layer: layer, role: role, expert: expert))
+      contentsOf: storage.tensors(
+        prefix: prefix,
+        out: Int64(out),
+        input: Int64(input),
+        layer: layer,
+        role: role,
+        expert: expert
+      )
+    )
   }
 
-  mutating func gatedMLP(_ prefix: String, hidden: Int, intermediate: Int, layer: Int, role: TensorRole, expert: Int? = nil) {
+  mutating func gatedMLP(
+    _ prefix: String,
+    hidden: Int,
+    intermediate: Int,
+    layer: Int,
+    role: TensorRole,
+    expert: Int? = nil
+  ) {
     linear(prefix + "gate_proj", out: intermediate, input: hidden, layer: layer, role: role, expert: expert)
     linear(prefix + "up_proj", out: intermediate, input: hidden, layer: layer, role: role, expert: expert)
     linear(prefix + "down_proj", out: hidden, input: intermediate, layer: layer, role: role, expert: expert)
@@ -640,12 +888,26 @@ struct TensorListBuilder {
     let blocks = Int64(experts) * Int64(rows) * Int64(columns / 32)
     tensors.append(
       TensorSpec(
-        name: prefix + "_blocks", shape: [Int64(experts), Int64(rows), Int64(columns / 32), 16], storage: .dense(.u8),
-        bytes: blocks * 16, layer: layer, role: .expert, parameters: blocks * 32))
+        name: prefix + "_blocks",
+        shape: [Int64(experts), Int64(rows), Int64(columns / 32), 16],
+        storage: .dense(.u8),
+        bytes: blocks * 16,
+        layer: layer,
+        role: .expert,
+        parameters: blocks * 32
+      )
+    )
     tensors.append(
       TensorSpec(
-        name: prefix + "_scales", shape: [Int64(experts), Int64(rows), Int64(columns / 32)], storage: .dense(.u8),
-        bytes: blocks, layer: layer, role: .expert, parameters: 0))
+        name: prefix + "_scales",
+        shape: [Int64(experts), Int64(rows), Int64(columns / 32)],
+        storage: .dense(.u8),
+        bytes: blocks,
+        layer: layer,
+        role: .expert,
+        parameters: 0
+      )
+    )
   }
 
   /// Whether `modules_to_not_convert` covers this module: `lm_head`, a dotted

@@ -50,8 +50,15 @@ public enum LinearStorage: Hashable, Sendable, Codable {
     func make(_ suffix: String, _ shape: [Int64], _ dtype: TensorDType, parameters: Int64? = nil) -> TensorSpec {
       let elements = shape.reduce(1, *)
       return TensorSpec(
-        name: "\(prefix).\(suffix)", shape: shape, storage: .dense(dtype), bytes: elements * Int64(dtype.bytesPerElement),
-        layer: layer, role: role, parameters: parameters, expert: expert)
+        name: "\(prefix).\(suffix)",
+        shape: shape,
+        storage: .dense(dtype),
+        bytes: elements * Int64(dtype.bytesPerElement),
+        layer: layer,
+        role: role,
+        parameters: parameters,
+        expert: expert
+      )
     }
     let logical = out * input
     func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 { (a + b - 1) / b }

@@ -22,8 +22,11 @@ public enum JSONValue: Hashable, Sendable, Decodable {
         detail = context.underlyingError.map { "\($0)" } ?? context.debugDescription
       }
       throw InputError(
-        .malformed, source: source, message: "not valid JSON (\(detail))",
-        fix: "Check that the file is complete; re-download it if it was cut short")
+        .malformed,
+        source: source,
+        message: "not valid JSON (\(detail))",
+        fix: "Check that the file is complete; re-download it if it was cut short"
+      )
     }
   }
 

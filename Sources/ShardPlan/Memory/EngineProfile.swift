@@ -1,0 +1,138 @@
+/// An inference engine whose memory behaviour shardplan models.
+public enum Engine: String, Hashable, Sendable, CaseIterable, Codable {
+  case vllm
+  case sglang
+  case llamaCpp = "llama.cpp"
+  case transformers
+}
+
+/// What an engine allocates besides weights and KV cache, per GPU, with the source
+/// of every constant. These are estimates: the engines measure at start-up (vLLM's
+/// profile run, llama.cpp's no-alloc dry run), and shardplan cannot run them.
+public struct EngineProfile: Hashable, Sendable {
+  public var engine: Engine
+  /// CUDA context, allocator and library workspaces on each GPU.
+  public var runtimeBytes: Int64
+  /// CUDA graphs captured for decode batches.
+  public var cudaGraphBytes: Int64
+  /// Paged-attention block size in tokens (1: contiguous cache).
+  public var kvBlockSize: Int
+  /// Tokens processed in one forward pass when sizing activations
+  /// (vLLM `max_num_batched_tokens`, llama.cpp `n_ubatch`).
+  public var batchTokens: Int
+  /// Sequences whose logits are computed in one step (vLLM `max_num_seqs`).
+  public var maxSequences: Int
+  /// Fraction of a card the engine takes for itself (vLLM
+  /// `--gpu-memory-utilization`, SGLang `--mem-fraction-static`); nil when it
+  /// allocates only what it needs.
+  public var memoryFraction: Double?
+  /// Where the numbers come from.
+  public var sources: [String]
+
+  /// NCCL's buffers on each GPU for a tensor-parallel group of `size`:
+  /// 342 MiB for 2 GPUs, 392 MiB for 4 and 8 (aiconfigurator `misc.nccl_mem`,
+  /// shared/reference/gpus/*.yaml); none for one GPU.
+  public static func ncclBytes(groupSize: Int) -> Int64 {
+    switch groupSize {
+    case ...1: 0
+    case 2: 358_612_992
+    default: 411_041_792
+    }
+  }
+
+  /// The profile of an engine.
+  public static func profile(_ engine: Engine) -> EngineProfile {
+    switch engine {
+    case .vllm:
+      EngineProfile(
+        engine: .vllm,
+        runtimeBytes: 512 << 20,
+        cudaGraphBytes: 512 << 20,
+        kvBlockSize: 16,
+        batchTokens: 8192,
+        maxSequences: 256,
+        memoryFraction: 0.9,
+        sources: [
+          "block size 16, gpu_memory_utilization 0.9, max_num_seqs 256, max_num_batched_tokens 8192: vLLM engine-argument defaults",
+          "runtime 512 MiB: CUDA context + cuBLAS workspaces, vLLM's 'non_torch_memory' (typically 0.3–0.8 GiB)",
+          "CUDA graphs 512 MiB: typical capture size; measured up to 2.4 GiB with TP 4 (vLLM #7553)",
+        ]
+      )
+    case .sglang:
+      EngineProfile(
+        engine: .sglang,
+        runtimeBytes: 512 << 20,
+        cudaGraphBytes: 512 << 20,
+        kvBlockSize: 1,
+        batchTokens: 8192,
+        maxSequences: 256,
+        memoryFraction: 0.88,
+        sources: [
+          "token-granular KV pool (page size 1), chunked prefill 8192 tokens: SGLang server defaults",
+          "mem_fraction_static about 0.88 on large cards (SGLang picks it by card size)",
+          "runtime and CUDA graph sizes as for vLLM",
+        ]
+      )
+    case .llamaCpp:
+      EngineProfile(
+        engine: .llamaCpp,
+        runtimeBytes: 250 << 20,
+        cudaGraphBytes: 0,
+        kvBlockSize: 256,
+        batchTokens: 512,
+        maxSequences: 1,
+        memoryFraction: nil,
+        sources: [
+          "runtime 250 MiB: gguf-parser's default VRAM platform footprint",
+          "n_ubatch 512 (llama.cpp default); context padded to 256 cells with flash attention (gguf-parser)",
+        ]
+      )
+    case .transformers:
+      EngineProfile(
+        engine: .transformers,
+        runtimeBytes: 512 << 20,
+        cudaGraphBytes: 0,
+        kvBlockSize: 1,
+        batchTokens: 0,
+        maxSequences: 1,
+        memoryFraction: nil,
+        sources: [
+          "runtime 512 MiB: CUDA context + PyTorch caching allocator",
+          "activations: one prefill forward with SDPA attention (no S² score matrix), logits of the last token only (generate)",
+        ]
+      )
+    }
+  }
+
+  /// Peak activation / compute-buffer bytes per GPU for inference at a context
+  /// and batch, as this engine sizes them.
+  ///
+  /// - vLLM / SGLang: the profile run's largest live set for `batchTokens` tokens
+  ///   (capped at context × batch): the residual stream and its normed copy, the
+  ///   attention output and the MLP's gate, up and product (split by tensor
+  ///   parallelism), in the weights' 2-byte dtype, plus fp32 logits for up to
+  ///   `maxSequences` sequences.
+  /// - llama.cpp: the compute buffer as gguf-parser models it with flash
+  ///   attention: fp32 FFN intermediates of one layer and the fp32 output logits
+  ///   for one ubatch.
+  /// - transformers: one prefill of the whole context for the batch.
+  public func activationBytes(model: ModelSpec, context: Int, batch: Int, tensorParallel: Int) -> Int64 {
+    let hidden = Int64(model.hiddenSize)
+    let tp = Int64(max(tensorParallel, 1))
+    let ffn = Int64(max(model.intermediateSize, model.hiddenSize)) / tp
+    let vocab = Int64(model.vocabularySize)
+    switch engine {
+    case .vllm, .sglang:
+      let tokens = Int64(min(batchTokens, max(context * batch, 1)))
+      let perToken = (4 * hidden + 3 * ffn) * 2
+      let logits = Int64(min(maxSequences, max(batch, 1))) * vocab * 4
+      return tokens * perToken + logits
+    case .llamaCpp:
+      let tokens = Int64(min(batchTokens, max(context, 1)))
+      return tokens * (3 * ffn + 4 * hidden) * 4 + tokens * vocab * 4
+    case .transformers:
+      let tokens = Int64(max(context, 1)) * Int64(max(batch, 1))
+      return tokens * (4 * hidden + 3 * ffn) * 2 + Int64(max(batch, 1)) * vocab * 4
+    }
+  }
+}

@@ -1,0 +1,367 @@
+/// What a model is asked to do, for the memory model.
+public struct Workload: Hashable, Sendable {
+  /// Inference or training.
+  public enum Mode: Hashable, Sendable {
+    case inference
+    case training(Training)
+  }
+
+  /// A training setup.
+  public struct Training: Hashable, Sendable {
+    public enum Method: String, Hashable, Sendable, CaseIterable { case full, lora, qlora }
+    public enum Optimizer: String, Hashable, Sendable, CaseIterable {
+      case adamw
+      case adamw8bit = "adamw-8bit"
+      case sgd
+    }
+    public enum Offload: String, Hashable, Sendable, CaseIterable { case none, cpu, nvme }
+
+    public var method: Method
+    public var optimizer: Optimizer
+    /// DeepSpeed ZeRO stage 0–3.
+    public var zeroStage: Int
+    /// Where ZeRO offloads optimizer states (and parameters at stage 3).
+    public var offload: Offload
+    /// Gradient (activation) checkpointing.
+    public var gradientCheckpointing: Bool
+    /// Flash attention (no stored attention-score matrix).
+    public var flashAttention: Bool
+    /// LoRA rank.
+    public var loraRank: Int
+    /// LoRA target module names (`q_proj`, `v_proj` …); empty for all linears.
+    public var loraTargets: [String]
+
+    public init(
+      method: Method = .full,
+      optimizer: Optimizer = .adamw,
+      zeroStage: Int = 0,
+      offload: Offload = .none,
+      gradientCheckpointing: Bool = false,
+      flashAttention: Bool = true,
+      loraRank: Int = 16,
+      loraTargets: [String] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+    ) {
+      self.method = method
+      self.optimizer = optimizer
+      self.zeroStage = zeroStage
+      self.offload = offload
+      self.gradientCheckpointing = gradientCheckpointing
+      self.flashAttention = flashAttention
+      self.loraRank = loraRank
+      self.loraTargets = loraTargets
+    }
+  }
+
+  public var mode: Mode
+  /// Tokens per sequence.
+  public var context: Int
+  /// Sequences at once (inference) or micro-batch size (training).
+  public var batch: Int
+  /// KV cache element type.
+  public var kvCache: KVCacheType
+  /// Engine whose allocation rules apply (inference).
+  public var engine: Engine
+  /// GPUs: the tensor-parallel degree for inference, the data-parallel size
+  /// for training (ZeRO shards over it).
+  public var gpus: Int
+
+  public init(
+    mode: Mode = .inference,
+    context: Int,
+    batch: Int = 1,
+    kvCache: KVCacheType = .bf16,
+    engine: Engine = .vllm,
+    gpus: Int = 1
+  ) {
+    self.mode = mode
+    self.context = context
+    self.batch = batch
+    self.kvCache = kvCache
+    self.engine = engine
+    self.gpus = gpus
+  }
+}
+
+/// Memory of a model under a workload, per GPU and in total, each component a
+/// separate number in bytes. `counts` and `leavesOut` say what is in and out.
+public struct MemoryEstimate: Hashable, Sendable, Codable {
+  public var model: String
+  public var family: String
+  public var weightFormat: String
+  public var parameters: Int64
+  public var activeParameters: Int64
+  /// Bytes of all stored weights (the whole model, all GPUs together).
+  public var weightBytes: Int64
+  public var largestLayerBytes: Int64
+  public var layers: Int
+  /// KV cache bytes one token adds, over all layers, whole model.
+  public var kvBytesPerToken: Int64
+  /// KV cache for the context and batch, whole model.
+  public var kvCacheBytes: Int64
+  /// Activations / compute buffers, per GPU.
+  public var activationBytes: Int64
+  /// Runtime overheads (CUDA context, NCCL, CUDA graphs), per GPU.
+  public var overheadBytes: Int64
+  /// Gradients (training), whole model before ZeRO sharding.
+  public var gradientBytes: Int64?
+  /// Optimizer states (training), whole model before ZeRO sharding.
+  public var optimizerBytes: Int64?
+  /// Trainable parameters (training).
+  public var trainableParameters: Int64?
+  /// Per GPU: what one GPU holds.
+  public var perGPUBytes: Int64
+  /// In total over all GPUs.
+  public var totalBytes: Int64
+  /// Bytes that live in CPU RAM (ZeRO offload), in total.
+  public var cpuBytes: Int64
+  /// GPUs the estimate is for.
+  public var gpus: Int
+  public var context: Int
+  public var batch: Int
+  public var engine: String
+  public var kvCacheType: String
+  /// FLOPs per token for a forward pass: 2 × active parameters.
+  public var flopsPerToken: Int64
+  /// Bytes read per decode step at batch 1: weights touched by one token (all
+  /// dense weights, k of E experts) plus the KV cache of the context.
+  public var decodeBytesPerToken: Int64
+  public var counts: [String]
+  public var leavesOut: [String]
+  public var notes: [String]
+  /// DeepSpeed's own estimator's figure for this setup, as a cross-check (training).
+  public var deepSpeedEstimatePerGPUBytes: Int64?
+}
+
+/// The memory model.
+public enum MemoryModel {
+  /// Estimates memory for `model` (already converted to the weight format wanted).
+  ///
+  /// Inference, per GPU with tensor parallelism t over `gpus`: weights / t
+  /// (replicated embeddings and norms are not separated out), KV cache per rank
+  /// (``KVCacheModel``), the engine's activations (``EngineProfile``), and
+  /// overheads (runtime + CUDA graphs + NCCL for t > 1).
+  ///
+  /// Training, with D data-parallel GPUs and ZeRO stage z (Rajbhandari et al.;
+  /// EleutherAI "Transformer Math 101" byte counts): mixed-precision AdamW keeps
+  /// 2 bytes of bf16 weights, 2 of gradients and 12 of fp32 master weights, momentum
+  /// and variance per trainable parameter; 8-bit Adam 6 instead of 12; SGD with
+  /// momentum 8. ZeRO-1 divides optimizer states by D, ZeRO-2 also gradients,
+  /// ZeRO-3 also weights; CPU offload moves optimizer states (and at stage 3
+  /// weights) to RAM. LoRA trains only adapters (rank r: r × (in + out) per target
+  /// linear) over a frozen bf16 base; QLoRA over an NF4 base. Activations per layer
+  /// follow Korthikanti et al. (2022): s·b·h·(34 + 5·a·s/h) bytes, 34·s·b·h with
+  /// flash attention, 2·s·b·h with full checkpointing plus one layer recomputed,
+  /// and fp32 logits for the loss.
+  public static func estimate(model: ModelSpec, workload: Workload, weightFormat: String) -> MemoryEstimate {
+    let gpus = max(workload.gpus, 1)
+    let kvModel = KVCacheModel(attention: model.attention, type: workload.kvCache)
+    let kvPerToken = kvModel.bytesPerToken(tensorParallel: 1)
+    var counts: [String] = []
+    var leaves: [String] = []
+    var notes = model.notes
+    let weights = model.weightBytes
+    let active = model.activeParameters
+    // Bytes read per decode token: dense weights plus k/E of the routed experts.
+    let expertBytes = model.tensors.filter { $0.role == .expert }.reduce(0) { $0 + $1.bytes }
+    let mtpBytes = model.tensors.filter { $0.role == .multiTokenPrediction }.reduce(0) { $0 + $1.bytes }
+    var touched = weights - mtpBytes
+    if let moe = model.moe, moe.routedExperts > 0 {
+      touched = weights - mtpBytes - expertBytes + expertBytes * Int64(moe.expertsPerToken) / Int64(moe.routedExperts)
+    }
+    let kvContext = kvModel.bytes(context: workload.context, sequences: 1)
+    var estimate = MemoryEstimate(
+      model: model.name,
+      family: model.family,
+      weightFormat: weightFormat,
+      parameters: model.parameters,
+      activeParameters: active,
+      weightBytes: weights,
+      largestLayerBytes: model.largestLayerBytes,
+      layers: model.layers,
+      kvBytesPerToken: kvPerToken,
+      kvCacheBytes: 0,
+      activationBytes: 0,
+      overheadBytes: 0,
+      gradientBytes: nil,
+      optimizerBytes: nil,
+      trainableParameters: nil,
+      perGPUBytes: 0,
+      totalBytes: 0,
+      cpuBytes: 0,
+      gpus: gpus,
+      context: workload.context,
+      batch: workload.batch,
+      engine: workload.engine.rawValue,
+      kvCacheType: workload.kvCache.rawValue,
+      flopsPerToken: 2 * active,
+      decodeBytesPerToken: touched + kvContext,
+      counts: [],
+      leavesOut: [],
+      notes: [],
+      deepSpeedEstimatePerGPUBytes: nil
+    )
+
+    switch workload.mode {
+    case .inference:
+      let profile = EngineProfile.profile(workload.engine)
+      let kvPerRank = kvModel.bytes(
+        context: workload.context,
+        sequences: workload.batch,
+        tensorParallel: gpus,
+        blockSize: profile.kvBlockSize
+      )
+      estimate.kvCacheBytes = kvPerRank * Int64(gpus)
+      estimate.activationBytes = profile.activationBytes(
+        model: model,
+        context: workload.context,
+        batch: workload.batch,
+        tensorParallel: gpus
+      )
+      estimate.overheadBytes =
+        profile.runtimeBytes + profile.cudaGraphBytes + EngineProfile.ncclBytes(groupSize: gpus)
+      let weightsPerGPU = (weights + Int64(gpus) - 1) / Int64(gpus)
+      estimate.perGPUBytes = weightsPerGPU + kvPerRank + estimate.activationBytes + estimate.overheadBytes
+      estimate.totalBytes = estimate.perGPUBytes * Int64(gpus)
+      counts = [
+        "weights: every stored tensor, exact bytes (\(model.tensorSource))",
+        "KV cache: \(workload.batch) sequence(s) × \(workload.context) tokens, \(workload.kvCache.rawValue), per layer type (sliding windows capped, MLA latent)"
+          + (profile.kvBlockSize > 1 ? ", rounded to blocks of \(profile.kvBlockSize) tokens" : ""),
+        "activations: \(workload.engine.rawValue)'s peak for one forward pass (see sources)",
+        "overheads: CUDA context and workspaces, CUDA graphs, NCCL buffers for \(gpus) GPU(s)",
+      ]
+      if gpus > 1 {
+        counts.append(
+          "tensor parallelism over \(gpus) GPUs: weights split evenly, KV heads per rank max(1, kv_heads / \(gpus))"
+        )
+      }
+      leaves = [
+        "fragmentation of the caching allocator",
+        "memory other processes already use on the GPU",
+        "speculative-decoding drafts, LoRA adapters and multimodal encoders",
+      ]
+      if let fraction = profile.memoryFraction {
+        notes.append(
+          "\(workload.engine.rawValue) takes \(Int(fraction * 100))% of each card at start-up and fills what it does not need with KV cache"
+        )
+      }
+      notes.append(contentsOf: profile.sources)
+    case .training(let training):
+      estimateTraining(
+        model: model,
+        workload: workload,
+        training: training,
+        into: &estimate,
+        counts: &counts,
+        leaves: &leaves
+      )
+    }
+    estimate.counts = counts
+    estimate.leavesOut = leaves
+    estimate.notes = notes
+    return estimate
+  }
+
+  private static func estimateTraining(
+    model: ModelSpec,
+    workload: Workload,
+    training: Workload.Training,
+    into estimate: inout MemoryEstimate,
+    counts: inout [String],
+    leaves: inout [String]
+  ) {
+    let gpus = Int64(max(workload.gpus, 1))
+    let parameters = model.parameters
+    // Trainable parameters.
+    var trainable = parameters
+    var baseBytes: Int64
+    switch training.method {
+    case .full:
+      baseBytes = parameters * 2  // bf16 working weights
+    case .lora, .qlora:
+      var adapters: Int64 = 0
+      for tensor in model.tensors where tensor.shape.count == 2 && tensor.layer != nil && tensor.parameters > 0 {
+        let module = tensor.name.split(separator: ".").dropLast().last.map(String.init) ?? ""
+        guard training.loraTargets.isEmpty || training.loraTargets.contains(module) else { continue }
+        guard [.attention, .mlp, .expert, .sharedExpert].contains(tensor.role) else { continue }
+        adapters += Int64(training.loraRank) * (tensor.shape[0] + tensor.shape[1])
+      }
+      trainable = adapters
+      baseBytes =
+        training.method == .qlora
+        ? model.converted(to: .nf4).weightBytes : model.converted(to: .float(.bf16)).weightBytes
+      baseBytes += adapters * 4  // fp32 adapter weights
+    }
+    let optimizerPerParameter: Int64 =
+      switch training.optimizer {
+      case .adamw: 12
+      case .adamw8bit: 6
+      case .sgd: 8
+      }
+    let gradients = trainable * (training.method == .full ? 2 : 4)
+    let optimizer = trainable * optimizerPerParameter
+    estimate.trainableParameters = trainable
+    estimate.gradientBytes = gradients
+    estimate.optimizerBytes = optimizer
+    // ZeRO sharding over data-parallel GPUs.
+    let zero = training.zeroStage
+    var weightsPerGPU = baseBytes
+    var gradientsPerGPU = gradients
+    var optimizerPerGPU = optimizer
+    var cpu: Int64 = 0
+    if zero >= 1 { optimizerPerGPU = (optimizer + gpus - 1) / gpus }
+    if zero >= 2 { gradientsPerGPU = (gradients + gpus - 1) / gpus }
+    if zero >= 3 { weightsPerGPU = (baseBytes + gpus - 1) / gpus + model.largestLayerBytes }
+    if training.offload != .none && zero >= 1 {
+      cpu += optimizer
+      optimizerPerGPU = 0
+      if zero >= 3 {
+        cpu += baseBytes
+        weightsPerGPU = model.largestLayerBytes * 2
+      }
+    }
+    // Activations (Korthikanti et al. 2022), bf16, per micro-batch.
+    let s = Int64(workload.context)
+    let b = Int64(max(workload.batch, 1))
+    let h = Int64(model.hiddenSize)
+    let a = Int64(max(model.attention.heads, 1))
+    let layers = Int64(model.layers)
+    let perLayerFull = s * b * h * 34 + (training.flashAttention ? 0 : 5 * a * s * s * b)
+    let activations =
+      training.gradientCheckpointing
+      ? 2 * s * b * h * layers + perLayerFull
+      : perLayerFull * layers
+    let logits = s * b * Int64(model.vocabularySize) * 6  // bf16 logits + fp32 copy for the loss
+    estimate.activationBytes = activations + logits
+    let profile = EngineProfile.profile(.transformers)
+    estimate.overheadBytes = profile.runtimeBytes + EngineProfile.ncclBytes(groupSize: Int(gpus))
+    estimate.perGPUBytes =
+      weightsPerGPU + gradientsPerGPU + optimizerPerGPU + estimate.activationBytes + estimate.overheadBytes
+    estimate.totalBytes = estimate.perGPUBytes * gpus
+    estimate.cpuBytes = cpu
+    estimate.kvCacheBytes = 0
+    // DeepSpeed's estimator (stage_1_and_2.py / stage3.py), model states only, for comparison.
+    let p = parameters
+    switch zero {
+    case 3:
+      let largest = model.largestLayerBytes / 2  // parameters of the largest layer at 2 bytes each
+      estimate.deepSpeedEstimatePerGPUBytes =
+        training.offload != .none ? 4 * largest : 4 * largest + 18 * p / gpus
+    case 1, 2:
+      estimate.deepSpeedEstimatePerGPUBytes = training.offload != .none ? 2 * p : 2 * p + 18 * p / gpus
+    default:
+      estimate.deepSpeedEstimatePerGPUBytes = nil
+    }
+    counts += [
+      "weights: \(training.method == .qlora ? "NF4 base with double quantization" : "bf16 working copy")\(training.method == .full ? "" : " (frozen) plus fp32 LoRA adapters of rank \(training.loraRank) on \(training.loraTargets.joined(separator: ", "))")",
+      "gradients: \(training.method == .full ? "bf16, 2" : "fp32, 4") bytes per trainable parameter",
+      "optimizer: \(training.optimizer.rawValue), \(optimizerPerParameter) bytes per trainable parameter (fp32 master weights included)",
+      "ZeRO-\(zero) over \(gpus) GPU(s)\(training.offload != .none ? ", offload to \(training.offload.rawValue)" : "")",
+      "activations: Korthikanti et al. for micro-batch \(b) × \(s) tokens\(training.flashAttention ? ", flash attention" : "")\(training.gradientCheckpointing ? ", full checkpointing" : ""), plus logits for the loss",
+    ]
+    leaves += [
+      "temporary buffers of the optimizer step and of collectives",
+      "allocator fragmentation (often 5–15%)",
+      "pipeline-parallel activation stashes",
+    ]
+  }
+}

@@ -1,0 +1,234 @@
+/// A change of how a model's weights are stored: a float dtype (`--dtype`) or a
+/// quantization (`--quant`), applied to a model read from config.json or
+/// safetensors. GGUF models are already quantized and are not converted.
+public enum WeightFormat: Hashable, Sendable {
+  /// Every floating-point tensor in this dtype (fp32, fp16, bf16).
+  case float(TensorDType)
+  /// Linear weights in FP8 E4M3 with one F32 scale per 128×128 block (as
+  /// DeepSeek-V3 ships); the rest in bf16.
+  case fp8
+  /// Linear weights as bitsandbytes LLM.int8 (int8 plus one F32 scale per row).
+  case int8
+  /// Linear weights as GPTQ int4 with groups of 128 (4.25 bits + zeros + g_idx).
+  case int4
+  /// Linear weights as bitsandbytes NF4 with double quantization (QLoRA's format).
+  case nf4
+  /// Linear weights as MXFP4: 4 bits per value, one E8M0 scale per 32 values.
+  case mxfp4
+  /// A llama.cpp quantization type (`q4_k_m`, `q8_0` …), with llama.cpp's
+  /// per-tensor choice of ggml types.
+  case gguf(GGUFQuantization)
+
+  /// Parses `--quant` values.
+  public init?(quant: String) {
+    switch quant.lowercased() {
+    case "fp8", "f8": self = .fp8
+    case "int8", "bnb8", "llm.int8": self = .int8
+    case "int4", "gptq", "awq", "w4a16": self = .int4
+    case "nf4", "bnb4", "qlora": self = .nf4
+    case "mxfp4": self = .mxfp4
+    default:
+      guard let type = GGUFQuantization(rawValue: quant.lowercased()) else { return nil }
+      self = .gguf(type)
+    }
+  }
+
+  /// Parses `--dtype` values.
+  public init?(dtype: String) {
+    switch dtype.lowercased() {
+    case "fp32", "float32", "f32": self = .float(.f32)
+    case "fp16", "float16", "f16", "half": self = .float(.f16)
+    case "bf16", "bfloat16": self = .float(.bf16)
+    case "fp8", "f8": self = .fp8
+    default: return nil
+    }
+  }
+
+  /// A short label for reports.
+  public var label: String {
+    switch self {
+    case .float(let dtype): dtype.rawValue.lowercased()
+    case .fp8: "fp8 (block 128×128)"
+    case .int8: "int8 (bitsandbytes)"
+    case .int4: "int4 (GPTQ g128)"
+    case .nf4: "nf4 (bitsandbytes, double quant)"
+    case .mxfp4: "mxfp4"
+    case .gguf(let type): type.rawValue.uppercased()
+    }
+  }
+}
+
+/// llama.cpp's quantization presets (`llama-quantize` file types).
+public enum GGUFQuantization: String, Hashable, Sendable, CaseIterable {
+  case f16, bf16, q8_0, q6_k, q5_k_m, q5_k_s, q5_0, q5_1, q4_k_m, q4_k_s, q4_0, q4_1, q3_k_m, q3_k_l, q3_k_s, iq4_xs
+  case iq4_nl
+
+  /// The type most tensors get.
+  var base: GGMLType {
+    switch self {
+    case .f16: .f16
+    case .bf16: .bf16
+    case .q8_0: .q8_0
+    case .q6_k: .q6_k
+    case .q5_k_m, .q5_k_s: .q5_k
+    case .q5_0: .q5_0
+    case .q5_1: .q5_1
+    case .q4_k_m, .q4_k_s: .q4_k
+    case .q4_0: .q4_0
+    case .q4_1: .q4_1
+    case .q3_k_m, .q3_k_l, .q3_k_s: .q3_k
+    case .iq4_xs: .iq4_xs
+    case .iq4_nl: .iq4_nl
+    }
+  }
+
+  /// llama.cpp's `use_more_bits`: the first and last eighth of the layers and
+  /// every third layer in between get a larger type in the `_M` presets.
+  static func useMoreBits(_ layer: Int, _ layers: Int) -> Bool {
+    layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2
+  }
+
+  /// The ggml type llama.cpp's `llama_tensor_get_type` (src/llama-quant.cpp) gives a
+  /// tensor, for the common cases: the output head is Q6_K (unless the preset is
+  /// Q8_0 or 16-bit); in `_M`/`_L` presets the V projection and the FFN down
+  /// projection of `use_more_bits` layers get Q6_K (Q5_K/Q4_K for Q3_K presets);
+  /// everything else gets the base type. The rarer bumps (models with 8 experts,
+  /// Falcon, IQ2/IQ3 presets) are not modelled.
+  func type(forTensor name: String, role: TensorRole, layer: Int?, layers: Int) -> GGMLType {
+    if self == .f16 || self == .bf16 || self == .q8_0 { return base }
+    let lower = name.lowercased()
+    if role == .head { return .q6_k }
+    guard let layer else { return base }
+    let isValue = lower.contains("v_proj") || lower.contains("attn_v")
+    let isDown = lower.contains("down_proj") || lower.contains("ffn_down") || lower.contains(".w2.")
+    let isOutput = lower.contains("o_proj") || lower.contains("attn_output")
+    switch self {
+    case .q4_k_m, .q5_k_m:
+      if (isValue || isDown) && Self.useMoreBits(layer, layers) { return .q6_k }
+    case .q4_k_s:
+      if isValue && layer < 4 { return .q5_k }
+      if isDown && layer < layers / 8 { return .q5_k }
+    case .q3_k_m:
+      if isValue { return layer < 2 ? .q5_k : .q4_k }
+      if isDown { return layer < layers / 16 ? .q5_k : .q4_k }
+      if isOutput { return .q4_k }
+    case .q3_k_l:
+      if isValue || isDown || isOutput { return .q5_k }
+    default:
+      break
+    }
+    return base
+  }
+}
+
+extension ModelSpec {
+  /// The same model with its weights stored in `format`.
+  ///
+  /// Which tensors change: floating-point tensors for `.float`; for the
+  /// quantizations, the 2-D weights of attention, MLP and expert linears, with
+  /// their quantization tensors, while embeddings, norms, biases, routers and the
+  /// output head stay in bf16 (the modules quantizers leave out by default);
+  /// llama.cpp presets quantize embeddings and the head too, as llama-quantize does.
+  /// Models read from GGUF files, or whose checkpoint is already quantized, are
+  /// returned unchanged with a note.
+  public func converted(to format: WeightFormat) -> ModelSpec {
+    var copy = self
+    if tensorSource == "gguf" {
+      copy.notes.append("\(format.label) not applied: a GGUF file's tensors are already quantized")
+      return copy
+    }
+    if let quantization, !quantization.isEmpty, case .float = format {
+      copy.notes.append("\(format.label) not applied to the \(quantization) checkpoint's quantized tensors")
+    }
+    var tensors: [TensorSpec] = []
+    for tensor in self.tensors {
+      tensors.append(contentsOf: convert(tensor, to: format))
+    }
+    copy.tensors = tensors
+    copy.quantization = format.label
+    return copy
+  }
+
+  private func isQuantizableLinear(_ tensor: TensorSpec) -> Bool {
+    guard tensor.shape.count == 2, tensor.name.hasSuffix(".weight"), case .dense(let dtype) = tensor.storage,
+      dtype.isFloatingPoint
+    else { return false }
+    return [.attention, .mlp, .expert, .sharedExpert].contains(tensor.role) && tensor.layer != nil
+  }
+
+  private func convert(_ tensor: TensorSpec, to format: WeightFormat) -> [TensorSpec] {
+    guard case .dense(let dtype) = tensor.storage, dtype.isFloatingPoint else { return [tensor] }
+    func retyped(_ newType: TensorDType) -> TensorSpec {
+      var copy = tensor
+      copy.storage = .dense(newType)
+      copy.bytes = tensor.elements * Int64(newType.bytesPerElement)
+      return copy
+    }
+    let prefix = String(tensor.name.dropLast(".weight".count))
+    let out = tensor.shape.first ?? 1
+    let input = tensor.shape.last ?? 1
+    let linear = isQuantizableLinear(tensor)
+    switch format {
+    case .float(let target):
+      return [retyped(target)]
+    case .fp8, .int8, .int4, .nf4:
+      guard linear else { return [retyped(dtype == .f32 ? .f32 : .bf16)] }
+      let storage: LinearStorage =
+        switch format {
+        case .fp8: .fp8Block(rows: 128, columns: 128)
+        case .int8: .bitsandbytes8
+        case .int4: .gptq(bits: 4, groupSize: 128)
+        default: .bitsandbytes4(doubleQuantization: true)
+        }
+      return storage.tensors(
+        prefix: prefix,
+        out: out,
+        input: input,
+        layer: tensor.layer,
+        role: tensor.role,
+        expert: tensor.expert
+      )
+    case .mxfp4:
+      guard linear else { return [retyped(.bf16)] }
+      let values = tensor.elements
+      let blocks = (values + 31) / 32
+      return [
+        TensorSpec(
+          name: prefix + ".weight_blocks",
+          shape: [out, (input + 31) / 32, 16],
+          storage: .dense(.u8),
+          bytes: blocks * 16,
+          layer: tensor.layer,
+          role: tensor.role,
+          parameters: values,
+          expert: tensor.expert
+        ),
+        TensorSpec(
+          name: prefix + ".weight_scales",
+          shape: [out, (input + 31) / 32],
+          storage: .dense(.u8),
+          bytes: blocks,
+          layer: tensor.layer,
+          role: tensor.role,
+          parameters: 0,
+          expert: tensor.expert
+        ),
+      ]
+    case .gguf(let preset):
+      // llama.cpp keeps 1-D tensors (norms, biases) in F32; 2-D weights get the preset's type.
+      guard tensor.shape.count >= 2, tensor.role != .buffer else {
+        var copy = retyped(.f32)
+        copy.storage = .ggml(.f32)
+        return [copy]
+      }
+      var type = preset.type(forTensor: tensor.name, role: tensor.role, layer: tensor.layer, layers: layers)
+      if tensor.role == .router { type = .f32 }
+      // Rows that are not whole blocks fall back as llama.cpp does (to Q8_0, else F16).
+      if input % Int64(type.blockSize) != 0 { type = input % 32 == 0 ? .q8_0 : .f16 }
+      var copy = tensor
+      copy.storage = .ggml(type)
+      copy.bytes = type.bytes(elements: tensor.elements) ?? tensor.elements * 2
+      return [copy]
+    }
+  }
+}

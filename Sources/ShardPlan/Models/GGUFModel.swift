@@ -1,0 +1,133 @@
+/// Builds a ``ModelSpec`` from a GGUF header: the tensors with their ggml types
+/// and exact bytes, and the architecture metadata that decides the KV cache and
+/// placement (block count, heads, KV heads, head sizes, context, experts).
+public enum GGUFModel {
+  /// Reads `path` and returns its model.
+  public static func spec(path: String) throws -> ModelSpec {
+    try spec(header: try GGUFReader.read(path: path), name: path, source: path)
+  }
+
+  /// Builds the model from a parsed header.
+  public static func spec(header: GGUFReader.Header, name: String, source: String) throws -> ModelSpec {
+    let metadata = header.metadata
+    guard let architecture = metadata["general.architecture"]?.stringValue else {
+      throw InputError(
+        .malformed,
+        source: source,
+        field: "general.architecture",
+        message: "GGUF file names no architecture",
+        expected: "general.architecture (llama, qwen2, deepseek2, …)"
+      )
+    }
+    func key(_ suffix: String) -> GGUFReader.Value? { metadata["\(architecture).\(suffix)"] }
+    func int(_ suffix: String) -> Int? { key(suffix)?.intValue }
+    func required(_ suffix: String) throws -> Int {
+      guard let value = int(suffix), value >= 0, value <= 100_000_000 else {
+        throw InputError(
+          .malformed,
+          source: source,
+          field: "\(architecture).\(suffix)",
+          message: "GGUF metadata lacks a sensible \(architecture).\(suffix)",
+          expected: "a whole number"
+        )
+      }
+      return value
+    }
+    let layers = try required("block_count")
+    let hidden = try required("embedding_length")
+    // Head counts may be per-layer arrays (some hybrid models); use the largest.
+    func perLayer(_ suffix: String) -> Int? {
+      if case .array(let values) = key(suffix) ?? .bool(false) { return values.compactMap(\.intValue).max() }
+      return int(suffix)
+    }
+    let heads = perLayer("attention.head_count") ?? 0
+    let kvHeads = perLayer("attention.head_count_kv") ?? heads
+    let keyLength = int("attention.key_length") ?? (heads > 0 ? hidden / heads : 0)
+    let valueLength = int("attention.value_length") ?? keyLength
+    let context = int("context_length") ?? 4096
+    let feedForward = perLayer("feed_forward_length") ?? 0
+    let experts = int("expert_count") ?? 0
+    let expertsUsed = int("expert_used_count") ?? 0
+    let nextN = int("nextn_predict_layers") ?? 0
+    let decoderLayers = max(layers - nextN, 0)
+    let vocabulary =
+      metadata["tokenizer.ggml.tokens"]?.count ?? int("vocab_size")
+      ?? header.tensors.first { $0.name == "token_embd.weight" }.map { Int($0.dimensions.last ?? 0) } ?? 0
+
+    var tensors: [TensorSpec] = []
+    for tensor in header.tensors {
+      let layer = TensorNaming.layer(of: tensor.name)
+      var role = TensorNaming.role(of: tensor.name, layer: layer, decoderLayers: decoderLayers)
+      if tensor.name.hasPrefix("output.") && layer == nil { role = .head }
+      tensors.append(
+        TensorSpec(
+          name: tensor.name,
+          shape: tensor.dimensions,
+          storage: .ggml(tensor.type),
+          bytes: tensor.bytes,
+          layer: layer,
+          role: role
+        )
+      )
+    }
+    // KV layout per layer.
+    var attentionLayers = [LayerAttention](repeating: .full, count: decoderLayers)
+    if let window = int("attention.sliding_window"), window > 0 {
+      switch architecture {
+      case "gemma2", "gpt-oss":
+        attentionLayers = (0..<decoderLayers).map { $0 % 2 == 0 ? .sliding(window: window) : .full }
+      case "gemma3":
+        attentionLayers = (0..<decoderLayers).map { ($0 + 1) % 6 == 0 ? .full : .sliding(window: window) }
+      default:
+        attentionLayers = Array(repeating: .sliding(window: window), count: decoderLayers)
+      }
+    }
+    var mla: AttentionSpec.MLA?
+    if let rank = int("attention.kv_lora_rank"), rank > 0 {
+      mla = .init(kvLoraRank: rank, ropeHeadDim: int("rope.dimension_count") ?? 64)
+    }
+    let types = Set(
+      header.tensors.filter { $0.name.hasSuffix("attn_q.weight") || $0.name.hasSuffix("ffn_down.weight") }.map(
+        \.type.name
+      )
+    )
+    let fileType = metadata["general.file_type"]?.intValue
+    var moe: MoESpec?
+    if experts > 0 {
+      let moeLayers = Set(
+        header.tensors.filter { $0.name.contains("_exps") }.compactMap { TensorNaming.layer(of: $0.name) }
+      )
+      .filter { $0 < decoderLayers }.sorted()
+      moe = MoESpec(
+        routedExperts: experts,
+        expertsPerToken: expertsUsed,
+        sharedExperts: int("expert_shared_count") ?? 0,
+        moeLayers: moeLayers
+      )
+    }
+    return ModelSpec(
+      name: metadata["general.name"]?.stringValue ?? name,
+      family: architecture,
+      hiddenSize: hidden,
+      layers: decoderLayers,
+      extraLayers: nextN,
+      vocabularySize: vocabulary,
+      intermediateSize: feedForward,
+      maxContext: context,
+      attention: AttentionSpec(
+        heads: heads,
+        kvHeads: kvHeads,
+        keyHeadDim: keyLength,
+        valueHeadDim: valueLength,
+        mla: mla,
+        layers: attentionLayers
+      ),
+      moe: moe,
+      tiedEmbeddings: !header.tensors.contains { $0.name == "output.weight" },
+      tensors: tensors,
+      tensorSource: "gguf",
+      quantization: types.sorted().joined(separator: "+"),
+      notes: fileType.map { ["GGUF v\(header.version), general.file_type \($0)"] } ?? ["GGUF v\(header.version)"]
+    )
+  }
+}

@@ -1,0 +1,221 @@
+import Foundation
+
+/// Turns a MODEL argument into a ``ModelSpec``.
+///
+/// MODEL is, in the order tried: a `.gguf` file; a folder with `config.json`
+/// (and safetensors files or their index, whose headers then give the exact
+/// tensor list); a `config.json` or index file; a bundled model's Hub id
+/// (`Qwen/Qwen3-32B`); a Hub id in the local Hugging Face cache (`HF_HUB_CACHE`,
+/// `HF_HOME/hub`, `~/.cache/huggingface/hub`); and, unless `HF_HUB_OFFLINE` is set,
+/// the Hub itself through a ``HubFetching`` client (config.json, the index and
+/// each shard's header by range requests — never the weights).
+public struct ModelLoader: Sendable {
+  /// Environment variables (`HF_HOME`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`, `HOME`).
+  public var environment: [String: String]
+  /// Fetches from the Hub when the model is nowhere local; nil to stay offline.
+  public var hub: (any HubFetching)?
+
+  public init(environment: [String: String] = ProcessInfo.processInfo.environment, hub: (any HubFetching)? = nil) {
+    self.environment = environment
+    self.hub = hub
+  }
+
+  /// Reads the model named by `reference`.
+  /// - Throws: ``InputError`` when it is found nowhere or cannot be read.
+  public func load(_ reference: String) throws -> ModelSpec {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: reference, isDirectory: &isDirectory) {
+      if isDirectory.boolValue { return try Self.loadFolder(reference, name: reference) }
+      if reference.lowercased().hasSuffix(".gguf") { return try GGUFModel.spec(path: reference) }
+      if reference.hasSuffix(".safetensors") {
+        let folder = (reference as NSString).deletingLastPathComponent
+        return try Self.loadFolder(folder.isEmpty ? "." : folder, name: reference, onlyShard: reference)
+      }
+      let text = try Data(contentsOf: URL(fileURLWithPath: reference))
+      if let json = try? JSONValue.parse(text, source: reference), json["weight_map"] != nil {
+        let folder = (reference as NSString).deletingLastPathComponent
+        return try Self.loadFolder(folder.isEmpty ? "." : folder, name: reference)
+      }
+      return try HFConfigReader.read(text, name: reference, source: reference)
+    }
+    if let bundled = BundledModels.config(for: reference) {
+      return try HFConfigReader.read(Data(bundled.json.utf8), name: bundled.id, source: "bundled:\(bundled.id)")
+    }
+    if Self.looksLikeHubID(reference) {
+      if let snapshot = HuggingFaceCache(environment: environment).snapshot(for: reference) {
+        return try Self.loadFolder(snapshot, name: reference)
+      }
+      let offline = ["1", "true", "yes", "on"].contains((environment["HF_HUB_OFFLINE"] ?? "").lowercased())
+      if let hub, !offline {
+        return try hub.fetchModel(reference)
+      }
+      throw InputError(
+        .unknownName,
+        source: reference,
+        message: offline
+          ? "not in the Hugging Face cache, and HF_HUB_OFFLINE is set"
+          : "not a bundled model and not in the Hugging Face cache",
+        expected: "a path, a bundled model (`shardplan models`), or a Hub id in the cache",
+        fix: "Download its config.json (`huggingface-cli download \(reference) config.json`) or give a local path"
+      )
+    }
+    throw InputError(
+      .unknownName,
+      source: reference,
+      message: "no such file, bundled model or Hub id",
+      expected: "a .gguf file, a folder with config.json, a config.json, or a Hub id such as Qwen/Qwen3-32B",
+      fix: "Run `shardplan models` for the bundled models"
+    )
+  }
+
+  static func looksLikeHubID(_ text: String) -> Bool {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    return parts.count == 2
+      && parts.allSatisfy { part in
+        !part.isEmpty && part.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) } && !part.hasPrefix(".")
+      }
+  }
+
+  /// A model folder: config.json plus, when present, safetensors headers.
+  static func loadFolder(_ folder: String, name: String, onlyShard: String? = nil) throws -> ModelSpec {
+    let configPath = (folder as NSString).appendingPathComponent("config.json")
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    guard FileManager.default.fileExists(atPath: configPath) else {
+      let ggufs = files.filter { $0.lowercased().hasSuffix(".gguf") }.sorted()
+      if ggufs.count == 1 { return try GGUFModel.spec(path: (folder as NSString).appendingPathComponent(ggufs[0])) }
+      throw InputError(
+        .unreadable,
+        source: folder,
+        message: "no config.json in this folder",
+        expected: "a Hugging Face model folder (config.json with safetensors) or one .gguf file",
+        fix: "Give the path of the .gguf file, or the folder that holds config.json"
+      )
+    }
+    var spec = try HFConfigReader.read(
+      try Data(contentsOf: URL(fileURLWithPath: configPath)),
+      name: name,
+      source: configPath
+    )
+    // The exact tensor list: the index's shards, or every .safetensors file here.
+    var shards: [String] = []
+    var declaredTotal: Int64?
+    let indexPath = (folder as NSString).appendingPathComponent("model.safetensors.index.json")
+    if let onlyShard {
+      shards = [onlyShard]
+    } else if FileManager.default.fileExists(atPath: indexPath) {
+      let index = try SafetensorsReader.readIndex(path: indexPath)
+      declaredTotal = index.totalSize
+      shards = index.shards.map { (folder as NSString).appendingPathComponent($0) }
+      let missing = shards.filter { !FileManager.default.fileExists(atPath: $0) }
+      if !missing.isEmpty {
+        spec.notes.append(
+          "\(missing.count) of \(shards.count) shards listed in the index are not here; tensors come from config.json"
+        )
+        if let declaredTotal {
+          spec.notes.append(
+            "the index declares \(declaredTotal) bytes of tensors; config.json gives \(spec.weightBytes)"
+          )
+        }
+        return spec
+      }
+    } else {
+      shards = files.filter { $0.hasSuffix(".safetensors") }.sorted().map {
+        (folder as NSString).appendingPathComponent($0)
+      }
+    }
+    guard !shards.isEmpty else { return spec }
+    var entries: [SafetensorsReader.Entry] = []
+    for shard in shards { entries.append(contentsOf: try SafetensorsReader.readHeader(path: shard)) }
+    let fromConfig = spec.weightBytes
+    spec = spec.replacingTensors(with: entries, source: "safetensors")
+    if let declaredTotal, declaredTotal != spec.weightBytes {
+      spec.notes.append(
+        "the index declares total_size \(declaredTotal) bytes but the shards' headers add up to \(spec.weightBytes)"
+      )
+    }
+    if onlyShard == nil, fromConfig != spec.weightBytes {
+      spec.notes.append(
+        "config.json implies \(fromConfig) bytes of tensors; the safetensors headers (used) hold \(spec.weightBytes)"
+      )
+    }
+    return spec
+  }
+}
+
+extension ModelSpec {
+  /// The same model with its tensor list taken from safetensors headers.
+  func replacingTensors(with entries: [SafetensorsReader.Entry], source: String) -> ModelSpec {
+    var copy = self
+    let scaleSuffixes = [
+      "_scales", "weight_scale_inv", ".scales", ".qzeros", ".g_idx", ".absmax", ".quant_map", ".nested_absmax",
+      ".nested_quant_map", ".SCB", ".weight_scale", ".weight_shape", ".weight_zero_point", "quant_state",
+    ]
+    let buffers = ["attn.bias", "attn.masked_bias", "inv_freq", "position_ids"]
+    copy.tensors = entries.sorted { $0.name < $1.name }.map { entry in
+      let layer = TensorNaming.layer(of: entry.name)
+      var role = TensorNaming.role(of: entry.name, layer: layer, decoderLayers: layers)
+      var parameters = entry.shape.reduce(1, *)
+      if buffers.contains(where: { entry.name.hasSuffix($0) }) {
+        role = .buffer
+        parameters = 0
+      } else if scaleSuffixes.contains(where: { entry.name.hasSuffix($0) || entry.name.contains($0 + ".") }) {
+        parameters = 0
+      } else if entry.name.hasSuffix("_blocks") || (entry.dtype == .u8 && entry.name.hasSuffix(".weight")) {
+        parameters *= 2  // two 4-bit values per byte (MXFP4 blocks, bitsandbytes 4-bit)
+      } else if entry.name.hasSuffix(".qweight") || entry.name.hasSuffix("weight_packed") {
+        parameters *= 8  // eight 4-bit values per int32
+      }
+      return TensorSpec(
+        name: entry.name,
+        shape: entry.shape,
+        storage: .dense(entry.dtype),
+        bytes: entry.bytes,
+        layer: layer,
+        role: role,
+        parameters: parameters,
+        expert: TensorNaming.expert(of: entry.name)
+      )
+    }
+    copy.tensorSource = source
+    return copy
+  }
+}
+
+/// Finds models in the local Hugging Face cache.
+public struct HuggingFaceCache: Sendable {
+  public var environment: [String: String]
+
+  public init(environment: [String: String]) { self.environment = environment }
+
+  /// The hub cache folder: `HF_HUB_CACHE`, else `HF_HOME/hub`, else
+  /// `~/.cache/huggingface/hub` (huggingface_hub's own order).
+  public var hubFolder: String {
+    if let cache = environment["HF_HUB_CACHE"] ?? environment["HUGGINGFACE_HUB_CACHE"], !cache.isEmpty { return cache }
+    if let home = environment["HF_HOME"], !home.isEmpty { return (home as NSString).appendingPathComponent("hub") }
+    let base = environment["XDG_CACHE_HOME"].map { $0 } ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.cache")
+    return base + "/huggingface/hub"
+  }
+
+  /// The snapshot folder of a model: `models--ORG--NAME/snapshots/<refs/main>`,
+  /// or the only snapshot there when refs/main is absent; nil when not cached.
+  public func snapshot(for id: String) -> String? {
+    let repo = (hubFolder as NSString).appendingPathComponent("models--" + id.replacingOccurrences(of: "/", with: "--"))
+    let snapshots = (repo as NSString).appendingPathComponent("snapshots")
+    let refPath = (repo as NSString).appendingPathComponent("refs/main")
+    if let ref = try? String(contentsOfFile: refPath, encoding: .utf8) {
+      let revision = ref.trimmingCharacters(in: .whitespacesAndNewlines)
+      let folder = (snapshots as NSString).appendingPathComponent(revision)
+      if !revision.contains("/"), FileManager.default.fileExists(atPath: folder + "/config.json") { return folder }
+    }
+    let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? []).sorted()
+      .map { (snapshots as NSString).appendingPathComponent($0) }
+      .filter { FileManager.default.fileExists(atPath: $0 + "/config.json") }
+    return candidates.count == 1 ? candidates[0] : candidates.last
+  }
+}
+
+/// Fetches a model's config and safetensors headers from the Hub.
+public protocol HubFetching: Sendable {
+  /// Reads `id` from the Hub: config.json, the index, and every shard's header.
+  func fetchModel(_ id: String) throws -> ModelSpec
+}

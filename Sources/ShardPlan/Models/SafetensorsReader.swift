@@ -1,0 +1,132 @@
+import Foundation
+
+/// Reads safetensors headers: an 8-byte little-endian header length, then a
+/// JSON object of `name: {dtype, shape, data_offsets}` and an optional
+/// `__metadata__`. Only the header is read, never the tensor data.
+///
+/// Every entry is checked against the file: a known dtype, non-negative shape,
+/// `data_offsets` whose length equals elements × dtype size, inside the data
+/// section, and not overlapping another tensor. The header length is capped at
+/// 100 MB, the limit the safetensors format itself sets.
+public enum SafetensorsReader {
+  /// The format's own cap on the header length.
+  public static let maximumHeaderBytes: UInt64 = 100_000_000
+
+  /// One tensor entry of a header.
+  public struct Entry: Hashable, Sendable {
+    public var name: String
+    public var dtype: TensorDType
+    public var shape: [Int64]
+    public var bytes: Int64
+    public var dataOffset: Int64
+  }
+
+  /// Reads the header of one `.safetensors` file.
+  /// - Throws: ``InputError`` naming the file, the tensor and what is wrong.
+  public static func readHeader(path: String) throws -> [Entry] {
+    var input = try ByteSource(path: path)
+    defer { input.close() }
+    guard input.fileSize >= 8 else { throw input.error("shorter than the 8-byte header length") }
+    let length = try input.littleEndian(UInt64.self)
+    guard length >= 2, length <= maximumHeaderBytes else {
+      throw input.error(
+        "header length \(length) is outside 2…\(maximumHeaderBytes) bytes",
+        expected: "a safetensors file"
+      )
+    }
+    guard length <= input.remaining else {
+      throw input.error("header claims \(length) bytes but the file has \(input.remaining) after the length")
+    }
+    let header = try input.read(Int(length))
+    let dataBytes = Int64(input.remaining)
+    return try parseHeader(Data(header), dataBytes: dataBytes, source: path)
+  }
+
+  /// Parses a header's JSON given the size of the data section that follows it.
+  public static func parseHeader(_ header: Data, dataBytes: Int64, source: String) throws -> [Entry] {
+    let json = try JSONValue.parse(header, source: source)
+    guard let object = json.objectValue else {
+      throw InputError(.malformed, source: source, message: "safetensors header is not a JSON object")
+    }
+    var entries: [Entry] = []
+    for (name, value) in object where name != "__metadata__" {
+      func bad(_ message: String, expected: String? = nil) -> InputError {
+        InputError(
+          .malformed,
+          source: source,
+          field: name,
+          message: message,
+          expected: expected,
+          fix: "The header is damaged; download the file again"
+        )
+      }
+      guard let dtypeName = value["dtype"]?.stringValue else { throw bad("tensor has no dtype") }
+      guard let dtype = TensorDType(rawValue: dtypeName) else {
+        throw bad(
+          "unknown dtype '\(dtypeName)'",
+          expected: TensorDType.allCases.map(\.rawValue).joined(separator: ", ")
+        )
+      }
+      guard let dims = value["shape"]?.arrayValue else { throw bad("tensor has no shape") }
+      var shape: [Int64] = []
+      var elements: Int64 = 1
+      for dim in dims {
+        guard let size = dim.intValue, size >= 0 else { throw bad("shape has a negative or non-integer dimension") }
+        let (product, overflow) = elements.multipliedReportingOverflow(by: size)
+        guard !overflow else { throw bad("shape overflows 64-bit element counts") }
+        elements = product
+        shape.append(size)
+      }
+      guard let offsets = value["data_offsets"]?.arrayValue?.compactMap(\.intValue), offsets.count == 2 else {
+        throw bad("data_offsets is not a pair of integers")
+      }
+      let (start, end) = (offsets[0], offsets[1])
+      let (bytes, overflow) = elements.multipliedReportingOverflow(by: Int64(dtype.bytesPerElement))
+      guard !overflow else { throw bad("tensor size overflows") }
+      guard start >= 0, end >= start, end - start == bytes else {
+        throw bad(
+          "data_offsets [\(start), \(end)] hold \(end - start) bytes but \(shape) × \(dtype.rawValue) needs \(bytes)"
+        )
+      }
+      guard end <= dataBytes else {
+        throw bad("data_offsets end at \(end) but the data section has \(dataBytes) bytes", expected: "a complete file")
+      }
+      entries.append(Entry(name: name, dtype: dtype, shape: shape, bytes: bytes, dataOffset: start))
+    }
+    // No two tensors may share bytes.
+    let ordered = entries.sorted { ($0.dataOffset, $0.name) < ($1.dataOffset, $1.name) }
+    for (previous, next) in zip(ordered, ordered.dropFirst()) where previous.bytes > 0 {
+      if next.dataOffset < previous.dataOffset + previous.bytes {
+        throw InputError(
+          .malformed,
+          source: source,
+          field: next.name,
+          message: "overlaps \(previous.name) (bytes \(previous.dataOffset)…\(previous.dataOffset + previous.bytes))",
+          fix: "The header is damaged; download the file again"
+        )
+      }
+    }
+    return ordered
+  }
+
+  /// Reads `model.safetensors.index.json`: the weight map's shard files and the
+  /// declared `metadata.total_size`.
+  public static func readIndex(path: String) throws -> (shards: [String], totalSize: Int64?) {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    let json = try JSONValue.parse(data, source: path)
+    guard let map = json["weight_map"]?.objectValue else {
+      throw InputError(.malformed, source: path, field: "weight_map", message: "index has no weight_map")
+    }
+    let shards = Set(map.values.compactMap(\.stringValue)).sorted()
+    for shard in shards where shard.contains("/") || shard.hasPrefix(".") {
+      throw InputError(
+        .malformed,
+        source: path,
+        field: "weight_map",
+        message: "shard name '\(shard)' leaves the model folder",
+        expected: "plain file names such as model-00001-of-00004.safetensors"
+      )
+    }
+    return (shards, json["metadata"]?["total_size"]?.intValue)
+  }
+}

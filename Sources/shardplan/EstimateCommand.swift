@@ -1,0 +1,186 @@
+import ArgumentParser
+import Foundation
+import ShardPlan
+
+extension Engine: ExpressibleByArgument {}
+extension Workload.Training.Method: ExpressibleByArgument {}
+extension Workload.Training.Optimizer: ExpressibleByArgument {}
+extension Workload.Training.Offload: ExpressibleByArgument {}
+
+struct EstimateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "estimate",
+    abstract: "Exact weights, KV cache, activations and overheads of a model, for inference or training.",
+    discussion: """
+      MODEL is a .gguf file, a folder with config.json (and safetensors), a config.json,
+      a bundled model's Hub id (`shardplan models`), or a Hub id in the Hugging Face cache.
+      """
+  )
+
+  @Argument(help: "The model.")
+  var model: String
+
+  @Option(help: "Weights as fp32, fp16, bf16 or fp8 (default: as stored).")
+  var dtype: String?
+
+  @Option(help: "Quantize weights: int8, int4, nf4, mxfp4, fp8, or a llama.cpp type (q4_k_m, q8_0, …).")
+  var quant: String?
+
+  @Option(help: "Tokens per sequence (default: the model's context, at most 8192).")
+  var context: Int?
+
+  @Option(help: "Sequences at once (inference) or micro-batch (training).")
+  var batch: Int = 1
+
+  @Option(name: .customLong("kv-dtype"), help: "KV cache type: auto, f16, bf16, fp8, q8_0, q4_0 (default auto).")
+  var kvDtype: String = "auto"
+
+  @Option(help: "Engine: vllm, sglang, llama.cpp or transformers (default: llama.cpp for GGUF, else vllm).")
+  var engine: Engine?
+
+  @Option(help: "Train: full, lora or qlora.")
+  var train: Workload.Training.Method?
+
+  @Option(help: "Optimizer for training: adamw, adamw-8bit or sgd.")
+  var optimizer: Workload.Training.Optimizer = .adamw
+
+  @Option(help: "DeepSpeed ZeRO stage, 0–3.")
+  var zero: Int = 0
+
+  @Option(help: "ZeRO offload of optimizer states (and weights at stage 3): none, cpu or nvme.")
+  var offload: Workload.Training.Offload = .none
+
+  @Flag(help: "Training with gradient checkpointing.")
+  var gradientCheckpointing = false
+
+  @Option(help: "LoRA rank.")
+  var loraRank: Int = 16
+
+  @Option(help: "GPUs: tensor-parallel degree (inference) or data-parallel size (training).")
+  var gpus: Int = 1
+
+  @Option(help: "Output format: table or json.")
+  var format: OutputFormat = .table
+
+  func validate() throws {
+    if let dtype, WeightFormat(dtype: dtype) == nil {
+      throw ValidationError("unknown --dtype '\(dtype)'; expected fp32, fp16, bf16 or fp8")
+    }
+    if let quant, WeightFormat(quant: quant) == nil {
+      throw ValidationError(
+        "unknown --quant '\(quant)'; expected int8, int4, nf4, mxfp4, fp8 or one of \(GGUFQuantization.allCases.map(\.rawValue).joined(separator: ", "))"
+      )
+    }
+    if dtype != nil && quant != nil { throw ValidationError("give --dtype or --quant, not both") }
+    if kvDtype != "auto" && KVCacheType(name: kvDtype) == nil {
+      throw ValidationError(
+        "unknown --kv-dtype '\(kvDtype)'; expected auto, \(KVCacheType.allCases.map(\.rawValue).joined(separator: ", "))"
+      )
+    }
+    if let context, context < 1 || context > 100_000_000 {
+      throw ValidationError("--context must be from 1 to 100000000")
+    }
+    guard batch >= 1, batch <= 1_000_000 else { throw ValidationError("--batch must be from 1 to 1000000") }
+    guard gpus >= 1, gpus <= 100_000 else { throw ValidationError("--gpus must be from 1 to 100000") }
+    guard (0...3).contains(zero) else { throw ValidationError("--zero must be 0, 1, 2 or 3") }
+    guard loraRank >= 1, loraRank <= 65536 else { throw ValidationError("--lora-rank must be from 1 to 65536") }
+    if format == .yaml || format == .dot { throw ValidationError("--format for estimate is table or json") }
+  }
+
+  func run() throws {
+    var spec: ModelSpec
+    do {
+      spec = try ModelLoader().load(model)
+    } catch {
+      failWithInputError(error)
+    }
+    var format = WeightFormat.float(.bf16)
+    var label = spec.quantization ?? storedDtypeLabel(spec)
+    if let dtype, let chosen = WeightFormat(dtype: dtype) { format = chosen }
+    if let quant, let chosen = WeightFormat(quant: quant) { format = chosen }
+    if dtype != nil || quant != nil {
+      spec = spec.converted(to: format)
+      label = format.label
+    }
+    let engine = self.engine ?? (spec.tensorSource == "gguf" || format.isGGUF ? .llamaCpp : .vllm)
+    let kvType = KVCacheType(name: kvDtype) ?? (engine == .llamaCpp ? .f16 : .bf16)
+    let context = self.context ?? min(spec.maxContext, 8192)
+    var mode = Workload.Mode.inference
+    if let train {
+      mode = .training(
+        .init(
+          method: train,
+          optimizer: optimizer,
+          zeroStage: zero,
+          offload: offload,
+          gradientCheckpointing: gradientCheckpointing,
+          loraRank: loraRank
+        )
+      )
+    }
+    let workload = Workload(mode: mode, context: context, batch: batch, kvCache: kvType, engine: engine, gpus: gpus)
+    let estimate = MemoryModel.estimate(model: spec, workload: workload, weightFormat: label)
+    let report = EstimateReport(model: spec, workload: workload, estimate: estimate)
+    if self.format == .json {
+      print(try report.jsonText(), terminator: "")
+    } else {
+      print(report.tableText(), terminator: "")
+    }
+  }
+
+  private func storedDtypeLabel(_ spec: ModelSpec) -> String {
+    let types = Set(spec.tensors.map(\.storage.description))
+    return types.count == 1 ? types.first?.lowercased() ?? "?" : "mixed (\(types.sorted().joined(separator: ", ")))"
+  }
+}
+
+extension WeightFormat {
+  var isGGUF: Bool {
+    if case .gguf = self { return true }
+    return false
+  }
+}
+
+struct ModelsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "models",
+    abstract: "List the bundled models (Hub ids) with parameters and stored bytes."
+  )
+
+  func run() throws {
+    var rows: [[String]] = [["Hub id", "Family", "Parameters", "Active", "Stored", "Layers", "Context"]]
+    for id in BundledModels.ids {
+      guard let config = BundledModels.config(for: id),
+        let spec = try? HFConfigReader.read(Data(config.json.utf8), name: id, source: id)
+      else { continue }
+      rows.append([
+        id, spec.family, formatCount(spec.parameters), formatCount(spec.activeParameters),
+        Units.formatBytes(spec.weightBytes), "\(spec.layers)", "\(spec.maxContext)",
+      ])
+    }
+    print(table(rows), terminator: "")
+  }
+}
+
+/// `30532122624` → `30.53 B`.
+func formatCount(_ value: Int64) -> String {
+  if value >= 1_000_000_000 { return Units.formatDecimal(Double(value) / 1e9, places: 2) + " B" }
+  if value >= 1_000_000 { return Units.formatDecimal(Double(value) / 1e6, places: 1) + " M" }
+  return "\(value)"
+}
+
+/// Left-aligned columns separated by two spaces.
+func table(_ rows: [[String]], indent: String = "") -> String {
+  guard let width = rows.map(\.count).max() else { return "" }
+  var widths = [Int](repeating: 0, count: width)
+  for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+  return rows.map { row in
+    var line = indent
+    for (index, cell) in row.enumerated() {
+      line += cell
+      if index < row.count - 1 { line += String(repeating: " ", count: widths[index] - cell.count + 2) }
+    }
+    while line.last == " " { line.removeLast() }
+    return line + "\n"
+  }.joined()
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+import _ShardPlanTestSupport
+
+@testable import ShardPlan
+
+@Suite("safetensors and GGUF headers")
+struct BinaryHeaderTests {
+  @Test func safetensorsHeaderGivesExactBytes() throws {
+    let folder = try SyntheticFiles.folder("st")
+    let url = folder.appendingPathComponent("model.safetensors")
+    let dataBytes = try SyntheticFiles.writeSafetensors(
+      url,
+      tensors: [
+        ("model.embed_tokens.weight", "BF16", [32, 16]),
+        ("model.layers.0.self_attn.q_proj.weight", "F8_E4M3", [16, 16]),
+        ("model.layers.0.self_attn.q_proj.weight_scale_inv", "F32", [1, 1]), ("lm_head.weight", "BF16", [32, 16]),
+      ]
+    )
+    let entries = try SafetensorsReader.readHeader(path: url.path)
+    #expect(entries.reduce(0) { $0 + $1.bytes } == Int64(dataBytes))
+    #expect(entries.first { $0.name == "model.layers.0.self_attn.q_proj.weight" }?.bytes == 256)
+  }
+
+  func headerError(_ json: String, dataBytes: Int = 0) throws -> InputError? {
+    let folder = try SyntheticFiles.folder("st-bad")
+    let url = folder.appendingPathComponent("bad.safetensors")
+    var data = Data()
+    var length = UInt64(json.utf8.count).littleEndian
+    withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
+    data.append(contentsOf: Array(json.utf8))
+    data.append(Data(count: dataBytes))
+    try data.write(to: url)
+    do {
+      _ = try SafetensorsReader.readHeader(path: url.path)
+      return nil
+    } catch let error as InputError {
+      return error
+    }
+  }
+
+  @Test func safetensorsHeadersThatLie() throws {
+    // Offsets beyond the file.
+    let beyond = try #require(
+      try headerError(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, dataBytes: 8)
+    )
+    #expect(beyond.description.contains("data section has 8 bytes"))
+    // Length that disagrees with the shape.
+    let wrong = try #require(
+      try headerError(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,12]}}"#, dataBytes: 16)
+    )
+    #expect(wrong.field == "a")
+    // Overlapping tensors.
+    let overlap = try #require(
+      try headerError(
+        #"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}}"#,
+        dataBytes: 24
+      )
+    )
+    #expect(overlap.description.contains("overlaps"))
+    // Unknown dtype, negative dimension, not JSON.
+    #expect(try headerError(#"{"a":{"dtype":"F7","shape":[1],"data_offsets":[0,1]}}"#, dataBytes: 1) != nil)
+    #expect(try headerError(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, dataBytes: 4) != nil)
+    #expect(try headerError("not json at all", dataBytes: 0) != nil)
+  }
+
+  @Test func safetensorsHeaderLengthBeyondTheFile() throws {
+    let folder = try SyntheticFiles.folder("st-len")
+    let url = folder.appendingPathComponent("huge.safetensors")
+    var data = Data()
+    var length = UInt64(90_000_000).littleEndian
+    withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
+    data.append(contentsOf: Array("{}".utf8))
+    try data.write(to: url)
+    #expect(throws: InputError.self) { _ = try SafetensorsReader.readHeader(path: url.path) }
+    var giant = Data()
+    var giantLength = UInt64.max.littleEndian
+    withUnsafeBytes(of: &giantLength) { giant.append(contentsOf: $0) }
+    try giant.write(to: url)
+    #expect(throws: InputError.self) { _ = try SafetensorsReader.readHeader(path: url.path) }
+  }
+
+  static func llamaGGUF(_ url: URL, type: UInt32 = 12) throws -> (dataStart: Int, dataBytes: Int) {
+    // A 2-layer Llama-style model in Q4_K (256 values per 144-byte block) with f32 norms.
+    let hidden: UInt64 = 256
+    let vocab: UInt64 = 512
+    var tensors: [(name: String, type: UInt32, dimensions: [UInt64], bytes: UInt64)] = [
+      ("token_embd.weight", type, [hidden, vocab], hidden * vocab / 256 * 144),
+      ("output_norm.weight", 0, [hidden], hidden * 4),
+      ("output.weight", 14, [hidden, vocab], hidden * vocab / 256 * 210),
+    ]
+    for layer in 0..<2 {
+      for name in ["attn_q", "attn_output"] {
+        tensors.append(("blk.\(layer).\(name).weight", type, [hidden, hidden], hidden * hidden / 256 * 144))
+      }
+      for name in ["attn_k", "attn_v"] {
+        tensors.append(("blk.\(layer).\(name).weight", type, [hidden, 64], hidden * 64 / 256 * 144))
+      }
+      tensors.append(("blk.\(layer).attn_norm.weight", 0, [hidden], hidden * 4))
+      tensors.append(("blk.\(layer).ffn_norm.weight", 0, [hidden], hidden * 4))
+      for name in ["ffn_gate", "ffn_up"] {
+        tensors.append(("blk.\(layer).\(name).weight", type, [hidden, 512], hidden * 512 / 256 * 144))
+      }
+      tensors.append(("blk.\(layer).ffn_down.weight", 14, [512, hidden], 512 * hidden / 256 * 210))
+    }
+    return try SyntheticFiles.writeGGUF(
+      url,
+      metadata: [
+        ("general.architecture", .string("llama")), ("general.name", .string("tiny-test")),
+        ("llama.block_count", .u32(2)), ("llama.context_length", .u32(4096)), ("llama.embedding_length", .u32(256)),
+        ("llama.feed_forward_length", .u32(512)), ("llama.attention.head_count", .u32(4)),
+        ("llama.attention.head_count_kv", .u32(1)), ("general.file_type", .u32(15)),
+        ("tokenizer.ggml.tokens", .strings((0..<512).map { "t\($0)" })),
+      ],
+      tensors: tensors
+    )
+  }
+
+  @Test func ggufWeightBytesEqualTheTensorData() throws {
+    let folder = try SyntheticFiles.folder("gguf")
+    let url = folder.appendingPathComponent("tiny.gguf")
+    let (dataStart, dataBytes) = try Self.llamaGGUF(url)
+    let header = try GGUFReader.read(path: url.path)
+    #expect(header.dataStart == UInt64(dataStart))
+    #expect(header.dataBytes == UInt64(dataBytes))
+    let spec = try GGUFModel.spec(header: header, name: "tiny", source: url.path)
+    // Every tensor here is a multiple of 32 bytes, so there is no padding: exact equality.
+    #expect(spec.weightBytes == Int64(dataBytes))
+    #expect(spec.layers == 2 && spec.attention.kvHeads == 1 && spec.vocabularySize == 512)
+    #expect(spec.attention.keyHeadDim == 64)
+    #expect(spec.layerBytes.count == 2)
+    #expect(spec.tensors.first { $0.name == "output.weight" }?.role == .head)
+  }
+
+  func ggufError(_ mutate: (inout Data) -> Void) throws -> InputError? {
+    let folder = try SyntheticFiles.folder("gguf-bad")
+    let url = folder.appendingPathComponent("tiny.gguf")
+    _ = try Self.llamaGGUF(url)
+    var data = try Data(contentsOf: url)
+    mutate(&data)
+    try data.write(to: url)
+    do {
+      _ = try GGUFReader.read(path: url.path)
+      return nil
+    } catch let error as InputError {
+      return error
+    }
+  }
+
+  @Test func ggufHeadersThatLie() throws {
+    // Truncated in the tensor data.
+    let truncated = try #require(try ggufError { $0 = $0.prefix($0.count - 1000) })
+    #expect(truncated.description.contains("truncated") || truncated.description.contains("data"))
+    // Tensor count far beyond the file.
+    let count = try #require(
+      try ggufError { data in data.replaceSubrange(8..<16, with: [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]) }
+    )
+    #expect(count.description.contains("tensor count"))
+    // Metadata key length of 2^40.
+    let giant = try #require(try ggufError { data in data.replaceSubrange(24..<32, with: [0, 0, 0, 0, 0, 1, 0, 0]) })
+    #expect(giant.field?.hasPrefix("byte") == true)
+    // Wrong magic and version 1.
+    #expect(try ggufError { $0[0] = 0x47 + 1 }?.description.contains("not a GGUF") == true)
+    #expect(try ggufError { $0[4] = 1 }?.code == .unsupportedVersion)
+  }
+}
