@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+import _ShardPlanTestSupport
+
+@testable import ShardPlan
+
+@Suite("KV cache and memory model")
+struct MemoryModelTests {
+  static func bundled(_ id: String) throws -> ModelSpec {
+    try ModelLoader(environment: [:]).load(id)
+  }
+
+  @Test func gqaKVPerTokenByHand() throws {
+    // Llama-3.1-8B: 32 layers × 8 KV heads × 128 dims × (K + V) × 2 bytes.
+    let spec = try Self.bundled("meta-llama/Llama-3.1-8B")
+    let kv = KVCacheModel(attention: spec.attention, type: .bf16)
+    #expect(kv.bytesPerToken() == 32 * 8 * 128 * 2 * 2)
+    // Tensor parallelism 2 halves the heads per rank; 16 exceeds the 8 KV heads: one head per rank (replicated).
+    #expect(kv.bytesPerToken(tensorParallel: 2) == 32 * 4 * 128 * 2 * 2)
+    #expect(kv.bytesPerToken(tensorParallel: 16) == 32 * 1 * 128 * 2 * 2)
+    // fp8 halves it; q8_0 stores 34 bytes per 32 values, K and V rows separately.
+    #expect(KVCacheModel(attention: spec.attention, type: .fp8).bytesPerToken() == 32 * 8 * 128 * 2)
+    #expect(KVCacheModel(attention: spec.attention, type: .q8_0).bytesPerToken() == 32 * 2 * (8 * 128 / 32 * 34))
+    // vLLM blocks of 16: 1000 tokens occupy 63 blocks = 1008 slots.
+    #expect(kv.bytes(context: 1000, sequences: 3, blockSize: 16) == 3 * 1008 * 32 * 8 * 128 * 2 * 2)
+  }
+
+  @Test func mlaKVPerTokenByHand() throws {
+    // DeepSeek-V3: 61 layers × (kv_lora_rank 512 + rope 64) × 2 bytes; all heads share the latent.
+    let spec = try Self.bundled("deepseek-ai/DeepSeek-V3")
+    let kv = KVCacheModel(attention: spec.attention, type: .bf16)
+    #expect(kv.bytesPerToken() == 61 * (512 + 64) * 2)
+    // The latent is not split by tensor parallelism.
+    #expect(kv.bytesPerToken(tensorParallel: 8) == 61 * (512 + 64) * 2)
+  }
+
+  @Test func slidingWindowKVByHand() throws {
+    // Mistral-7B-v0.1: every layer has a 4096-token window.
+    let mistral = try Self.bundled("mistralai/Mistral-7B-v0.1")
+    let kv = KVCacheModel(attention: mistral.attention, type: .bf16)
+    let perToken: Int64 = 32 * 8 * 128 * 2 * 2
+    #expect(kv.bytes(context: 32_768, sequences: 1) == 4096 * perToken)
+    #expect(kv.bytes(context: 1000, sequences: 1) == 1000 * perToken)
+    // gpt-oss-20b: 12 sliding layers (window 128) and 12 full layers, 8 KV heads × 64 dims.
+    let oss = try Self.bundled("openai/gpt-oss-20b")
+    let layer: Int64 = 8 * 64 * 2 * 2
+    let ossKV = KVCacheModel(attention: oss.attention, type: .bf16)
+    #expect(ossKV.bytes(context: 10_000, sequences: 1) == 12 * 10_000 * layer + 12 * 128 * layer)
+  }
+
+  @Test func encodersHaveNoKVCache() throws {
+    let bert = try Self.bundled("google-bert/bert-base-cased")
+    #expect(KVCacheModel(attention: bert.attention, type: .bf16).bytesPerToken() == 0)
+  }
+
+  /// Llama-2-70B's config (public; the shapes of meta-llama/Llama-2-70b-hf).
+  static let llama2_70b = """
+    {"architectures":["LlamaForCausalLM"],"hidden_size":8192,"intermediate_size":28672,"max_position_embeddings":4096,
+     "model_type":"llama","num_attention_heads":64,"num_hidden_layers":80,"num_key_value_heads":8,
+     "rms_norm_eps":1e-05,"tie_word_embeddings":false,"torch_dtype":"float16","vocab_size":32000}
+    """
+
+  @Test(arguments: [
+    // Known GGUF file sizes on the Hub (decimal GB, shared/reference/models/README.md):
+    // the tensor bytes must come within 0.5% (the rest is metadata and the tokenizer).
+    ("q4_k_m", 41.42), ("q5_k_m", 48.75),
+  ])
+  func llamaCppPresetsMatchRealFileSizes(_ preset: String, _ gigabytes: Double) throws {
+    let spec = try HFConfigReader.read(Data(Self.llama2_70b.utf8), name: "llama-2-70b", source: "test")
+    let format = try #require(WeightFormat(quant: preset))
+    let bytes = Double(spec.converted(to: format).weightBytes)
+    let error = abs(bytes / (gigabytes * 1e9) - 1)
+    #expect(error < 0.005, "\(preset): \(bytes / 1e9) GB vs \(gigabytes) GB")
+  }
+
+  @Test func quantizedSizesFollowTheLayouts() throws {
+    let spec = try Self.bundled("meta-llama/Llama-3.1-8B")
+    let linear = spec.tensors.filter { $0.layer != nil && $0.shape.count == 2 }.reduce(Int64(0)) { $0 + $1.elements }
+    let rest = spec.weightBytes - linear * 2
+    // int8 (LLM.int8): 1 byte per weight + 4 bytes per output row.
+    let rows = spec.tensors.filter { $0.layer != nil && $0.shape.count == 2 }.reduce(Int64(0)) { $0 + $1.shape[0] }
+    #expect(spec.converted(to: .int8).weightBytes == rest + linear + rows * 4)
+    // fp8 block: 1 byte per weight + 4 bytes per 128×128 block.
+    let blocks = spec.tensors.filter { $0.layer != nil && $0.shape.count == 2 }.reduce(Int64(0)) {
+      $0 + (($1.shape[0] + 127) / 128) * (($1.shape[1] + 127) / 128)
+    }
+    #expect(spec.converted(to: .fp8).weightBytes == rest + linear + blocks * 4)
+  }
+
+  @Test func inferenceEstimateAddsItsParts() throws {
+    let spec = try Self.bundled("Qwen/Qwen3-32B")
+    let workload = Workload(context: 32_768, batch: 1, kvCache: .bf16, engine: .vllm, gpus: 1)
+    let estimate = MemoryModel.estimate(model: spec, workload: workload, weightFormat: "bf16")
+    #expect(estimate.weightBytes == 65_524_246_528)
+    #expect(estimate.kvBytesPerToken == 64 * 8 * 128 * 2 * 2)
+    #expect(estimate.kvCacheBytes == 32_768 * 64 * 8 * 128 * 2 * 2)
+    #expect(
+      estimate.perGPUBytes == estimate.weightBytes + estimate.kvCacheBytes + estimate.activationBytes
+        + estimate.overheadBytes)
+    #expect(estimate.flopsPerToken == 2 * estimate.activeParameters)
+  }
+
+  @Test func fullTrainingIsSixteenBytesPerParameterPlusActivations() throws {
+    let spec = try Self.bundled("meta-llama/Llama-3.2-1B")
+    let training = Workload.Training(method: .full, optimizer: .adamw, zeroStage: 0)
+    let estimate = MemoryModel.estimate(
+      model: spec, workload: Workload(mode: .training(training), context: 2048, batch: 1, gpus: 1), weightFormat: "bf16")
+    let p = spec.parameters
+    #expect(estimate.gradientBytes == 2 * p)
+    #expect(estimate.optimizerBytes == 12 * p)
+    // Korthikanti et al. with flash attention: 34·s·b·h per layer, plus bf16+fp32 logits.
+    let activations: Int64 = 34 * 2048 * 2048 * 16 + 2048 * 128_256 * 6
+    #expect(estimate.activationBytes == activations)
+    #expect(estimate.perGPUBytes == 16 * p + activations + estimate.overheadBytes)
+  }
+
+  @Test func zeroShardsAndOffloads() throws {
+    let spec = try Self.bundled("meta-llama/Llama-3.1-8B")
+    func perGPU(_ stage: Int, _ offload: Workload.Training.Offload = .none) -> MemoryEstimate {
+      let training = Workload.Training(zeroStage: stage, offload: offload, gradientCheckpointing: true)
+      return MemoryModel.estimate(
+        model: spec, workload: Workload(mode: .training(training), context: 4096, batch: 1, gpus: 8), weightFormat: "bf16")
+    }
+    let p = spec.parameters
+    let zero1 = perGPU(1)
+    let zero2 = perGPU(2)
+    #expect(zero1.perGPUBytes - zero2.perGPUBytes == 2 * p - (2 * p + 7) / 8)
+    let offloaded = perGPU(2, .cpu)
+    #expect(offloaded.cpuBytes == 12 * p)
+    // DeepSpeed's own ZeRO-2 formula as a cross-check: 2P + 18P/G on the GPU.
+    #expect(zero2.deepSpeedEstimatePerGPUBytes == 2 * p + 18 * p / 8)
+  }
+
+  @Test func loraTrainsOnlyAdapters() throws {
+    let spec = try Self.bundled("meta-llama/Llama-3.1-8B")
+    let training = Workload.Training(method: .lora, loraRank: 16, loraTargets: ["q_proj", "v_proj"])
+    let estimate = MemoryModel.estimate(
+      model: spec, workload: Workload(mode: .training(training), context: 1024, gpus: 1), weightFormat: "bf16")
+    // Per layer: q (4096 in, 4096 out) and v (4096 in, 1024 out) adapters of rank 16.
+    let perLayer: Int64 = 16 * ((4096 + 4096) + (4096 + 1024))
+    let expected: Int64 = 32 * perLayer
+    #expect(estimate.trainableParameters == expected)
+  }
+
+  @Test func ggufModelFromAFile() throws {
+    let folder = try SyntheticFiles.folder("gguf-model")
+    let url = folder.appendingPathComponent("tiny.gguf")
+    _ = try BinaryHeaderTests.llamaGGUF(url)
+    let spec = try ModelLoader(environment: [:]).load(url.path)
+    // 4 heads of 64 dims, 1 KV head: f16 KV = 2 layers × 1 × 64 × 2 × 2 bytes per token.
+    #expect(KVCacheModel(attention: spec.attention, type: .f16).bytesPerToken() == 2 * 64 * 2 * 2)
+    #expect(spec.converted(to: .int4).weightBytes == spec.weightBytes)  // GGUF stays as it is
+  }
+}
