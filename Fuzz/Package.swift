@@ -8,10 +8,16 @@ let package = Package(
   dependencies: [.package(path: "..")],
   targets: [
     .executableTarget(
+      name: "FuzzModelHeaders",
+      dependencies: [.product(name: "ShardPlan", package: "main")],
+      swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])],
+      linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    ),
+    .executableTarget(
       name: "FuzzTopologyReaders",
       dependencies: [.product(name: "ShardPlan", package: "main")],
       swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])],
       linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
-    )
+    ),
   ]
 )

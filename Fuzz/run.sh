@@ -8,6 +8,7 @@ cd "$(dirname "$0")"
 target=${1:-FuzzTopologyReaders}
 seconds=${2:-120}
 corpus_name=topology
+[ "$target" = FuzzModelHeaders ] && corpus_name=headers
 swift build -c release --product "$target"
 work=$(mktemp -d)
 cp Corpus/$corpus_name/* "$work"/

@@ -1,0 +1,37 @@
+import Foundation
+import ShardPlan
+
+/// One libFuzzer input, written to a file and read as a GGUF file and as a
+/// safetensors file. Readers may throw InputError; they must never crash, hang,
+/// or allocate without bound (libFuzzer's -rss_limit_mb catches that).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+  let path = FileManager.default.temporaryDirectory.appendingPathComponent("shardplan-fuzz-\(getpid()).bin").path
+  let bytes = Data(bytes: data, count: size)
+  guard FileManager.default.createFile(atPath: path, contents: bytes) else { return 0 }
+  if let header = try? GGUFReader.read(path: path) {
+    _ = try? GGUFModel.spec(header: header, name: "fuzz", source: path)
+  }
+  _ = try? SafetensorsReader.readHeader(path: path)
+  if size >= 8 {
+    _ = try? SafetensorsReader.parseHeader(bytes.dropFirst(8), dataBytes: Int64(size), source: "fuzz")
+  }
+  return 0
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+  _ argc: UnsafeMutablePointer<CInt>,
+  _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+  _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
+
+@_cdecl("FuzzModelHeaders_main")
+public func fuzzMain(
+  _ argc: CInt,
+  _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> CInt {
+  var count = argc
+  var arguments = argv
+  return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzz(data, size) }
+}
