@@ -6,6 +6,7 @@ let package = Package(
   products: [
     .library(name: "ShardPlan", targets: ["ShardPlan"]),
     .library(name: "ShardPlanHwloc", targets: ["ShardPlanHwloc"]),
+    .library(name: "ShardPlanHub", targets: ["ShardPlanHub"]),
     .executable(name: "shardplan", targets: ["shardplan"]),
   ],
   dependencies: [
@@ -26,6 +27,8 @@ let package = Package(
       dependencies: [.product(name: "Yams", package: "Yams")]
     ),
     .target(name: "ShardPlanHwloc", dependencies: ["ShardPlan", "CHwloc"]),
+    // The Hugging Face Hub client (URLSession over libcurl), kept out of ShardPlan.
+    .target(name: "ShardPlanHub", dependencies: ["ShardPlan"]),
     // Paths to fixtures for the tests; not a product.
     .target(name: "_ShardPlanTestSupport"),
 
@@ -33,7 +36,7 @@ let package = Package(
     .executableTarget(
       name: "shardplan",
       dependencies: [
-        "ShardPlan", "ShardPlanHwloc",
+        "ShardPlan", "ShardPlanHwloc", "ShardPlanHub",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -41,6 +44,7 @@ let package = Package(
     // MARK: - Tests
     .testTarget(name: "ShardPlanTests", dependencies: ["ShardPlan", "_ShardPlanTestSupport"]),
     .testTarget(name: "ShardPlanHwlocTests", dependencies: ["ShardPlanHwloc", "ShardPlan", "_ShardPlanTestSupport"]),
+    .testTarget(name: "ShardPlanHubTests", dependencies: ["ShardPlanHub", "ShardPlan", "_ShardPlanTestSupport"]),
     .testTarget(
       name: "ShardPlanCLITests",
       dependencies: ["ShardPlan", "_ShardPlanTestSupport"],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShardPlan
+import ShardPlanHub
 
 extension Engine: ExpressibleByArgument {}
 extension Workload.Training.Method: ExpressibleByArgument {}
@@ -90,7 +91,7 @@ struct EstimateCommand: ParsableCommand {
   func run() throws {
     var spec: ModelSpec
     do {
-      spec = try ModelLoader().load(model)
+      spec = try ModelLoader(hub: HubClient.fromEnvironment()).load(model)
     } catch {
       failWithInputError(error)
     }

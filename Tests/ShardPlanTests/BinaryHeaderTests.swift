@@ -164,3 +164,89 @@ struct BinaryHeaderTests {
     #expect(try ggufError { $0[4] = 1 }?.code == .unsupportedVersion)
   }
 }
+
+@Suite("Model sources on disk")
+struct ModelSourceTests {
+  /// A Hugging Face cache laid out as huggingface_hub writes it.
+  @Test func modelsResolveFromTheHuggingFaceCache() throws {
+    let root = try SyntheticFiles.folder("hf-cache")
+    let repo = root.appendingPathComponent("hub/models--acme--tiny")
+    let snapshot = repo.appendingPathComponent("snapshots/0123abcd")
+    try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(at: repo.appendingPathComponent("refs"), withIntermediateDirectories: true)
+    try "0123abcd".write(to: repo.appendingPathComponent("refs/main"), atomically: true, encoding: .utf8)
+    let config = """
+      {"model_type":"llama","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,
+       "num_key_value_heads":2,"vocab_size":128,"torch_dtype":"bfloat16"}
+      """
+    try config.write(to: snapshot.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+    // HF_HOME/hub, and HF_HUB_CACHE pointing at the same folder, both find it.
+    let viaHome = try ModelLoader(environment: ["HF_HOME": root.path]).load("acme/tiny")
+    let viaCache = try ModelLoader(environment: ["HF_HUB_CACHE": root.appendingPathComponent("hub").path]).load(
+      "acme/tiny"
+    )
+    #expect(viaHome.weightBytes == viaCache.weightBytes)
+    #expect(viaHome.layers == 2)
+    // A safetensors file in the snapshot replaces the config-derived tensor list.
+    let tensors = viaHome.tensors.map { (name: $0.name, dtype: "BF16", shape: $0.shape.map { Int($0) }) }
+    let bytes = try SyntheticFiles.writeSafetensors(
+      snapshot.appendingPathComponent("model.safetensors"),
+      tensors: tensors
+    )
+    let withHeaders = try ModelLoader(environment: ["HF_HOME": root.path]).load("acme/tiny")
+    #expect(withHeaders.tensorSource == "safetensors")
+    #expect(withHeaders.weightBytes == Int64(bytes))
+    #expect(withHeaders.parameters == viaHome.parameters)
+  }
+
+  @Test func unknownModelsGetAnErrorThatSaysWhatWasTried() {
+    do {
+      _ = try ModelLoader(environment: ["HF_HUB_CACHE": "/nonexistent"]).load("nobody/nothing")
+      Issue.record("expected an error")
+    } catch let error as InputError {
+      #expect(error.description.contains("not a bundled model and not in the Hugging Face cache"))
+    } catch {
+      Issue.record("unexpected \(error)")
+    }
+  }
+
+  @Test func configErrorsNameTheMissingKey() throws {
+    let data = Data(#"{"model_type":"llama","hidden_size":64,"num_attention_heads":4,"vocab_size":10}"#.utf8)
+    do {
+      _ = try HFConfigReader.read(data, name: "x", source: "x/config.json")
+      Issue.record("expected an error")
+    } catch let error as InputError {
+      #expect(error.field == "num_hidden_layers")
+      #expect(error.source == "x/config.json")
+    }
+    let unknown = Data(#"{"model_type":"mystery","hidden_size":64}"#.utf8)
+    #expect(throws: InputError.self) { _ = try HFConfigReader.read(unknown, name: "x", source: "c.json") }
+    let generic = Data(
+      #"{"model_type":"mystery","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":10}"#.utf8
+    )
+    let spec = try HFConfigReader.read(generic, name: "x", source: "c.json")
+    #expect(spec.notes.contains { $0.contains("not a known family") })
+    let absurd = Data(
+      #"{"model_type":"llama","hidden_size":-5,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":10}"#.utf8
+    )
+    #expect(throws: InputError.self) { _ = try HFConfigReader.read(absurd, name: "x", source: "c.json") }
+    #expect(throws: InputError.self) {
+      _ = try HFConfigReader.read(Data("{not json".utf8), name: "x", source: "c.json")
+    }
+  }
+
+  @Test func embeddedModelCatalogMatchesTheFiles() throws {
+    for id in BundledModels.ids {
+      let file = id.replacingOccurrences(of: "/", with: "__")
+      let onDisk = try Repository.text("Models/\(file).config.json")
+      let embedded = try #require(BundledModels.config(for: id)?.json)
+      #expect(
+        embedded.trimmingWhitespace()
+          == onDisk.textLines().map { $0.trimmingWhitespaceAtEnd() }.joined(separator: "\n")
+          .trimmingWhitespace(),
+        "\(id): run Scripts/embed-models.sh"
+      )
+    }
+    #expect(BundledModels.ids.count == 16)
+  }
+}

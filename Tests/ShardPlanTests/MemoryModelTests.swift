@@ -96,7 +96,8 @@ struct MemoryModelTests {
     #expect(estimate.kvCacheBytes == 32_768 * 64 * 8 * 128 * 2 * 2)
     #expect(
       estimate.perGPUBytes == estimate.weightBytes + estimate.kvCacheBytes + estimate.activationBytes
-        + estimate.overheadBytes)
+        + estimate.overheadBytes
+    )
     #expect(estimate.flopsPerToken == 2 * estimate.activeParameters)
   }
 
@@ -104,7 +105,10 @@ struct MemoryModelTests {
     let spec = try Self.bundled("meta-llama/Llama-3.2-1B")
     let training = Workload.Training(method: .full, optimizer: .adamw, zeroStage: 0)
     let estimate = MemoryModel.estimate(
-      model: spec, workload: Workload(mode: .training(training), context: 2048, batch: 1, gpus: 1), weightFormat: "bf16")
+      model: spec,
+      workload: Workload(mode: .training(training), context: 2048, batch: 1, gpus: 1),
+      weightFormat: "bf16"
+    )
     let p = spec.parameters
     #expect(estimate.gradientBytes == 2 * p)
     #expect(estimate.optimizerBytes == 12 * p)
@@ -119,7 +123,10 @@ struct MemoryModelTests {
     func perGPU(_ stage: Int, _ offload: Workload.Training.Offload = .none) -> MemoryEstimate {
       let training = Workload.Training(zeroStage: stage, offload: offload, gradientCheckpointing: true)
       return MemoryModel.estimate(
-        model: spec, workload: Workload(mode: .training(training), context: 4096, batch: 1, gpus: 8), weightFormat: "bf16")
+        model: spec,
+        workload: Workload(mode: .training(training), context: 4096, batch: 1, gpus: 8),
+        weightFormat: "bf16"
+      )
     }
     let p = spec.parameters
     let zero1 = perGPU(1)
@@ -135,7 +142,10 @@ struct MemoryModelTests {
     let spec = try Self.bundled("meta-llama/Llama-3.1-8B")
     let training = Workload.Training(method: .lora, loraRank: 16, loraTargets: ["q_proj", "v_proj"])
     let estimate = MemoryModel.estimate(
-      model: spec, workload: Workload(mode: .training(training), context: 1024, gpus: 1), weightFormat: "bf16")
+      model: spec,
+      workload: Workload(mode: .training(training), context: 1024, gpus: 1),
+      weightFormat: "bf16"
+    )
     // Per layer: q (4096 in, 4096 out) and v (4096 in, 1024 out) adapters of rank 16.
     let perLayer: Int64 = 16 * ((4096 + 4096) + (4096 + 1024))
     let expected: Int64 = 32 * perLayer

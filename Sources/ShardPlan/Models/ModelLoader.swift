@@ -144,7 +144,7 @@ public struct ModelLoader: Sendable {
 
 extension ModelSpec {
   /// The same model with its tensor list taken from safetensors headers.
-  func replacingTensors(with entries: [SafetensorsReader.Entry], source: String) -> ModelSpec {
+  public func replacingTensors(with entries: [SafetensorsReader.Entry], source: String) -> ModelSpec {
     var copy = self
     let scaleSuffixes = [
       "_scales", "weight_scale_inv", ".scales", ".qzeros", ".g_idx", ".absmax", ".quant_map", ".nested_absmax",

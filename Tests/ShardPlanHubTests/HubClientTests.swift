@@ -1,0 +1,134 @@
+import Foundation
+import ShardPlan
+import ShardPlanHub
+import Testing
+import _ShardPlanTestSupport
+
+/// The Hub client against a real HTTP server on 127.0.0.1 serving a small model
+/// repository: config.json, an index, and two safetensors shards.
+@Suite("Hugging Face Hub client", .serialized)
+struct HubClientTests {
+  static let config = """
+    {"model_type":"llama","hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,
+     "num_key_value_heads":2,"vocab_size":128,"max_position_embeddings":512,"torch_dtype":"bfloat16",
+     "tie_word_embeddings":false}
+    """
+
+  /// Files of a repository `org/tiny` whose shards hold exactly the tensors config.json implies.
+  static func repository() throws -> (files: [String: Data], totalBytes: Int) {
+    let spec = try HFConfigReader.read(Data(config.utf8), name: "org/tiny", source: "config.json")
+    let folder = try SyntheticFiles.folder("hub")
+    let tensors = spec.tensors.map { (name: $0.name, dtype: "BF16", shape: $0.shape.map { Int($0) }) }
+    let half = tensors.count / 2
+    let first = folder.appendingPathComponent("model-00001-of-00002.safetensors")
+    let second = folder.appendingPathComponent("model-00002-of-00002.safetensors")
+    let bytes1 = try SyntheticFiles.writeSafetensors(first, tensors: Array(tensors[..<half]))
+    let bytes2 = try SyntheticFiles.writeSafetensors(second, tensors: Array(tensors[half...]))
+    var map: [String: String] = [:]
+    for tensor in tensors[..<half] { map[tensor.name] = "model-00001-of-00002.safetensors" }
+    for tensor in tensors[half...] { map[tensor.name] = "model-00002-of-00002.safetensors" }
+    let index = try JSONSerialization.data(withJSONObject: [
+      "metadata": ["total_size": bytes1 + bytes2], "weight_map": map,
+    ])
+    let base = "/org/tiny/resolve/main/"
+    return (
+      [
+        base + "config.json": Data(config.utf8), base + "model.safetensors.index.json": index,
+        base + "model-00001-of-00002.safetensors": try Data(contentsOf: first),
+        base + "model-00002-of-00002.safetensors": try Data(contentsOf: second),
+      ], bytes1 + bytes2
+    )
+  }
+
+  @Test func readsHeadersByRangeRequestsOnly() throws {
+    let (files, total) = try Self.repository()
+    let server = try LoopbackHTTPServer(files: files)
+    defer { server.stop() }
+    let spec = try HubClient(endpoint: server.baseURL).fetchModel("org/tiny")
+    #expect(spec.weightBytes == Int64(total))
+    #expect(spec.tensorSource.hasPrefix("safetensors headers"))
+    let shardRequests = server.seen.filter { $0.path.hasSuffix(".safetensors") }
+    #expect(shardRequests.count == 4)  // length + header, for each of 2 shards
+    #expect(shardRequests.allSatisfy { $0.range != nil })
+    #expect(shardRequests.contains { $0.range == "bytes=0-7" })
+  }
+
+  @Test func sendsTheTokenAndExplainsA401() throws {
+    let (files, _) = try Self.repository()
+    let server = try LoopbackHTTPServer(files: files)
+    defer { server.stop() }
+    server.requiredToken = "hf_test"
+    #expect(throws: InputError.self) { _ = try HubClient(endpoint: server.baseURL).fetchModel("org/tiny") }
+    do {
+      _ = try HubClient(endpoint: server.baseURL).fetchModel("org/tiny")
+    } catch let error as InputError {
+      #expect(error.description.contains("HTTP 401") && error.description.contains("HF_TOKEN"))
+    }
+    let spec = try HubClient(endpoint: server.baseURL, token: "hf_test").fetchModel("org/tiny")
+    #expect(spec.layers == 2)
+    #expect(server.seen.last?.authorization == "Bearer hf_test")
+  }
+
+  @Test func retriesAFailedRequestOnce() throws {
+    let (files, _) = try Self.repository()
+    let server = try LoopbackHTTPServer(files: files)
+    defer { server.stop() }
+    server.failNextRequest(to: "/org/tiny/resolve/main/config.json")
+    let lines = LineCollector()
+    let spec = try HubClient(endpoint: server.baseURL, progress: { lines.append($0) }).fetchModel("org/tiny")
+    #expect(spec.layers == 2)
+    #expect(lines.all.contains { $0.contains("HTTP 503, retrying once") })
+    #expect(lines.all.contains { $0.contains("reading header 2/2") })
+  }
+
+  @Test func aServerThatIgnoresRangeStillGivesTheHeader() throws {
+    let (files, total) = try Self.repository()
+    let server = try LoopbackHTTPServer(files: files)
+    defer { server.stop() }
+    server.ignoreRange = true
+    let spec = try HubClient(endpoint: server.baseURL).fetchModel("org/tiny")
+    #expect(spec.weightBytes == Int64(total))
+  }
+
+  @Test func missingModelIsA404WithAFix() throws {
+    let server = try LoopbackHTTPServer(files: [:])
+    defer { server.stop() }
+    do {
+      _ = try HubClient(endpoint: server.baseURL).fetchModel("org/absent")
+      Issue.record("expected an error")
+    } catch let error as InputError {
+      #expect(error.description.contains("HTTP 404"))
+    }
+  }
+
+  @Test func offlineModeNeverAsksTheHub() throws {
+    let (files, _) = try Self.repository()
+    let server = try LoopbackHTTPServer(files: files)
+    defer { server.stop() }
+    let loader = ModelLoader(
+      environment: ["HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": "/nonexistent"],
+      hub: HubClient(endpoint: server.baseURL)
+    )
+    #expect(throws: InputError.self) { _ = try loader.load("org/tiny") }
+    #expect(server.seen.isEmpty)
+    let online = ModelLoader(environment: ["HF_HUB_CACHE": "/nonexistent"], hub: HubClient(endpoint: server.baseURL))
+    #expect(try online.load("org/tiny").layers == 2)
+  }
+}
+
+/// Collects progress lines from the client's callback.
+final class LineCollector: @unchecked Sendable {
+  // The lock guards `lines`; the callback may run on URLSession's queue.
+  private let lock = NSLock()
+  private var lines: [String] = []
+  func append(_ line: String) {
+    lock.lock()
+    lines.append(line)
+    lock.unlock()
+  }
+  var all: [String] {
+    lock.lock()
+    defer { lock.unlock() }
+    return lines
+  }
+}
