@@ -95,6 +95,7 @@ struct EstimateCommand: ParsableCommand {
     } catch {
       failWithInputError(error)
     }
+    let original = spec
     var format = WeightFormat.float(.bf16)
     var label = spec.quantization ?? storedDtypeLabel(spec)
     if let dtype, let chosen = WeightFormat(dtype: dtype) { format = chosen }
@@ -121,7 +122,7 @@ struct EstimateCommand: ParsableCommand {
     }
     let workload = Workload(mode: mode, context: context, batch: batch, kvCache: kvType, engine: engine, gpus: gpus)
     let estimate = MemoryModel.estimate(model: spec, workload: workload, weightFormat: label)
-    let report = EstimateReport(model: spec, workload: workload, estimate: estimate)
+    let report = EstimateReport(model: spec, original: original, workload: workload, estimate: estimate)
     if self.format == .json {
       print(try report.jsonText(), terminator: "")
     } else {

@@ -28,6 +28,11 @@ struct CLITests {
     process.executableURL = binary
     process.arguments = arguments
     process.currentDirectoryURL = Repository.root
+    // Tests never leave the machine: no Hub requests.
+    var environment = ProcessInfo.processInfo.environment
+    environment["HF_HUB_OFFLINE"] = "1"
+    environment["HF_HUB_CACHE"] = "/nonexistent-hf-cache"
+    process.environment = environment
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -83,6 +88,20 @@ struct CLITests {
     ),
     (["topology", "Topologies/captured/hwloc-xml_jureca-dc-4xA100-no-nvml_v2.0.xml"], "topology-jureca-hwloc.txt"),
     (["gpus"], "gpus.txt"),
+    (["models"], "models.txt"),
+    (["estimate", "Qwen/Qwen2.5-72B", "--context", "32768"], "estimate-qwen2.5-72b-32k.txt"),
+    (
+      ["estimate", "meta-llama/Llama-3.1-70B", "--quant", "q4_k_m", "--context", "8192"],
+      "estimate-llama-3.1-70b-q4_k_m.txt"
+    ),
+    (
+      ["estimate", "Qwen/Qwen3-30B-A3B", "--dtype", "fp8", "--gpus", "2", "--context", "131072", "--kv-dtype", "fp8"],
+      "estimate-qwen3-30b-a3b-fp8-tp2.txt"
+    ),
+    (
+      ["estimate", "meta-llama/Llama-3.1-8B", "--train", "qlora", "--context", "4096", "--gradient-checkpointing"],
+      "estimate-llama-3.1-8b-qlora.txt"
+    ),
   ])
   func snapshots(_ arguments: [String], _ snapshot: String) throws {
     let result = try Self.run(arguments)
@@ -108,6 +127,61 @@ struct CLITests {
     }
     let first = try #require(links.first)
     #expect(first["nvlinkCount"] as? Int == 18)
+  }
+
+  @Test func estimateJSONHasTheDocumentedFields() throws {
+    let result = try Self.run([
+      "estimate", "deepseek-ai/DeepSeek-V3", "--context", "16384", "--gpus", "8", "--format", "json",
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    for key in [
+      "parameters", "activeParameters", "weightBytes", "largestLayerBytes", "layers", "kvBytesPerToken", "kvCacheBytes",
+      "activationBytes", "overheadBytes", "totalBytes",
+    ] {
+      #expect(json[key] is Int, "\(key)")
+    }
+    #expect(json["weightBytes"] as? Int == 688_574_839_360)
+    #expect(json["kvBytesPerToken"] as? Int == 61 * 576 * 2)
+    // MLA: every rank keeps the whole latent, so 8 ranks hold 8 copies.
+    #expect(json["kvCacheBytes"] as? Int == 8 * 16_384 * 61 * 576 * 2)
+    let training = try Self.run(["estimate", "meta-llama/Llama-3.2-1B", "--train", "full", "--format", "json"])
+    let trainingJSON = try #require(
+      try JSONSerialization.jsonObject(with: Data(training.stdout.utf8)) as? [String: Any]
+    )
+    #expect(trainingJSON["gradientBytes"] as? Int == 2 * 1_235_814_400)
+    #expect(trainingJSON["optimizerBytes"] as? Int == 12 * 1_235_814_400)
+  }
+
+  @Test func estimateReadsAGGUFFile() throws {
+    let folder = try SyntheticFiles.folder("cli-gguf")
+    let url = folder.appendingPathComponent("tiny.gguf")
+    var tensors: [(name: String, type: UInt32, dimensions: [UInt64], bytes: UInt64)] = [
+      ("token_embd.weight", 8, [256, 512], 256 * 512 / 32 * 34),
+      ("output.weight", 14, [256, 512], 256 * 512 / 256 * 210),
+    ]
+    for layer in 0..<2 {
+      tensors.append(("blk.\(layer).attn_q.weight", 8, [256, 256], 256 * 256 / 32 * 34))
+      tensors.append(("blk.\(layer).attn_norm.weight", 0, [256], 256 * 4))
+    }
+    try SyntheticFiles.writeGGUF(
+      url,
+      metadata: [
+        ("general.architecture", .string("llama")), ("llama.block_count", .u32(2)),
+        ("llama.embedding_length", .u32(256)),
+        ("llama.attention.head_count", .u32(4)), ("llama.attention.head_count_kv", .u32(2)),
+        ("llama.context_length", .u32(2048)),
+      ],
+      tensors: tensors
+    )
+    let result = try Self.run(["estimate", url.path, "--format", "json"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    let expected = tensors.reduce(0) { $0 + Int($1.bytes) }
+    #expect(json["weightBytes"] as? Int == expected)
+    #expect(json["engine"] as? String == "llama.cpp")
+    // f16 KV: 2 layers × 2 KV heads × 64 dims × (K + V) × 2 bytes.
+    #expect(json["kvBytesPerToken"] as? Int == 2 * 2 * 64 * 2 * 2)
   }
 
   @Test func outputIsDeterministic() throws {
@@ -139,6 +213,10 @@ struct CLITests {
     (["topology", "Package.swift"], "Package.swift:1: not a topology input"),
     (["topology", "--gpu", "h900", "8x-h100-sxm"], "unknown GPU model 'h900'"),
     (["topology", "Topologies/captured/hwloc-xml_nvidia-dgx2-16xV100-nvswitch_v3.0.xml"], "hwloc XML version 3.0"),
+    (["estimate", "nobody/nothing"], "HF_HUB_OFFLINE is set"),
+    (["estimate", "Qwen/Qwen3-8B", "--quant", "q9_z"], "unknown --quant 'q9_z'"),
+    (["estimate", "Package.swift"], "Package.swift"),
+    (["estimate", "Topologies/captured/hwloc-xml_power8-4xP100-nvlink_v2.0.xml"], "not valid JSON"),
   ])
   func badInputExitsWithStatus2(_ arguments: [String], _ message: String) throws {
     let result = try Self.run(arguments)

@@ -4,6 +4,8 @@ import Foundation
 /// precisions, the total under each engine, and the cards it fits on.
 public struct EstimateReport: Sendable {
   public var model: ModelSpec
+  /// The model as read, before `--dtype` or `--quant`, for the by-precision table.
+  public var original: ModelSpec
   public var workload: Workload
   public var estimate: MemoryEstimate
 
@@ -36,18 +38,19 @@ public struct EstimateReport: Sendable {
     public var fits: Bool
   }
 
-  public init(model: ModelSpec, workload: Workload, estimate: MemoryEstimate) {
+  public init(model: ModelSpec, original: ModelSpec? = nil, workload: Workload, estimate: MemoryEstimate) {
     self.model = model
+    self.original = original ?? model
     self.workload = workload
     self.estimate = estimate
   }
 
   /// The model's weights at the common precisions (not for GGUF files).
   public var byPrecision: [PrecisionRow] {
-    guard model.tensorSource != "gguf" else { return [] }
+    guard original.tensorSource != "gguf" else { return [] }
     let formats: [WeightFormat] = [.float(.f32), .float(.bf16), .fp8, .int8, .int4, .nf4]
     return formats.map { format in
-      let converted = model.converted(to: format)
+      let converted = original.converted(to: format)
       let float: Bool = if case .float = format { true } else { false }
       return PrecisionRow(
         format: format.label,

@@ -120,7 +120,9 @@ public struct MemoryEstimate: Hashable, Sendable, Codable {
   public var batch: Int
   public var engine: String
   public var kvCacheType: String
-  /// FLOPs per token for a forward pass: 2 × active parameters.
+  /// FLOPs per token for a forward pass: 2 × the active parameters that take
+  /// part in matrix products (the input embedding is a lookup, not counted unless
+  /// tied to the output head).
   public var flopsPerToken: Int64
   /// Bytes read per decode step at batch 1: weights touched by one token (all
   /// dense weights, k of E experts) plus the KV cache of the context.
@@ -169,6 +171,8 @@ public enum MemoryModel {
       touched = weights - mtpBytes - expertBytes + expertBytes * Int64(moe.expertsPerToken) / Int64(moe.routedExperts)
     }
     let kvContext = kvModel.bytes(context: workload.context, sequences: 1)
+    let lookup =
+      model.tiedEmbeddings ? 0 : model.tensors.filter { $0.role == .embedding }.reduce(0) { $0 + $1.parameters }
     var estimate = MemoryEstimate(
       model: model.name,
       family: model.family,
@@ -193,7 +197,7 @@ public enum MemoryModel {
       batch: workload.batch,
       engine: workload.engine.rawValue,
       kvCacheType: workload.kvCache.rawValue,
-      flopsPerToken: 2 * active,
+      flopsPerToken: 2 * (active - lookup),
       decodeBytesPerToken: touched + kvContext,
       counts: [],
       leavesOut: [],
