@@ -57,6 +57,9 @@ struct EstimateCommand: ParsableCommand {
   @Option(help: "LoRA rank.")
   var loraRank: Int = 16
 
+  @Option(help: "LoRA target modules, comma-separated (empty: every linear layer).")
+  var loraTargets: String = "q_proj,k_proj,v_proj,o_proj"
+
   @Option(help: "GPUs: tensor-parallel degree (inference) or data-parallel size (training).")
   var gpus: Int = 1
 
