@@ -119,7 +119,9 @@ struct EstimateCommand: ParsableCommand {
           zeroStage: zero,
           offload: offload,
           gradientCheckpointing: gradientCheckpointing,
-          loraRank: loraRank
+          loraRank: loraRank,
+          loraTargets: loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
         )
       )
     }
