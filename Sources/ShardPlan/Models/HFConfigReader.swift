@@ -178,6 +178,51 @@ struct Config {
     }
   }
 
+  /// A model with standard (non-MLA) attention: every family but DeepSeek's.
+  func standardSpec(
+    name: String,
+    family: String,
+    hidden: Int,
+    layers: Int,
+    heads: Int,
+    kvHeads: Int,
+    headDim: Int,
+    vocab: Int,
+    intermediate: Int,
+    defaultContext: Int,
+    attentionLayers: [LayerAttention],
+    moe: MoESpec?,
+    tied: Bool,
+    tensors: [TensorSpec],
+    quantization: String?,
+    notes: [String]
+  ) throws -> ModelSpec {
+    ModelSpec(
+      name: name,
+      family: family,
+      hiddenSize: hidden,
+      layers: layers,
+      extraLayers: 0,
+      vocabularySize: vocab,
+      intermediateSize: intermediate,
+      maxContext: try optionalInt("max_position_embeddings") ?? defaultContext,
+      attention: AttentionSpec(
+        heads: heads,
+        kvHeads: kvHeads,
+        keyHeadDim: headDim,
+        valueHeadDim: headDim,
+        mla: nil,
+        layers: attentionLayers
+      ),
+      moe: moe,
+      tiedEmbeddings: tied,
+      tensors: tensors,
+      tensorSource: "config.json",
+      quantization: quantization,
+      notes: notes
+    )
+  }
+
   // MARK: - Llama-style decoders
 
   func buildDecoder(name: String) throws -> ModelSpec {
@@ -330,27 +375,21 @@ struct Config {
     builder.plain("model.norm.weight", [hidden], layer: nil, role: .norm)
     if !tied { builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head) }
     if family == "qwen2_moe", moe != nil { moe?.sharedExperts = 1 }
-    return ModelSpec(
+    return try standardSpec(
       name: name,
       family: family,
-      hiddenSize: hidden,
+      hidden: hidden,
       layers: layers,
-      extraLayers: 0,
-      vocabularySize: vocab,
-      intermediateSize: intermediate,
-      maxContext: try optionalInt("max_position_embeddings") ?? 4096,
-      attention: AttentionSpec(
-        heads: heads,
-        kvHeads: kvHeads,
-        keyHeadDim: headDim,
-        valueHeadDim: headDim,
-        mla: nil,
-        layers: try layerAttention(layers: layers, family: family)
-      ),
+      heads: heads,
+      kvHeads: kvHeads,
+      headDim: headDim,
+      vocab: vocab,
+      intermediate: intermediate,
+      defaultContext: 4096,
+      attentionLayers: try layerAttention(layers: layers, family: family),
       moe: moe,
-      tiedEmbeddings: tied,
+      tied: tied,
       tensors: builder.tensors,
-      tensorSource: "config.json",
       quantization: quantization,
       notes: notes
     )
@@ -587,27 +626,21 @@ struct Config {
     }
     builder.plain("model.norm.weight", [hidden], layer: nil, role: .norm)
     builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head)
-    return ModelSpec(
+    return try standardSpec(
       name: name,
       family: family,
-      hiddenSize: hidden,
+      hidden: hidden,
       layers: layers,
-      extraLayers: 0,
-      vocabularySize: vocab,
-      intermediateSize: intermediate,
-      maxContext: try optionalInt("max_position_embeddings") ?? 4096,
-      attention: AttentionSpec(
-        heads: heads,
-        kvHeads: kvHeads,
-        keyHeadDim: headDim,
-        valueHeadDim: headDim,
-        mla: nil,
-        layers: try layerAttention(layers: layers, family: family)
-      ),
+      heads: heads,
+      kvHeads: kvHeads,
+      headDim: headDim,
+      vocab: vocab,
+      intermediate: intermediate,
+      defaultContext: 4096,
+      attentionLayers: try layerAttention(layers: layers, family: family),
       moe: MoESpec(routedExperts: experts, expertsPerToken: perToken, sharedExperts: 0, moeLayers: Array(0..<layers)),
-      tiedEmbeddings: false,
+      tied: false,
       tensors: builder.tensors,
-      tensorSource: "config.json",
       quantization: quantization,
       notes: ["attention sinks: one learned logit per head per layer (self_attn.sinks)"]
     )
@@ -648,27 +681,21 @@ struct Config {
     builder.plain("model.final_layernorm.bias", [hidden], layer: nil, role: .norm)
     builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head)
     builder.plain("lm_head.bias", [vocab], layer: nil, role: .head)
-    return ModelSpec(
+    return try standardSpec(
       name: name,
       family: family,
-      hiddenSize: hidden,
+      hidden: hidden,
       layers: layers,
-      extraLayers: 0,
-      vocabularySize: vocab,
-      intermediateSize: intermediate,
-      maxContext: try optionalInt("max_position_embeddings") ?? 2048,
-      attention: AttentionSpec(
-        heads: heads,
-        kvHeads: kvHeads,
-        keyHeadDim: headDim,
-        valueHeadDim: headDim,
-        mla: nil,
-        layers: Array(repeating: .full, count: layers)
-      ),
+      heads: heads,
+      kvHeads: kvHeads,
+      headDim: headDim,
+      vocab: vocab,
+      intermediate: intermediate,
+      defaultContext: 2048,
+      attentionLayers: Array(repeating: .full, count: layers),
       moe: nil,
-      tiedEmbeddings: false,
+      tied: false,
       tensors: builder.tensors,
-      tensorSource: "config.json",
       quantization: quantization,
       notes: []
     )
@@ -711,27 +738,21 @@ struct Config {
     }
     builder.plain("ln_f.weight", [hidden], layer: nil, role: .norm)
     builder.plain("ln_f.bias", [hidden], layer: nil, role: .norm)
-    return ModelSpec(
+    return try standardSpec(
       name: name,
       family: family,
-      hiddenSize: hidden,
+      hidden: hidden,
       layers: layers,
-      extraLayers: 0,
-      vocabularySize: vocab,
-      intermediateSize: inner,
-      maxContext: positions,
-      attention: AttentionSpec(
-        heads: heads,
-        kvHeads: heads,
-        keyHeadDim: hidden / max(heads, 1),
-        valueHeadDim: hidden / max(heads, 1),
-        mla: nil,
-        layers: Array(repeating: .full, count: layers)
-      ),
+      heads: heads,
+      kvHeads: heads,
+      headDim: hidden / max(heads, 1),
+      vocab: vocab,
+      intermediate: inner,
+      defaultContext: positions,
+      attentionLayers: Array(repeating: .full, count: layers),
       moe: nil,
-      tiedEmbeddings: true,
+      tied: true,
       tensors: builder.tensors,
-      tensorSource: "config.json",
       quantization: nil,
       notes: [
         "the checkpoint stores a \(positions)×\(positions) causal-mask buffer per layer (attn.bias), counted in the bytes but not as parameters"
@@ -785,27 +806,21 @@ struct Config {
     builder.plain("cls.predictions.transform.LayerNorm.weight", [hidden], layer: nil, role: .head)
     builder.plain("cls.predictions.transform.LayerNorm.bias", [hidden], layer: nil, role: .head)
     dense("cls.seq_relationship", out: 2, input: hidden, layer: nil, role: .head)
-    return ModelSpec(
+    return try standardSpec(
       name: name,
       family: family,
-      hiddenSize: hidden,
+      hidden: hidden,
       layers: layers,
-      extraLayers: 0,
-      vocabularySize: vocab,
-      intermediateSize: intermediate,
-      maxContext: positions,
-      attention: AttentionSpec(
-        heads: heads,
-        kvHeads: heads,
-        keyHeadDim: hidden / max(heads, 1),
-        valueHeadDim: hidden / max(heads, 1),
-        mla: nil,
-        layers: Array(repeating: .none, count: layers)
-      ),
+      heads: heads,
+      kvHeads: heads,
+      headDim: hidden / max(heads, 1),
+      vocab: vocab,
+      intermediate: intermediate,
+      defaultContext: positions,
+      attentionLayers: Array(repeating: .none, count: layers),
       moe: nil,
-      tiedEmbeddings: true,
+      tied: true,
       tensors: builder.tensors,
-      tensorSource: "config.json",
       quantization: nil,
       notes: [
         "an encoder: no KV cache; the tensor list is the pre-training checkpoint's (BertForPreTraining heads included)"
