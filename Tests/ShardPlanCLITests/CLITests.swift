@@ -89,6 +89,17 @@ struct CLITests {
     (["topology", "Topologies/captured/hwloc-xml_jureca-dc-4xA100-no-nvml_v2.0.xml"], "topology-jureca-hwloc.txt"),
     (["gpus"], "gpus.txt"),
     (["models"], "models.txt"),
+    (
+      ["plan", "Qwen/Qwen2.5-72B", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "32768"],
+      "plan-qwen72b-2x-pro6000-32k.txt"
+    ),
+    (
+      [
+        "plan", "meta-llama/Llama-3.1-70B", "--quant", "q4_k_m", "--topology", "desktop-rtx-3060-12gb", "--context",
+        "8192",
+      ],
+      "plan-llama70b-q4km-desktop-3060.txt"
+    ),
     (["estimate", "Qwen/Qwen2.5-72B", "--context", "32768"], "estimate-qwen2.5-72b-32k.txt"),
     (
       ["estimate", "meta-llama/Llama-3.1-70B", "--quant", "q4_k_m", "--context", "8192"],
@@ -182,6 +193,35 @@ struct CLITests {
     #expect(json["engine"] as? String == "llama.cpp")
     // f16 KV: 2 layers × 2 KV heads × 64 dims × (K + V) × 2 bytes.
     #expect(json["kvBytesPerToken"] as? Int == 2 * 2 * 64 * 2 * 2)
+  }
+
+  @Test func planVerdictsAndExitCodes() throws {
+    let fits = try Self.run([
+      "plan", "Qwen/Qwen2.5-72B", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "32768", "--format", "json",
+    ])
+    #expect(fits.status == 0, "\(fits.stderr)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(fits.stdout.utf8)) as? [String: Any])
+    #expect(json["verdict"] as? String == "fits")
+    let workload = try #require((json["workloads"] as? [[String: Any]])?.first)
+    for key in [
+      "role", "model", "strategy", "tensorParallel", "pipelineParallel", "expertParallel", "dataParallel", "stages",
+      "prediction",
+    ] {
+      #expect(workload[key] != nil, "\(key)")
+    }
+    let prediction = try #require(workload["prediction"] as? [String: Any])
+    #expect(prediction["prefillTokensPerSecond"] is Double && prediction["decodeTokensPerSecond"] is Double)
+    let stage = try #require((workload["stages"] as? [[String: Any]])?.first)
+    #expect(stage["devices"] is [Int] && stage["firstLayer"] as? Int == 0 && stage["lastLayer"] as? Int == 79)
+    let devices = try #require(json["devices"] as? [[String: Any]])
+    #expect(devices.count == 2 && devices.allSatisfy { $0["capacityBytes"] is Int && $0["usedBytes"] is Int })
+    let tooLong = try Self.run([
+      "plan", "Qwen/Qwen2.5-72B", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "131072",
+    ])
+    #expect(tooLong.status == 1)
+    #expect(tooLong.stdout.contains("does-not-fit") && tooLong.stdout.contains("--kv-dtype fp8"))
+    let badTopology = try Self.run(["plan", "Qwen/Qwen3-8B", "--topology", "no-such-machine"])
+    #expect(badTopology.status == 2)
   }
 
   @Test func outputIsDeterministic() throws {

@@ -1,0 +1,81 @@
+import Foundation
+
+extension Plan {
+  /// Stable JSON (sorted keys; bytes and tokens per second as numbers).
+  public func jsonText() throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    struct Form: Encodable {
+      var schemaVersion = Plan.schemaVersion
+      var plan: Plan
+      enum CodingKeys: String, CodingKey { case schemaVersion }
+      func encode(to encoder: any Encoder) throws {
+        try plan.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schemaVersion, forKey: .schemaVersion)
+      }
+    }
+    return String(decoding: try encoder.encode(Form(plan: self)), as: UTF8.self) + "\n"
+  }
+
+  /// A per-GPU memory bar of `width` characters: W weights, K KV cache,
+  /// A activations, O overheads, x memory others hold, . free.
+  static func bar(_ device: DeviceBudget, width: Int = 40) -> String {
+    guard device.capacityBytes > 0 else { return "" }
+    let scale = Double(width) / Double(device.capacityBytes)
+    var text = ""
+    for (bytes, mark) in [
+      (device.otherBytes, "x"), (device.weightBytes, "W"), (device.kvCacheBytes, "K"), (device.activationBytes, "A"),
+      (device.overheadBytes, "O"),
+    ] {
+      text += String(repeating: mark, count: max(0, Int((Double(bytes) * scale).rounded())))
+    }
+    if text.count > width { return String(text.prefix(width - 1)) + "!" }
+    return text + String(repeating: ".", count: width - text.count)
+  }
+
+  /// The human-readable plan.
+  public func tableText() -> String {
+    var out = "Plan on \(topology) (objective: \(objective.rawValue)) — verdict: \(verdict.rawValue)\n"
+    for reason in reasons { out += "  \(reason)\n" }
+    for workload in workloads {
+      out +=
+        "\nWorkload \(workload.role): \(workload.model) as \(workload.weightFormat), \(workload.concurrency) × \(workload.context) tokens, KV \(workload.kvCacheType), \(workload.engine)\n"
+      if let cpu = workload.cpuLayers {
+        out +=
+          "  layout: \(workload.gpuLayers ?? 0) layers on GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-"), \(cpu) in CPU RAM (\(Units.formatBytes(cpuBytes)))\n"
+      } else {
+        out += "  layout: TP \(workload.tensorParallel) × PP \(workload.pipelineParallel)"
+        out += workload.dataParallel > 1 ? " × DP \(workload.dataParallel) replicas\n" : "\n"
+        for (index, stage) in workload.stages.enumerated() {
+          out +=
+            "  stage \(index): GPU \(stage.devices.map(String.init).joined(separator: ",")), layers \(stage.firstLayer)–\(stage.lastLayer)\n"
+        }
+      }
+      let p = workload.prediction
+      out +=
+        "  predicted: prefill \(Units.formatDecimal(p.prefillTokensPerSecond, places: 0)) tokens/s (TTFT \(Units.formatDecimal(p.timeToFirstTokenSeconds, places: 2)) s), decode \(Units.formatDecimal(p.decodeTokensPerSecond, places: 1)) tokens/s per sequence, \(Units.formatDecimal(p.aggregateDecodeTokensPerSecond, places: 0)) in aggregate; decode bound by \(p.decodeBound)\n"
+    }
+    out += "\nGPU budgets (W weights, K KV cache, A activations, O overheads, x others, . free):\n"
+    var rows: [[String]] = [["  GPU", "Name", "Capacity", "Used", "Free", "Verdict", "Memory"]]
+    for device in devices {
+      rows.append([
+        "  \(device.index)", device.name, Units.formatBytes(device.capacityBytes), Units.formatBytes(device.usedBytes),
+        Units.formatBytes(device.freeBytes), device.verdict.rawValue, Plan.bar(device),
+      ])
+    }
+    out += DeviceGraph.columns(rows, indent: "")
+    if !fixes.isEmpty {
+      out += "\nTo make it fit, any one of:\n" + fixes.map { "  - \($0)\n" }.joined()
+    }
+    if !alternatives.isEmpty {
+      out += "\nAlternatives:\n"
+      for alternative in alternatives {
+        out +=
+          "  - \(alternative.summary): \(alternative.verdict.rawValue), \(Units.formatDecimal(alternative.aggregateDecodeTokensPerSecond, places: 0)) tokens/s — \(alternative.whyNot)\n"
+      }
+    }
+    out += "\nAssumptions:\n" + assumptions.map { "  - \($0)\n" }.joined()
+    return out
+  }
+}

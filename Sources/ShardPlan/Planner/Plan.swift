@@ -1,0 +1,116 @@
+/// Fits, fits with little room, or does not fit.
+public enum Verdict: String, Hashable, Sendable, Codable, Comparable {
+  case fits
+  case tight
+  case doesNotFit = "does-not-fit"
+
+  var rank: Int {
+    switch self {
+    case .fits: 0
+    case .tight: 1
+    case .doesNotFit: 2
+    }
+  }
+
+  public static func < (lhs: Verdict, rhs: Verdict) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// How a workload is split.
+public enum Strategy: String, Hashable, Sendable, Codable, CaseIterable {
+  case auto, tensor, pipeline, expert, role, offload
+}
+
+/// What the search optimises.
+public enum Objective: String, Hashable, Sendable, Codable, CaseIterable {
+  case throughput, latency
+  case longestContext = "longest-context"
+  case fewestGPUs = "fewest-gpus"
+}
+
+/// A pipeline stage: the GPUs of its tensor-parallel group and its layers.
+public struct Stage: Hashable, Sendable, Codable {
+  /// Global GPU indices.
+  public var devices: [Int]
+  /// First decoder layer (inclusive).
+  public var firstLayer: Int
+  /// Last decoder layer (inclusive).
+  public var lastLayer: Int
+}
+
+/// Predicted speed.
+public struct Prediction: Hashable, Sendable, Codable {
+  /// Prompt tokens per second for one prompt of the context length.
+  public var prefillTokensPerSecond: Double
+  /// Output tokens per second of one sequence at the target concurrency.
+  public var decodeTokensPerSecond: Double
+  /// Output tokens per second over all sequences and replicas.
+  public var aggregateDecodeTokensPerSecond: Double
+  /// Time to first token for a prompt of the context length, seconds.
+  public var timeToFirstTokenSeconds: Double
+  /// What bounds decode (`HBM bandwidth`, `PCIe all-reduce`, `CPU RAM bandwidth` …).
+  public var decodeBound: String
+}
+
+/// One workload's layout.
+public struct WorkloadPlan: Hashable, Sendable, Codable {
+  public var role: String
+  public var model: String
+  public var weightFormat: String
+  public var strategy: Strategy
+  public var tensorParallel: Int
+  public var pipelineParallel: Int
+  public var expertParallel: Int
+  public var dataParallel: Int
+  public var stages: [Stage]
+  /// Layers on GPUs and in CPU RAM when offloading (llama.cpp `-ngl`).
+  public var gpuLayers: Int?
+  public var cpuLayers: Int?
+  public var context: Int
+  public var concurrency: Int
+  public var kvCacheType: String
+  public var engine: String
+  public var prediction: Prediction
+}
+
+/// One GPU's budget.
+public struct DeviceBudget: Hashable, Sendable, Codable {
+  public var index: Int
+  public var name: String
+  public var capacityBytes: Int64
+  /// What the engine may use (its memory fraction applied, minus memory others hold).
+  public var usableBytes: Int64
+  public var usedBytes: Int64
+  public var weightBytes: Int64
+  public var kvCacheBytes: Int64
+  public var activationBytes: Int64
+  public var overheadBytes: Int64
+  /// Memory other processes already hold.
+  public var otherBytes: Int64
+  public var freeBytes: Int64
+  public var verdict: Verdict
+}
+
+/// A candidate that was not chosen, with why.
+public struct Alternative: Hashable, Sendable, Codable {
+  public var summary: String
+  public var verdict: Verdict
+  public var aggregateDecodeTokensPerSecond: Double
+  public var whyNot: String
+}
+
+/// The planner's answer.
+public struct Plan: Hashable, Sendable, Codable {
+  public static let schemaVersion = 1
+  public var topology: String
+  public var objective: Objective
+  public var verdict: Verdict
+  public var reasons: [String]
+  /// Smallest changes that would make a plan that does not fit, fit.
+  public var fixes: [String]
+  public var workloads: [WorkloadPlan]
+  public var devices: [DeviceBudget]
+  /// CPU RAM used by offloaded layers, bytes.
+  public var cpuBytes: Int64
+  public var alternatives: [Alternative]
+  public var assumptions: [String]
+}

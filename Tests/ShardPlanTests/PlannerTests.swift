@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+import _ShardPlanTestSupport
+
+@testable import ShardPlan
+
+@Suite("Pipeline partition")
+struct PipelinePartitionTests {
+  /// Every split of `layers` into `count` non-empty contiguous ranges.
+  static func allSplits(_ layers: Int, _ count: Int) -> [[Range<Int>]] {
+    if count == 1 { return [[0..<layers]] }
+    var result: [[Range<Int>]] = []
+    for first in 1...(layers - count + 1) {
+      for rest in allSplits(layers - first, count - 1) {
+        result.append([0..<first] + rest.map { (first + $0.lowerBound)..<(first + $0.upperBound) })
+      }
+    }
+    return result
+  }
+
+  @Test func matchesBruteForceOnSmallCases() {
+    var generator = SystemRandomNumberGenerator.seeded(42)
+    for _ in 0..<200 {
+      let layers = Int.random(in: 3...9, using: &generator)
+      let count = Int.random(in: 1...min(4, layers), using: &generator)
+      let bytes = (0..<layers).map { _ in Int64.random(in: 1...20, using: &generator) }
+      let stages = (0..<count).map { _ in
+        PipelinePartition.Stage(
+          capacityBytes: Int64.random(in: 10...60, using: &generator),
+          secondsPerByte: Double(Int.random(in: 1...4, using: &generator)),
+          firstStageExtraBytes: 2,
+          lastStageExtraBytes: 3
+        )
+      }
+      var bestBrute = Double.infinity
+      for split in Self.allSplits(layers, count) {
+        var worst = 0.0
+        var feasible = true
+        for (k, range) in split.enumerated() {
+          var total = bytes[range].reduce(0, +)
+          if k == 0 { total += 2 }
+          if k == count - 1 { total += 3 }
+          if total > stages[k].capacityBytes { feasible = false }
+          worst = max(worst, Double(total) * stages[k].secondsPerByte)
+        }
+        if feasible { bestBrute = min(bestBrute, worst) }
+      }
+      let solution = PipelinePartition.solve(layerBytes: bytes, stages: stages)
+      if bestBrute.isInfinite {
+        #expect(solution == nil)
+      } else {
+        #expect(solution?.bottleneckSeconds == bestBrute)
+        #expect(solution?.ranges.map(\.count).reduce(0, +) == layers)
+      }
+    }
+  }
+
+  @Test func heterogeneousCardsGetLayersInProportionToSpeed() throws {
+    // 126 equal layers over 8 stages, four twice as fast as the others: the fast
+    // ones take twice the layers (bottleneck 126 / 12 layer-units per speed unit).
+    let stages = (0..<8).map { index in
+      PipelinePartition.Stage(capacityBytes: 1 << 40, secondsPerByte: index < 4 ? 1 : 2)
+    }
+    let solution = try #require(PipelinePartition.solve(layerBytes: Array(repeating: 1, count: 126), stages: stages))
+    let counts = solution.ranges.map(\.count)
+    #expect(counts.reduce(0, +) == 126)
+    #expect(solution.bottleneckSeconds == 22)  // ⌈126/6⌉ = 21 fast-units would need 10.5 slow layers; 22 is optimal
+    #expect(counts.prefix(4).allSatisfy { $0 >= 20 } && counts.suffix(4).allSatisfy { $0 <= 11 })
+  }
+}
+
+extension SystemRandomNumberGenerator {
+  /// A deterministic generator for tests (SplitMix64).
+  static func seeded(_ seed: UInt64) -> SplitMix64 { SplitMix64(state: seed) }
+}
+
+struct SplitMix64: RandomNumberGenerator {
+  var state: UInt64
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
+
+@Suite("Planner scenarios")
+struct PlannerTests {
+  static func plan(
+    _ model: String,
+    on topology: String,
+    context: Int,
+    kv: KVCacheType = .bf16,
+    quant: WeightFormat? = nil,
+    engine: Engine = .vllm,
+    concurrency: Int = 1,
+    objective: Objective = .throughput
+  ) throws -> Plan {
+    var spec = try ModelLoader(environment: [:]).load(model)
+    if let quant { spec = spec.converted(to: quant) }
+    let graph = try TopologyLoader().load([topology])
+    let request = InferenceRequest(
+      model: spec,
+      weightFormat: quant?.label ?? "bf16",
+      context: context,
+      concurrency: concurrency,
+      kvCache: kv,
+      engine: engine
+    )
+    return Planner(graph: graph, objective: objective).plan(request)
+  }
+
+  @Test func qwen72BOnTwoRTXPro6000() throws {
+    let at32k = try Self.plan("Qwen/Qwen2.5-72B", on: "2x-rtx-pro-6000-blackwell", context: 32_768)
+    #expect(at32k.verdict == .fits)
+    #expect(at32k.workloads[0].tensorParallel * at32k.workloads[0].pipelineParallel == 2)
+    // Weights split over both cards, exact.
+    #expect(at32k.devices.map(\.weightBytes).reduce(0, +) >= 145_412_407_296)
+    let at128k = try Self.plan("Qwen/Qwen2.5-72B", on: "2x-rtx-pro-6000-blackwell", context: 131_072)
+    #expect(at128k.verdict == .doesNotFit)
+    #expect(at128k.fixes.contains { $0.contains("--kv-dtype fp8") })
+    #expect(at128k.fixes.contains { $0.contains("--context") })
+    let withFP8 = try Self.plan("Qwen/Qwen2.5-72B", on: "2x-rtx-pro-6000-blackwell", context: 131_072, kv: .fp8)
+    #expect(withFP8.verdict != .doesNotFit)
+  }
+
+  @Test func seventyBOnADesktopOffloadsLayers() throws {
+    let plan = try Self.plan(
+      "meta-llama/Llama-3.1-70B",
+      on: "desktop-rtx-3060-12gb",
+      context: 8192,
+      kv: .f16,
+      quant: .gguf(.q4_k_m),
+      engine: .llamaCpp
+    )
+    #expect(plan.verdict == .tight)
+    let workload = plan.workloads[0]
+    let gpuLayers = try #require(workload.gpuLayers)
+    #expect(gpuLayers > 0 && gpuLayers < 80)
+    #expect(workload.cpuLayers == 80 - gpuLayers)
+    #expect(plan.devices[0].freeBytes >= 0)
+    #expect(workload.prediction.decodeBound == "CPU RAM bandwidth")
+    // Decode is bounded by the RAM-resident layers: 51.2 GB/s at 70% efficiency.
+    #expect(workload.prediction.decodeTokensPerSecond < 51.2e9 * 0.7 / Double(plan.cpuBytes - 2 * 128_256 * 8_192 / 4))
+  }
+
+  @Test func objectivesChooseDifferentLayouts() throws {
+    let throughput = try Self.plan("meta-llama/Llama-3.1-8B", on: "8x-h100-sxm", context: 8192, concurrency: 16)
+    let latency = try Self.plan(
+      "meta-llama/Llama-3.1-8B",
+      on: "8x-h100-sxm",
+      context: 8192,
+      concurrency: 16,
+      objective: .latency
+    )
+    let fewest = try Self.plan(
+      "meta-llama/Llama-3.1-8B",
+      on: "8x-h100-sxm",
+      context: 8192,
+      concurrency: 16,
+      objective: .fewestGPUs
+    )
+    #expect(throughput.workloads[0].tensorParallel == 1 && throughput.workloads[0].dataParallel == 8)
+    #expect(latency.workloads[0].tensorParallel == 8)
+    #expect(fewest.workloads[0].tensorParallel * fewest.workloads[0].pipelineParallel == 1)
+    #expect(
+      latency.workloads[0].prediction.decodeTokensPerSecond > throughput.workloads[0].prediction.decodeTokensPerSecond
+    )
+  }
+
+  @Test func plansAreDeterministic() throws {
+    let one = try Self.plan("Qwen/Qwen3-32B", on: "4x-rtx-4090", context: 16_384, quant: .int4)
+    let two = try Self.plan("Qwen/Qwen3-32B", on: "4x-rtx-4090", context: 16_384, quant: .int4)
+    #expect(try one.jsonText() == two.jsonText())
+  }
+}
