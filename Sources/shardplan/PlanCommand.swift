@@ -18,8 +18,14 @@ struct PlanCommand: ParsableCommand {
       """
   )
 
-  @Argument(help: "The model (as for `estimate`).")
-  var model: String
+  @Argument(help: "The model(s), as for `estimate`; several models are a role split.")
+  var models: [String] = []
+
+  @Option(
+    name: .customLong("role"),
+    help: "A role: NAME=MODEL, optionally pinned to GPUs as NAME=MODEL@0,1 (repeatable)."
+  )
+  var roles: [String] = []
 
   @Option(help: "Topology: local, a bundled name (`shardplan topology --list`) or a file.")
   var topology: String = "local"
@@ -51,7 +57,35 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "Output format: table or json.")
   var format: OutputFormat = .table
 
+  /// (role, model, pinned GPUs) for every workload asked for.
+  func workloads() throws -> [(String, String, [Int]?)] {
+    var list: [(String, String, [Int]?)] = models.enumerated().map { ("model\($0.offset)", $0.element, nil) }
+    if models.count == 1 { list = [("default", models[0], nil)] }
+    for role in roles {
+      guard let equals = role.firstIndex(of: "="), equals != role.startIndex else {
+        throw ValidationError("--role '\(role)' is not NAME=MODEL or NAME=MODEL@GPU,GPU")
+      }
+      let name = String(role[..<equals])
+      var model = String(role[role.index(after: equals)...])
+      var pins: [Int]?
+      if let at = model.lastIndex(of: "@") {
+        let list = model[model.index(after: at)...].split(separator: ",").map { Int($0) }
+        guard !list.isEmpty, list.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+          throw ValidationError("--role '\(role)': GPUs after '@' must be indices such as @0,1")
+        }
+        pins = list.compactMap { $0 }
+        model = String(model[..<at])
+      }
+      guard !model.isEmpty else { throw ValidationError("--role '\(role)' names no model") }
+      list.append((name, model, pins))
+    }
+    return list
+  }
+
   func validate() throws {
+    let asked = try workloads()
+    guard !asked.isEmpty else { throw ValidationError("give a MODEL or at least one --role NAME=MODEL") }
+    if Set(asked.map(\.0)).count != asked.count { throw ValidationError("role names must be different") }
     if let dtype, WeightFormat(dtype: dtype) == nil { throw ValidationError("unknown --dtype '\(dtype)'") }
     if let quant, WeightFormat(quant: quant) == nil { throw ValidationError("unknown --quant '\(quant)'") }
     if kvDtype != "auto" && KVCacheType(name: kvDtype) == nil {
@@ -73,13 +107,36 @@ struct PlanCommand: ParsableCommand {
 
   func run() throws {
     let graph: DeviceGraph
-    var spec: ModelSpec
+    var requests: [InferenceRequest] = []
     do {
       graph = try TopologyLoader(hwloc: HwlocProvider()).load([topology])
-      spec = try ModelLoader(hub: HubClient.fromEnvironment()).load(model)
+      for (role, model, pins) in try workloads() {
+        if let pins, let bad = pins.first(where: { $0 >= graph.gpus.count }) {
+          throw InputError(
+            .inconsistent,
+            source: topology,
+            field: "--role \(role)",
+            message: "GPU \(bad) does not exist",
+            expected: "indices 0 to \(graph.gpus.count - 1)"
+          )
+        }
+        var request = try request(for: try ModelLoader(hub: HubClient.fromEnvironment()).load(model))
+        request.role = role
+        request.pinnedGPUs = pins
+        requests.append(request)
+      }
     } catch {
       failWithInputError(error)
     }
+    let planner = Planner(graph: graph, strategy: strategy, objective: objective)
+    let plan =
+      requests.count == 1 && requests[0].pinnedGPUs == nil ? planner.plan(requests[0]) : planner.planRoles(requests)
+    print(format == .json ? try plan.jsonText() : plan.tableText(), terminator: "")
+    if plan.verdict == .doesNotFit { throw ExitCode(1) }
+  }
+
+  func request(for loaded: ModelSpec) throws -> InferenceRequest {
+    var spec = loaded
     var label = spec.quantization ?? "as stored"
     var converted = false
     if let dtype, let chosen = WeightFormat(dtype: dtype) {
@@ -98,7 +155,7 @@ struct PlanCommand: ParsableCommand {
     }
     let isGGUF = spec.tensorSource == "gguf" || (quant.flatMap(WeightFormat.init(quant:))?.isGGUF ?? false)
     let engine = self.engine ?? (isGGUF ? .llamaCpp : .vllm)
-    let request = InferenceRequest(
+    return InferenceRequest(
       model: spec,
       weightFormat: label,
       context: context ?? min(spec.maxContext, 8192),
@@ -106,8 +163,5 @@ struct PlanCommand: ParsableCommand {
       kvCache: KVCacheType(name: kvDtype) ?? (engine == .llamaCpp ? .f16 : .bf16),
       engine: engine
     )
-    let plan = Planner(graph: graph, strategy: strategy, objective: objective).plan(request)
-    print(format == .json ? try plan.jsonText() : plan.tableText(), terminator: "")
-    if plan.verdict == .doesNotFit { throw ExitCode(1) }
   }
 }

@@ -9,6 +9,8 @@ public struct InferenceRequest: Hashable, Sendable {
   public var concurrency: Int
   public var kvCache: KVCacheType
   public var engine: Engine
+  /// GPUs this workload must use (global indices), or nil for any.
+  public var pinnedGPUs: [Int]?
 
   public init(
     model: ModelSpec,
@@ -17,7 +19,8 @@ public struct InferenceRequest: Hashable, Sendable {
     context: Int,
     concurrency: Int = 1,
     kvCache: KVCacheType = .bf16,
-    engine: Engine = .vllm
+    engine: Engine = .vllm,
+    pinnedGPUs: [Int]? = nil
   ) {
     self.model = model
     self.weightFormat = weightFormat
@@ -26,6 +29,7 @@ public struct InferenceRequest: Hashable, Sendable {
     self.concurrency = concurrency
     self.kvCache = kvCache
     self.engine = engine
+    self.pinnedGPUs = pinnedGPUs
   }
 }
 
@@ -41,6 +45,10 @@ public struct Planner: Sendable {
   public var objective: Objective
   /// A plan whose tightest GPU keeps less than this fraction of its memory free is `tight`.
   public var tightFraction: Double
+  /// Bytes already taken on GPUs by workloads placed earlier (role split).
+  var occupied: [Int: Int64] = [:]
+  /// GPUs the current workload may use; nil for all.
+  var allowed: Set<Int>?
 
   public init(
     graph: DeviceGraph,
@@ -229,7 +237,10 @@ public struct Planner: Sendable {
   func candidates(_ request: InferenceRequest) -> [Candidate] {
     var list: [Candidate] = []
     let model = request.model
-    let hosts = graph.hosts.map { host in graph.gpus.filter { $0.host == host.index }.map(\.index) }
+    let permitted = request.pinnedGPUs.map(Set.init) ?? allowed
+    let hosts = graph.hosts.map { host in
+      graph.gpus.filter { $0.host == host.index && (permitted?.contains($0.index) ?? true) }.map(\.index)
+    }
     let maxPerHost = hosts.map(\.count).max() ?? 0
     if strategy != .offload {
       var degrees: [Int] = []
@@ -287,7 +298,7 @@ public struct Planner: Sendable {
   func usableBytes(_ gpu: GPU, engine: Engine) -> Int64 {
     let fraction = EngineProfile.profile(engine).memoryFraction ?? 1.0
     let capacity = gpu.memoryBytes ?? 0
-    return Int64(Double(capacity) * fraction) - (gpu.memoryUsedBytes ?? 0)
+    return Int64(Double(capacity) * fraction) - (gpu.memoryUsedBytes ?? 0) - (occupied[gpu.index] ?? 0)
   }
 
   /// Layer bytes that go on each rank for weights and the KV cache.

@@ -1,0 +1,108 @@
+extension Planner {
+  /// Packs several models (roles) onto the topology's cards: pinned roles first,
+  /// then the largest; each takes the layout with the fewest GPUs that fits in
+  /// the memory the roles before it left (two models may share a card), ties
+  /// broken by throughput. Every GPU's budget adds up all roles on it.
+  ///
+  /// - Complexity: O(R · C) candidate evaluations for R roles and C candidates per role.
+  public func planRoles(_ requests: [InferenceRequest]) -> Plan {
+    guard requests.count > 1 else { return requests.first.map(plan) ?? plan(roles: []) }
+    return plan(roles: requests)
+  }
+
+  private func plan(roles requests: [InferenceRequest]) -> Plan {
+    let order = requests.enumerated().sorted { a, b in
+      let pinnedA = a.element.pinnedGPUs != nil
+      let pinnedB = b.element.pinnedGPUs != nil
+      if pinnedA != pinnedB { return pinnedA }
+      if a.element.model.weightBytes != b.element.model.weightBytes {
+        return a.element.model.weightBytes > b.element.model.weightBytes
+      }
+      return a.offset < b.offset
+    }
+    var planner = self
+    planner.objective = .fewestGPUs
+    var workloads: [(Int, WorkloadPlan)] = []
+    var budgets: [Int: DeviceBudget] = [:]
+    var reasons: [String] = []
+    var fixes: [String] = []
+    var verdict = Verdict.fits
+    var cpuBytes: Int64 = 0
+    for (position, request) in order {
+      var candidates = planner.candidates(request)
+      candidates.sort { planner.better($0, $1) }
+      guard let best = candidates.first else {
+        verdict = .doesNotFit
+        reasons.append("\(request.role): no layout is possible on the GPUs it may use")
+        continue
+      }
+      verdict = max(verdict, best.verdict)
+      let headroom = best.devices.map(\.freeBytes).min() ?? 0
+      switch best.verdict {
+      case .doesNotFit:
+        reasons.append(
+          "\(request.role) (\(request.model.name)): does not fit in what is left — \(best.shortfall ?? "short of memory")"
+        )
+        fixes.append(contentsOf: planner.fixes(request).map { "\(request.role): \($0)" })
+      default:
+        reasons.append(
+          "\(request.role) (\(request.model.name)): \(describe(best.workload)), headroom \(Units.formatBytes(headroom))"
+        )
+      }
+      workloads.append((position, best.workload))
+      cpuBytes += best.cpuBytes
+      for device in best.devices {
+        planner.occupied[device.index, default: 0] += device.usedBytes
+        if var existing = budgets[device.index] {
+          existing.usedBytes += device.usedBytes
+          existing.weightBytes += device.weightBytes
+          existing.kvCacheBytes += device.kvCacheBytes
+          existing.activationBytes += device.activationBytes
+          existing.overheadBytes += device.overheadBytes
+          existing.freeBytes = device.freeBytes
+          existing.verdict = max(existing.verdict, device.verdict)
+          budgets[device.index] = existing
+        } else {
+          var fresh = device
+          fresh.otherBytes = graph.gpus[device.index].memoryUsedBytes ?? 0
+          fresh.usableBytes = device.usableBytes + (self.occupied[device.index] ?? 0)
+          budgets[device.index] = fresh
+        }
+      }
+    }
+    var devices = Array(budgets.values)
+    for gpu in graph.gpus where budgets[gpu.index] == nil {
+      let capacity = gpu.memoryBytes ?? 0
+      let other = gpu.memoryUsedBytes ?? 0
+      devices.append(
+        DeviceBudget(
+          index: gpu.index,
+          name: gpu.name,
+          capacityBytes: capacity,
+          usableBytes: capacity - other,
+          usedBytes: 0,
+          weightBytes: 0,
+          kvCacheBytes: 0,
+          activationBytes: 0,
+          overheadBytes: 0,
+          otherBytes: other,
+          freeBytes: capacity - other,
+          verdict: .fits
+        )
+      )
+    }
+    devices.sort { $0.index < $1.index }
+    return Plan(
+      topology: graph.name,
+      objective: .fewestGPUs,
+      verdict: verdict,
+      reasons: reasons,
+      fixes: fixes,
+      workloads: workloads.sorted { $0.0 < $1.0 }.map(\.1),
+      devices: devices,
+      cpuBytes: cpuBytes,
+      alternatives: [],
+      assumptions: requests.first.map(assumptions) ?? []
+    )
+  }
+}
