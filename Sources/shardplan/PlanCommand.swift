@@ -54,7 +54,7 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "Engine: vllm, sglang, llama.cpp or transformers.")
   var engine: Engine?
 
-  @Option(help: "Output format: table or json.")
+  @Option(help: "Output format: table, json, or yaml (a layout file for `validate`).")
   var format: OutputFormat = .table
 
   /// (role, model, pinned GPUs) for every workload asked for.
@@ -102,7 +102,7 @@ struct PlanCommand: ParsableCommand {
         "--strategy \(strategy.rawValue) is not implemented yet; use auto, tensor, pipeline or offload"
       )
     }
-    if format == .yaml || format == .dot { throw ValidationError("--format for plan is table or json") }
+    if format == .dot { throw ValidationError("--format for plan is table, json or yaml") }
   }
 
   func run() throws {
@@ -131,7 +131,11 @@ struct PlanCommand: ParsableCommand {
     let planner = Planner(graph: graph, strategy: strategy, objective: objective)
     let plan =
       requests.count == 1 && requests[0].pinnedGPUs == nil ? planner.plan(requests[0]) : planner.planRoles(requests)
-    print(format == .json ? try plan.jsonText() : plan.tableText(), terminator: "")
+    switch format {
+    case .json: print(try plan.jsonText(), terminator: "")
+    case .yaml: print(plan.layoutYAML(), terminator: "")
+    default: print(plan.tableText(), terminator: "")
+    }
     if plan.verdict == .doesNotFit { throw ExitCode(1) }
   }
 
@@ -163,5 +167,67 @@ struct PlanCommand: ParsableCommand {
       kvCache: KVCacheType(name: kvDtype) ?? (engine == .llamaCpp ? .f16 : .bf16),
       engine: engine
     )
+  }
+}
+
+struct ValidateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "validate",
+    abstract: "Check a layout file: every problem with file:line, the per-GPU budget, and the verdict.",
+    discussion:
+      "Exit status 0 when the layout fits, 1 when it has problems or does not fit, 2 when the file cannot be read."
+  )
+
+  @Argument(help: "The layout file (YAML).")
+  var layout: String
+
+  @Option(help: "Topology, overriding the file's `topology:`.")
+  var topology: String?
+
+  @Option(help: "Output format: table or json.")
+  var format: OutputFormat = .table
+
+  func run() throws {
+    let text: String
+    do {
+      text = try TopologyLoader.readFile(layout)
+    } catch {
+      failWithInputError(error)
+    }
+    let validator = LayoutValidator(
+      models: ModelLoader(hub: HubClient.fromEnvironment()),
+      topologies: TopologyLoader(hwloc: HwlocProvider())
+    )
+    let report = validator.validate(text, source: layout, topology: topology)
+    if format == .json {
+      struct Form: Encodable {
+        var verdict: Verdict
+        var findings: [Finding]
+        var plan: Plan?
+      }
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+      print(
+        String(
+          decoding: try encoder.encode(Form(verdict: report.verdict, findings: report.findings, plan: report.plan)),
+          as: UTF8.self
+        )
+      )
+    } else {
+      if report.findings.isEmpty {
+        print("\(layout): the layout is consistent")
+      } else {
+        print("\(layout): \(report.findings.count) problem\(report.findings.count == 1 ? "" : "s"):")
+        for finding in report.findings { print("  \(finding)") }
+      }
+      if let plan = report.plan, !plan.workloads.isEmpty {
+        var table = plan
+        table.reasons = []
+        print("")
+        print(table.tableText(), terminator: "")
+      }
+      print("Verdict: \(report.verdict.rawValue)")
+    }
+    if report.verdict == .doesNotFit { throw ExitCode(1) }
   }
 }

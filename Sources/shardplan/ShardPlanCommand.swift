@@ -15,7 +15,10 @@ struct ShardPlanCommand: ParsableCommand {
       Exit status: 0 success, 1 does not fit / validation failed, 2 bad input.
       """,
     version: "0.1.0",
-    subcommands: [TopologyCommand.self, EstimateCommand.self, PlanCommand.self, GPUsCommand.self, ModelsCommand.self]
+    subcommands: [
+      TopologyCommand.self, EstimateCommand.self, PlanCommand.self, ValidateCommand.self, GPUsCommand.self,
+      ModelsCommand.self,
+    ]
   )
 
   /// Runs the tool. Usage errors exit with status 2, like every other bad input

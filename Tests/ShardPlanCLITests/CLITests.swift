@@ -274,3 +274,45 @@ extension CLITests {
     #expect(result.stdout.contains("\"bandwidthBytesPerSecond\" : 56250000000"))
   }
 }
+
+extension CLITests {
+  @Test func validateListsEveryProblemWithItsLine() throws {
+    let result = try Self.run(["validate", "Examples/layouts/broken.yaml"])
+    #expect(result.status == 1)
+    for expected in [
+      "broken.yaml:7: unknown key 'contxt'", "Did you mean 'context'?", "broken.yaml:17: unknown kvCache 'fp9'",
+      "tensorParallel 3 does not divide the 64 attention heads", "stage 1 starts at layer 41",
+      "broken.yaml:15: coder: GPU 2 does not exist",
+    ] {
+      #expect(result.stdout.contains(expected), "missing: \(expected)")
+    }
+  }
+
+  @Test func planYAMLIsAcceptedByValidate() throws {
+    let folder = try SyntheticFiles.folder("layout")
+    for (arguments, name) in [
+      (["plan", "Qwen/Qwen2.5-72B", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "32768"], "qwen72b.yaml"),
+      (
+        [
+          "plan", "--topology", "2x-rtx-pro-6000-blackwell", "--role", "reasoning=Qwen/Qwen3-32B@0", "--role",
+          "coder=Qwen/Qwen2.5-7B-Instruct@1", "--context", "16384",
+        ], "roles.yaml"
+      ),
+      (
+        [
+          "plan", "meta-llama/Llama-3.1-70B", "--quant", "q4_k_m", "--topology", "desktop-rtx-3060-12gb", "--context",
+          "8192",
+        ], "offload.yaml"
+      ),
+      (["plan", "meta-llama/Llama-3.1-8B", "--topology", "2x8-h100-ib", "--objective", "latency"], "multinode.yaml"),
+    ] {
+      let planned = try Self.run(arguments + ["--format", "yaml"])
+      #expect(planned.status == 0, "\(planned.stderr)")
+      let url = folder.appendingPathComponent(name)
+      try planned.stdout.write(to: url, atomically: true, encoding: .utf8)
+      let validated = try Self.run(["validate", url.path])
+      #expect(validated.status == 0, "\(name): \(validated.stdout)")
+      #expect(validated.stdout.contains("the layout is consistent"))
+    }
+  }
+}

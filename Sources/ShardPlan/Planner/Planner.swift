@@ -319,7 +319,12 @@ public struct Planner: Sendable {
     return (weights, paddedKV)
   }
 
-  func evaluate(_ request: InferenceRequest, stageGroups: [[Int]], replicas: Int) -> Candidate? {
+  func evaluate(
+    _ request: InferenceRequest,
+    stageGroups: [[Int]],
+    replicas: Int,
+    fixedRanges: [Range<Int>]? = nil
+  ) -> Candidate? {
     let model = request.model
     let tp = stageGroups.first?.count ?? 1
     let profile = EngineProfile.profile(request.engine)
@@ -356,7 +361,10 @@ public struct Planner: Sendable {
     var ranges: [Range<Int>]
     var verdict = Verdict.fits
     var shortfall: String?
-    if let solution = PipelinePartition.solve(layerBytes: layerTotal, stages: stages) {
+    if let fixedRanges {
+      // A layout written by hand: price its ranges as given.
+      ranges = fixedRanges
+    } else if let solution = PipelinePartition.solve(layerBytes: layerTotal, stages: stages) {
       ranges = solution.ranges
     } else {
       // Nothing fits: show an even split so the budgets say by how much.

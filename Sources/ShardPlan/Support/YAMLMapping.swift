@@ -85,6 +85,9 @@ struct YAMLMapping {
 
   func has(_ key: String) -> Bool { pairs.contains { $0.key == key } }
 
+  /// Keys in document order.
+  var keys: [String] { pairs.map(\.key) }
+
   func node(_ key: String) -> (Node, Int)? {
     pairs.first { $0.key == key }.map { ($0.value, $0.line) }
   }

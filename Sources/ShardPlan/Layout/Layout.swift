@@ -1,0 +1,212 @@
+import Yams
+
+/// A layout file: which models run where, written by `plan --format yaml` or by
+/// hand, checked by `validate`. The format is documented in the README
+/// ("Layout files").
+public struct Layout: Hashable, Sendable {
+  public struct Workload: Hashable, Sendable {
+    public var role: String
+    public var model: String
+    /// `as-stored`, a `--dtype` value or a `--quant` value.
+    public var weights: String
+    public var engine: Engine
+    public var context: Int
+    public var concurrency: Int
+    public var kvCache: KVCacheType
+    public var tensorParallel: Int
+    public var pipelineParallel: Int
+    public var dataParallel: Int
+    public var stages: [Stage]
+    public var gpuLayers: Int?
+    /// The line of the workload's entry, for findings.
+    public var line: Int
+  }
+
+  public var topology: String?
+  public var workloads: [Workload]
+}
+
+/// A problem found in a layout file.
+public struct Finding: Hashable, Sendable, Codable, CustomStringConvertible {
+  public var source: String
+  public var line: Int?
+  public var message: String
+
+  public var description: String { "\(source)\(line.map { ":\($0)" } ?? ""): \(message)" }
+}
+
+extension Plan {
+  /// The plan as a layout file that `shardplan validate` accepts.
+  public func layoutYAML() -> String {
+    var out = "# shardplan layout, written by `shardplan plan --format yaml`; check it with `shardplan validate`.\n"
+    out += "topology: \(DeviceGraph.yamlScalar(topology))\nworkloads:\n"
+    for workload in workloads {
+      out += "  - role: \(DeviceGraph.yamlScalar(workload.role))\n"
+      out += "    model: \(DeviceGraph.yamlScalar(workload.model))\n"
+      out += "    weights: \(DeviceGraph.yamlScalar(Layout.weightsKey(workload.weightFormat)))\n"
+      out += "    engine: \(workload.engine)\n"
+      out += "    context: \(workload.context)\n"
+      out += "    concurrency: \(workload.concurrency)\n"
+      out += "    kvCache: \(workload.kvCacheType)\n"
+      out += "    tensorParallel: \(workload.tensorParallel)\n"
+      out += "    pipelineParallel: \(workload.pipelineParallel)\n"
+      out += "    dataParallel: \(workload.dataParallel)\n"
+      if let gpuLayers = workload.gpuLayers { out += "    gpuLayers: \(gpuLayers)\n" }
+      out += "    stages:\n"
+      for stage in workload.stages {
+        out += "      - devices: [\(stage.devices.map(String.init).joined(separator: ", "))]\n"
+        out += "        layers: \(stage.firstLayer)-\(stage.lastLayer)\n"
+      }
+    }
+    return out
+  }
+}
+
+extension Layout {
+  /// The `weights:` value that reproduces a plan's weight format label.
+  static func weightsKey(_ label: String) -> String {
+    let lower = label.lowercased()
+    for key in ["fp8", "int8", "int4", "nf4", "mxfp4"] where lower.hasPrefix(key) { return key }
+    if let preset = GGUFQuantization(rawValue: lower) { return preset.rawValue }
+    if ["bf16", "f16", "fp16", "f32", "fp32"].contains(lower) {
+      return lower == "f16" ? "fp16" : lower == "f32" ? "fp32" : lower
+    }
+    return "as-stored"
+  }
+
+  static let topKeys = ["topology", "workloads"]
+  static let workloadKeys = [
+    "role", "model", "weights", "engine", "context", "concurrency", "kvCache", "tensorParallel", "pipelineParallel",
+    "dataParallel", "expertParallel", "stages", "gpuLayers",
+  ]
+  static let stageKeys = ["devices", "layers"]
+
+  /// Reads a layout file, collecting every problem instead of stopping at the first.
+  /// - Returns: the layout (with the workloads that could be read) and the findings.
+  public static func read(_ text: String, source: String) -> (Layout?, [Finding]) {
+    var findings: [Finding] = []
+    func note(_ error: InputError) {
+      findings.append(
+        Finding(
+          source: source,
+          line: error.line,
+          message: error.message + (error.expected.map { "; expected \($0)" } ?? "")
+            + (error.fix.map { ". \($0)" } ?? "")
+        )
+      )
+    }
+    func attempt<T>(_ body: () throws -> T) -> T? {
+      do { return try body() } catch let error as InputError {
+        note(error)
+        return nil
+      } catch {
+        findings.append(Finding(source: source, line: nil, message: "\(error)"))
+        return nil
+      }
+    }
+    guard let root = attempt({ try YAMLMapping.document(text, source: source, context: "the layout file") }) else {
+      return (nil, findings)
+    }
+    _ = attempt { try root.checkKeysAll(topKeys, into: &findings) }
+    let topology = attempt { try root.string("topology") } ?? nil
+    let entries = attempt { try root.mappings("workloads", context: "a workload") } ?? []
+    if entries.isEmpty {
+      findings.append(Finding(source: source, line: root.line, message: "the layout has no workloads"))
+    }
+    var workloads: [Workload] = []
+    for entry in entries {
+      _ = attempt { try entry.checkKeysAll(workloadKeys, into: &findings) }
+      let role = (attempt { try entry.string("role") } ?? nil) ?? "workload\(workloads.count)"
+      guard let model = attempt({ try entry.requiredString("model") }) else { continue }
+      let weights = (attempt { try entry.string("weights") } ?? nil) ?? "as-stored"
+      if weights != "as-stored", WeightFormat(dtype: weights) == nil, WeightFormat(quant: weights) == nil {
+        findings.append(
+          Finding(
+            source: source,
+            line: entry.node("weights")?.1,
+            message:
+              "unknown weights '\(weights)'; expected as-stored, bf16, fp16, fp32, fp8, int8, int4, nf4, mxfp4 or a llama.cpp type"
+          )
+        )
+      }
+      let engineText = (attempt { try entry.string("engine") } ?? nil) ?? "vllm"
+      let engine = Engine(rawValue: engineText)
+      if engine == nil {
+        findings.append(
+          Finding(
+            source: source,
+            line: entry.node("engine")?.1,
+            message: "unknown engine '\(engineText)'; expected vllm, sglang, llama.cpp or transformers"
+          )
+        )
+      }
+      let kvText = (attempt { try entry.string("kvCache") } ?? nil) ?? (engine == .llamaCpp ? "f16" : "bf16")
+      let kv = KVCacheType(name: kvText)
+      if kv == nil {
+        findings.append(Finding(source: source, line: entry.node("kvCache")?.1, message: "unknown kvCache '\(kvText)'"))
+      }
+      let context = (attempt { try entry.int("context", range: 1...100_000_000) } ?? nil) ?? 4096
+      let concurrency = (attempt { try entry.int("concurrency", range: 1...100_000) } ?? nil) ?? 1
+      let tp = (attempt { try entry.int("tensorParallel", range: 1...1024) } ?? nil) ?? 1
+      let pp = (attempt { try entry.int("pipelineParallel", range: 1...1024) } ?? nil) ?? 1
+      let dp = (attempt { try entry.int("dataParallel", range: 1...1024) } ?? nil) ?? 1
+      let gpuLayers = attempt { try entry.int("gpuLayers", range: 0...100_000) } ?? nil
+      var stages: [Stage] = []
+      for stageEntry in attempt({ try entry.mappings("stages", context: "a stage") }) ?? [] {
+        _ = attempt { try stageEntry.checkKeysAll(stageKeys, into: &findings) }
+        let devices = (attempt { try stageEntry.ints("devices") } ?? nil) ?? []
+        let layerText = (attempt { try stageEntry.requiredString("layers") }) ?? ""
+        let bounds = layerText.split(separator: "-").map { Int($0.trimmingWhitespace()) }
+        guard bounds.count == 2, let first = bounds[0], let last = bounds[1], first <= last else {
+          findings.append(
+            Finding(
+              source: source,
+              line: stageEntry.node("layers")?.1 ?? stageEntry.line,
+              message: "layers '\(layerText)' is not a range such as 0-39"
+            )
+          )
+          continue
+        }
+        if devices.isEmpty {
+          findings.append(Finding(source: source, line: stageEntry.line, message: "a stage lists no devices"))
+        }
+        stages.append(Stage(devices: devices, firstLayer: first, lastLayer: last))
+      }
+      workloads.append(
+        Workload(
+          role: role,
+          model: model,
+          weights: weights,
+          engine: engine ?? .vllm,
+          context: context,
+          concurrency: concurrency,
+          kvCache: kv ?? .bf16,
+          tensorParallel: tp,
+          pipelineParallel: pp,
+          dataParallel: dp,
+          stages: stages,
+          gpuLayers: gpuLayers,
+          line: entry.line
+        )
+      )
+    }
+    return (Layout(topology: topology, workloads: workloads), findings)
+  }
+}
+
+extension YAMLMapping {
+  /// Like ``checkKeys(_:)`` but records every unknown key instead of stopping.
+  func checkKeysAll(_ allowed: [String], into findings: inout [Finding]) throws {
+    for key in keys where !allowed.contains(key) {
+      let suggestion = allowed.min { editDistance($0, key) < editDistance($1, key) }
+      let hint = suggestion.flatMap { editDistance($0, key) <= 3 ? " Did you mean '\($0)'?" : nil } ?? ""
+      findings.append(
+        Finding(
+          source: source,
+          line: node(key)?.1,
+          message: "unknown key '\(key)'; expected one of \(allowed.joined(separator: ", ")).\(hint)"
+        )
+      )
+    }
+  }
+}

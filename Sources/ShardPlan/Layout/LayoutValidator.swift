@@ -1,0 +1,175 @@
+/// Checks a layout in full against its topology and models: every problem is
+/// listed (not only the first), with the file and line, and the per-GPU budget of
+/// all workloads together decides the verdict.
+public struct LayoutValidator: Sendable {
+  public var models: ModelLoader
+  public var topologies: TopologyLoader
+
+  public init(models: ModelLoader, topologies: TopologyLoader) {
+    self.models = models
+    self.topologies = topologies
+  }
+
+  /// The outcome: findings, the budget (a plan of the layout as written), and the verdict.
+  public struct Report: Sendable {
+    public var findings: [Finding]
+    public var plan: Plan?
+    /// `does-not-fit` when there are findings or a GPU is over its budget.
+    public var verdict: Verdict
+  }
+
+  /// Validates layout text read from `source`; `topology` overrides the file's.
+  public func validate(_ text: String, source: String, topology override: String? = nil) -> Report {
+    var (layout, findings) = Layout.read(text, source: source)
+    guard let layout else { return Report(findings: findings, plan: nil, verdict: .doesNotFit) }
+    guard let topologyName = override ?? layout.topology else {
+      findings.append(Finding(source: source, line: 1, message: "no topology: add `topology: NAME` or pass --topology"))
+      return Report(findings: findings, plan: nil, verdict: .doesNotFit)
+    }
+    let graph: DeviceGraph
+    do {
+      graph = try topologies.load([topologyName])
+    } catch {
+      findings.append(Finding(source: source, line: 1, message: "topology '\(topologyName)': \(error)"))
+      return Report(findings: findings, plan: nil, verdict: .doesNotFit)
+    }
+    var planner = Planner(graph: graph)
+    var workloads: [WorkloadPlan] = []
+    var budgets: [Int: DeviceBudget] = [:]
+    var roles: Set<String> = []
+    for workload in layout.workloads {
+      func problem(_ message: String) {
+        findings.append(Finding(source: source, line: workload.line, message: "\(workload.role): \(message)"))
+      }
+      if !roles.insert(workload.role).inserted { problem("role name used twice") }
+      var spec: ModelSpec
+      do {
+        spec = try models.load(workload.model)
+      } catch {
+        problem("model '\(workload.model)': \(error)")
+        continue
+      }
+      var label = spec.quantization ?? "as stored"
+      if workload.weights != "as-stored",
+        let format = WeightFormat(dtype: workload.weights) ?? WeightFormat(quant: workload.weights)
+      {
+        spec = spec.converted(to: format)
+        label = format.label
+      }
+      let layers = spec.layers
+      // Structure.
+      let devicesUsed = workload.stages.flatMap(\.devices)
+      if let bad = devicesUsed.first(where: { $0 < 0 || $0 >= graph.gpus.count }) {
+        problem("GPU \(bad) does not exist; \(graph.name) has GPUs 0 to \(graph.gpus.count - 1)")
+        continue
+      }
+      if Set(devicesUsed).count != devicesUsed.count { problem("a GPU appears in two stages of the same workload") }
+      if workload.stages.count != workload.pipelineParallel {
+        problem("pipelineParallel is \(workload.pipelineParallel) but \(workload.stages.count) stages are listed")
+      }
+      if workload.gpuLayers == nil {
+        for (index, stage) in workload.stages.enumerated() where stage.devices.count != workload.tensorParallel {
+          problem("stage \(index) has \(stage.devices.count) GPU(s) but tensorParallel is \(workload.tensorParallel)")
+        }
+        if spec.attention.heads > 0 && spec.attention.heads % workload.tensorParallel != 0 {
+          problem(
+            "tensorParallel \(workload.tensorParallel) does not divide the \(spec.attention.heads) attention heads"
+          )
+        }
+        for stage in workload.stages {
+          let hosts = Set(stage.devices.map { graph.gpus[$0].host })
+          if hosts.count > 1 {
+            problem(
+              "stage on GPUs \(stage.devices) spans \(hosts.count) hosts; tensor parallelism stays inside one host"
+            )
+          }
+        }
+      }
+      var expected = workload.gpuLayers.map { layers - $0 } ?? 0
+      for (index, stage) in workload.stages.enumerated() {
+        if stage.firstLayer != expected {
+          problem(
+            "stage \(index) starts at layer \(stage.firstLayer); layers must follow on from \(expected) with no gap or overlap"
+          )
+        }
+        expected = stage.lastLayer + 1
+      }
+      if expected != layers {
+        problem("the stages end at layer \(expected - 1) but \(spec.name) has layers 0 to \(layers - 1)")
+      }
+      guard findings.filter({ $0.message.hasPrefix("\(workload.role):") }).isEmpty, !workload.stages.isEmpty else {
+        continue
+      }
+      // Memory of this workload as written.
+      let request = InferenceRequest(
+        model: spec,
+        weightFormat: label,
+        role: workload.role,
+        context: workload.context,
+        concurrency: workload.concurrency,
+        kvCache: workload.kvCache,
+        engine: workload.engine
+      )
+      var candidate: Planner.Candidate?
+      if workload.gpuLayers != nil {
+        var offloadPlanner = planner
+        offloadPlanner.allowed = Set(devicesUsed)
+        candidate = offloadPlanner.offloadCandidates(request).first
+      } else {
+        candidate = planner.evaluate(
+          request,
+          stageGroups: workload.stages.map(\.devices),
+          replicas: workload.dataParallel,
+          fixedRanges: workload.stages.map { $0.firstLayer..<($0.lastLayer + 1) }
+        )
+      }
+      guard let candidate else {
+        problem("cannot be priced on these GPUs")
+        continue
+      }
+      workloads.append(candidate.workload)
+      for device in candidate.devices {
+        planner.occupied[device.index, default: 0] += device.usedBytes
+        if var existing = budgets[device.index] {
+          existing.usedBytes += device.usedBytes
+          existing.weightBytes += device.weightBytes
+          existing.kvCacheBytes += device.kvCacheBytes
+          existing.activationBytes += device.activationBytes
+          existing.overheadBytes += device.overheadBytes
+          existing.freeBytes = device.freeBytes
+          existing.verdict = max(existing.verdict, device.verdict)
+          budgets[device.index] = existing
+        } else {
+          budgets[device.index] = device
+        }
+      }
+    }
+    var verdict = budgets.values.map(\.verdict).max() ?? .fits
+    for budget in budgets.values.sorted(by: { $0.index < $1.index }) where budget.verdict == .doesNotFit {
+      findings.append(
+        Finding(
+          source: source,
+          line: nil,
+          message: "GPU \(budget.index) (\(budget.name)) is over its budget by \(Units.formatBytes(-budget.freeBytes))"
+        )
+      )
+    }
+    if !findings.isEmpty { verdict = .doesNotFit }
+    findings = findings.enumerated().sorted { a, b in
+      (a.element.line ?? Int.max, a.offset) < (b.element.line ?? Int.max, b.offset)
+    }.map(\.element)
+    let plan = Plan(
+      topology: graph.name,
+      objective: .throughput,
+      verdict: verdict,
+      reasons: findings.isEmpty ? ["the layout fits"] : findings.map(\.description),
+      fixes: [],
+      workloads: workloads,
+      devices: budgets.values.sorted { $0.index < $1.index },
+      cpuBytes: 0,
+      alternatives: [],
+      assumptions: []
+    )
+    return Report(findings: findings, plan: plan, verdict: verdict)
+  }
+}
