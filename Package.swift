@@ -42,7 +42,7 @@ let package = Package(
     ),
 
     // MARK: - Tests
-    .testTarget(name: "ShardPlanTests", dependencies: ["ShardPlan", "_ShardPlanTestSupport"]),
+    .testTarget(name: "ShardPlanTests", dependencies: ["ShardPlan", "_ShardPlanTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "ShardPlanHwlocTests", dependencies: ["ShardPlanHwloc", "ShardPlan", "_ShardPlanTestSupport"]),
     .testTarget(name: "ShardPlanHubTests", dependencies: ["ShardPlanHub", "ShardPlan", "_ShardPlanTestSupport"]),
     .testTarget(

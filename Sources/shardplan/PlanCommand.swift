@@ -30,7 +30,7 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "Topology: local, a bundled name (`shardplan topology --list`) or a file.")
   var topology: String = "local"
 
-  @Option(help: "Strategy: auto, tensor, pipeline or offload.")
+  @Option(help: "Strategy: auto, tensor, pipeline, expert, role or offload.")
   var strategy: Strategy = .auto
 
   @Option(help: "Objective: throughput, latency, longest-context or fewest-gpus.")
@@ -97,10 +97,8 @@ struct PlanCommand: ParsableCommand {
     if let context, context < 1 || context > 100_000_000 {
       throw ValidationError("--context must be from 1 to 100000000")
     }
-    if strategy == .expert || strategy == .role {
-      throw ValidationError(
-        "--strategy \(strategy.rawValue) is not implemented yet; use auto, tensor, pipeline or offload"
-      )
+    if strategy == .role && roles.isEmpty && models.count < 2 {
+      throw ValidationError("--strategy role needs several models or --role NAME=MODEL options")
     }
     if format == .dot { throw ValidationError("--format for plan is table, json or yaml") }
   }

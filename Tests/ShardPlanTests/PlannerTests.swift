@@ -175,3 +175,39 @@ struct PlannerTests {
     #expect(try one.jsonText() == two.jsonText())
   }
 }
+
+@Suite("Planner: experts")
+struct PlannerExpertTests {
+  @Test func moeOnADesktopKeepsSomeLayersExpertsInRAM() throws {
+    let plan = try PlannerTests.plan(
+      "Qwen/Qwen3-30B-A3B",
+      on: "desktop-rtx-3060-12gb",
+      context: 16_384,
+      kv: .f16,
+      quant: .gguf(.q4_k_m),
+      engine: .llamaCpp
+    )
+    let workload = plan.workloads[0]
+    let layers = try #require(workload.cpuExpertLayers)
+    #expect(layers > 0 && layers < 48)
+    #expect(plan.devices[0].freeBytes >= 0)
+    // Keeping experts (not whole layers) in RAM beats whole-layer offload on speed.
+    #expect(plan.alternatives.contains { $0.summary.contains("layers in CPU RAM") })
+    #expect(workload.prediction.decodeTokensPerSecond > (plan.alternatives.first?.aggregateDecodeTokensPerSecond ?? 0))
+  }
+
+  @Test func expertParallelSpreadsExperts() throws {
+    var spec = try ModelLoader(environment: [:]).load("Qwen/Qwen3-30B-A3B")
+    spec = spec.converted(to: .float(.bf16))
+    let graph = try TopologyLoader().load(["8x-h100-sxm"])
+    let request = InferenceRequest(model: spec, weightFormat: "bf16", context: 8192, concurrency: 64)
+    let plan = Planner(graph: graph, strategy: .expert).plan(request)
+    let workload = plan.workloads[0]
+    #expect(workload.strategy == .expert)
+    #expect(workload.expertParallel == workload.tensorParallel * workload.dataParallel)
+    // Each GPU holds 1/EP of the routed experts.
+    let experts = spec.tensors.filter { $0.role == .expert }.reduce(Int64(0)) { $0 + $1.bytes }
+    let perGPU = plan.devices.first { $0.usedBytes > 0 }?.weightBytes ?? 0
+    #expect(perGPU < experts / Int64(workload.expertParallel) + spec.weightBytes - experts + 1)
+  }
+}

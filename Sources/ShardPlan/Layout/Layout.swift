@@ -18,6 +18,8 @@ public struct Layout: Hashable, Sendable {
     public var dataParallel: Int
     public var stages: [Stage]
     public var gpuLayers: Int?
+    public var expertParallel: Int
+    public var cpuExpertLayers: Int?
     /// The line of the workload's entry, for findings.
     public var line: Int
   }
@@ -51,7 +53,9 @@ extension Plan {
       out += "    tensorParallel: \(workload.tensorParallel)\n"
       out += "    pipelineParallel: \(workload.pipelineParallel)\n"
       out += "    dataParallel: \(workload.dataParallel)\n"
-      if let gpuLayers = workload.gpuLayers { out += "    gpuLayers: \(gpuLayers)\n" }
+      if let gpuLayers = workload.gpuLayers, workload.cpuExpertLayers == nil { out += "    gpuLayers: \(gpuLayers)\n" }
+      if let experts = workload.cpuExpertLayers { out += "    cpuExpertLayers: \(experts)\n" }
+      if workload.expertParallel > 1 { out += "    expertParallel: \(workload.expertParallel)\n" }
       out += "    stages:\n"
       for stage in workload.stages {
         out += "      - devices: [\(stage.devices.map(String.init).joined(separator: ", "))]\n"
@@ -77,7 +81,7 @@ extension Layout {
   static let topKeys = ["topology", "workloads"]
   static let workloadKeys = [
     "role", "model", "weights", "engine", "context", "concurrency", "kvCache", "tensorParallel", "pipelineParallel",
-    "dataParallel", "expertParallel", "stages", "gpuLayers",
+    "dataParallel", "expertParallel", "stages", "gpuLayers", "cpuExpertLayers",
   ]
   static let stageKeys = ["devices", "layers"]
 
@@ -151,6 +155,8 @@ extension Layout {
       let pp = (attempt { try entry.int("pipelineParallel", range: 1...1024) } ?? nil) ?? 1
       let dp = (attempt { try entry.int("dataParallel", range: 1...1024) } ?? nil) ?? 1
       let gpuLayers = attempt { try entry.int("gpuLayers", range: 0...100_000) } ?? nil
+      let ep = (attempt { try entry.int("expertParallel", range: 1...100_000) } ?? nil) ?? 1
+      let cpuExperts = attempt { try entry.int("cpuExpertLayers", range: 0...100_000) } ?? nil
       var stages: [Stage] = []
       for stageEntry in attempt({ try entry.mappings("stages", context: "a stage") }) ?? [] {
         _ = attempt { try stageEntry.checkKeysAll(stageKeys, into: &findings) }
@@ -186,6 +192,8 @@ extension Layout {
           dataParallel: dp,
           stages: stages,
           gpuLayers: gpuLayers,
+          expertParallel: ep,
+          cpuExpertLayers: cpuExperts,
           line: entry.line
         )
       )

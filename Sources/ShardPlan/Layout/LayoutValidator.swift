@@ -67,7 +67,22 @@ public struct LayoutValidator: Sendable {
       if workload.stages.count != workload.pipelineParallel {
         problem("pipelineParallel is \(workload.pipelineParallel) but \(workload.stages.count) stages are listed")
       }
-      if workload.gpuLayers == nil {
+      let special = workload.gpuLayers != nil || workload.cpuExpertLayers != nil || workload.expertParallel > 1
+      if workload.expertParallel > 1 {
+        if spec.moe == nil { problem("expertParallel \(workload.expertParallel) but \(spec.name) has no experts") }
+        if devicesUsed.count != workload.expertParallel {
+          problem("expertParallel is \(workload.expertParallel) but the stage lists \(devicesUsed.count) GPU(s)")
+        }
+        if workload.tensorParallel * workload.dataParallel != workload.expertParallel {
+          problem(
+            "expertParallel must equal tensorParallel × dataParallel (\(workload.tensorParallel) × \(workload.dataParallel))"
+          )
+        }
+      }
+      if workload.cpuExpertLayers != nil && spec.moe == nil {
+        problem("cpuExpertLayers but \(spec.name) has no experts")
+      }
+      if !special {
         for (index, stage) in workload.stages.enumerated() where stage.devices.count != workload.tensorParallel {
           problem("stage \(index) has \(stage.devices.count) GPU(s) but tensorParallel is \(workload.tensorParallel)")
         }
@@ -111,7 +126,17 @@ public struct LayoutValidator: Sendable {
         engine: workload.engine
       )
       var candidate: Planner.Candidate?
-      if workload.gpuLayers != nil {
+      if workload.expertParallel > 1 {
+        let tp = max(workload.tensorParallel, 1)
+        let groups = stride(from: 0, to: devicesUsed.count, by: tp).map {
+          Array(devicesUsed[$0..<min($0 + tp, devicesUsed.count)])
+        }
+        candidate = planner.expertCandidates(request, groups: groups).first
+      } else if workload.cpuExpertLayers != nil {
+        var offloadPlanner = planner
+        offloadPlanner.allowed = Set(devicesUsed)
+        candidate = offloadPlanner.expertOffloadCandidates(request).first
+      } else if workload.gpuLayers != nil {
         var offloadPlanner = planner
         offloadPlanner.allowed = Set(devicesUsed)
         candidate = offloadPlanner.offloadCandidates(request).first

@@ -41,7 +41,13 @@ extension Plan {
     for workload in workloads {
       out +=
         "\nWorkload \(workload.role): \(workload.model) as \(workload.weightFormat), \(workload.concurrency) × \(workload.context) tokens, KV \(workload.kvCacheType), \(workload.engine)\n"
-      if let cpu = workload.cpuLayers {
+      if let experts = workload.cpuExpertLayers {
+        out +=
+          "  layout: all layers on GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-"), the routed experts of layers 0–\(experts - 1) in CPU RAM (\(Units.formatBytes(cpuBytes)); llama.cpp --n-cpu-moe \(experts))\n"
+      } else if workload.strategy == .expert {
+        out +=
+          "  layout: expert parallel over \(workload.expertParallel) GPUs (\(workload.stages.flatMap(\.devices).map(String.init).joined(separator: ","))), attention TP \(workload.tensorParallel) × DP \(workload.dataParallel)\n"
+      } else if let cpu = workload.cpuLayers {
         out +=
           "  layout: \(workload.gpuLayers ?? 0) layers on GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-"), \(cpu) in CPU RAM (\(Units.formatBytes(cpuBytes)))\n"
       } else {

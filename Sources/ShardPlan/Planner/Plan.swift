@@ -65,6 +65,8 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   /// Layers on GPUs and in CPU RAM when offloading (llama.cpp `-ngl`).
   public var gpuLayers: Int?
   public var cpuLayers: Int?
+  /// Layers whose routed experts live in CPU RAM (llama.cpp `--n-cpu-moe`).
+  public var cpuExpertLayers: Int?
   public var context: Int
   public var concurrency: Int
   public var kvCacheType: String

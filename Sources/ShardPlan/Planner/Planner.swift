@@ -199,6 +199,14 @@ public struct Planner: Sendable {
   }
 
   func describe(_ workload: WorkloadPlan) -> String {
+    if let experts = workload.cpuExpertLayers {
+      return
+        "GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-") with the routed experts of \(experts) layers in CPU RAM (--n-cpu-moe \(experts))"
+    }
+    if workload.strategy == .expert {
+      return
+        "EP \(workload.expertParallel) (TP \(workload.tensorParallel) × DP \(workload.dataParallel) attention) on GPU \(workload.stages.flatMap(\.devices).map(String.init).joined(separator: ","))"
+    }
     if let cpu = workload.cpuLayers, cpu > 0 {
       return
         "GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-") with \(workload.gpuLayers ?? 0) layers, \(cpu) layers in CPU RAM"
@@ -253,6 +261,13 @@ public struct Planner: Sendable {
       for degree in degrees {
         let groups = tensorGroups(hosts: hosts, size: degree)
         guard !groups.isEmpty else { continue }
+        if model.moe != nil && (strategy == .auto || strategy == .expert) {
+          // Expert parallelism over the first d groups, d = 1 … all.
+          for count in 1...groups.count where degree * count > 1 {
+            list.append(contentsOf: expertCandidates(request, groups: Array(groups.prefix(count))))
+          }
+        }
+        if strategy == .expert { continue }
         var depths = Array(1...min(groups.count, max(model.layers, 1)))
         if strategy == .tensor { depths = [1] }
         if strategy == .pipeline && degree != 1 { continue }
@@ -269,6 +284,7 @@ public struct Planner: Sendable {
     // for; for the other engines it is offered among the fixes.
     if strategy == .offload || (strategy == .auto && request.engine == .llamaCpp) {
       list.append(contentsOf: offloadCandidates(request))
+      list.append(contentsOf: expertOffloadCandidates(request))
     }
     return list
   }
@@ -434,6 +450,7 @@ public struct Planner: Sendable {
       },
       gpuLayers: nil,
       cpuLayers: nil,
+      cpuExpertLayers: nil,
       context: request.context,
       concurrency: request.concurrency,
       kvCacheType: request.kvCache.rawValue,
@@ -617,6 +634,7 @@ public struct Planner: Sendable {
       stages: [Stage(devices: [gpu.index], firstLayer: cpuLayers, lastLayer: model.layers - 1)],
       gpuLayers: gpuLayers,
       cpuLayers: cpuLayers,
+      cpuExpertLayers: nil,
       context: request.context,
       concurrency: request.concurrency,
       kvCacheType: request.kvCache.rawValue,
