@@ -211,3 +211,27 @@ struct PlannerExpertTests {
     #expect(perGPU < experts / Int64(workload.expertParallel) + spec.weightBytes - experts + 1)
   }
 }
+
+@Suite("Training time")
+struct TrainingTimeTests {
+  @Test func sixNDAtTheMFU() throws {
+    let spec = try ModelLoader(environment: [:]).load("meta-llama/Llama-3.1-8B")
+    let graph = try TopologyLoader().load(["8x-h100-sxm"])
+    let estimate = TrainingTime.estimate(model: spec, tokens: 20_000_000_000, graph: graph, mfu: 0.4)
+    // 6 × 8,030,261,248 × 2e10 FLOPs over 8 × 989 TFLOP/s × 0.4.
+    let expected = 6 * 8_030_261_248.0 * 2e10 / (8 * 989e12 * 0.4)
+    #expect(abs(estimate.seconds - expected) / expected < 1e-12)
+    #expect(estimate.fits)
+    #expect(estimate.setup.contains("ZeRO"))
+  }
+
+  @Test func gpt3ShapesHaveTheirNominalSizes() throws {
+    let sizes = try TrainingTime.referenceSizes.map { name, layers, hidden, heads in
+      try TrainingTime.referenceModel(layers: layers, hidden: hidden, heads: heads, name: name).parameters
+    }
+    // Within 3% of 125M, 355M (350M in the paper), 1.3B, 2.7B, 6.7B.
+    for (parameters, nominal) in zip(sizes, [125e6, 355e6, 1.3e9, 2.7e9, 6.7e9]) {
+      #expect(abs(Double(parameters) / nominal - 1) < 0.03, "\(parameters)")
+    }
+  }
+}
