@@ -41,6 +41,9 @@ let package = Package(
       ]
     ),
 
+    // MARK: - Examples
+    .executableTarget(name: "OrchestratorExample", dependencies: ["ShardPlan"], path: "Examples/OrchestratorExample"),
+
     // MARK: - Tests
     .testTarget(name: "ShardPlanTests", dependencies: ["ShardPlan", "_ShardPlanTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "ShardPlanHwlocTests", dependencies: ["ShardPlanHwloc", "ShardPlan", "_ShardPlanTestSupport"]),

@@ -316,3 +316,50 @@ extension CLITests {
     }
   }
 }
+
+extension CLITests {
+  /// Every scenario script in Examples/scenarios reaches the verdict its
+  /// `# expect:` line states, run as a user would run it (shardplan on the PATH).
+  @Test func scenarioScriptsReachTheirExpectedVerdicts() throws {
+    let folder = Repository.root.appendingPathComponent("Examples/scenarios")
+    let scripts = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sh") }
+      .sorted()
+    #expect(scripts.count >= 9)
+    for script in scripts {
+      let text = try String(contentsOf: folder.appendingPathComponent(script), encoding: .utf8)
+      let expected = try #require(
+        text.components(separatedBy: "\n").first { $0.hasPrefix("# expect: ") }?.dropFirst("# expect: ".count)
+      )
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/bin/bash")
+      process.arguments = [folder.appendingPathComponent(script).path]
+      var environment = ProcessInfo.processInfo.environment
+      environment["PATH"] =
+        Self.binary.deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+      environment["HF_HUB_OFFLINE"] = "1"
+      process.environment = environment
+      let out = Pipe()
+      process.standardOutput = out
+      process.standardError = Pipe()
+      try process.run()
+      let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      process.waitUntilExit()
+      let firstLine = output.components(separatedBy: "\n").first ?? ""
+      #expect(firstLine.hasSuffix("verdict: \(expected)"), "\(script): \(firstLine)")
+      #expect(process.terminationStatus == (expected == "does-not-fit" ? 1 : 0), "\(script)")
+    }
+  }
+
+  @Test func orchestratorExampleDecides() throws {
+    let process = Process()
+    process.executableURL = Self.binary.deletingLastPathComponent().appendingPathComponent("OrchestratorExample")
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0)
+    #expect(output.contains("launch reasoning: Qwen/Qwen3-32B on GPU 0"))
+    #expect(output.contains("launch coder: Qwen/Qwen2.5-7B-Instruct on GPU 1"))
+  }
+}

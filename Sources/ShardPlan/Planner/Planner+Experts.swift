@@ -77,7 +77,10 @@ extension Planner {
     let bandwidth = gpus.compactMap(\.memoryBandwidthBytesPerSecond).min() ?? 1_000_000_000_000
     let link = graph.slowestLinkBandwidth(among: all) ?? Int64.max
     let tokens = Double(max(sequencesPerRank, 1))
-    let visited = 1 - pow(1 - Double(moe.expertsPerToken) / Double(moe.routedExperts), tokens * Double(dp))
+    // Fraction of the local experts that the batch's tokens visit in one step
+    // (uniform routing): 1 − (1 − k/E)^(tokens in the whole batch).
+    let visited =
+      1 - pow(1 - Double(moe.expertsPerToken) / Double(moe.routedExperts), Double(max(request.concurrency, 1)))
     let expertRead = Int64(Double(expertShare) * min(1, visited))
     let hidden = Int64(model.hiddenSize)
     let allToAll =

@@ -1,0 +1,47 @@
+// An orchestration tool's use of the ShardPlan library: plan a role split on a
+// workstation, read each GPU's budget, and decide what to launch — shrinking the
+// reasoning model's context until every card keeps 8 GiB free.
+import Foundation
+import ShardPlan
+
+let loader = ModelLoader(environment: [:])
+let graph = try TopologyLoader().load(["2x-rtx-pro-6000-blackwell"])
+let reserve: Int64 = 8 << 30
+
+func request(_ role: String, _ model: String, context: Int, gpus: [Int]) throws -> InferenceRequest {
+  InferenceRequest(
+    model: try loader.load(model),
+    weightFormat: "bf16",
+    role: role,
+    context: context,
+    concurrency: 4,
+    kvCache: .fp8,
+    engine: .vllm,
+    pinnedGPUs: gpus
+  )
+}
+
+var context = 131_072
+while context >= 8192 {
+  let plan = Planner(graph: graph).planRoles([
+    try request("reasoning", "Qwen/Qwen3-32B", context: context, gpus: [0]),
+    try request("coder", "Qwen/Qwen2.5-7B-Instruct", context: 32_768, gpus: [1]),
+  ])
+  let tightest = plan.devices.min { $0.freeBytes < $1.freeBytes }
+  let free = tightest?.freeBytes ?? 0
+  print(
+    "reasoning context \(context): verdict \(plan.verdict.rawValue), tightest GPU \(tightest?.index ?? -1) keeps \(Units.formatBytes(free))"
+  )
+  if plan.verdict != .doesNotFit && free >= reserve {
+    for workload in plan.workloads {
+      let gpus = workload.stages.flatMap(\.devices).map(String.init).joined(separator: ",")
+      print(
+        "launch \(workload.role): \(workload.model) on GPU \(gpus), \(workload.context) tokens, about \(Int(workload.prediction.aggregateDecodeTokensPerSecond)) tokens/s"
+      )
+    }
+    exit(0)
+  }
+  context /= 2
+}
+print("no context leaves \(Units.formatBytes(reserve)) free on every GPU")
+exit(1)
