@@ -70,7 +70,7 @@ struct PlanCommand: ParsableCommand {
       var pins: [Int]?
       if let at = model.lastIndex(of: "@") {
         let list = model[model.index(after: at)...].split(separator: ",").map { Int($0) }
-        guard !list.isEmpty, list.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+        guard !list.isEmpty, list.allSatisfy({ ($0 ?? -1) >= 0 }) else {
           throw ValidationError("--role '\(role)': GPUs after '@' must be indices such as @0,1")
         }
         pins = list.compactMap { $0 }
