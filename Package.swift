@@ -44,6 +44,9 @@ let package = Package(
     // MARK: - Examples
     .executableTarget(name: "OrchestratorExample", dependencies: ["ShardPlan"], path: "Examples/OrchestratorExample"),
 
+    // MARK: - Benchmarks (run in release: swift run -c release planner-benchmarks)
+    .executableTarget(name: "planner-benchmarks", dependencies: ["ShardPlan"], path: "Benchmarks/PlannerBenchmarks"),
+
     // MARK: - Tests
     .testTarget(name: "ShardPlanTests", dependencies: ["ShardPlan", "_ShardPlanTestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "ShardPlanHwlocTests", dependencies: ["ShardPlanHwloc", "ShardPlan", "_ShardPlanTestSupport"]),

@@ -235,3 +235,54 @@ struct TrainingTimeTests {
     }
   }
 }
+
+@Suite("Planner: role split")
+struct PlannerRoleTests {
+  @Test func rolesSpreadOverEmptyGPUsBeforeSharing() throws {
+    let loader = ModelLoader(environment: [:])
+    let graph = try TopologyLoader().load(["2x8-h100-ib"])
+    let ids = ["meta-llama/Llama-3.1-70B", "Qwen/Qwen3-32B", "Qwen/Qwen3-8B", "meta-llama/Llama-3.2-1B"]
+    let requests = try ids.enumerated().map { index, id in
+      InferenceRequest(
+        model: try loader.load(id),
+        weightFormat: "bf16",
+        role: "r\(index)",
+        context: 8192,
+        concurrency: 4
+      )
+    }
+    let plan = Planner(graph: graph).planRoles(requests)
+    #expect(plan.verdict == .fits)
+    let gpuSets = plan.workloads.map { Set($0.stages.flatMap(\.devices)) }
+    // With 16 GPUs free, no two roles share a GPU.
+    for (i, a) in gpuSets.enumerated() {
+      for b in gpuSets[(i + 1)...] { #expect(a.isDisjoint(with: b)) }
+    }
+    // Budgets add up per GPU and stay within each card.
+    #expect(plan.devices.allSatisfy { $0.freeBytes >= 0 })
+  }
+
+  @Test func pinnedRolesShareACard() throws {
+    let loader = ModelLoader(environment: [:])
+    let graph = try TopologyLoader().load(["2x-rtx-pro-6000-blackwell"])
+    let plan = Planner(graph: graph).planRoles([
+      InferenceRequest(
+        model: try loader.load("Qwen/Qwen2.5-7B-Instruct"),
+        weightFormat: "bf16",
+        role: "coder",
+        context: 32_768,
+        pinnedGPUs: [1]
+      ),
+      InferenceRequest(
+        model: try loader.load("google-bert/bert-base-cased"),
+        weightFormat: "f32",
+        role: "embedder",
+        context: 512,
+        pinnedGPUs: [1]
+      ),
+    ])
+    #expect(plan.workloads.allSatisfy { $0.stages.flatMap(\.devices) == [1] })
+    let card = try #require(plan.devices.first { $0.index == 1 })
+    #expect(card.weightBytes >= 15_231_233_024 + 435_731_736)
+  }
+}

@@ -73,13 +73,19 @@ public enum PipelinePartition {
         for end in (k + 1)...layers {
           var bestValue = infinity
           var bestStart = -1
-          for start in k..<end where best[k - 1][start] < infinity {
-            guard let cost = stageCost(k, start, end) else { continue }
-            let value = max(best[k - 1][start], cost)
-            if value < bestValue {
-              bestValue = value
-              bestStart = start
+          // Walk the stage's first layer backwards: each step adds a layer, so once
+          // the stage no longer fits, no earlier start can fit either.
+          var start = end - 1
+          while start >= k {
+            guard let cost = stageCost(k, start, end) else { break }
+            if best[k - 1][start] < infinity {
+              let value = max(best[k - 1][start], cost)
+              if value <= bestValue {
+                bestValue = value
+                bestStart = start
+              }
             }
+            start -= 1
           }
           best[k][end] = bestValue
           choice[k][end] = bestStart

@@ -1,15 +1,6 @@
 import Foundation
 
 extension Planner {
-  /// Bytes of routed-expert tensors per decoder layer (all experts).
-  func expertBytesPerLayer(_ model: ModelSpec) -> [Int64] {
-    var bytes = [Int64](repeating: 0, count: model.layers)
-    for tensor in model.tensors where tensor.role == .expert {
-      if let layer = tensor.layer, layer < model.layers { bytes[layer] += tensor.bytes }
-    }
-    return bytes
-  }
-
   /// Expert parallelism for MoE models (vLLM `--enable-expert-parallel`): the
   /// routed experts are spread over all `tp × dp` GPUs of the group, attention and
   /// dense layers are tensor-parallel over `tp` and replicated over the `dp`
@@ -26,10 +17,10 @@ extension Planner {
     let ep = tp * dp
     guard moe.routedExperts % ep == 0 || ep <= moe.routedExperts else { return [] }
     let profile = EngineProfile.profile(request.engine)
-    let experts = expertBytesPerLayer(model)
+    let experts = request.summary.expertBytesPerLayer
     let expertTotal = experts.reduce(0, +)
-    let layerTotal = model.layerBytes.reduce(0, +)
-    let embeddingAndHead = model.weightBytes - layerTotal
+    let layerTotal = request.summary.layerBytes.reduce(0, +)
+    let embeddingAndHead = request.summary.weightBytes - layerTotal
     let dense = (layerTotal - expertTotal + embeddingAndHead + Int64(tp) - 1) / Int64(tp)
     let expertShare = (expertTotal + Int64(ep) - 1) / Int64(ep)
     let sequencesPerRank = (request.concurrency + dp - 1) / dp
@@ -99,15 +90,11 @@ extension Planner {
     let decode =
       CostModel.readSeconds(bytes: dense + expertRead + kv, bandwidth: bandwidth)
       + Double(model.layers) * CostModel.layerLatencySeconds + allToAll + tpComm
-    let estimate = MemoryModel.estimate(
-      model: model,
-      workload: Workload(context: request.context, batch: 1, kvCache: request.kvCache, engine: request.engine),
-      weightFormat: request.weightFormat
-    )
+    let flopsPerToken = request.summary.flopsPerToken
     let tflops = gpus.compactMap(\.bf16TFLOPS).min() ?? 100
     let prefill =
       CostModel.computeSeconds(
-        flops: Double(request.context) * Double(estimate.flopsPerToken),
+        flops: Double(request.context) * Double(flopsPerToken),
         tflops: tflops * Double(tp)
       )
       + Double(2 * moe.moeLayers.count)
@@ -168,9 +155,9 @@ extension Planner {
     guard !gpus.isEmpty else { return [] }
     let host = graph.hosts[gpus[0].host]
     let profile = EngineProfile.profile(.llamaCpp)
-    let experts = expertBytesPerLayer(model)
+    let experts = request.summary.expertBytesPerLayer
     let (weights, kv) = perLayerBytes(request, tensorParallel: 1)
-    let head = model.tensors.filter { $0.role == .head }.reduce(0) { $0 + $1.bytes }
+    let head = request.summary.headBytes
     let activation = profile.activationBytes(
       model: model,
       context: request.context,
@@ -226,11 +213,7 @@ extension Planner {
     let perSequence = decode > 0 ? 1 / decode : 0
     // Prefill: GPU compute for the whole prompt, plus reading the RAM-resident
     // experts once per ubatch of 512 tokens (llama.cpp streams them to the GPU).
-    let estimate = MemoryModel.estimate(
-      model: model,
-      workload: Workload(context: request.context, batch: 1, kvCache: request.kvCache, engine: .llamaCpp),
-      weightFormat: request.weightFormat
-    )
+    let flopsPerToken = request.summary.flopsPerToken
     let ubatches = Double((request.context + 511) / 512)
     let pcie =
       gpus.compactMap { gpu in
@@ -238,7 +221,7 @@ extension Planner {
       }.min() ?? 16_000_000_000
     let prefill =
       CostModel.computeSeconds(
-        flops: Double(request.context) * Double(estimate.flopsPerToken),
+        flops: Double(request.context) * Double(flopsPerToken),
         tflops: gpus.compactMap(\.bf16TFLOPS).reduce(0, +)
       )
       + ubatches * Double(cpuBytes) / Double(min(pcie, ramBandwidth))

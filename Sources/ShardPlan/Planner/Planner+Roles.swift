@@ -10,13 +10,18 @@ extension Planner {
     return plan(roles: requests)
   }
 
-  private func plan(roles requests: [InferenceRequest]) -> Plan {
+  private func plan(roles original: [InferenceRequest]) -> Plan {
+    let requests = original.map { request -> InferenceRequest in
+      var copy = request
+      if copy.cachedSummary == nil { copy.cachedSummary = ModelSummary(request.model) }
+      return copy
+    }
     let order = requests.enumerated().sorted { a, b in
       let pinnedA = a.element.pinnedGPUs != nil
       let pinnedB = b.element.pinnedGPUs != nil
       if pinnedA != pinnedB { return pinnedA }
-      if a.element.model.weightBytes != b.element.model.weightBytes {
-        return a.element.model.weightBytes > b.element.model.weightBytes
+      if a.element.summary.weightBytes != b.element.summary.weightBytes {
+        return a.element.summary.weightBytes > b.element.summary.weightBytes
       }
       return a.offset < b.offset
     }

@@ -11,6 +11,10 @@ public struct InferenceRequest: Hashable, Sendable {
   public var engine: Engine
   /// GPUs this workload must use (global indices), or nil for any.
   public var pinnedGPUs: [Int]?
+  /// The model's aggregates, filled in once by the planner.
+  var cachedSummary: ModelSummary?
+  /// The model's aggregates (computed now when not cached).
+  var summary: ModelSummary { cachedSummary ?? ModelSummary(model) }
 
   public init(
     model: ModelSpec,
@@ -242,8 +246,11 @@ public struct Planner: Sendable {
 
   // MARK: - Candidates
 
-  func candidates(_ request: InferenceRequest) -> [Candidate] {
+  func candidates(_ original: InferenceRequest) -> [Candidate] {
+    var request = original
+    if request.cachedSummary == nil { request.cachedSummary = ModelSummary(request.model) }
     var list: [Candidate] = []
+    var fewestFitting: Int?
     let model = request.model
     let permitted = request.pinnedGPUs.map(Set.init) ?? allowed
     let hosts = graph.hosts.map { host in
@@ -272,10 +279,15 @@ public struct Planner: Sendable {
         if strategy == .tensor { depths = [1] }
         if strategy == .pipeline && degree != 1 { continue }
         for depth in depths {
+          // Fewest GPUs: a layout needing more GPUs than one that already fits cannot win.
+          if objective == .fewestGPUs, let fewest = fewestFitting, degree * depth > fewest { break }
           let replicas = objective == .throughput ? groups.count / depth : 1
           let stageGroups = Array(groups.prefix(depth))
           if let candidate = evaluate(request, stageGroups: stageGroups, replicas: max(replicas, 1)) {
             list.append(candidate)
+            if candidate.verdict == .fits {
+              fewestFitting = min(fewestFitting ?? Int.max, degree * depth)
+            }
           }
         }
       }
@@ -300,11 +312,27 @@ public struct Planner: Sendable {
         for gpu in island where !ordered.contains(gpu) { ordered.append(gpu) }
       }
       for gpu in gpus where !ordered.contains(gpu) { ordered.append(gpu) }
+      if !occupied.isEmpty {
+        // Role split: the emptiest GPUs first, so later roles do not pile onto earlier ones.
+        ordered = ordered.enumerated().sorted { a, b in
+          let usedA = occupied[a.element] ?? 0
+          let usedB = occupied[b.element] ?? 0
+          return usedA != usedB ? usedA < usedB : a.offset < b.offset
+        }.map(\.element)
+      }
       var index = 0
       while index + size <= ordered.count {
         groups.append(Array(ordered[index..<(index + size)]))
         index += size
       }
+    }
+    if !occupied.isEmpty {
+      // Across hosts too: the emptiest groups first.
+      groups = groups.enumerated().sorted { a, b in
+        let usedA = a.element.reduce(Int64(0)) { $0 + (occupied[$1] ?? 0) }
+        let usedB = b.element.reduce(Int64(0)) { $0 + (occupied[$1] ?? 0) }
+        return usedA != usedB ? usedA < usedB : a.offset < b.offset
+      }.map(\.element)
     }
     return groups
   }
@@ -323,7 +351,7 @@ public struct Planner: Sendable {
     let profile = EngineProfile.profile(request.engine)
     let kvModel = KVCacheModel(attention: model.attention, type: request.kvCache)
     let block = Int64(max(profile.kvBlockSize, 1))
-    let weights = model.layerBytes.map { ($0 + Int64(tensorParallel) - 1) / Int64(tensorParallel) }
+    let weights = request.summary.layerBytes.map { ($0 + Int64(tensorParallel) - 1) / Int64(tensorParallel) }
     let kv = model.attention.layers.prefix(model.layers).map { layer -> Int64 in
       var tokens = Int64(request.context)
       if case .sliding(let window) = layer { tokens = min(tokens, Int64(window)) }
@@ -353,13 +381,9 @@ public struct Planner: Sendable {
       tensorParallel: tp
     )
     let overhead = profile.runtimeBytes + profile.cudaGraphBytes + EngineProfile.ncclBytes(groupSize: tp)
-    let embedding =
-      (model.tensors.filter { $0.layer == nil && $0.role != .head }.reduce(0) { $0 + $1.bytes } + Int64(tp) - 1)
-      / Int64(tp)
-    let head =
-      (model.tensors.filter { $0.role == .head || ($0.layer ?? 0) >= model.layers && $0.layer != nil }.reduce(0) {
-        $0 + $1.bytes
-      } + Int64(tp) - 1) / Int64(tp)
+    let summary = request.summary
+    let embedding = (summary.firstStageBytes + Int64(tp) - 1) / Int64(tp)
+    let head = (summary.lastStageBytes + Int64(tp) - 1) / Int64(tp)
     var stages: [PipelinePartition.Stage] = []
     for group in stageGroups {
       let gpus = group.map { graph.gpus[$0] }
@@ -490,11 +514,7 @@ public struct Planner: Sendable {
     var prefill = 0.0
     var bound = "HBM bandwidth"
     var communication = 0.0
-    let estimate = MemoryModel.estimate(
-      model: model,
-      workload: Workload(context: request.context, batch: 1, kvCache: request.kvCache, engine: request.engine),
-      weightFormat: request.weightFormat
-    )
+    let flopsPerToken = request.summary.flopsPerToken
     let attentionWidth = Int64(model.attention.heads * max(model.attention.keyHeadDim, 1))
     for (index, group) in stageGroups.enumerated() {
       let gpus = group.map { graph.gpus[$0] }
@@ -516,7 +536,7 @@ public struct Planner: Sendable {
       let share = Double(layers) / Double(max(model.layers, 1))
       let tokens = Double(request.context)
       let flops =
-        tokens * (Double(estimate.flopsPerToken) * share + 2 * tokens * Double(attentionWidth) * Double(layers))
+        tokens * (Double(flopsPerToken) * share + 2 * tokens * Double(attentionWidth) * Double(layers))
       prefill +=
         CostModel.computeSeconds(flops: flops / Double(tp), tflops: tflops)
         + Double(2 * layers)
@@ -554,10 +574,8 @@ public struct Planner: Sendable {
     offloadRequest.engine = .llamaCpp
     let profile = EngineProfile.profile(.llamaCpp)
     let (weights, kv) = perLayerBytes(offloadRequest, tensorParallel: 1)
-    let head = model.tensors.filter { $0.role == .head }.reduce(0) { $0 + $1.bytes }
-    let embedding = model.tensors.filter { $0.role == .embedding || $0.role == .positionEmbedding }.reduce(0) {
-      $0 + $1.bytes
-    }
+    let head = request.summary.headBytes
+    let embedding = request.summary.embeddingBytes
     let activation = profile.activationBytes(
       model: model,
       context: request.context,
@@ -598,14 +616,10 @@ public struct Planner: Sendable {
     let cpuRead = Double(cpuBytes - embedding) / (Double(ramBandwidth) * CostModel.ramEfficiency)
     let decode = gpuRead + cpuRead + Double(model.layers) * CostModel.layerLatencySeconds
     let perSequence = decode > 0 ? 1 / decode : 0
-    let estimate = MemoryModel.estimate(
-      model: model,
-      workload: Workload(context: request.context, batch: 1, kvCache: request.kvCache, engine: .llamaCpp),
-      weightFormat: request.weightFormat
-    )
+    let flopsPerToken = request.summary.flopsPerToken
     let prefillSeconds =
       CostModel.computeSeconds(
-        flops: Double(request.context) * Double(estimate.flopsPerToken),
+        flops: Double(request.context) * Double(flopsPerToken),
         tflops: gpu.bf16TFLOPS ?? 50
       ) + cpuRead
     let device = DeviceBudget(
@@ -687,6 +701,7 @@ public struct Planner: Sendable {
       for (format, flag) in [(WeightFormat.fp8, "--quant fp8"), (.int4, "--quant int4")] {
         var changed = request
         changed.model = request.model.converted(to: format)
+        changed.cachedSummary = nil
         changed.weightFormat = format.label
         if fits(changed) {
           found.append("quantize the weights to \(format.label) (\(flag))")

@@ -1,0 +1,63 @@
+/// Aggregates of a model's tensors that the planner needs for every candidate,
+/// computed in one pass so that pricing a layout does not walk the tensor list
+/// again (DeepSeek-V3 has about 90,000 tensors).
+public struct ModelSummary: Hashable, Sendable {
+  /// Bytes per decoder layer.
+  public var layerBytes: [Int64]
+  /// Bytes of routed experts per decoder layer.
+  public var expertBytesPerLayer: [Int64]
+  /// Bytes outside the layers that sit with the first stage (embeddings, and
+  /// other non-layer tensors but the head).
+  public var firstStageBytes: Int64
+  /// Bytes that sit with the last stage: the head and any MTP layers.
+  public var lastStageBytes: Int64
+  /// The output head alone.
+  public var headBytes: Int64
+  /// Input embeddings (token and position).
+  public var embeddingBytes: Int64
+  /// All stored bytes.
+  public var weightBytes: Int64
+  /// 2 × active parameters in matrix products.
+  public var flopsPerToken: Int64
+
+  public init(_ model: ModelSpec) {
+    var layers = [Int64](repeating: 0, count: model.layers)
+    var experts = [Int64](repeating: 0, count: model.layers)
+    var first: Int64 = 0
+    var last: Int64 = 0
+    var head: Int64 = 0
+    var embedding: Int64 = 0
+    var total: Int64 = 0
+    var dense: Int64 = 0
+    var routed: Int64 = 0
+    var lookup: Int64 = 0
+    for tensor in model.tensors {
+      total += tensor.bytes
+      if let layer = tensor.layer, layer < model.layers {
+        layers[layer] += tensor.bytes
+        if tensor.role == .expert { experts[layer] += tensor.bytes }
+      } else if tensor.role == .head || tensor.layer != nil {
+        last += tensor.bytes
+      } else {
+        first += tensor.bytes
+      }
+      if tensor.role == .head { head += tensor.bytes }
+      if tensor.role == .embedding || tensor.role == .positionEmbedding { embedding += tensor.bytes }
+      guard tensor.role != .buffer && tensor.role != .multiTokenPrediction else { continue }
+      if tensor.role == .expert { routed += tensor.parameters } else { dense += tensor.parameters }
+      if tensor.role == .embedding && !model.tiedEmbeddings { lookup += tensor.parameters }
+    }
+    var active = dense + routed
+    if let moe = model.moe, moe.routedExperts > 0 {
+      active = dense + routed * Int64(moe.expertsPerToken) / Int64(moe.routedExperts)
+    }
+    layerBytes = layers
+    expertBytesPerLayer = experts
+    firstStageBytes = first
+    lastStageBytes = last
+    headBytes = head
+    embeddingBytes = embedding
+    weightBytes = total
+    flopsPerToken = 2 * (active - lookup)
+  }
+}
