@@ -286,3 +286,42 @@ struct PlannerRoleTests {
     #expect(card.weightBytes >= 15_231_233_024 + 435_731_736)
   }
 }
+
+@Suite("vLLM pipeline partition")
+struct VLLMPartitionTests {
+  /// vLLM's own test cases (tests/distributed/test_pipeline_partition.py).
+  @Test func reproducesVLLMGoldens() throws {
+    let data = try Data(
+      contentsOf: URL(fileURLWithPath: Repository.path("Tests/ShardPlanTests/Fixtures/pp_layer_partition_goldens.json"))
+    )
+    let json = try JSONValue.parse(data, source: "goldens")
+    for item in json["uneven_auto_partition_cases"]?.arrayValue ?? [] {
+      let layers = Int(item["num_hidden_layers"]?.intValue ?? 0)
+      let size = Int(item["pp_size"]?.intValue ?? 0)
+      let rank = Int(item["pp_rank"]?.intValue ?? 0)
+      let expected = (item["indices"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
+      let range = VLLMPartition.ranges(VLLMPartition.defaultCounts(layers: layers, stages: size))[rank]
+      #expect([range.lowerBound, range.upperBound] == expected, "L=\(layers) pp=\(size) rank=\(rank)")
+    }
+    for item in json["custom_partition_cases"]?.arrayValue ?? [] {
+      let counts = try VLLMPartition.parse(
+        item["env"]?.stringValue ?? "",
+        layers: Int(item["num_layers"]?.intValue ?? 0),
+        stages: Int(item["pp_size"]?.intValue ?? 0)
+      )
+      let expected = (item["expected"]?.arrayValue ?? []).map {
+        ($0.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }
+      }
+      #expect(VLLMPartition.ranges(counts).map { [$0.lowerBound, $0.upperBound] } == expected)
+    }
+    for item in json["custom_partition_error_cases"]?.arrayValue ?? [] {
+      #expect(throws: InputError.self) {
+        _ = try VLLMPartition.parse(
+          item["env"]?.stringValue ?? "",
+          layers: Int(item["num_layers"]?.intValue ?? 0),
+          stages: Int(item["pp_size"]?.intValue ?? 0)
+        )
+      }
+    }
+  }
+}

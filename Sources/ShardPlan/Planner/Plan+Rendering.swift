@@ -57,6 +57,9 @@ extension Plan {
           out +=
             "  stage \(index): GPU \(stage.devices.map(String.init).joined(separator: ",")), layers \(stage.firstLayer)–\(stage.lastLayer)\n"
         }
+        if let partition = workload.vllmLayerPartition {
+          out += "  vLLM needs VLLM_PP_LAYER_PARTITION=\(partition) (its default split differs)\n"
+        }
       }
       let p = workload.prediction
       out +=

@@ -72,6 +72,8 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var kvCacheType: String
   public var engine: String
   public var prediction: Prediction
+  /// `VLLM_PP_LAYER_PARTITION` when the stages differ from vLLM's default split.
+  public var vllmLayerPartition: String? = nil
 }
 
 /// One GPU's budget.

@@ -460,7 +460,7 @@ public struct Planner: Sendable {
       head: head,
       replicas: replicas
     )
-    let workload = WorkloadPlan(
+    var workload = WorkloadPlan(
       role: request.role,
       model: model.name,
       weightFormat: request.weightFormat,
@@ -481,6 +481,9 @@ public struct Planner: Sendable {
       engine: request.engine.rawValue,
       prediction: prediction
     )
+    if request.engine == .vllm {
+      workload.vllmLayerPartition = VLLMPartition.environmentValue(for: workload.stages, layers: model.layers)
+    }
     return Candidate(
       workload: workload,
       devices: devices,
