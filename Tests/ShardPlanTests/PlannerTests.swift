@@ -325,3 +325,23 @@ struct VLLMPartitionTests {
     }
   }
 }
+
+@Suite("Planner: longest context")
+struct PlannerLongestContextTests {
+  @Test func longestContextIsTheEdgeOfFitting() throws {
+    let plan = try PlannerTests.plan(
+      "Qwen/Qwen2.5-72B",
+      on: "2x-rtx-pro-6000-blackwell",
+      context: 4096,
+      objective: .longestContext
+    )
+    let context = plan.workloads[0].context
+    #expect(context > 32_768 && context < 131_072)
+    #expect(plan.verdict != .doesNotFit)
+    // One more block of 16 tokens does not fit.
+    let beyond = try PlannerTests.plan("Qwen/Qwen2.5-72B", on: "2x-rtx-pro-6000-blackwell", context: context + 16)
+    #expect(
+      beyond.verdict == .doesNotFit || beyond.workloads[0].tensorParallel * beyond.workloads[0].pipelineParallel != 2
+    )
+  }
+}

@@ -79,10 +79,52 @@ public struct Planner: Sendable {
   /// Plans one model.
   /// - Complexity: O(T · G · S · L²) for T tensor-parallel degrees, G device groups,
   ///   S pipeline stages and L layers; milliseconds for 8-GPU nodes.
-  public func plan(_ request: InferenceRequest) -> Plan {
+  public func plan(_ original: InferenceRequest) -> Plan {
+    var request = original
     var candidates = self.candidates(request)
-    candidates.sort { better($0, $1) }
     var reasons: [String] = []
+    if objective == .longestContext {
+      // Bisect the context for each GPU layout; keep the layout that holds the most.
+      var summarized = request
+      summarized.cachedSummary = ModelSummary(request.model)
+      var bestContext = 0
+      var bestGroups: [[Int]]?
+      for candidate in candidates
+      where candidate.workload.cpuLayers == nil && candidate.workload.cpuExpertLayers == nil
+        && candidate.workload.strategy != .expert
+      {
+        let groups = candidate.workload.stages.map(\.devices)
+        var low = 0
+        var high = max(request.model.maxContext, request.context)
+        while low < high {
+          let middle = (low + high + 1) / 2
+          var probe = summarized
+          probe.context = middle
+          let verdict = evaluate(probe, stageGroups: groups, replicas: 1)?.verdict ?? .doesNotFit
+          if verdict != .doesNotFit { low = middle } else { high = middle - 1 }
+        }
+        if low > bestContext {
+          bestContext = low
+          bestGroups = groups
+        }
+      }
+      if let bestGroups, bestContext > 0 {
+        request.context = bestContext
+        candidates = self.candidates(request)
+        candidates.sort { a, b in
+          let matchA = a.workload.stages.map(\.devices) == bestGroups
+          let matchB = b.workload.stages.map(\.devices) == bestGroups
+          return matchA != matchB ? matchA : better(a, b)
+        }
+        reasons.append(
+          "longest context that fits: \(bestContext) tokens (the model allows \(request.model.maxContext))"
+        )
+      } else {
+        candidates.sort { better($0, $1) }
+      }
+    } else {
+      candidates.sort { better($0, $1) }
+    }
     var fixes: [String] = []
     guard let best = candidates.first else {
       return Plan(
