@@ -54,16 +54,46 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "Engine: vllm, sglang, llama.cpp or transformers.")
   var engine: Engine?
 
+  @Option(help: "Measured expert load (JSON: per MoE layer, tokens per expert) for expert-parallel placement.")
+  var expertLoad: String?
+
+  @Option(help: "Extra expert slots for replicas of hot experts (EPLB), over the expert-parallel group.")
+  var redundantExperts: Int = 0
+
   @Option(help: "Output format: table, json, or yaml (a layout file for `validate`).")
   var format: OutputFormat = .table
 
-  /// (role, model, pinned GPUs) for every workload asked for.
-  func workloads() throws -> [(String, String, [Int]?)] {
-    var list: [(String, String, [Int]?)] = models.enumerated().map { ("model\($0.offset)", $0.element, nil) }
-    if models.count == 1 { list = [("default", models[0], nil)] }
-    for role in roles {
+  struct Asked {
+    var role: String
+    var model: String
+    var pins: [Int]?
+    var context: Int?
+    var concurrency: Int?
+  }
+
+  /// Every workload asked for, with its role name, pins and own settings.
+  func workloads() throws -> [Asked] {
+    var list: [Asked] = models.enumerated().map { Asked(role: "model\($0.offset)", model: $0.element) }
+    if models.count == 1 { list = [Asked(role: "default", model: models[0])] }
+    for full in roles {
+      var parts = full.split(separator: ";").map(String.init)
+      let role = parts.isEmpty ? full : parts.removeFirst()
+      var context: Int?
+      var concurrency: Int?
+      for option in parts {
+        let pair = option.split(separator: "=", maxSplits: 1).map(String.init)
+        guard pair.count == 2, let value = Int(pair[1]), value >= 1 else {
+          throw ValidationError("--role '\(full)': '\(option)' is not context=N or concurrency=N")
+        }
+        switch pair[0] {
+        case "context": context = value
+        case "concurrency": concurrency = value
+        default:
+          throw ValidationError("--role '\(full)': unknown setting '\(pair[0])'; expected context or concurrency")
+        }
+      }
       guard let equals = role.firstIndex(of: "="), equals != role.startIndex else {
-        throw ValidationError("--role '\(role)' is not NAME=MODEL or NAME=MODEL@GPU,GPU")
+        throw ValidationError("--role '\(full)' is not NAME=MODEL or NAME=MODEL@GPU,GPU")
       }
       let name = String(role[..<equals])
       var model = String(role[role.index(after: equals)...])
@@ -77,7 +107,7 @@ struct PlanCommand: ParsableCommand {
         model = String(model[..<at])
       }
       guard !model.isEmpty else { throw ValidationError("--role '\(role)' names no model") }
-      list.append((name, model, pins))
+      list.append(Asked(role: name, model: model, pins: pins, context: context, concurrency: concurrency))
     }
     return list
   }
@@ -85,7 +115,10 @@ struct PlanCommand: ParsableCommand {
   func validate() throws {
     let asked = try workloads()
     guard !asked.isEmpty else { throw ValidationError("give a MODEL or at least one --role NAME=MODEL") }
-    if Set(asked.map(\.0)).count != asked.count { throw ValidationError("role names must be different") }
+    if Set(asked.map(\.role)).count != asked.count { throw ValidationError("role names must be different") }
+    guard redundantExperts >= 0, redundantExperts <= 100_000 else {
+      throw ValidationError("--redundant-experts must be from 0 to 100000")
+    }
     if let dtype, WeightFormat(dtype: dtype) == nil { throw ValidationError("unknown --dtype '\(dtype)'") }
     if let quant, WeightFormat(quant: quant) == nil { throw ValidationError("unknown --quant '\(quant)'") }
     if kvDtype != "auto" && KVCacheType(name: kvDtype) == nil {
@@ -108,19 +141,37 @@ struct PlanCommand: ParsableCommand {
     var requests: [InferenceRequest] = []
     do {
       graph = try TopologyLoader(hwloc: HwlocProvider()).load([topology])
-      for (role, model, pins) in try workloads() {
-        if let pins, let bad = pins.first(where: { $0 >= graph.gpus.count }) {
+      let load = try expertLoad.map(Self.readExpertLoad)
+      for asked in try workloads() {
+        if let pins = asked.pins, let bad = pins.first(where: { $0 >= graph.gpus.count }) {
           throw InputError(
             .inconsistent,
             source: topology,
-            field: "--role \(role)",
+            field: "--role \(asked.role)",
             message: "GPU \(bad) does not exist",
             expected: "indices 0 to \(graph.gpus.count - 1)"
           )
         }
-        var request = try request(for: try ModelLoader(hub: HubClient.fromEnvironment()).load(model))
-        request.role = role
-        request.pinnedGPUs = pins
+        var request = try request(for: try ModelLoader(hub: HubClient.fromEnvironment()).load(asked.model))
+        request.role = asked.role
+        request.pinnedGPUs = asked.pins
+        if let context = asked.context { request.context = context }
+        if let concurrency = asked.concurrency { request.concurrency = concurrency }
+        request.redundantExperts = redundantExperts
+        if let load, let expertLoad {
+          guard let moe = request.model.moe else {
+            throw InputError(.inconsistent, source: expertLoad, message: "\(request.model.name) has no experts")
+          }
+          guard load.count == moe.moeLayers.count, load.allSatisfy({ $0.count == moe.routedExperts }) else {
+            throw InputError(
+              .inconsistent,
+              source: expertLoad,
+              message: "load has \(load.count) layers × \(load.first?.count ?? 0) experts",
+              expected: "\(moe.moeLayers.count) MoE layers × \(moe.routedExperts) experts of \(request.model.name)"
+            )
+          }
+          request.expertLoad = load
+        }
         requests.append(request)
       }
     } catch {
@@ -135,6 +186,35 @@ struct PlanCommand: ParsableCommand {
     default: print(plan.tableText(), terminator: "")
     }
     if plan.verdict == .doesNotFit { throw ExitCode(1) }
+  }
+
+  /// Reads an expert-load file: `[[tokens per expert] per layer]`, or an object with
+  /// that array under `load` or `weight` (EPLB's name).
+  static func readExpertLoad(_ path: String) throws -> [[Double]] {
+    let text = try TopologyLoader.readFile(path)
+    let json = try JSONValue.parse(Data(text.utf8), source: path)
+    let rows = json.arrayValue ?? json["load"]?.arrayValue ?? json["weight"]?.arrayValue
+    guard let rows, !rows.isEmpty else {
+      throw InputError(
+        .malformed,
+        source: path,
+        message: "no expert load",
+        expected: "[[tokens per expert] per MoE layer]"
+      )
+    }
+    return try rows.enumerated().map { index, row in
+      guard let values = row.arrayValue?.compactMap(\.doubleValue), values.count == row.arrayValue?.count,
+        values.allSatisfy({ $0 >= 0 && $0.isFinite })
+      else {
+        throw InputError(
+          .malformed,
+          source: path,
+          field: "layer \(index)",
+          message: "not a list of non-negative token counts"
+        )
+      }
+      return values
+    }
   }
 
   func request(for loaded: ModelSpec) throws -> InferenceRequest {

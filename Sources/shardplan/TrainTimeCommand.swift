@@ -99,6 +99,9 @@ struct TrainTimeCommand: ParsableCommand {
       "  on \(main.gpus) × \(main.gpuName) at \(Int(main.mfu * 100))% MFU: \(duration(main.seconds)), \(Units.formatDecimal(main.tokensPerSecond, places: 0)) tokens/s (\(Units.formatDecimal(main.totalFLOPs / 1e21, places: 2)) ZFLOP)"
     )
     print(
+      "  step: \(formatCount(main.tokensPerStep)) tokens (micro-batch 1 × \(context) tokens × \(main.gpus) GPUs) in \(Units.formatDecimal(main.stepSeconds, places: 3)) s"
+    )
+    print(
       "  memory: \(main.setup): \(Units.formatBytes(main.perGPUBytes)) per GPU of \(Units.formatBytes(main.gpuMemoryBytes)) — \(main.fits ? "fits" : "does not fit")"
     )
     print("\nOn one \(graph.gpus[0].name), GPT-3 shapes (Brown et al. 2020), \(formatCount(count)) tokens:")

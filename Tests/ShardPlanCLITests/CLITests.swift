@@ -288,6 +288,23 @@ extension CLITests {
     }
   }
 
+  @Test func rolesTakeTheirOwnContextAndConcurrency() throws {
+    let result = try Self.run([
+      "plan", "--topology", "2x-rtx-pro-6000-blackwell", "--format", "json",
+      "--role", "reasoning=Qwen/Qwen3-32B@0;context=16384;concurrency=3", "--role", "coder=Qwen/Qwen2.5-7B-Instruct@1",
+      "--context", "8192",
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    let workloads = try #require(json["workloads"] as? [[String: Any]])
+    let reasoning = try #require(workloads.first { $0["role"] as? String == "reasoning" })
+    let coder = try #require(workloads.first { $0["role"] as? String == "coder" })
+    #expect(reasoning["context"] as? Int == 16_384 && reasoning["concurrency"] as? Int == 3)
+    #expect(coder["context"] as? Int == 8192 && coder["concurrency"] as? Int == 1)
+    let bad = try Self.run(["plan", "--topology", "2x-rtx-pro-6000-blackwell", "--role", "x=Qwen/Qwen3-8B;ctx=5"])
+    #expect(bad.status == 2 && bad.stderr.contains("unknown setting 'ctx'"))
+  }
+
   @Test func planYAMLIsAcceptedByValidate() throws {
     let folder = try SyntheticFiles.folder("layout")
     for (arguments, name) in [

@@ -345,3 +345,35 @@ struct PlannerLongestContextTests {
     )
   }
 }
+
+@Suite("Planner: measured expert load")
+struct PlannerExpertLoadTests {
+  @Test func replicasOfHotExpertsEvenTheLoad() throws {
+    var spec = try ModelLoader(environment: [:]).load("Qwen/Qwen3-30B-A3B")
+    spec = spec.converted(to: .float(.bf16))
+    let graph = try TopologyLoader().load(["8x-h100-sxm"])
+    // Skewed load: expert e gets 1000 / (e + 1) tokens in every layer.
+    let load = (0..<48).map { _ in (0..<128).map { 1000 / Double($0 + 1) } }
+    var request = InferenceRequest(model: spec, weightFormat: "bf16", context: 8192, concurrency: 64)
+    request.expertLoad = load
+    let uneven = Planner(graph: graph, strategy: .expert).plan(request).workloads[0]
+    request.redundantExperts = 16
+    let replicated = Planner(graph: graph, strategy: .expert).plan(request).workloads[0]
+    let before = try #require(uneven.expertLoadImbalance)
+    let after = try #require(replicated.expertLoadImbalance)
+    #expect(before > 1.05)
+    #expect(after < before)
+    #expect(replicated.redundantExperts == 16)
+    #expect(replicated.prediction.decodeTokensPerSecond >= uneven.prediction.decodeTokensPerSecond)
+    // Experts must divide over the group: 128 experts never go to 3, 5, 6 or 7 GPUs.
+    #expect([1, 2, 4, 8].contains(replicated.expertParallel))
+  }
+
+  @Test func trainingStepTime() throws {
+    let spec = try ModelLoader(environment: [:]).load("meta-llama/Llama-3.1-8B")
+    let graph = try TopologyLoader().load(["8x-h100-sxm"])
+    let estimate = TrainingTime.estimate(model: spec, tokens: 1_000_000_000, graph: graph, sequence: 4096)
+    #expect(estimate.tokensPerStep == 8 * 4096)
+    #expect(abs(estimate.stepSeconds - Double(8 * 4096) / estimate.tokensPerSecond) < 1e-12)
+  }
+}

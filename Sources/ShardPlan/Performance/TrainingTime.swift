@@ -22,6 +22,11 @@ public enum TrainingTime {
     public var totalFLOPs: Double
     public var tokensPerSecond: Double
     public var seconds: Double
+    /// Tokens in one optimizer step: micro-batch 1 × sequence × data-parallel GPUs
+    /// (no gradient accumulation).
+    public var tokensPerStep: Int64
+    /// Seconds per optimizer step at that rate.
+    public var stepSeconds: Double
     /// The setup assumed: ZeRO stage, checkpointing, micro-batch, sequence length.
     public var setup: String
     public var perGPUBytes: Int64
@@ -91,6 +96,8 @@ public enum TrainingTime {
       totalFLOPs: flops,
       tokensPerSecond: rate,
       seconds: Double(tokens) / rate,
+      tokensPerStep: Int64(context * gpus),
+      stepSeconds: Double(context * gpus) / rate,
       setup: setup,
       perGPUBytes: memoryEstimate.perGPUBytes,
       gpuMemoryBytes: memory,

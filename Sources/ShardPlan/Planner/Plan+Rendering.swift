@@ -47,6 +47,11 @@ extension Plan {
       } else if workload.strategy == .expert {
         out +=
           "  layout: expert parallel over \(workload.expertParallel) GPUs (\(workload.stages.flatMap(\.devices).map(String.init).joined(separator: ","))), attention TP \(workload.tensorParallel) × DP \(workload.dataParallel)\n"
+        if let imbalance = workload.expertLoadImbalance {
+          let replicas = workload.redundantExperts ?? 0
+          out += "  expert load: busiest GPU \(Units.formatDecimal(imbalance, places: 2))× the mean"
+          out += replicas > 0 ? " with \(replicas) replica slots for hot experts (EPLB)\n" : "\n"
+        }
       } else if let cpu = workload.cpuLayers {
         out +=
           "  layout: \(workload.gpuLayers ?? 0) layers on GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-"), \(cpu) in CPU RAM (\(Units.formatBytes(cpuBytes)))\n"

@@ -74,6 +74,11 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var prediction: Prediction
   /// `VLLM_PP_LAYER_PARTITION` when the stages differ from vLLM's default split.
   public var vllmLayerPartition: String? = nil
+  /// Expert-parallel plans: the busiest GPU's expert load over the mean (1 = even),
+  /// averaged over MoE layers, after EPLB placement.
+  public var expertLoadImbalance: Double? = nil
+  /// Expert-parallel plans: replica slots for hot experts.
+  public var redundantExperts: Int? = nil
 }
 
 /// One GPU's budget.

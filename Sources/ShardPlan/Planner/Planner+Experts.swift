@@ -15,14 +15,32 @@ extension Planner {
     let tp = groups.first?.count ?? 1
     let dp = groups.count
     let ep = tp * dp
-    guard moe.routedExperts % ep == 0 || ep <= moe.routedExperts else { return [] }
+    // Every GPU holds the same number of experts (vLLM requires experts % EP == 0).
+    guard moe.routedExperts % ep == 0 else { return [] }
     let profile = EngineProfile.profile(request.engine)
     let experts = request.summary.expertBytesPerLayer
     let expertTotal = experts.reduce(0, +)
     let layerTotal = request.summary.layerBytes.reduce(0, +)
     let embeddingAndHead = request.summary.weightBytes - layerTotal
     let dense = (layerTotal - expertTotal + embeddingAndHead + Int64(tp) - 1) / Int64(tp)
-    let expertShare = (expertTotal + Int64(ep) - 1) / Int64(ep)
+    // Replicas of hot experts (EPLB): R extra slots, a multiple of the group size,
+    // each GPU holding (E + R) / EP experts per layer.
+    let redundant = request.redundantExperts > 0 ? (request.redundantExperts + ep - 1) / ep * ep : 0
+    let slots = moe.routedExperts + redundant
+    let expertShare = (expertTotal * Int64(slots) / Int64(moe.routedExperts) + Int64(ep) - 1) / Int64(ep)
+    var imbalance = 1.0
+    if let load = request.expertLoad, !load.isEmpty, load.allSatisfy({ $0.count == moe.routedExperts }),
+      slots % ep == 0
+    {
+      let nodes = Set(all.map { graph.gpus[$0].host }).count
+      if let placement = ExpertBalancer.rebalance(load: load, replicas: slots, groups: 1, nodes: nodes, gpus: ep) {
+        let ratios = placement.gpuLoad.map { loads -> Double in
+          let mean = loads.reduce(0, +) / Double(max(loads.count, 1))
+          return mean > 0 ? (loads.max() ?? 0) / mean : 1
+        }
+        imbalance = ratios.reduce(0, +) / Double(max(ratios.count, 1))
+      }
+    }
     let sequencesPerRank = (request.concurrency + dp - 1) / dp
     let kvModel = KVCacheModel(attention: model.attention, type: request.kvCache)
     let kv = kvModel.bytes(
@@ -72,7 +90,8 @@ extension Planner {
     // (uniform routing): 1 − (1 − k/E)^(tokens in the whole batch).
     let visited =
       1 - pow(1 - Double(moe.expertsPerToken) / Double(moe.routedExperts), Double(max(request.concurrency, 1)))
-    let expertRead = Int64(Double(expertShare) * min(1, visited))
+    // The busiest GPU sets the pace: its expert work is `imbalance` times the mean.
+    let expertRead = Int64(Double(expertShare) * min(1, visited) * imbalance)
     let hidden = Int64(model.hiddenSize)
     let allToAll =
       Double(2 * moe.moeLayers.count)
@@ -131,9 +150,12 @@ extension Planner {
     let shortfall = devices.min(by: { $0.freeBytes < $1.freeBytes }).flatMap { worst in
       worst.freeBytes < 0 ? "GPU\(worst.index) is short by \(Units.formatBytes(-worst.freeBytes))" : nil
     }
+    var planned = workload
+    planned.expertLoadImbalance = imbalance
+    planned.redundantExperts = redundant
     return [
       Candidate(
-        workload: workload,
+        workload: planned,
         devices: devices,
         verdict: verdict,
         cpuBytes: 0,

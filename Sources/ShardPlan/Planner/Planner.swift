@@ -11,6 +11,12 @@ public struct InferenceRequest: Hashable, Sendable {
   public var engine: Engine
   /// GPUs this workload must use (global indices), or nil for any.
   public var pinnedGPUs: [Int]?
+  /// Measured expert load: per MoE layer, tokens routed to each expert (EPLB's
+  /// input). With it, expert-parallel plans place replicas of hot experts.
+  public var expertLoad: [[Double]]?
+  /// Extra expert slots for replicas of hot experts, over all GPUs of an
+  /// expert-parallel group (rounded up to a multiple of the group size).
+  public var redundantExperts: Int = 0
   /// The model's aggregates, filled in once by the planner.
   var cachedSummary: ModelSummary?
   /// The model's aggregates (computed now when not cached).
