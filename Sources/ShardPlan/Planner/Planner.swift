@@ -162,6 +162,15 @@ public struct Planner: Sendable {
         "no layout fits: the closest, \(describe(best.workload)), \(best.shortfall ?? "is short of memory")"
       )
       fixes = self.fixes(request)
+      // More cards of the same kind: what the closest layout needs in all, over one card's budget.
+      if let card = best.devices.first, card.usableBytes > 0 {
+        let needed = best.devices.reduce(Int64(0)) { $0 + $1.usedBytes }
+        let cards = Int((needed + card.usableBytes - 1) / card.usableBytes)
+        let have = graph.gpus.count
+        if cards > have {
+          fixes.append("use at least \(cards) GPUs like GPU\(card.index) (\(card.name)) instead of \(have)")
+        }
+      }
     }
     let alternatives = candidates.dropFirst().prefix(5).map { candidate in
       Alternative(
