@@ -99,6 +99,21 @@ public struct DeviceBudget: Hashable, Sendable, Codable {
   public var verdict: Verdict
 }
 
+extension DeviceBudget {
+  /// Adds another workload's use of the same GPU: its bytes add up, the free
+  /// memory is the later workload's view (which already counted this one), and the
+  /// worse verdict stands.
+  mutating func absorb(_ other: DeviceBudget) {
+    usedBytes += other.usedBytes
+    weightBytes += other.weightBytes
+    kvCacheBytes += other.kvCacheBytes
+    activationBytes += other.activationBytes
+    overheadBytes += other.overheadBytes
+    freeBytes = other.freeBytes
+    verdict = max(verdict, other.verdict)
+  }
+}
+
 /// A candidate that was not chosen, with why.
 public struct Alternative: Hashable, Sendable, Codable {
   public var summary: String

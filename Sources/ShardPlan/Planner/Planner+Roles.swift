@@ -59,13 +59,7 @@ extension Planner {
       for device in best.devices {
         planner.occupied[device.index, default: 0] += device.usedBytes
         if var existing = budgets[device.index] {
-          existing.usedBytes += device.usedBytes
-          existing.weightBytes += device.weightBytes
-          existing.kvCacheBytes += device.kvCacheBytes
-          existing.activationBytes += device.activationBytes
-          existing.overheadBytes += device.overheadBytes
-          existing.freeBytes = device.freeBytes
-          existing.verdict = max(existing.verdict, device.verdict)
+          existing.absorb(device)
           budgets[device.index] = existing
         } else {
           var fresh = device
