@@ -112,6 +112,38 @@ extension DeviceBudget {
     freeBytes = other.freeBytes
     verdict = max(verdict, other.verdict)
   }
+
+  /// The budget of a GPU no workload uses: all of it free except what other
+  /// processes already hold.
+  init(idle gpu: GPU) {
+    let capacity = gpu.memoryBytes ?? 0
+    let other = gpu.memoryUsedBytes ?? 0
+    self.init(
+      index: gpu.index,
+      name: gpu.name,
+      capacityBytes: capacity,
+      usableBytes: capacity - other,
+      usedBytes: 0,
+      weightBytes: 0,
+      kvCacheBytes: 0,
+      activationBytes: 0,
+      overheadBytes: 0,
+      otherBytes: other,
+      freeBytes: capacity - other,
+      verdict: .fits
+    )
+  }
+}
+
+extension [DeviceBudget] {
+  /// These budgets plus an idle one for every other GPU of `graph`, by index.
+  func includingIdleGPUs(of graph: DeviceGraph) -> [DeviceBudget] {
+    var all = self
+    for gpu in graph.gpus where !all.contains(where: { $0.index == gpu.index }) {
+      all.append(DeviceBudget(idle: gpu))
+    }
+    return all.sorted { $0.index < $1.index }
+  }
 }
 
 /// A candidate that was not chosen, with why.

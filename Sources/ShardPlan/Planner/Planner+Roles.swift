@@ -69,28 +69,7 @@ extension Planner {
         }
       }
     }
-    var devices = Array(budgets.values)
-    for gpu in graph.gpus where budgets[gpu.index] == nil {
-      let capacity = gpu.memoryBytes ?? 0
-      let other = gpu.memoryUsedBytes ?? 0
-      devices.append(
-        DeviceBudget(
-          index: gpu.index,
-          name: gpu.name,
-          capacityBytes: capacity,
-          usableBytes: capacity - other,
-          usedBytes: 0,
-          weightBytes: 0,
-          kvCacheBytes: 0,
-          activationBytes: 0,
-          overheadBytes: 0,
-          otherBytes: other,
-          freeBytes: capacity - other,
-          verdict: .fits
-        )
-      )
-    }
-    devices.sort { $0.index < $1.index }
+    let devices = Array(budgets.values).includingIdleGPUs(of: graph)
     return Plan(
       topology: graph.name,
       objective: .fewestGPUs,

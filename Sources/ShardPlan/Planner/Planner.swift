@@ -181,28 +181,7 @@ public struct Planner: Sendable {
       )
     }
     // Budgets for every GPU of the graph, idle ones included.
-    var devices = best.devices
-    for gpu in graph.gpus where !devices.contains(where: { $0.index == gpu.index }) {
-      let capacity = gpu.memoryBytes ?? 0
-      let other = gpu.memoryUsedBytes ?? 0
-      devices.append(
-        DeviceBudget(
-          index: gpu.index,
-          name: gpu.name,
-          capacityBytes: capacity,
-          usableBytes: capacity - other,
-          usedBytes: 0,
-          weightBytes: 0,
-          kvCacheBytes: 0,
-          activationBytes: 0,
-          overheadBytes: 0,
-          otherBytes: other,
-          freeBytes: capacity - other,
-          verdict: .fits
-        )
-      )
-    }
-    devices.sort { $0.index < $1.index }
+    let devices = best.devices.includingIdleGPUs(of: graph)
     return Plan(
       topology: graph.name,
       objective: objective,
