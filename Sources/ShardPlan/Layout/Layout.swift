@@ -17,6 +17,9 @@ public struct Layout: Hashable, Sendable {
     public var pipelineParallel: Int
     public var dataParallel: Int
     public var stages: [Stage]
+    /// The GPUs of data-parallel replicas 1 … n−1, each in stage order (replica 0
+    /// is the stages).
+    public var replicas: [[Int]]
     public var gpuLayers: Int?
     public var expertParallel: Int
     public var cpuExpertLayers: Int?
@@ -61,6 +64,10 @@ extension Plan {
         out += "      - devices: [\(stage.devices.map(String.init).joined(separator: ", "))]\n"
         out += "        layers: \(stage.firstLayer)-\(stage.lastLayer)\n"
       }
+      if workload.replicaDevices.count > 1 {
+        let lists = workload.replicaDevices.dropFirst().map { "[\($0.map(String.init).joined(separator: ", "))]" }
+        out += "    replicas: [\(lists.joined(separator: ", "))]\n"
+      }
     }
     return out
   }
@@ -81,7 +88,7 @@ extension Layout {
   static let topKeys = ["topology", "workloads"]
   static let workloadKeys = [
     "role", "model", "weights", "engine", "context", "concurrency", "kvCache", "tensorParallel", "pipelineParallel",
-    "dataParallel", "expertParallel", "stages", "gpuLayers", "cpuExpertLayers",
+    "dataParallel", "expertParallel", "stages", "replicas", "gpuLayers", "cpuExpertLayers",
   ]
   static let stageKeys = ["devices", "layers"]
 
@@ -157,6 +164,7 @@ extension Layout {
       let gpuLayers = attempt { try entry.int("gpuLayers", range: 0...100_000) } ?? nil
       let ep = (attempt { try entry.int("expertParallel", range: 1...100_000) } ?? nil) ?? 1
       let cpuExperts = attempt { try entry.int("cpuExpertLayers", range: 0...100_000) } ?? nil
+      let replicas = (attempt { try entry.intLists("replicas") } ?? nil) ?? []
       var stages: [Stage] = []
       for stageEntry in attempt({ try entry.mappings("stages", context: "a stage") }) ?? [] {
         _ = attempt { try stageEntry.checkKeysAll(stageKeys, into: &findings) }
@@ -191,6 +199,7 @@ extension Layout {
           pipelineParallel: pp,
           dataParallel: dp,
           stages: stages,
+          replicas: replicas,
           gpuLayers: gpuLayers,
           expertParallel: ep,
           cpuExpertLayers: cpuExperts,

@@ -64,6 +64,11 @@ public struct LayoutValidator: Sendable {
         continue
       }
       if Set(devicesUsed).count != devicesUsed.count { problem("a GPU appears in two stages of the same workload") }
+      let replicaGPUs = workload.replicas.flatMap { $0 }
+      if let bad = replicaGPUs.first(where: { $0 >= graph.gpus.count }) {
+        problem("replicas: GPU \(bad) does not exist; \(graph.name) has GPUs 0 to \(graph.gpus.count - 1)")
+        continue
+      }
       if workload.stages.count != workload.pipelineParallel {
         problem("pipelineParallel is \(workload.pipelineParallel) but \(workload.stages.count) stages are listed")
       }
@@ -81,6 +86,20 @@ public struct LayoutValidator: Sendable {
       }
       if workload.cpuExpertLayers != nil && spec.moe == nil {
         problem("cpuExpertLayers but \(spec.name) has no experts")
+      }
+      if workload.expertParallel == 1 {
+        if workload.replicas.count != workload.dataParallel - 1 {
+          problem(
+            "dataParallel is \(workload.dataParallel) but `replicas` lists \(workload.replicas.count) further replica(s); list the GPUs of replicas 1 to \(workload.dataParallel - 1), such as replicas: [[2, 3], [4, 5]]"
+          )
+        }
+        for (index, replica) in workload.replicas.enumerated() where replica.count != devicesUsed.count {
+          problem("replica \(index + 1) lists \(replica.count) GPU(s) but replica 0 (the stages) uses \(devicesUsed.count)")
+        }
+        let everyGPU = devicesUsed + replicaGPUs
+        if Set(everyGPU).count != everyGPU.count { problem("a GPU appears in two replicas of the same workload") }
+      } else if !workload.replicas.isEmpty {
+        problem("`replicas` is for data-parallel copies; an expert-parallel group lists all its GPUs in its stage")
       }
       if !special {
         for (index, stage) in workload.stages.enumerated() where stage.devices.count != workload.tensorParallel {
@@ -141,10 +160,23 @@ public struct LayoutValidator: Sendable {
         offloadPlanner.allowed = Set(devicesUsed)
         candidate = offloadPlanner.offloadCandidates(request).first
       } else {
+        // Further replicas have replica 0's shape: cut their GPU lists like its stages.
+        let shape = workload.stages.map(\.devices.count)
+        let others = workload.replicas.map { replica in
+          shape.indices.map { stage in
+            let start = shape[..<stage].reduce(0, +)
+            return Array(replica[start..<(start + shape[stage])])
+          }
+        }
+        for replica in others {
+          for group in replica where Set(group.map { graph.gpus[$0].host }).count > 1 {
+            problem("replica stage on GPUs \(group) spans several hosts; tensor parallelism stays inside one host")
+          }
+        }
         candidate = planner.evaluate(
           request,
           stageGroups: workload.stages.map(\.devices),
-          replicas: workload.dataParallel,
+          otherReplicas: others,
           fixedRanges: workload.stages.map { $0.firstLayer..<($0.lastLayer + 1) }
         )
       }

@@ -4,6 +4,12 @@ public enum Engine: String, Hashable, Sendable, CaseIterable, Codable {
   case sglang
   case llamaCpp = "llama.cpp"
   case transformers
+
+  /// Whether shardplan plans tensor parallelism for the engine. llama.cpp splits
+  /// whole layers over GPUs (`--split-mode layer`, its default; the row and tensor
+  /// modes are not modelled), and transformers' `device_map` places whole modules,
+  /// so both get pipeline-style splits only.
+  public var splitsTensors: Bool { self == .vllm || self == .sglang }
 }
 
 /// What an engine allocates besides weights and KV cache, per GPU, with the source

@@ -62,6 +62,10 @@ extension Plan {
           out +=
             "  stage \(index): GPU \(stage.devices.map(String.init).joined(separator: ",")), layers \(stage.firstLayer)–\(stage.lastLayer)\n"
         }
+        if workload.replicaDevices.count > 1 {
+          let others = workload.replicaDevices.dropFirst().map { $0.map(String.init).joined(separator: ",") }
+          out += "  replicas 1–\(others.count): GPU \(others.joined(separator: " | "))\n"
+        }
         if let partition = workload.vllmLayerPartition {
           out += "  vLLM needs VLLM_PP_LAYER_PARTITION=\(partition) (its default split differs)\n"
         }

@@ -62,6 +62,10 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var expertParallel: Int
   public var dataParallel: Int
   public var stages: [Stage]
+  /// The GPUs of every data-parallel replica, replica 0 (the stages) first; each
+  /// lists its GPUs in stage order, the stages' devices concatenated. Expert-parallel
+  /// and offload plans have one entry.
+  public var replicaDevices: [[Int]] = []
   /// Layers on GPUs and in CPU RAM when offloading (llama.cpp `-ngl`).
   public var gpuLayers: Int?
   public var cpuLayers: Int?
@@ -79,6 +83,13 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var expertLoadImbalance: Double? = nil
   /// Expert-parallel plans: replica slots for hot experts.
   public var redundantExperts: Int? = nil
+}
+
+extension WorkloadPlan {
+  /// llama.cpp's `-ngl` for an offload plan: the GPU layers plus one slot for the
+  /// output layer, which llama.cpp counts among `n_layer + 1` slots and places on
+  /// the GPU first (`i_gpu_start = n_layer + 1 − n_gpu_layers`, llama-model.cpp).
+  public var llamaCppGPULayerSlots: Int? { gpuLayers.map { $0 + 1 } }
 }
 
 /// One GPU's budget.

@@ -106,7 +106,7 @@ public struct Planner: Sendable {
           let middle = (low + high + 1) / 2
           var probe = summarized
           probe.context = middle
-          let verdict = evaluate(probe, stageGroups: groups, replicas: 1)?.verdict ?? .doesNotFit
+          let verdict = evaluate(probe, stageGroups: groups)?.verdict ?? .doesNotFit
           if verdict != .doesNotFit { low = middle } else { high = middle - 1 }
         }
         if low > bestContext {
@@ -300,7 +300,7 @@ public struct Planner: Sendable {
         if model.attention.heads % t == 0 || model.attention.heads == 0 { degrees.append(t) }
         t *= 2
       }
-      if strategy == .pipeline { degrees = degrees.filter { $0 == 1 } }
+      if strategy == .pipeline || !request.engine.splitsTensors { degrees = degrees.filter { $0 == 1 } }
       for degree in degrees {
         let groups = tensorGroups(hosts: hosts, size: degree)
         guard !groups.isEmpty else { continue }
@@ -317,9 +317,10 @@ public struct Planner: Sendable {
         for depth in depths {
           // Fewest GPUs: a layout needing more GPUs than one that already fits cannot win.
           if objective == .fewestGPUs, let fewest = fewestFitting, degree * depth > fewest { break }
-          let replicas = objective == .throughput ? groups.count / depth : 1
+          let replicas = max(objective == .throughput ? groups.count / depth : 1, 1)
           let stageGroups = Array(groups.prefix(depth))
-          if let candidate = evaluate(request, stageGroups: stageGroups, replicas: max(replicas, 1)) {
+          let others = (1..<replicas).map { Array(groups[($0 * depth)..<(($0 + 1) * depth)]) }
+          if let candidate = evaluate(request, stageGroups: stageGroups, otherReplicas: others) {
             list.append(candidate)
             if candidate.verdict == .fits {
               fewestFitting = min(fewestFitting ?? Int.max, degree * depth)
@@ -399,12 +400,16 @@ public struct Planner: Sendable {
     return (weights, paddedKV)
   }
 
+  /// Prices one layout: `stageGroups` are replica 0's tensor-parallel groups in
+  /// stage order, `otherReplicas` the same shape for each further data-parallel
+  /// replica (every GPU of every replica gets a budget).
   func evaluate(
     _ request: InferenceRequest,
     stageGroups: [[Int]],
-    replicas: Int,
+    otherReplicas: [[[Int]]] = [],
     fixedRanges: [Range<Int>]? = nil
   ) -> Candidate? {
+    let replicas = 1 + otherReplicas.count
     let model = request.model
     let tp = stageGroups.first?.count ?? 1
     let profile = EngineProfile.profile(request.engine)
@@ -450,7 +455,7 @@ public struct Planner: Sendable {
     }
     // Budgets.
     var devices: [DeviceBudget] = []
-    for (stageIndex, group) in stageGroups.enumerated() {
+    for (stageIndex, group) in ([stageGroups] + otherReplicas).flatMap({ $0.enumerated() }) {
       let range = ranges[stageIndex]
       var weights = layerWeights[range].reduce(0, +)
       if stageIndex == 0 { weights += embedding }
@@ -508,6 +513,7 @@ public struct Planner: Sendable {
       stages: zip(stageGroups, ranges).map {
         Stage(devices: $0, firstLayer: $1.lowerBound, lastLayer: $1.upperBound - 1)
       },
+      replicaDevices: [stageGroups.flatMap { $0 }] + otherReplicas.map { $0.flatMap { $0 } },
       gpuLayers: nil,
       cpuLayers: nil,
       cpuExpertLayers: nil,
@@ -685,6 +691,7 @@ public struct Planner: Sendable {
       expertParallel: 1,
       dataParallel: 1,
       stages: [Stage(devices: [gpu.index], firstLayer: cpuLayers, lastLayer: model.layers - 1)],
+      replicaDevices: [[gpu.index]],
       gpuLayers: gpuLayers,
       cpuLayers: cpuLayers,
       cpuExpertLayers: nil,
@@ -775,7 +782,7 @@ public struct Planner: Sendable {
       let cpu = offload.workload.cpuLayers
     {
       found.append(
-        "offload \(cpu) of \(request.model.layers) layers to CPU RAM with llama.cpp (-ngl \(offload.workload.gpuLayers ?? 0)), at about \(format(offload.workload.prediction.decodeTokensPerSecond)) tokens/s"
+        "offload \(cpu) of \(request.model.layers) layers to CPU RAM with llama.cpp (-ngl \(offload.workload.llamaCppGPULayerSlots ?? 1)), at about \(format(offload.workload.prediction.decodeTokensPerSecond)) tokens/s"
       )
     }
     if found.isEmpty { found.append("add GPUs: no single change above makes it fit") }

@@ -189,6 +189,25 @@ struct YAMLMapping {
   }
 
   /// A list of whole numbers.
+  /// A list of lists of whole numbers, such as `[[2, 3], [4, 5]]`.
+  func intLists(_ key: String) throws -> [[Int]]? {
+    guard let (value, _) = node(key) else { return nil }
+    guard case .sequence(let sequence) = value else {
+      throw error(key, "'\(key)' is not a list", expected: "a list of GPU lists such as [[2, 3], [4, 5]]")
+    }
+    return try sequence.map { row in
+      guard case .sequence(let items) = row else {
+        throw error(key, "an entry of '\(key)' is not a list", expected: "a list of GPU lists such as [[2, 3], [4, 5]]")
+      }
+      return try items.map { item in
+        guard case .scalar(let scalar) = item, let number = Int(scalar.string), number >= 0 else {
+          throw error(key, "an entry of '\(key)' holds something other than a whole number")
+        }
+        return number
+      }
+    }
+  }
+
   func ints(_ key: String) throws -> [Int]? {
     guard let (value, _) = node(key) else { return nil }
     guard case .sequence(let sequence) = value else {
