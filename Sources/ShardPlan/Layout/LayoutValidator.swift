@@ -94,7 +94,9 @@ public struct LayoutValidator: Sendable {
           )
         }
         for (index, replica) in workload.replicas.enumerated() where replica.count != devicesUsed.count {
-          problem("replica \(index + 1) lists \(replica.count) GPU(s) but replica 0 (the stages) uses \(devicesUsed.count)")
+          problem(
+            "replica \(index + 1) lists \(replica.count) GPU(s) but replica 0 (the stages) uses \(devicesUsed.count)"
+          )
         }
         let everyGPU = devicesUsed + replicaGPUs
         if Set(everyGPU).count != everyGPU.count { problem("a GPU appears in two replicas of the same workload") }
