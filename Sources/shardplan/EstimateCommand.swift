@@ -4,9 +4,6 @@ import ShardPlan
 import ShardPlanHub
 
 extension Engine: ExpressibleByArgument {}
-extension Workload.Training.Method: ExpressibleByArgument {}
-extension Workload.Training.Optimizer: ExpressibleByArgument {}
-extension Workload.Training.Offload: ExpressibleByArgument {}
 
 struct EstimateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -39,26 +36,7 @@ struct EstimateCommand: ParsableCommand {
   @Option(help: "Engine: vllm, sglang, llama.cpp or transformers (default: llama.cpp for GGUF, else vllm).")
   var engine: Engine?
 
-  @Option(help: "Train: full, lora or qlora.")
-  var train: Workload.Training.Method?
-
-  @Option(help: "Optimizer for training: adamw, adamw-8bit or sgd.")
-  var optimizer: Workload.Training.Optimizer = .adamw
-
-  @Option(help: "DeepSpeed ZeRO stage, 0–3.")
-  var zero: Int = 0
-
-  @Option(help: "ZeRO offload of optimizer states (and weights at stage 3): none, cpu or nvme.")
-  var offload: Workload.Training.Offload = .none
-
-  @Flag(help: "Training with gradient checkpointing.")
-  var gradientCheckpointing = false
-
-  @Option(help: "LoRA rank.")
-  var loraRank: Int = 16
-
-  @Option(help: "LoRA target modules, comma-separated (empty: every linear layer).")
-  var loraTargets: String = "q_proj,k_proj,v_proj,o_proj"
+  @OptionGroup var training: TrainingOptions
 
   @Option(help: "GPUs: tensor-parallel degree (inference) or data-parallel size (training).")
   var gpus: Int = 1
@@ -86,8 +64,6 @@ struct EstimateCommand: ParsableCommand {
     }
     guard batch >= 1, batch <= 1_000_000 else { throw ValidationError("--batch must be from 1 to 1000000") }
     guard gpus >= 1, gpus <= 100_000 else { throw ValidationError("--gpus must be from 1 to 100000") }
-    guard (0...3).contains(zero) else { throw ValidationError("--zero must be 0, 1, 2 or 3") }
-    guard loraRank >= 1, loraRank <= 65536 else { throw ValidationError("--lora-rank must be from 1 to 65536") }
     if format == .yaml || format == .dot { throw ValidationError("--format for estimate is table or json") }
   }
 
@@ -111,20 +87,7 @@ struct EstimateCommand: ParsableCommand {
     let kvType = KVCacheType(name: kvDtype) ?? (engine == .llamaCpp ? .f16 : .bf16)
     let context = self.context ?? min(spec.maxContext, 8192)
     var mode = Workload.Mode.inference
-    if let train {
-      mode = .training(
-        .init(
-          method: train,
-          optimizer: optimizer,
-          zeroStage: zero,
-          offload: offload,
-          gradientCheckpointing: gradientCheckpointing,
-          loraRank: loraRank,
-          loraTargets: loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
-        )
-      )
-    }
+    if let setup = training.setup() { mode = .training(setup) }
     let workload = Workload(mode: mode, context: context, batch: batch, kvCache: kvType, engine: engine, gpus: gpus)
     let estimate = MemoryModel.estimate(model: spec, workload: workload, weightFormat: label)
     let report = EstimateReport(model: spec, original: original, workload: workload, estimate: estimate)

@@ -63,6 +63,27 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "Output format: table, json, or yaml (a layout file for `validate`).")
   var format: OutputFormat = .table
 
+  @OptionGroup(title: "Training (with --train)")
+  var training: TrainingOptions
+
+  @Option(help: "Training: deepspeed (ZeRO) or fsdp.")
+  var trainer: Trainer = .deepspeed
+
+  @Option(help: "Training: sequences per GPU per step (default 1).")
+  var microBatch: Int = 1
+
+  @Option(help: "Training: gradient accumulation steps (default 1, or from --global-batch).")
+  var gradientAccumulation: Int?
+
+  @Option(help: "Training: sequences per optimizer step over all GPUs (= micro-batch × accumulation × GPUs).")
+  var globalBatch: Int?
+
+  @Option(help: "Training: use this many GPUs (default: all of the topology).")
+  var gpus: Int?
+
+  @Option(help: "Training: model-FLOPs utilisation for the step time, 0–1 (default 0.4, an assumption).")
+  var mfu: Double = TrainingTime.defaultMFU
+
   struct Asked {
     var role: String
     var model: String
@@ -134,9 +155,34 @@ struct PlanCommand: ParsableCommand {
       throw ValidationError("--strategy role needs several models or --role NAME=MODEL options")
     }
     if format == .dot { throw ValidationError("--format for plan is table, json or yaml") }
+    if training.train != nil {
+      if asked.count > 1 { throw ValidationError("--train plans one model; give a single MODEL") }
+      if training.offload != nil && training.zero == nil {
+        throw ValidationError("--offload needs --zero (offload is part of a ZeRO setup); or leave both out to search")
+      }
+      if trainer == .fsdp, let zero = training.zero, zero == 1 {
+        throw ValidationError("FSDP has no ZeRO-1 equivalent; use --zero 0, 2 or 3 with --trainer fsdp")
+      }
+      if trainer == .fsdp, training.offload == .nvme {
+        throw ValidationError("FSDP offloads to CPU only; use --offload cpu or --trainer deepspeed")
+      }
+      guard microBatch >= 1, microBatch <= 100_000 else {
+        throw ValidationError("--micro-batch must be from 1 to 100000")
+      }
+      if let gradientAccumulation, gradientAccumulation < 1 || gradientAccumulation > 1_000_000 {
+        throw ValidationError("--gradient-accumulation must be from 1 to 1000000")
+      }
+      if gradientAccumulation != nil && globalBatch != nil {
+        throw ValidationError("give --gradient-accumulation or --global-batch, not both")
+      }
+      if let globalBatch, globalBatch < 1 { throw ValidationError("--global-batch must be at least 1") }
+      if let gpus, gpus < 1 || gpus > 100_000 { throw ValidationError("--gpus must be from 1 to 100000") }
+      guard mfu > 0, mfu <= 1 else { throw ValidationError("--mfu must be above 0 and at most 1") }
+    }
   }
 
   func run() throws {
+    if training.train != nil { return try runTraining() }
     let graph: DeviceGraph
     var requests: [InferenceRequest] = []
     do {
@@ -180,6 +226,52 @@ struct PlanCommand: ParsableCommand {
     let planner = Planner(graph: graph, strategy: strategy, objective: objective)
     let plan =
       requests.count == 1 && requests[0].pinnedGPUs == nil ? planner.plan(requests[0]) : planner.planRoles(requests)
+    try finish(plan)
+  }
+
+  /// A training plan of one model, data parallel over the topology's GPUs.
+  func runTraining() throws {
+    let graph: DeviceGraph
+    let spec: ModelSpec
+    do {
+      graph = try TopologyLoader(hwloc: HwlocProvider()).load([topology])
+      spec = try ModelLoader(hub: HubClient.fromEnvironment()).load(models.first ?? "")
+    } catch {
+      failWithInputError(error)
+    }
+    guard let setup = training.setup() else { return }
+    let planner = Planner(graph: graph, objective: objective)
+    var request = TrainingRequest(
+      model: spec,
+      setup: setup,
+      searchSetup: training.zero == nil,
+      trainer: trainer,
+      sequence: context ?? min(spec.maxContext, 2048),
+      microBatch: microBatch,
+      gradientAccumulation: gradientAccumulation ?? 1,
+      gpuCount: gpus,
+      mfu: mfu
+    )
+    if let globalBatch {
+      let dp = planner.trainingGPUs(request).0.count
+      let perStep = microBatch * max(dp, 1)
+      guard globalBatch % perStep == 0 else {
+        failWithInputError(
+          InputError(
+            .inconsistent,
+            source: "--global-batch",
+            message: "\(globalBatch) is not a multiple of micro-batch \(microBatch) × \(dp) GPU(s) = \(perStep)",
+            fix: "Use a multiple of \(perStep), such as \(max(globalBatch / perStep, 1) * perStep)"
+          )
+        )
+      }
+      request.gradientAccumulation = globalBatch / perStep
+    }
+    try finish(planner.planTraining(request))
+  }
+
+  /// Prints the plan in the chosen format; exits 1 when it does not fit.
+  func finish(_ plan: Plan) throws {
     switch format {
     case .json: print(try plan.jsonText(), terminator: "")
     case .yaml: print(plan.layoutYAML(), terminator: "")

@@ -23,7 +23,20 @@ public struct Layout: Hashable, Sendable {
     public var gpuLayers: Int?
     public var expertParallel: Int
     public var cpuExpertLayers: Int?
+    /// A training workload's setup (nil for inference).
+    public var training: Training?
     /// The line of the workload's entry, for findings.
+    public var line: Int
+  }
+
+  /// The `training:` block of a training workload.
+  public struct Training: Hashable, Sendable {
+    public var setup: ShardPlan.Workload.Training
+    public var trainer: Trainer
+    public var mixedPrecision: String
+    public var microBatch: Int
+    public var gradientAccumulation: Int
+    public var mfu: Double
     public var line: Int
   }
 
@@ -51,8 +64,24 @@ extension Plan {
       out += "    weights: \(DeviceGraph.yamlScalar(Layout.weightsKey(workload.weightFormat)))\n"
       out += "    engine: \(workload.engine)\n"
       out += "    context: \(workload.context)\n"
-      out += "    concurrency: \(workload.concurrency)\n"
-      out += "    kvCache: \(workload.kvCacheType)\n"
+      if let training = workload.training {
+        out += "    training:\n"
+        out += "      method: \(training.method.rawValue)\n"
+        out += "      optimizer: \(training.optimizer.rawValue)\n"
+        out += "      trainer: \(training.trainer.rawValue)\n"
+        out += "      zeroStage: \(training.zeroStage)\n"
+        out += "      offload: \(training.offload.rawValue)\n"
+        out += "      gradientCheckpointing: \(training.gradientCheckpointing)\n"
+        out += "      mixedPrecision: \(training.mixedPrecision)\n"
+        out += "      microBatch: \(training.microBatch)\n"
+        out += "      gradientAccumulation: \(training.gradientAccumulation)\n"
+        if let rank = training.loraRank { out += "      loraRank: \(rank)\n" }
+        if let targets = training.loraTargets { out += "      loraTargets: [\(targets.joined(separator: ", "))]\n" }
+        out += "      mfu: \(training.mfu)\n"
+      } else {
+        out += "    concurrency: \(workload.concurrency)\n"
+        out += "    kvCache: \(workload.kvCacheType)\n"
+      }
       out += "    tensorParallel: \(workload.tensorParallel)\n"
       out += "    pipelineParallel: \(workload.pipelineParallel)\n"
       out += "    dataParallel: \(workload.dataParallel)\n"
@@ -88,7 +117,11 @@ extension Layout {
   static let topKeys = ["topology", "workloads"]
   static let workloadKeys = [
     "role", "model", "weights", "engine", "context", "concurrency", "kvCache", "tensorParallel", "pipelineParallel",
-    "dataParallel", "expertParallel", "stages", "replicas", "gpuLayers", "cpuExpertLayers",
+    "dataParallel", "expertParallel", "stages", "replicas", "gpuLayers", "cpuExpertLayers", "training",
+  ]
+  static let trainingKeys = [
+    "method", "optimizer", "trainer", "zeroStage", "offload", "gradientCheckpointing", "mixedPrecision", "microBatch",
+    "gradientAccumulation", "loraRank", "loraTargets", "mfu",
   ]
   static let stageKeys = ["devices", "layers"]
 
@@ -165,6 +198,64 @@ extension Layout {
       let ep = (attempt { try entry.int("expertParallel", range: 1...100_000) } ?? nil) ?? 1
       let cpuExperts = attempt { try entry.int("cpuExpertLayers", range: 0...100_000) } ?? nil
       let replicas = (attempt { try entry.intLists("replicas") } ?? nil) ?? []
+      var training: Training?
+      if let block = attempt({ try entry.mapping("training", context: "the training setup") }) ?? nil {
+        _ = attempt { try block.checkKeysAll(trainingKeys, into: &findings) }
+        func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ fallback: T) -> T where T.RawValue == String {
+          guard let text = attempt({ try block.string(key) }) ?? nil else { return fallback }
+          guard let value = T(rawValue: text) else {
+            findings.append(
+              Finding(
+                source: source,
+                line: block.node(key)?.1,
+                message:
+                  "unknown training.\(key) '\(text)'; expected \(T.allCases.map(\.rawValue).joined(separator: ", "))"
+              )
+            )
+            return fallback
+          }
+          return value
+        }
+        let precision = (attempt { try block.string("mixedPrecision") } ?? nil) ?? "bf16"
+        if !["bf16", "fp16"].contains(precision) {
+          findings.append(
+            Finding(
+              source: source,
+              line: block.node("mixedPrecision")?.1,
+              message: "unknown training.mixedPrecision '\(precision)'; expected bf16 or fp16"
+            )
+          )
+        }
+        var setup = ShardPlan.Workload.Training(
+          method: choice("method", ShardPlan.Workload.Training.Method.full),
+          optimizer: choice("optimizer", ShardPlan.Workload.Training.Optimizer.adamw),
+          zeroStage: (attempt { try block.int("zeroStage", range: 0...3) } ?? nil) ?? 0,
+          offload: choice("offload", ShardPlan.Workload.Training.Offload.none),
+          gradientCheckpointing: (attempt { try block.bool("gradientCheckpointing") } ?? nil) ?? false
+        )
+        if let rank = attempt({ try block.int("loraRank", range: 1...65536) }) ?? nil { setup.loraRank = rank }
+        if block.has("loraTargets") {
+          setup.loraTargets = (attempt { try block.strings("loraTargets") } ?? nil) ?? setup.loraTargets
+        }
+        training = Training(
+          setup: setup,
+          trainer: choice("trainer", Trainer.deepspeed),
+          mixedPrecision: precision,
+          microBatch: (attempt { try block.int("microBatch", range: 1...100_000) } ?? nil) ?? 1,
+          gradientAccumulation: (attempt { try block.int("gradientAccumulation", range: 1...1_000_000) } ?? nil) ?? 1,
+          mfu: (attempt { try block.double("mfu", range: 0.001...1) } ?? nil) ?? TrainingTime.defaultMFU,
+          line: block.line
+        )
+        for key in ["concurrency", "kvCache"] where entry.has(key) {
+          findings.append(
+            Finding(
+              source: source,
+              line: entry.node(key)?.1,
+              message: "'\(key)' is for inference; a training workload's batch is training.microBatch"
+            )
+          )
+        }
+      }
       var stages: [Stage] = []
       for stageEntry in attempt({ try entry.mappings("stages", context: "a stage") }) ?? [] {
         _ = attempt { try stageEntry.checkKeysAll(stageKeys, into: &findings) }
@@ -203,6 +294,7 @@ extension Layout {
           gpuLayers: gpuLayers,
           expertParallel: ep,
           cpuExpertLayers: cpuExperts,
+          training: training,
           line: entry.line
         )
       )

@@ -147,7 +147,44 @@ public struct LayoutValidator: Sendable {
         engine: workload.engine
       )
       var candidate: Planner.Candidate?
-      if workload.expertParallel > 1 {
+      if let training = workload.training {
+        let gpus = devicesUsed + replicaGPUs
+        if workload.tensorParallel != 1 || workload.pipelineParallel != 1 || workload.expertParallel != 1 {
+          problem("a training workload is data parallel: tensorParallel, pipelineParallel and expertParallel must be 1")
+        }
+        let perHost = Dictionary(grouping: gpus) { graph.gpus[$0].host }.mapValues(\.count)
+        if Set(perHost.values).count > 1 {
+          problem(
+            "training uses \(perHost.values.sorted().map(String.init).joined(separator: ", ")) GPUs on its hosts; torchrun starts the same number on each"
+          )
+        }
+        if !training.trainer.zeroStages.contains(training.setup.zeroStage) {
+          problem("FSDP has no ZeRO-\(training.setup.zeroStage); use zeroStage 0, 2 or 3 with trainer fsdp")
+        }
+        if training.trainer == .fsdp && training.setup.offload == .nvme {
+          problem("FSDP offloads to CPU only; use offload cpu or trainer deepspeed")
+        }
+        if training.mixedPrecision == "bf16",
+          let old = gpus.first(where: {
+            (Int(graph.gpus[$0].computeCapability?.split(separator: ".").first ?? "9") ?? 9) < 8
+          })
+        {
+          problem("GPU \(old) (\(graph.gpus[old].name)) has no bf16; use mixedPrecision fp16")
+        }
+        var request = TrainingRequest(
+          model: spec,
+          role: workload.role,
+          setup: training.setup,
+          searchSetup: false,
+          trainer: training.trainer,
+          sequence: workload.context,
+          microBatch: training.microBatch,
+          gradientAccumulation: training.gradientAccumulation,
+          mfu: training.mfu
+        )
+        request.mixedPrecision = training.mixedPrecision
+        candidate = planner.evaluateTraining(request, gpus: gpus)
+      } else if workload.expertParallel > 1 {
         let tp = max(workload.tensorParallel, 1)
         let groups = stride(from: 0, to: devicesUsed.count, by: tp).map {
           Array(devicesUsed[$0..<min($0 + tp, devicesUsed.count)])

@@ -8,13 +8,13 @@ public struct Workload: Hashable, Sendable {
 
   /// A training setup.
   public struct Training: Hashable, Sendable {
-    public enum Method: String, Hashable, Sendable, CaseIterable { case full, lora, qlora }
-    public enum Optimizer: String, Hashable, Sendable, CaseIterable {
+    public enum Method: String, Hashable, Sendable, CaseIterable, Codable { case full, lora, qlora }
+    public enum Optimizer: String, Hashable, Sendable, CaseIterable, Codable {
       case adamw
       case adamw8bit = "adamw-8bit"
       case sgd
     }
-    public enum Offload: String, Hashable, Sendable, CaseIterable { case none, cpu, nvme }
+    public enum Offload: String, Hashable, Sendable, CaseIterable, Codable { case none, cpu, nvme }
 
     public var method: Method
     public var optimizer: Optimizer

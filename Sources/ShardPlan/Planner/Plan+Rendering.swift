@@ -25,8 +25,8 @@ extension Plan {
     let scale = Double(width) / Double(device.capacityBytes)
     var text = ""
     for (bytes, mark) in [
-      (device.otherBytes, "x"), (device.weightBytes, "W"), (device.kvCacheBytes, "K"), (device.activationBytes, "A"),
-      (device.overheadBytes, "O"),
+      (device.otherBytes, "x"), (device.weightBytes, "W"), (device.gradientBytes, "G"), (device.optimizerBytes, "S"),
+      (device.kvCacheBytes, "K"), (device.activationBytes, "A"), (device.overheadBytes, "O"),
     ] {
       text += String(repeating: mark, count: max(0, Int((Double(bytes) * scale).rounded())))
     }
@@ -34,11 +34,39 @@ extension Plan {
     return text + String(repeating: ".", count: width - text.count)
   }
 
+  static func trainingText(_ workload: WorkloadPlan, _ training: TrainingPlan) -> String {
+    var out =
+      "\nWorkload \(workload.role): \(training.method.rawValue) training of \(workload.model) (\(workload.weightFormat) weights, \(training.mixedPrecision) mixed precision), \(training.optimizer.rawValue)\n"
+    let sharding =
+      training.trainer == .fsdp
+      ? "FSDP \(training.fsdpShardingStrategy)\(training.offload != .none ? " with parameters offloaded to CPU" : "")"
+      : "DeepSpeed ZeRO-\(training.zeroStage)\(training.offload != .none ? " with offload to \(training.offload.rawValue)" : "")"
+    let gpus = workload.replicaDevices.flatMap { $0 }.map(String.init).joined(separator: ",")
+    out +=
+      "  layout: data parallel over \(workload.dataParallel) GPU(s) (\(gpus)) on \(training.nodes) node(s) × \(training.processesPerNode), \(sharding)\(training.gradientCheckpointing ? ", gradient checkpointing" : "")\n"
+    if let rank = training.loraRank {
+      out +=
+        "  adapters: LoRA rank \(rank) on \(training.loraTargets?.joined(separator: ", ") ?? "all linear layers"), \(Units.formatDecimal(Double(training.trainableParameters) / 1e6, places: 1)) M trainable parameters\n"
+    }
+    out +=
+      "  batch: \(training.microBatch) × \(training.sequence) tokens per GPU, \(training.gradientAccumulation) accumulation step(s), global batch \(training.globalBatch) sequences\n"
+    if training.cpuBytesPerNode > 0 {
+      out += "  CPU RAM for offloaded states: \(Units.formatBytes(training.cpuBytesPerNode)) per node\n"
+    }
+    out +=
+      "  predicted: \(Units.formatDecimal(training.stepSeconds, places: 2)) s per optimizer step, \(Units.formatDecimal(training.tokensPerSecond, places: 0)) tokens/s at \(Int(training.mfu * 100))% MFU\n"
+    return out
+  }
+
   /// The human-readable plan.
   public func tableText() -> String {
     var out = "Plan on \(topology) (objective: \(objective.rawValue)) — verdict: \(verdict.rawValue)\n"
     for reason in reasons { out += "  \(reason)\n" }
     for workload in workloads {
+      if let training = workload.training {
+        out += Plan.trainingText(workload, training)
+        continue
+      }
       out +=
         "\nWorkload \(workload.role): \(workload.model) as \(workload.weightFormat), \(workload.concurrency) × \(workload.context) tokens, KV \(workload.kvCacheType), \(workload.engine)\n"
       if let experts = workload.cpuExpertLayers {
@@ -74,7 +102,9 @@ extension Plan {
       out +=
         "  predicted: prefill \(Units.formatDecimal(p.prefillTokensPerSecond, places: 0)) tokens/s (TTFT \(Units.formatDecimal(p.timeToFirstTokenSeconds, places: 2)) s), decode \(Units.formatDecimal(p.decodeTokensPerSecond, places: 1)) tokens/s per sequence, \(Units.formatDecimal(p.aggregateDecodeTokensPerSecond, places: 0)) in aggregate; decode bound by \(p.decodeBound)\n"
     }
-    out += "\nGPU budgets (W weights, K KV cache, A activations, O overheads, x others, . free):\n"
+    let trains = workloads.contains { $0.training != nil }
+    out +=
+      "\nGPU budgets (W weights, \(trains ? "G gradients, S optimizer states, " : "")K KV cache, A activations, O overheads, x others, . free):\n"
     var rows: [[String]] = [["  GPU", "Name", "Capacity", "Used", "Free", "Verdict", "Memory"]]
     for device in devices {
       rows.append([
@@ -89,8 +119,9 @@ extension Plan {
     if !alternatives.isEmpty {
       out += "\nAlternatives:\n"
       for alternative in alternatives {
-        out +=
-          "  - \(alternative.summary): \(alternative.verdict.rawValue), \(Units.formatDecimal(alternative.aggregateDecodeTokensPerSecond, places: 0)) tokens/s — \(alternative.whyNot)\n"
+        let speed =
+          trains ? "" : ", \(Units.formatDecimal(alternative.aggregateDecodeTokensPerSecond, places: 0)) tokens/s"
+        out += "  - \(alternative.summary): \(alternative.verdict.rawValue)\(speed) — \(alternative.whyNot)\n"
       }
     }
     out += "\nAssumptions:\n" + assumptions.map { "  - \($0)\n" }.joined()

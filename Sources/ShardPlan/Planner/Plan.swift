@@ -83,6 +83,8 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var expertLoadImbalance: Double? = nil
   /// Expert-parallel plans: replica slots for hot experts.
   public var redundantExperts: Int? = nil
+  /// Training plans: the setup, batch sizes and step time (nil for inference).
+  public var training: TrainingPlan? = nil
 }
 
 extension WorkloadPlan {
@@ -108,6 +110,9 @@ public struct DeviceBudget: Hashable, Sendable, Codable {
   public var otherBytes: Int64
   public var freeBytes: Int64
   public var verdict: Verdict
+  /// Training: gradients and optimizer states this GPU holds after ZeRO sharding.
+  public var gradientBytes: Int64 = 0
+  public var optimizerBytes: Int64 = 0
 }
 
 extension DeviceBudget {
@@ -120,6 +125,8 @@ extension DeviceBudget {
     kvCacheBytes += other.kvCacheBytes
     activationBytes += other.activationBytes
     overheadBytes += other.overheadBytes
+    gradientBytes += other.gradientBytes
+    optimizerBytes += other.optimizerBytes
     freeBytes = other.freeBytes
     verdict = max(verdict, other.verdict)
   }

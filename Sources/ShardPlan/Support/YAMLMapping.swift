@@ -189,6 +189,18 @@ struct YAMLMapping {
   }
 
   /// A list of whole numbers.
+  /// A list of texts, such as `[q_proj, v_proj]`.
+  func strings(_ key: String) throws -> [String]? {
+    guard let (value, _) = node(key) else { return nil }
+    guard case .sequence(let sequence) = value else {
+      throw error(key, "'\(key)' is not a list", expected: "a list such as [q_proj, v_proj]")
+    }
+    return try sequence.map { item in
+      guard case .scalar(let scalar) = item else { throw error(key, "an entry of '\(key)' is not a single value") }
+      return scalar.string
+    }
+  }
+
   /// A list of lists of whole numbers, such as `[[2, 3], [4, 5]]`.
   func intLists(_ key: String) throws -> [[Int]]? {
     guard let (value, _) = node(key) else { return nil }

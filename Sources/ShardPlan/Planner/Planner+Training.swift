@@ -1,0 +1,420 @@
+/// How a training run shards its model states: DeepSpeed ZeRO or PyTorch FSDP
+/// (both launched through accelerate or torchrun).
+public enum Trainer: String, Hashable, Sendable, Codable, CaseIterable {
+  case deepspeed
+  case fsdp
+
+  /// ZeRO stages the trainer has: FSDP shards nothing (`NO_SHARD`), gradients and
+  /// optimizer states (`SHARD_GRAD_OP`, ZeRO-2) or everything (`FULL_SHARD`,
+  /// ZeRO-3); it has no stage that shards optimizer states alone.
+  public var zeroStages: [Int] { self == .fsdp ? [0, 2, 3] : [0, 1, 2, 3] }
+}
+
+/// One model to train, data parallel over the GPUs it may use.
+public struct TrainingRequest: Hashable, Sendable {
+  public var model: ModelSpec
+  public var role: String
+  /// Method, optimizer and, when `searchSetup` is false, the ZeRO stage, offload
+  /// and checkpointing to use as given.
+  public var setup: Workload.Training
+  /// Choose the lightest ZeRO stage, offload and checkpointing that fit.
+  public var searchSetup: Bool
+  public var trainer: Trainer
+  /// Tokens per sequence.
+  public var sequence: Int
+  /// Sequences per GPU per forward pass.
+  public var microBatch: Int
+  public var gradientAccumulation: Int
+  /// GPUs to use (global indices), or nil for all; `gpuCount` takes the first N.
+  public var pinnedGPUs: [Int]?
+  public var gpuCount: Int?
+  /// Model-FLOPs utilisation assumed for the step time.
+  public var mfu: Double
+  /// `bf16` or `fp16`; nil to pick bf16 where every card has it.
+  public var mixedPrecision: String? = nil
+
+  public init(
+    model: ModelSpec,
+    role: String = "default",
+    setup: Workload.Training = Workload.Training(),
+    searchSetup: Bool = true,
+    trainer: Trainer = .deepspeed,
+    sequence: Int,
+    microBatch: Int = 1,
+    gradientAccumulation: Int = 1,
+    pinnedGPUs: [Int]? = nil,
+    gpuCount: Int? = nil,
+    mfu: Double = TrainingTime.defaultMFU
+  ) {
+    self.model = model
+    self.role = role
+    self.setup = setup
+    self.searchSetup = searchSetup
+    self.trainer = trainer
+    self.sequence = sequence
+    self.microBatch = microBatch
+    self.gradientAccumulation = gradientAccumulation
+    self.pinnedGPUs = pinnedGPUs
+    self.gpuCount = gpuCount
+    self.mfu = mfu
+  }
+}
+
+/// What a training plan decided, for the emitters: everything a DeepSpeed config,
+/// an accelerate config and a torchrun line need.
+public struct TrainingPlan: Hashable, Sendable, Codable {
+  public var method: Workload.Training.Method
+  public var optimizer: Workload.Training.Optimizer
+  public var trainer: Trainer
+  public var zeroStage: Int
+  /// Where optimizer states (and at ZeRO-3 the parameters) live: none, cpu, nvme.
+  public var offload: Workload.Training.Offload
+  public var gradientCheckpointing: Bool
+  /// `bf16` on cards of compute capability 8.0 and newer, else `fp16`.
+  public var mixedPrecision: String
+  public var sequence: Int
+  public var microBatch: Int
+  public var gradientAccumulation: Int
+  /// micro-batch × accumulation × data-parallel size (DeepSpeed's `train_batch_size`).
+  public var globalBatch: Int
+  /// Hosts taking part and processes (GPUs) on each.
+  public var nodes: Int
+  public var processesPerNode: Int
+  public var trainableParameters: Int64
+  public var loraRank: Int?
+  public var loraTargets: [String]?
+  /// CPU RAM each node gives to offloaded states, bytes.
+  public var cpuBytesPerNode: Int64
+  /// Seconds per optimizer step and tokens per second over all GPUs, at `mfu`.
+  public var stepSeconds: Double
+  public var tokensPerSecond: Double
+  public var mfu: Double
+  /// FLOPs per trained token per active parameter: 6 (full), 4 (adapters only:
+  /// no weight gradients of the frozen base), plus 2 with checkpointing (a second
+  /// forward pass).
+  public var flopsPerParameterPerToken: Int
+}
+
+extension TrainingPlan {
+  /// FSDP's `fsdp_sharding_strategy` for the plan's stage.
+  public var fsdpShardingStrategy: String {
+    switch zeroStage {
+    case 3: "FULL_SHARD"
+    case 2: "SHARD_GRAD_OP"
+    default: "NO_SHARD"
+    }
+  }
+}
+
+extension Planner {
+  /// Plans a training run: data parallel over the GPUs (the same number on every
+  /// host, as torchrun needs), with the ZeRO stage, offload and checkpointing
+  /// searched from the lightest (fastest) to the heaviest unless given.
+  public func planTraining(_ request: TrainingRequest) -> Plan {
+    let (gpus, layoutNote) = trainingGPUs(request)
+    guard !gpus.isEmpty else {
+      return Plan(
+        topology: graph.name,
+        objective: objective,
+        verdict: .doesNotFit,
+        reasons: [graph.gpus.isEmpty ? "the topology has no GPU" : "no GPU is left to train on"],
+        fixes: [],
+        workloads: [],
+        devices: [],
+        cpuBytes: 0,
+        alternatives: [],
+        assumptions: []
+      )
+    }
+    var tried: [Candidate] = []
+    var chosen: Candidate?
+    for setup in setups(request) {
+      var attempt = request
+      attempt.setup = setup
+      let candidate = evaluateTraining(attempt, gpus: gpus)
+      tried.append(candidate)
+      if candidate.verdict != .doesNotFit {
+        chosen = candidate
+        break
+      }
+    }
+    let best = chosen ?? tried.last ?? evaluateTraining(request, gpus: gpus)
+    var reasons: [String] = layoutNote.map { [$0] } ?? []
+    let headroom = best.devices.map(\.freeBytes).min() ?? 0
+    let summary = describeTraining(best.workload)
+    switch best.verdict {
+    case .fits: reasons.append("\(summary) fits; tightest GPU keeps \(Units.formatBytes(headroom)) free")
+    case .tight:
+      reasons.append(
+        "\(summary) fits with under \(Int(tightFraction * 100))% of a GPU free: \(Units.formatBytes(headroom))"
+      )
+    case .doesNotFit:
+      reasons.append("no training setup fits: the closest, \(summary), \(best.shortfall ?? "is short of memory")")
+    }
+    var fixes: [String] = []
+    if best.verdict == .doesNotFit {
+      fixes = trainingFixes(request, gpus: gpus)
+    }
+    let alternatives = tried.filter { $0.workload != best.workload }.suffix(5).map { candidate in
+      Alternative(
+        summary: describeTraining(candidate.workload),
+        verdict: candidate.verdict,
+        aggregateDecodeTokensPerSecond: 0,
+        whyNot: candidate.shortfall ?? "a lighter setup was tried first"
+      )
+    }
+    return Plan(
+      topology: graph.name,
+      objective: objective,
+      verdict: best.verdict,
+      reasons: reasons,
+      fixes: fixes,
+      workloads: [best.workload],
+      devices: best.devices.includingIdleGPUs(of: graph),
+      cpuBytes: best.cpuBytes,
+      alternatives: Array(alternatives),
+      assumptions: [
+        "step time: \(best.workload.training?.flopsPerParameterPerToken ?? 6) FLOPs per active parameter per token at \(Int(request.mfu * 100))% of the slowest GPU's dense bf16 peak (an assumed MFU; pass --mfu)",
+        "gradient all-reduce and ZeRO collectives are taken as overlapped with compute; offload transfers are not priced",
+        "memory: the training model of `estimate --train` (Korthikanti et al. activations, ZeRO sharding)",
+      ]
+    )
+  }
+
+  /// The GPUs of a training run, host by host, with a note when hosts had to be
+  /// evened out.
+  public func trainingGPUs(_ request: TrainingRequest) -> ([Int], String?) {
+    let permitted = request.pinnedGPUs.map(Set.init)
+    var perHost = graph.hosts.map { host in
+      graph.gpus.filter { $0.host == host.index && (permitted?.contains($0.index) ?? true) }.map(\.index)
+    }.filter { !$0.isEmpty }
+    guard let fewest = perHost.map(\.count).min() else { return ([], nil) }
+    var note: String?
+    if let count = request.gpuCount {
+      if count <= perHost[0].count {
+        return (Array(perHost[0].prefix(count)), nil)
+      }
+      let hosts = min((count + fewest - 1) / fewest, perHost.count)
+      perHost = Array(perHost.prefix(hosts))
+      if hosts * fewest != count {
+        note = "\(count) GPUs do not split evenly over hosts of \(fewest); using \(hosts) × \(fewest)"
+      }
+    }
+    if perHost.contains(where: { $0.count != fewest }) {
+      note = "hosts have different GPU counts; torchrun starts the same number on each, so \(fewest) per host are used"
+    }
+    return (perHost.flatMap { $0.prefix(fewest) }, note)
+  }
+
+  /// Setups to try, lightest first.
+  func setups(_ request: TrainingRequest) -> [Workload.Training] {
+    guard request.searchSetup else { return [request.setup] }
+    var list: [Workload.Training] = []
+    let single = (request.gpuCount ?? request.pinnedGPUs?.count ?? graph.gpus.count) == 1
+    for checkpointing in request.setup.gradientCheckpointing ? [true] : [false, true] {
+      for zero in request.trainer.zeroStages {
+        for offload in [Workload.Training.Offload.none, .cpu] {
+          if offload == .cpu && zero < (request.trainer == .fsdp ? 3 : 2) { continue }
+          if single && zero > 0 && offload == .none { continue }
+          var setup = request.setup
+          setup.zeroStage = zero
+          setup.offload = offload
+          setup.gradientCheckpointing = checkpointing
+          list.append(setup)
+        }
+      }
+    }
+    return list
+  }
+
+  /// Prices one training setup on `gpus`.
+  func evaluateTraining(_ request: TrainingRequest, gpus: [Int]) -> Candidate {
+    let model = request.model
+    let dp = max(gpus.count, 1)
+    let format: WeightFormat = request.setup.method == .qlora ? .nf4 : .float(.bf16)
+    let estimate = MemoryModel.estimate(
+      model: model,
+      workload: Workload(
+        mode: .training(request.setup),
+        context: request.sequence,
+        batch: request.microBatch,
+        gpus: dp
+      ),
+      weightFormat: format.label
+    )
+    let gradients = perGPU(estimate.gradientBytes ?? 0, sharded: request.setup.zeroStage >= 2, over: dp)
+    let optimizer =
+      request.setup.offload != .none && request.setup.zeroStage >= 1
+      ? 0 : perGPU(estimate.optimizerBytes ?? 0, sharded: request.setup.zeroStage >= 1, over: dp)
+    let weights = estimate.perGPUBytes - gradients - optimizer - estimate.activationBytes - estimate.overheadBytes
+    let hosts = Set(gpus.map { graph.gpus[$0].host })
+    let cpuPerNode = estimate.cpuBytes * Int64(dp / max(hosts.count, 1)) / Int64(dp)
+    var devices: [DeviceBudget] = []
+    for index in gpus {
+      let gpu = graph.gpus[index]
+      let capacity = gpu.memoryBytes ?? 0
+      let other = gpu.memoryUsedBytes ?? 0
+      let usable = capacity - other - (occupied[index] ?? 0)
+      let free = usable - estimate.perGPUBytes
+      devices.append(
+        DeviceBudget(
+          index: index,
+          name: gpu.name,
+          capacityBytes: capacity,
+          usableBytes: usable,
+          usedBytes: estimate.perGPUBytes,
+          weightBytes: weights,
+          kvCacheBytes: 0,
+          activationBytes: estimate.activationBytes,
+          overheadBytes: estimate.overheadBytes,
+          otherBytes: other,
+          freeBytes: free,
+          verdict: free < 0 ? .doesNotFit : (Double(free) < tightFraction * Double(capacity) ? .tight : .fits),
+          gradientBytes: gradients,
+          optimizerBytes: optimizer
+        )
+      )
+    }
+    var verdict = devices.map(\.verdict).max() ?? .doesNotFit
+    var shortfall: String?
+    if verdict == .doesNotFit, let worst = devices.min(by: { $0.freeBytes < $1.freeBytes }) {
+      shortfall = "GPU\(worst.index) is short by \(Units.formatBytes(-worst.freeBytes))"
+    }
+    for host in hosts.sorted() {
+      if let ram = graph.hosts[host].ramBytes, ram > 0, cpuPerNode > ram {
+        verdict = .doesNotFit
+        shortfall =
+          "offload needs \(Units.formatBytes(cpuPerNode)) of CPU RAM on \(graph.hosts[host].name), which has \(Units.formatBytes(ram))"
+      }
+    }
+    // Step time: the slowest GPU sets the pace of synchronous data parallelism.
+    let cards = gpus.map { graph.gpus[$0] }
+    let peak = (cards.compactMap(\.bf16TFLOPS).min() ?? 100) * 1e12
+    var factor = request.setup.method == .full ? 6 : 4
+    if request.setup.gradientCheckpointing { factor += 2 }
+    let tokensPerStep = Double(request.sequence * request.microBatch * request.gradientAccumulation * dp)
+    let stepSeconds =
+      tokensPerStep * Double(factor) * Double(max(model.activeParameters, 1)) / (Double(dp) * peak * request.mfu)
+    let bf16 = cards.allSatisfy { card in
+      guard let capability = card.computeCapability, let major = Int(capability.split(separator: ".").first ?? "")
+      else { return true }
+      return major >= 8
+    }
+    let training = TrainingPlan(
+      method: request.setup.method,
+      optimizer: request.setup.optimizer,
+      trainer: request.trainer,
+      zeroStage: request.setup.zeroStage,
+      offload: request.setup.zeroStage >= 1 ? request.setup.offload : .none,
+      gradientCheckpointing: request.setup.gradientCheckpointing,
+      mixedPrecision: request.mixedPrecision ?? (bf16 ? "bf16" : "fp16"),
+      sequence: request.sequence,
+      microBatch: request.microBatch,
+      gradientAccumulation: request.gradientAccumulation,
+      globalBatch: request.microBatch * request.gradientAccumulation * dp,
+      nodes: hosts.count,
+      processesPerNode: dp / max(hosts.count, 1),
+      trainableParameters: estimate.trainableParameters ?? model.parameters,
+      loraRank: request.setup.method == .full ? nil : request.setup.loraRank,
+      loraTargets: request.setup.method == .full ? nil : request.setup.loraTargets,
+      cpuBytesPerNode: cpuPerNode,
+      stepSeconds: stepSeconds,
+      tokensPerSecond: stepSeconds > 0 ? tokensPerStep / stepSeconds : 0,
+      mfu: request.mfu,
+      flopsPerParameterPerToken: factor
+    )
+    let workload = WorkloadPlan(
+      role: request.role,
+      model: model.name,
+      weightFormat: format.label,
+      strategy: .auto,
+      tensorParallel: 1,
+      pipelineParallel: 1,
+      expertParallel: 1,
+      dataParallel: dp,
+      stages: [Stage(devices: [gpus[0]], firstLayer: 0, lastLayer: model.layers - 1)],
+      replicaDevices: gpus.map { [$0] },
+      gpuLayers: nil,
+      cpuLayers: nil,
+      cpuExpertLayers: nil,
+      context: request.sequence,
+      concurrency: request.microBatch,
+      kvCacheType: "none",
+      engine: Engine.transformers.rawValue,
+      prediction: Prediction(
+        prefillTokensPerSecond: 0,
+        decodeTokensPerSecond: 0,
+        aggregateDecodeTokensPerSecond: 0,
+        timeToFirstTokenSeconds: 0,
+        decodeBound: "training"
+      ),
+      training: training
+    )
+    return Candidate(
+      workload: workload,
+      devices: devices,
+      verdict: verdict,
+      cpuBytes: estimate.cpuBytes,
+      shortfall: shortfall,
+      gpuCount: dp
+    )
+  }
+
+  private func perGPU(_ bytes: Int64, sharded: Bool, over gpus: Int) -> Int64 {
+    sharded ? (bytes + Int64(gpus) - 1) / Int64(gpus) : bytes
+  }
+
+  func describeTraining(_ workload: WorkloadPlan) -> String {
+    guard let training = workload.training else { return describe(workload) }
+    var parts = ["\(training.method.rawValue) training"]
+    parts.append(
+      training.trainer == .fsdp
+        ? "FSDP \(training.fsdpShardingStrategy)" : "DeepSpeed ZeRO-\(training.zeroStage)"
+    )
+    if training.offload != .none { parts.append("\(training.offload.rawValue) offload") }
+    if training.gradientCheckpointing { parts.append("gradient checkpointing") }
+    let hosts = training.nodes > 1 ? " (\(training.nodes) nodes × \(training.processesPerNode))" : ""
+    return parts.joined(separator: ", ") + " on \(workload.dataParallel) GPU(s)\(hosts)"
+  }
+
+  /// Changes that make a training run fit, each checked by planning again.
+  func trainingFixes(_ request: TrainingRequest, gpus: [Int]) -> [String] {
+    var found: [String] = []
+    func fits(_ changed: TrainingRequest) -> Candidate? {
+      for setup in setups(changed) {
+        var attempt = changed
+        attempt.setup = setup
+        let candidate = evaluateTraining(attempt, gpus: gpus)
+        if candidate.verdict != .doesNotFit { return candidate }
+      }
+      return nil
+    }
+    if !request.searchSetup {
+      var open = request
+      open.searchSetup = true
+      if let candidate = fits(open) { found.append("use \(describeTraining(candidate.workload))") }
+    }
+    for method in [Workload.Training.Method.lora, .qlora] where method != request.setup.method {
+      if request.setup.method == .qlora { break }
+      var changed = request
+      changed.setup.method = method
+      changed.searchSetup = true
+      if let candidate = fits(changed) { found.append("train with \(describeTraining(candidate.workload))") }
+    }
+    if request.sequence > 512 {
+      var changed = request
+      changed.searchSetup = true
+      var low = 1
+      var high = request.sequence - 1
+      while low < high {
+        let middle = (low + high + 1) / 2
+        changed.sequence = middle
+        if fits(changed) != nil { low = middle } else { high = middle - 1 }
+      }
+      changed.sequence = low
+      if fits(changed) != nil { found.append("shorten sequences to \(low) tokens") }
+    }
+    if found.isEmpty { found.append("add GPUs: no single change above makes it fit") }
+    return found
+  }
+}
