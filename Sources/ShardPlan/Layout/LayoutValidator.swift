@@ -223,7 +223,7 @@ public struct LayoutValidator: Sendable {
         problem("cannot be priced on these GPUs")
         continue
       }
-      workloads.append(candidate.workload)
+      workloads.append(candidate.planned)
       for device in candidate.devices {
         planner.occupied[device.index, default: 0] += device.usedBytes
         if var existing = budgets[device.index] {

@@ -85,6 +85,17 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var redundantExperts: Int? = nil
   /// Training plans: the setup, batch sizes and step time (nil for inference).
   public var training: TrainingPlan? = nil
+  /// This workload's own memory on each of its GPUs, by GPU index — what an
+  /// emitter sizes an engine's share of a card by when several workloads share it.
+  public var gpuShares: [GPUShare] = []
+}
+
+/// One workload's memory on one GPU, bytes.
+public struct GPUShare: Hashable, Sendable, Codable {
+  public var gpu: Int
+  public var usedBytes: Int64
+  public var weightBytes: Int64
+  public var kvCacheBytes: Int64
 }
 
 extension WorkloadPlan {

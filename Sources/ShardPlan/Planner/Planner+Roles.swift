@@ -54,7 +54,7 @@ extension Planner {
           "\(request.role) (\(request.model.name)): \(describe(best.workload)), headroom \(Units.formatBytes(headroom))"
         )
       }
-      workloads.append((position, best.workload))
+      workloads.append((position, best.planned))
       cpuBytes += best.cpuBytes
       for device in best.devices {
         planner.occupied[device.index, default: 0] += device.usedBytes

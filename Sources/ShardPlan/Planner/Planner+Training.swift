@@ -169,7 +169,7 @@ extension Planner {
       verdict: best.verdict,
       reasons: reasons,
       fixes: fixes,
-      workloads: [best.workload],
+      workloads: [best.planned],
       devices: best.devices.includingIdleGPUs(of: graph),
       cpuBytes: best.cpuBytes,
       alternatives: Array(alternatives),

@@ -80,6 +80,15 @@ public struct Planner: Sendable {
     var cpuBytes: Int64
     var shortfall: String?
     var gpuCount: Int
+
+    /// The workload as a plan reports it, with its memory on each GPU.
+    var planned: WorkloadPlan {
+      var copy = workload
+      copy.gpuShares = devices.sorted { $0.index < $1.index }.map {
+        GPUShare(gpu: $0.index, usedBytes: $0.usedBytes, weightBytes: $0.weightBytes, kvCacheBytes: $0.kvCacheBytes)
+      }
+      return copy
+    }
   }
 
   /// Plans one model.
@@ -188,7 +197,7 @@ public struct Planner: Sendable {
       verdict: best.verdict,
       reasons: reasons,
       fixes: fixes,
-      workloads: [best.workload],
+      workloads: [best.planned],
       devices: devices,
       cpuBytes: best.cpuBytes,
       alternatives: Array(alternatives),
@@ -331,7 +340,7 @@ public struct Planner: Sendable {
     }
     // CPU offload is a plan for llama.cpp (which runs layers from RAM) or when asked
     // for; for the other engines it is offered among the fixes.
-    if strategy == .offload || (strategy == .auto && request.engine == .llamaCpp) {
+    if strategy == .offload || (strategy == .auto && (request.engine == .llamaCpp || request.engine == .transformers)) {
       list.append(contentsOf: offloadCandidates(request))
       list.append(contentsOf: expertOffloadCandidates(request))
     }
@@ -615,9 +624,12 @@ public struct Planner: Sendable {
     }
     let host = graph.hosts[gpu.host]
     let model = request.model
+    // transformers offloads modules through accelerate's device_map ("cpu"); every
+    // other engine's offload plan is llama.cpp's.
+    let engine: Engine = request.engine == .transformers ? .transformers : .llamaCpp
     var offloadRequest = request
-    offloadRequest.engine = .llamaCpp
-    let profile = EngineProfile.profile(.llamaCpp)
+    offloadRequest.engine = engine
+    let profile = EngineProfile.profile(engine)
     let (weights, kv) = perLayerBytes(offloadRequest, tensorParallel: 1)
     let head = request.summary.headBytes
     let embedding = request.summary.embeddingBytes
@@ -628,19 +640,23 @@ public struct Planner: Sendable {
       tensorParallel: 1
     )
     let overhead = profile.runtimeBytes
-    let usable = usableBytes(gpu, engine: .llamaCpp)
-    var budget = usable - activation - overhead - head
+    let usable = usableBytes(gpu, engine: engine)
+    // Under accelerate an offloaded module still runs on the GPU: its KV cache and
+    // the input embedding (copied on every pass otherwise) stay there.
+    let streams = engine == .transformers
+    var budget = usable - activation - overhead - head - (streams ? kv.reduce(0, +) + embedding : 0)
     var gpuLayers = 0
     // llama.cpp offloads the last layers first (i_gpu_start = n_layer − n_gpu_layers).
     var index = model.layers - 1
-    while index >= 0, budget >= weights[index] + kv[index] {
-      budget -= weights[index] + kv[index]
+    while index >= 0, budget >= weights[index] + (streams ? 0 : kv[index]) {
+      budget -= weights[index] + (streams ? 0 : kv[index])
       gpuLayers += 1
       index -= 1
     }
     guard gpuLayers < model.layers else { return [] }  // everything fits: not an offload plan
     let cpuLayers = model.layers - gpuLayers
-    let cpuBytes = weights[0..<cpuLayers].reduce(0, +) + kv[0..<cpuLayers].reduce(0, +) + embedding
+    let cpuBytes =
+      weights[0..<cpuLayers].reduce(0, +) + (streams ? 0 : kv[0..<cpuLayers].reduce(0, +) + embedding)
     let gpuBytes = usable - budget
     let ram = host.ramBytes ?? 0
     var verdict: Verdict = budget < 0 ? .doesNotFit : .fits
@@ -658,7 +674,14 @@ public struct Planner: Sendable {
       bytes: gpuBytes - activation - overhead,
       bandwidth: gpu.memoryBandwidthBytesPerSecond ?? 1
     )
-    let cpuRead = Double(cpuBytes - embedding) / (Double(ramBandwidth) * CostModel.ramEfficiency)
+    // llama.cpp runs the CPU layers on the CPU, reading them from RAM; accelerate
+    // copies each offloaded module to the GPU for every forward pass.
+    let pcie = gpu.pcieGeneration.flatMap { PCIeRates.bytesPerSecond(generation: $0, lanes: gpu.pcieWidth ?? 16) }
+    let streamRate =
+      engine == .transformers
+      ? min(Double(pcie ?? 16_000_000_000), Double(ramBandwidth) * CostModel.ramEfficiency)
+      : Double(ramBandwidth) * CostModel.ramEfficiency
+    let cpuRead = Double(cpuBytes - (streams ? 0 : embedding)) / streamRate
     let decode = gpuRead + cpuRead + Double(model.layers) * CostModel.layerLatencySeconds
     let perSequence = decode > 0 ? 1 / decode : 0
     let flopsPerToken = request.summary.flopsPerToken
@@ -673,8 +696,8 @@ public struct Planner: Sendable {
       capacityBytes: gpu.memoryBytes ?? 0,
       usableBytes: usable,
       usedBytes: gpuBytes,
-      weightBytes: weights[cpuLayers...].reduce(0, +) + head,
-      kvCacheBytes: kv[cpuLayers...].reduce(0, +),
+      weightBytes: weights[cpuLayers...].reduce(0, +) + head + (streams ? embedding : 0),
+      kvCacheBytes: streams ? kv.reduce(0, +) : kv[cpuLayers...].reduce(0, +),
       activationBytes: activation,
       overheadBytes: overhead,
       otherBytes: gpu.memoryUsedBytes ?? 0,
@@ -698,13 +721,13 @@ public struct Planner: Sendable {
       context: request.context,
       concurrency: request.concurrency,
       kvCacheType: request.kvCache.rawValue,
-      engine: Engine.llamaCpp.rawValue,
+      engine: engine.rawValue,
       prediction: Prediction(
         prefillTokensPerSecond: prefillSeconds > 0 ? Double(request.context) / prefillSeconds : 0,
         decodeTokensPerSecond: perSequence,
         aggregateDecodeTokensPerSecond: perSequence * Double(request.concurrency),
         timeToFirstTokenSeconds: prefillSeconds,
-        decodeBound: "CPU RAM bandwidth"
+        decodeBound: engine == .transformers ? "host-to-GPU copies of offloaded modules" : "CPU RAM bandwidth"
       )
     )
     // An offload plan ranks below any GPU-only plan that fits (it is slower), so
