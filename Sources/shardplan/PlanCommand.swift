@@ -63,6 +63,9 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "Output format: table, json, or yaml (a layout file for `validate`).")
   var format: OutputFormat = .table
 
+  @OptionGroup(title: "Launch files")
+  var emitting: EmitOptions
+
   @OptionGroup(title: "Training (with --train)")
   var training: TrainingOptions
 
@@ -185,6 +188,7 @@ struct PlanCommand: ParsableCommand {
     if training.train != nil { return try runTraining() }
     let graph: DeviceGraph
     var requests: [InferenceRequest] = []
+    var loaded: [String: ModelSpec] = [:]
     do {
       graph = try TopologyLoader(hwloc: HwlocProvider()).load([topology])
       let load = try expertLoad.map(Self.readExpertLoad)
@@ -198,7 +202,9 @@ struct PlanCommand: ParsableCommand {
             expected: "indices 0 to \(graph.gpus.count - 1)"
           )
         }
-        var request = try request(for: try ModelLoader(hub: HubClient.fromEnvironment()).load(asked.model))
+        let spec = try ModelLoader(hub: HubClient.fromEnvironment()).load(asked.model)
+        loaded[asked.role] = spec
+        var request = try request(for: spec)
         request.role = asked.role
         request.pinnedGPUs = asked.pins
         if let context = asked.context { request.context = context }
@@ -226,7 +232,7 @@ struct PlanCommand: ParsableCommand {
     let planner = Planner(graph: graph, strategy: strategy, objective: objective)
     let plan =
       requests.count == 1 && requests[0].pinnedGPUs == nil ? planner.plan(requests[0]) : planner.planRoles(requests)
-    try finish(plan)
+    try finish(plan, graph: graph, models: loaded)
   }
 
   /// A training plan of one model, data parallel over the topology's GPUs.
@@ -267,17 +273,24 @@ struct PlanCommand: ParsableCommand {
       }
       request.gradientAccumulation = globalBatch / perStep
     }
-    try finish(planner.planTraining(request))
+    try finish(planner.planTraining(request), graph: graph, models: ["default": spec])
   }
 
-  /// Prints the plan in the chosen format; exits 1 when it does not fit.
-  func finish(_ plan: Plan) throws {
+  /// Prints the plan in the chosen format, writes its launch files when asked;
+  /// exits 1 when it does not fit.
+  func finish(_ plan: Plan, graph: DeviceGraph, models: [String: ModelSpec]) throws {
     switch format {
     case .json: print(try plan.jsonText(), terminator: "")
     case .yaml: print(plan.layoutYAML(), terminator: "")
     default: print(plan.tableText(), terminator: "")
     }
-    if plan.verdict == .doesNotFit { throw ExitCode(1) }
+    if plan.verdict == .doesNotFit {
+      if emitting.emit != nil {
+        FileHandle.standardError.write(Data("not writing launch files: the plan does not fit\n".utf8))
+      }
+      throw ExitCode(1)
+    }
+    emitting.write(plan: plan, graph: graph, models: models, origin: "shardplan plan")
   }
 
   /// Reads an expert-load file: `[[tokens per expert] per layer]`, or an object with

@@ -16,7 +16,8 @@ struct ShardPlanCommand: ParsableCommand {
       """,
     version: "0.1.0",
     subcommands: [
-      TopologyCommand.self, EstimateCommand.self, PlanCommand.self, ValidateCommand.self, TrainTimeCommand.self,
+      TopologyCommand.self, EstimateCommand.self, PlanCommand.self, ValidateCommand.self, EmitCommand.self,
+      TrainTimeCommand.self,
       GPUsCommand.self,
       ModelsCommand.self,
     ]

@@ -1,0 +1,409 @@
+/// Serving engines: `vllm serve`, SGLang's `launch_server` and `llama-server`.
+extension Emitter {
+  // MARK: - vLLM
+
+  /// `vllm.sh`: one engine over the plan's GPUs. Several hosts use vLLM's
+  /// multiprocessing launch (`--nnodes`, `--node-rank`, `--master-addr`,
+  /// `--headless` on the others) for one engine over nodes, or its multi-node data
+  /// parallelism (`--data-parallel-size-local`, `--data-parallel-start-rank`) for
+  /// replicas.
+  func vllmScript(_ workload: WorkloadPlan, suffix: String) throws -> EmittedFile {
+    let source = "--emit vllm"
+    let spec = try model(workload)
+    let units = engineUnits(workload)
+    let expert = workload.strategy == .expert
+    var arguments: [[String]] = [
+      ["--tensor-parallel-size", "\(workload.tensorParallel)"],
+      ["--pipeline-parallel-size", "\(expert ? 1 : workload.pipelineParallel)"],
+      ["--data-parallel-size", "\(units.count)"],
+    ]
+    if expert { arguments.append(["--enable-expert-parallel"]) }
+    if let redundant = workload.redundantExperts, redundant > 0 {
+      arguments.append(["--enable-eplb"])
+      arguments.append(["--eplb-config", Self.shellQuote("{\"num_redundant_experts\":\(redundant)}")])
+    }
+    let gpus = units.flatMap { $0 }
+    arguments.append([
+      "--gpu-memory-utilization",
+      Self.fraction(gpus.map { gpu in share(workload, gpu: gpu) }.map { ($0.budget, $0.used, $0.capacity) }),
+    ])
+    arguments.append(["--max-model-len", "\(workload.context)"])
+    arguments.append(["--max-num-seqs", "\(workload.concurrency)"])
+    arguments.append(["--kv-cache-dtype", try vllmKVType(workload, source: source)])
+    arguments.append(contentsOf: try weightFlags(workload, spec, source: source, engine: "vLLM"))
+    arguments.append(["--port", "\(8000 + roleIndex(workload))"])
+    var body = "MODEL=\"${MODEL:-\(Self.shellDefault(workload.model))}\"\n"
+    if let partition = workload.vllmLayerPartition {
+      body += "# Uneven pipeline stages (vLLM's own split would differ): layers per stage.\n"
+      body += "export VLLM_PP_LAYER_PARTITION=\(partition)\n"
+    }
+    let hostList = hosts(of: gpus)
+    if hostList.count == 1 {
+      body += "export CUDA_VISIBLE_DEVICES=\(visibleDevices(gpus))\n"
+      body += Self.bashArray("args", arguments)
+    } else if units.count == 1 {
+      try checkNodeMajor(units[0], hosts: hostList, engine: "vLLM", source: source)
+      body += "# One engine over \(hostList.count) nodes, started on each (vLLM's multiprocessing launch).\n"
+      body += nodeSelection(hosts: hostList)
+      body += Self.bashArray("args", arguments)
+      body += "args+=(--nnodes \(hostList.count) --node-rank \"$NODE_RANK\" --master-addr \"$MASTER_ADDR\")\n"
+      body += "if [ \"$NODE_RANK\" -gt 0 ]; then args+=(--headless); fi\n"
+    } else {
+      let perHost = try unitsPerHost(units, hosts: hostList, engine: "vLLM", source: source)
+      var start = 0
+      var starts: [String] = []
+      for count in perHost {
+        starts.append("\(start)")
+        start += count
+      }
+      body +=
+        "# \(units.count) data-parallel ranks over \(hostList.count) nodes (vLLM's multi-node data parallelism); the first node serves the API.\n"
+      body += nodeSelection(
+        hosts: hostList,
+        extra: [("DP_LOCAL", perHost.map(String.init)), ("DP_START", starts)]
+      )
+      body += Self.bashArray("args", arguments)
+      body +=
+        "args+=(--data-parallel-size-local \"$DP_LOCAL\" --data-parallel-start-rank \"$DP_START\" --data-parallel-address \"$MASTER_ADDR\" --data-parallel-rpc-port 13345)\n"
+      body += "if [ \"$NODE_RANK\" -gt 0 ]; then args+=(--headless); fi\n"
+    }
+    body += "exec vllm serve \"$MODEL\" \"${args[@]}\" \"$@\"\n"
+    return EmittedFile(
+      name: "vllm\(suffix).sh",
+      contents: Self.script(header: header(workload) + vllmNotes(workload), body: body),
+      executable: true
+    )
+  }
+
+  func vllmNotes(_ workload: WorkloadPlan) -> [String] {
+    [
+      "",
+      "--gpu-memory-utilization is this engine's share of each card: its planned bytes plus its part of the",
+      "free memory, over the card's capacity (vLLM gives what is left after weights and activations to KV cache).",
+      "Extra arguments are passed on to vllm serve; set MODEL to serve a local copy.",
+    ]
+  }
+
+  func vllmKVType(_ workload: WorkloadPlan, source: String) throws -> String {
+    switch KVCacheType(name: workload.kvCacheType) {
+    case .bf16: return "bfloat16"
+    case .f16: return "float16"
+    case .fp8: return "fp8"
+    default:
+      throw InputError(
+        .inconsistent,
+        source: source,
+        message: "vLLM has no \(workload.kvCacheType) KV cache",
+        expected: "bf16, f16 or fp8",
+        fix: "Plan again with --kv-dtype fp8 or bf16"
+      )
+    }
+  }
+
+  // MARK: - SGLang
+
+  /// `sglang.sh`: `python3 -m sglang.launch_server`. One engine over several hosts
+  /// uses `--nnodes`, `--node-rank` and `--dist-init-addr`; data-parallel replicas
+  /// on several hosts become one independent server per host (put SGLang's router
+  /// in front).
+  func sglangScript(_ workload: WorkloadPlan, suffix: String) throws -> EmittedFile {
+    let source = "--emit sglang"
+    let spec = try model(workload)
+    let units = engineUnits(workload)
+    let expert = workload.strategy == .expert
+    let gpus = units.flatMap { $0 }
+    let hostList = hosts(of: gpus)
+    // Static memory (weights and the KV pool) of the engine's share of each card.
+    let statics = gpus.map { gpu -> (Int64, Int64, Int64) in
+      let part = share(workload, gpu: gpu)
+      let own = workload.gpuShares.first { $0.gpu == gpu }
+      let stored = (own?.weightBytes ?? 0) + (own?.kvCacheBytes ?? 0)
+      return (part.budget - part.used + stored, stored, part.capacity)
+    }
+    var arguments: [[String]] = [["--model-path", "\"$MODEL\""]]
+    if expert {
+      // SGLang's tensor-parallel group is every GPU of the expert-parallel group;
+      // attention runs data parallel inside it.
+      arguments.append(["--tp-size", "\(workload.expertParallel)"])
+      arguments.append(["--ep-size", "\(workload.expertParallel)"])
+      if workload.dataParallel > 1 {
+        arguments.append(["--dp-size", "\(workload.dataParallel)"])
+        arguments.append(["--enable-dp-attention"])
+      }
+      if let redundant = workload.redundantExperts, redundant > 0 {
+        arguments.append(["--ep-num-redundant-experts", "\(redundant)"])
+        arguments.append(["--enable-eplb"])
+      }
+    } else {
+      arguments.append(["--tp-size", "\(workload.tensorParallel)"])
+      arguments.append(["--pp-size", "\(workload.pipelineParallel)"])
+    }
+    arguments.append(["--mem-fraction-static", Self.fraction(statics)])
+    arguments.append(["--context-length", "\(workload.context)"])
+    arguments.append(["--max-running-requests", "\(workload.concurrency)"])
+    arguments.append(["--kv-cache-dtype", try sglangKVType(workload, source: source)])
+    arguments.append(contentsOf: try weightFlags(workload, spec, source: source, engine: "SGLang"))
+    arguments.append(["--port", "\(30000 + roleIndex(workload))"])
+    var body = "MODEL=\"${MODEL:-\(Self.shellDefault(workload.model))}\"\n"
+    if hostList.count == 1 {
+      if !expert { arguments.insert(["--dp-size", "\(units.count)"], at: 3) }
+      body += "export CUDA_VISIBLE_DEVICES=\(visibleDevices(gpus))\n"
+      body += Self.bashArray("args", arguments)
+    } else if units.count == 1 || expert {
+      try checkNodeMajor(gpus, hosts: hostList, engine: "SGLang", source: source)
+      if !expert { arguments.insert(["--dp-size", "1"], at: 3) }
+      body += "# One engine over \(hostList.count) nodes, started on each.\n"
+      body += nodeSelection(hosts: hostList)
+      body += Self.bashArray("args", arguments)
+      body +=
+        "args+=(--nnodes \(hostList.count) --node-rank \"$NODE_RANK\" --dist-init-addr \"$MASTER_ADDR:50000\")\n"
+    } else {
+      let perHost = try unitsPerHost(units, hosts: hostList, engine: "SGLang", source: source)
+      body +=
+        "# \(units.count) replicas over \(hostList.count) nodes: an independent server on each node with its own replicas;\n"
+      body += "# put SGLang's router (sglang_router) in front of them.\n"
+      body += nodeSelection(hosts: hostList, extra: [("DP_LOCAL", perHost.map(String.init))])
+      body += Self.bashArray("args", arguments)
+      body += "args+=(--dp-size \"$DP_LOCAL\")\n"
+    }
+    body += "exec python3 -m sglang.launch_server \"${args[@]}\" \"$@\"\n"
+    return EmittedFile(
+      name: "sglang\(suffix).sh",
+      contents: Self.script(
+        header: header(workload) + [
+          "",
+          "--mem-fraction-static is the share of each card for weights and the KV pool: the planned weights and KV",
+          "cache plus this engine's part of the free memory, over the card's capacity; activations and CUDA graphs",
+          "live in the rest. Extra arguments are passed on; set MODEL to serve a local copy.",
+        ],
+        body: body
+      ),
+      executable: true
+    )
+  }
+
+  func sglangKVType(_ workload: WorkloadPlan, source: String) throws -> String {
+    switch KVCacheType(name: workload.kvCacheType) {
+    case .bf16: return "bf16"
+    case .f16: return "auto"
+    case .fp8: return "fp8_e4m3"
+    default:
+      throw InputError(
+        .inconsistent,
+        source: source,
+        message: "SGLang has no \(workload.kvCacheType) KV cache",
+        expected: "bf16, f16 or fp8",
+        fix: "Plan again with --kv-dtype fp8 or bf16"
+      )
+    }
+  }
+
+  // MARK: - llama.cpp
+
+  /// `llama.sh`: `llama-server` with the plan's layer split (`--tensor-split` in
+  /// layer slots, so each GPU gets exactly its stage), GPU layers, experts kept in
+  /// RAM (`--override-tensor`) and KV cache type. Replicas are separate servers on
+  /// consecutive ports.
+  func llamaScript(_ workload: WorkloadPlan, suffix: String) throws -> EmittedFile {
+    let source = "--emit llama.cpp"
+    let spec = try model(workload)
+    let units = engineUnits(workload)
+    let hostList = hosts(of: units.flatMap { $0 })
+    guard hostList.count == 1 else {
+      throw InputError(
+        .inconsistent,
+        source: source,
+        message: "the plan puts llama.cpp on \(hostList.count) hosts; llama-server runs on one",
+        fix: "Plan on one host's GPUs (a topology or --role pins of one node)"
+      )
+    }
+    let kv = try llamaKVType(workload, source: source)
+    var arguments: [[String]] = [["-m", "\"$MODEL\""]]
+    let slots = workload.llamaCppGPULayerSlots ?? (spec.layers + 1)
+    arguments.append(["-ngl", "\(slots)"])
+    let devices = units[0]
+    if devices.count == 1 {
+      arguments.append(["--split-mode", "none"])
+    } else {
+      arguments.append(["--split-mode", "layer"])
+      arguments.append(["--tensor-split", try tensorSplit(workload, devices: devices, source: source)])
+    }
+    arguments.append(["--main-gpu", "0"])
+    arguments.append(["-c", "\(workload.context * workload.concurrency)"])
+    arguments.append(["--parallel", "\(workload.concurrency)"])
+    arguments.append(["-ctk", kv])
+    arguments.append(["-ctv", kv])
+    if KVCacheType(name: kv).map({ ![.f32, .f16, .bf16].contains($0) }) ?? false {
+      // llama.cpp quantizes the V cache only with flash attention.
+      arguments.append(["--flash-attn", "on"])
+    }
+    if let experts = workload.cpuExpertLayers, experts > 0 {
+      let layers = (0..<experts).map(String.init).joined(separator: "|")
+      arguments.append([
+        "--override-tensor", Self.shellQuote("blk\\.(\(layers))\\.ffn_(up|down|gate|gate_up)_(ch|)exps=CPU"),
+      ])
+    }
+    var body = "# Set MODEL to the GGUF file of \(workload.model) as \(workload.weightFormat).\n"
+    let isFile = workload.model.lowercased().hasSuffix(".gguf")
+    body +=
+      isFile
+      ? "MODEL=\"${MODEL:-\(Self.shellDefault(workload.model))}\"\n"
+      : "MODEL=\"${MODEL:?set MODEL to the .gguf file of \(Self.shellDefault(workload.model)) as \(Self.shellDefault(workload.weightFormat))}\"\n"
+    body += Self.bashArray("args", arguments)
+    let port = 8080 + 10 * roleIndex(workload)
+    if units.count == 1 {
+      body += "export CUDA_VISIBLE_DEVICES=\(visibleDevices(devices))\n"
+      body += "exec llama-server \"${args[@]}\" --port \(port) \"$@\"\n"
+    } else {
+      body += "# \(units.count) replicas, one llama-server each on its own GPUs and port.\n"
+      for (index, unit) in units.enumerated() {
+        body +=
+          "CUDA_VISIBLE_DEVICES=\(visibleDevices(unit)) llama-server \"${args[@]}\" --port \(port + index) \"$@\" &\n"
+      }
+      body += "wait\n"
+    }
+    var notes = [
+      "",
+      "-ngl counts the output layer as one of n_layer + 1 slots; --tensor-split gives each GPU its slots in",
+      "order, so GPU k holds exactly its stage. -c is the KV cache of all --parallel sequences together.",
+    ]
+    if workload.cpuExpertLayers != nil && devices.count > 1 {
+      notes.append("--tensor-split follows the planned weight bytes on each GPU (llama.cpp splits whole layers).")
+    }
+    return EmittedFile(
+      name: "llama\(suffix).sh",
+      contents: Self.script(header: header(workload) + notes, body: body),
+      executable: true
+    )
+  }
+
+  func llamaKVType(_ workload: WorkloadPlan, source: String) throws -> String {
+    guard let type = KVCacheType(name: workload.kvCacheType), type != .fp8 else {
+      throw InputError(
+        .inconsistent,
+        source: source,
+        message: "llama.cpp has no \(workload.kvCacheType) KV cache",
+        expected: "f16, bf16, f32, q8_0, q4_0, q4_1, q5_0, q5_1 or iq4_nl",
+        fix: "Plan again with --kv-dtype q8_0 (llama.cpp's 8-bit cache)"
+      )
+    }
+    return type.rawValue
+  }
+
+  /// `--tensor-split` proportions: each stage's layer slots (the last stage also
+  /// holds the output layer's slot), or, for expert offload over several GPUs,
+  /// each GPU's planned weight bytes in MiB.
+  func tensorSplit(_ workload: WorkloadPlan, devices: [Int], source: String) throws -> String {
+    if workload.cpuExpertLayers != nil {
+      return devices.map { gpu in
+        let bytes = workload.gpuShares.first { $0.gpu == gpu }?.weightBytes ?? 0
+        return String(max(bytes >> 20, 1))
+      }.joined(separator: ",")
+    }
+    guard workload.stages.count == devices.count, workload.stages.allSatisfy({ $0.devices.count == 1 }) else {
+      throw InputError(
+        .inconsistent,
+        source: source,
+        message: "llama.cpp splits whole layers; this plan has \(workload.tensorParallel)-GPU tensor-parallel stages",
+        fix: "Plan again with --engine llama.cpp (layer splits only)"
+      )
+    }
+    return workload.stages.enumerated().map { index, stage in
+      String(stage.lastLayer - stage.firstLayer + 1 + (index == workload.stages.count - 1 ? 1 : 0))
+    }.joined(separator: ",")
+  }
+
+  // MARK: - Shared
+
+  /// Engine instances' GPU lists: each data-parallel replica, or for an
+  /// expert-parallel plan each attention data-parallel rank (a tensor-parallel group).
+  func engineUnits(_ workload: WorkloadPlan) -> [[Int]] {
+    guard workload.strategy == .expert else { return replicas(workload) }
+    let all = workload.stages.flatMap(\.devices)
+    let size = max(workload.tensorParallel, 1)
+    return stride(from: 0, to: all.count, by: size).map { Array(all[$0..<min($0 + size, all.count)]) }
+  }
+
+  /// The workload's position among the plan's roles (for distinct ports).
+  func roleIndex(_ workload: WorkloadPlan) -> Int {
+    plan.workloads.firstIndex { $0.role == workload.role } ?? 0
+  }
+
+  /// Checks that one engine's GPUs come host by host with the same count on each:
+  /// engines number their ranks node by node.
+  func checkNodeMajor(_ gpus: [Int], hosts: [(host: Int, gpus: [Int])], engine: String, source: String) throws {
+    var changes = 0
+    for (a, b) in zip(gpus, gpus.dropFirst()) where graph.gpus[a].host != graph.gpus[b].host { changes += 1 }
+    let counts = Set(hosts.map(\.gpus.count))
+    guard changes == hosts.count - 1, counts.count == 1 else {
+      throw InputError(
+        .inconsistent,
+        source: source,
+        message:
+          "\(engine) numbers ranks node by node with the same GPU count on each node; this layout puts \(hosts.map { "\($0.gpus.count) on \(hostName($0.host))" }.joined(separator: ", ")) in another order",
+        fix: "Use the same number of GPUs on every node, stages in node order"
+      )
+    }
+  }
+
+  /// How many engine units (replicas) each host runs, checking that none spans hosts.
+  func unitsPerHost(_ units: [[Int]], hosts: [(host: Int, gpus: [Int])], engine: String, source: String) throws -> [Int]
+  {
+    var counts = [Int](repeating: 0, count: hosts.count)
+    var previous = -1
+    for unit in units {
+      let unitHosts = Set(unit.map { graph.gpus[$0].host })
+      guard unitHosts.count == 1, let host = unitHosts.first,
+        let position = hosts.firstIndex(where: { $0.host == host })
+      else {
+        throw InputError(
+          .inconsistent,
+          source: source,
+          message:
+            "a replica spans several hosts; \(engine) data parallelism over nodes needs each replica on one node",
+          fix: "Plan one replica over the nodes (--objective latency) or replicas that each fit a node"
+        )
+      }
+      guard position >= previous else {
+        throw InputError(
+          .inconsistent,
+          source: source,
+          message: "replicas alternate between hosts; \(engine) numbers them node by node",
+          fix: "List the replicas of each node together"
+        )
+      }
+      previous = position
+      counts[position] += 1
+    }
+    return counts
+  }
+
+  /// `--dtype` / `--quantization` for vLLM and SGLang from the plan's weight format
+  /// and the checkpoint's own quantization.
+  func weightFlags(_ workload: WorkloadPlan, _ spec: ModelSpec, source: String, engine: String) throws -> [[String]] {
+    let key = Layout.weightsKey(workload.weightFormat)
+    let stored = spec.quantization?.lowercased() ?? ""
+    switch key {
+    case "as-stored": return []
+    case "bf16": return stored.isEmpty ? [["--dtype", "bfloat16"]] : []
+    case "fp16": return stored.isEmpty ? [["--dtype", "float16"]] : []
+    case "fp32": return stored.isEmpty ? [["--dtype", "float32"]] : []
+    case "fp8": return stored.contains("fp8") ? [] : [["--quantization", "fp8"]]
+    case "nf4":
+      return stored.contains("bitsandbytes") || stored.contains("nf4") ? [] : [["--quantization", "bitsandbytes"]]
+    default:
+      let matches: [String: [String]] = [
+        "int4": ["gptq", "awq", "compressed", "int4"], "int8": ["gptq", "compressed", "int8", "w8a8"],
+        "mxfp4": ["mxfp4"],
+      ]
+      if let names = matches[key], names.contains(where: stored.contains) { return [] }
+      throw InputError(
+        .inconsistent,
+        source: source,
+        message: "\(engine) cannot turn \(spec.name) into \(workload.weightFormat) while loading it",
+        fix:
+          "Point MODEL at a checkpoint already quantized that way (a GPTQ, AWQ or compressed-tensors repository) and plan that model as stored"
+      )
+    }
+  }
+}

@@ -1,0 +1,322 @@
+/// A launch format shardplan writes.
+public enum EmitFormat: String, Hashable, Sendable, CaseIterable, Codable {
+  case accelerate
+  case deviceMap = "device-map"
+  case deepspeed
+  case vllm
+  case sglang
+  case llamaCpp = "llama.cpp"
+  case torchrun
+
+  /// Parses a `--emit` list: names separated by commas, or `all` (nil: every
+  /// format that applies). Formats come back in the order of ``allCases``.
+  public static func parseList(_ text: String) throws -> [EmitFormat]? {
+    var chosen: Set<EmitFormat> = []
+    let aliases: [String: EmitFormat] = ["llamacpp": .llamaCpp, "llama": .llamaCpp, "devicemap": .deviceMap]
+    for part in text.split(separator: ",").map({ $0.trimmingWhitespace().lowercased() }) where !part.isEmpty {
+      if part == "all" { return nil }
+      guard let format = EmitFormat(rawValue: part) ?? aliases[part] else {
+        throw InputError(
+          .unknownName,
+          source: "--emit",
+          message: "unknown format '\(part)'",
+          expected: "all, or any of \(EmitFormat.allCases.map(\.rawValue).joined(separator: ", "))"
+        )
+      }
+      chosen.insert(format)
+    }
+    guard !chosen.isEmpty else {
+      throw InputError(
+        .malformed,
+        source: "--emit",
+        message: "no format named",
+        expected: "all, or a list such as vllm,accelerate"
+      )
+    }
+    return EmitFormat.allCases.filter(chosen.contains)
+  }
+}
+
+/// One file an emitter writes: its name in the output folder and its text.
+public struct EmittedFile: Hashable, Sendable {
+  public var name: String
+  public var contents: String
+  /// Shell scripts are written executable.
+  public var executable: Bool
+}
+
+/// Writes what a plan decided in the formats people launch with: accelerate and
+/// DeepSpeed configs, `device_map` / `max_memory`, vLLM, SGLang and llama.cpp
+/// command lines, torchrun lines and DeepSpeed hostfiles.
+///
+/// An emitter never re-decides or re-estimates: every number it writes is the
+/// plan's (degrees, stages, context, batch sizes) or follows from the plan's
+/// per-GPU budget by the consumer's documented meaning of the flag (vLLM's
+/// `--gpu-memory-utilization`, SGLang's `--mem-fraction-static`). Where a format
+/// cannot express the plan, it throws an ``InputError`` that says why and what
+/// to do instead; it never writes an approximation silently.
+public struct Emitter: Sendable {
+  public var plan: Plan
+  public var graph: DeviceGraph
+  /// The models of the plan's workloads by role, as loaded (before conversion).
+  public var models: [String: ModelSpec]
+  /// What produced the plan, for the header line (`shardplan plan`, `shardplan emit layout.yaml`).
+  public var origin: String
+
+  public init(plan: Plan, graph: DeviceGraph, models: [String: ModelSpec], origin: String) {
+    self.plan = plan
+    self.graph = graph
+    self.models = models
+    self.origin = origin
+  }
+
+  /// The formats that apply to the plan's workloads.
+  public func applicableFormats() -> [EmitFormat] {
+    EmitFormat.allCases.filter { format in plan.workloads.contains { applies(format, to: $0) } }
+  }
+
+  /// Whether `format` can launch `workload`.
+  public func applies(_ format: EmitFormat, to workload: WorkloadPlan) -> Bool {
+    let training = workload.training
+    switch format {
+    case .vllm: return training == nil && workload.engine == Engine.vllm.rawValue
+    case .sglang: return training == nil && workload.engine == Engine.sglang.rawValue
+    case .llamaCpp: return training == nil && workload.engine == Engine.llamaCpp.rawValue
+    case .deviceMap: return training == nil && workload.engine == Engine.transformers.rawValue
+    case .accelerate: return training != nil || workload.engine == Engine.transformers.rawValue
+    case .deepspeed: return training?.trainer == .deepspeed
+    case .torchrun: return training != nil
+    }
+  }
+
+  /// Writes the files of `formats` (nil: every format that applies). Throws when
+  /// the plan does not fit, or when a format asked for by name does not apply.
+  public func emit(_ formats: [EmitFormat]?) throws -> [EmittedFile] {
+    guard plan.verdict != .doesNotFit else {
+      throw InputError(
+        .inconsistent,
+        source: "--emit",
+        message: "the plan does not fit, so there is nothing to launch",
+        fix: plan.fixes.first.map { "Apply a fix first: \($0)" } ?? "Change the model, the precision or the GPUs"
+      )
+    }
+    guard !plan.workloads.isEmpty else {
+      throw InputError(.inconsistent, source: "--emit", message: "the plan has no workload")
+    }
+    let chosen = formats ?? applicableFormats()
+    for format in chosen where !plan.workloads.contains(where: { applies(format, to: $0) }) {
+      let engines = Set(plan.workloads.map { $0.training == nil ? $0.engine : "training" }).sorted()
+      throw InputError(
+        .inconsistent,
+        source: "--emit \(format.rawValue)",
+        message:
+          "no workload of the plan runs on \(format.rawValue) (the plan is for \(engines.joined(separator: ", ")))",
+        expected: "one of \(applicableFormats().map(\.rawValue).joined(separator: ", ")), or all",
+        fix: Self.hint(format)
+      )
+    }
+    var files: [EmittedFile] = []
+    let several = plan.workloads.count > 1
+    for workload in plan.workloads {
+      let suffix = several ? "." + Self.safeName(workload.role) : ""
+      for format in chosen where applies(format, to: workload) {
+        files.append(contentsOf: try emit(format, workload, suffix: suffix))
+      }
+    }
+    let names = files.map(\.name)
+    if let clash = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+      throw InputError(
+        .inconsistent,
+        source: "--emit",
+        message: "two roles would write \(clash)",
+        fix: "Give the roles names that differ in letters and digits"
+      )
+    }
+    return files
+  }
+
+  func emit(_ format: EmitFormat, _ workload: WorkloadPlan, suffix: String) throws -> [EmittedFile] {
+    switch format {
+    case .vllm: [try vllmScript(workload, suffix: suffix)]
+    case .sglang: [try sglangScript(workload, suffix: suffix)]
+    case .llamaCpp: [try llamaScript(workload, suffix: suffix)]
+    case .deviceMap: try deviceMapFiles(workload, suffix: suffix)
+    case .accelerate: try accelerateConfigs(workload, suffix: suffix)
+    case .deepspeed: try deepSpeedFiles(workload, suffix: suffix)
+    case .torchrun: [try torchrunScript(workload, suffix: suffix)]
+    }
+  }
+
+  static func hint(_ format: EmitFormat) -> String {
+    switch format {
+    case .vllm: "Plan with --engine vllm to launch with vLLM"
+    case .sglang: "Plan with --engine sglang to launch with SGLang"
+    case .llamaCpp: "Plan with --engine llama.cpp (or a GGUF model) to launch with llama-server"
+    case .deviceMap: "Plan with --engine transformers for a device_map"
+    case .accelerate: "Plan with --engine transformers, or a training run with --train"
+    case .deepspeed: "Plan a training run with --train (and --trainer deepspeed)"
+    case .torchrun: "Plan a training run with --train"
+    }
+  }
+
+  /// A role name as a file-name part: letters, digits, `-` and `_`.
+  static func safeName(_ role: String) -> String {
+    String(role.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
+  }
+
+  // MARK: - Shared facts
+
+  /// The model of a workload (by role), or an error naming the role.
+  func model(_ workload: WorkloadPlan) throws -> ModelSpec {
+    guard let model = models[workload.role] else {
+      throw InputError(.inconsistent, source: "--emit", message: "no model was loaded for role \(workload.role)")
+    }
+    return model
+  }
+
+  /// The GPUs of each replica (replica 0 first), each in stage order.
+  func replicas(_ workload: WorkloadPlan) -> [[Int]] {
+    workload.replicaDevices.isEmpty ? [workload.stages.flatMap(\.devices)] : workload.replicaDevices
+  }
+
+  /// Hosts in the order the workload's GPUs first appear, each with its GPUs in that order.
+  func hosts(of gpus: [Int]) -> [(host: Int, gpus: [Int])] {
+    var order: [Int] = []
+    var byHost: [Int: [Int]] = [:]
+    for gpu in gpus {
+      let host = graph.gpus[gpu].host
+      if byHost[host] == nil { order.append(host) }
+      byHost[host, default: []].append(gpu)
+    }
+    return order.map { ($0, byHost[$0] ?? []) }
+  }
+
+  /// `CUDA_VISIBLE_DEVICES` for GPUs of one host: their local indices in order.
+  func visibleDevices(_ gpus: [Int]) -> String {
+    gpus.map { String(graph.gpus[$0].localIndex) }.joined(separator: ",")
+  }
+
+  func hostName(_ host: Int) -> String { graph.hosts[host].name }
+
+  /// The comment lines every file starts with (without the comment marker).
+  func header(_ workload: WorkloadPlan) -> [String] {
+    var lines = [
+      "Written by shardplan (\(origin)) for role '\(workload.role)': \(workload.model) as \(workload.weightFormat)",
+      "on topology '\(plan.topology)', verdict \(plan.verdict.rawValue). Plan: \(summary(workload)).",
+    ]
+    if plan.workloads.count > 1 {
+      lines.append(
+        "One of \(plan.workloads.count) roles: \(plan.workloads.map(\.role).joined(separator: ", ")); each role has its own files."
+      )
+    }
+    return lines
+  }
+
+  /// The layout in words, as in the plan's table.
+  func summary(_ workload: WorkloadPlan) -> String {
+    if let training = workload.training {
+      let sharding =
+        training.trainer == .fsdp
+        ? "FSDP \(training.fsdpShardingStrategy)" : "DeepSpeed ZeRO-\(training.zeroStage)"
+      let offload = training.offload == .none ? "" : " with \(training.offload.rawValue) offload"
+      return
+        "\(training.method.rawValue) training, \(sharding)\(offload), data parallel over \(workload.dataParallel) GPU(s) on \(training.nodes) node(s), \(training.microBatch) × \(training.sequence) tokens per GPU, \(training.gradientAccumulation) accumulation step(s), global batch \(training.globalBatch)"
+    }
+    var layout: String
+    if let experts = workload.cpuExpertLayers {
+      layout = "all layers on GPU, routed experts of layers 0–\(experts - 1) in CPU RAM"
+    } else if workload.strategy == .expert {
+      layout =
+        "expert parallel \(workload.expertParallel) (attention TP \(workload.tensorParallel) × DP \(workload.dataParallel))"
+    } else if let cpu = workload.cpuLayers, cpu > 0 {
+      layout = "\(workload.gpuLayers ?? 0) layers on GPU, \(cpu) in CPU RAM"
+    } else {
+      layout = "TP \(workload.tensorParallel) × PP \(workload.pipelineParallel)"
+      if workload.dataParallel > 1 { layout += " × DP \(workload.dataParallel)" }
+    }
+    let gpus = replicas(workload).flatMap { $0 }.map(String.init).joined(separator: ",")
+    return
+      "\(layout) on GPU \(gpus), context \(workload.context) tokens × \(workload.concurrency) sequence(s), KV \(workload.kvCacheType)"
+  }
+
+  /// Memory of the workload's own share of `gpu`: its planned bytes plus its part
+  /// of the GPU's free memory (split among the workloads on the GPU by their
+  /// planned bytes).
+  func share(_ workload: WorkloadPlan, gpu: Int) -> (budget: Int64, used: Int64, capacity: Int64) {
+    let device = plan.devices.first { $0.index == gpu }
+    let capacity = device?.capacityBytes ?? graph.gpus[gpu].memoryBytes ?? 0
+    let own = workload.gpuShares.first { $0.gpu == gpu }?.usedBytes ?? device?.usedBytes ?? 0
+    let total = max(device?.usedBytes ?? own, own)
+    let free = max(device?.freeBytes ?? 0, 0)
+    let part = total > 0 ? Int64(Double(free) * Double(own) / Double(total)) : free
+    return (own + part, own, capacity)
+  }
+
+  /// A fraction of the card for an engine flag: the smallest over the GPUs of
+  /// `budget / capacity`, rounded down to 3 decimals, but never below what the plan
+  /// needs (rounded up).
+  static func fraction(_ values: [(budget: Int64, needed: Int64, capacity: Int64)]) -> String {
+    let usable = values.map { Double($0.budget) / Double(max($0.capacity, 1)) }.min() ?? 0.9
+    let needed = values.map { Double($0.needed) / Double(max($0.capacity, 1)) }.max() ?? 0
+    var value = (usable * 1000 + 1e-6).rounded(.down) / 1000
+    if value < needed { value = (needed * 1000).rounded(.up) / 1000 }
+    return Units.formatDecimal(min(value, 1), places: 3)
+  }
+}
+
+// MARK: - Text helpers
+
+extension Emitter {
+  /// `text` quoted for bash when it needs quoting.
+  static func shellQuote(_ text: String) -> String {
+    let safe = text.allSatisfy { $0.isLetter || $0.isNumber || "-_./:=,@%+".contains($0) }
+    if safe && !text.isEmpty { return text }
+    return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+  }
+
+  /// Comment lines with `marker`.
+  static func comment(_ lines: [String], marker: String = "#") -> String {
+    lines.map { $0.isEmpty ? marker : "\(marker) \($0)" }.joined(separator: "\n") + "\n"
+  }
+
+  /// A bash script: shebang, header, `set -euo pipefail`, then `body`.
+  static func script(header: [String], body: String) -> String {
+    "#!/usr/bin/env bash\n" + comment(header) + "set -euo pipefail\n\n" + body
+  }
+
+  /// Lines of a bash array `name=( … )`, one argument pair per line.
+  static func bashArray(_ name: String, _ arguments: [[String]]) -> String {
+    var out = "\(name)=(\n"
+    for argument in arguments { out += "  " + argument.joined(separator: " ") + "\n" }
+    return out + ")\n"
+  }
+
+  /// The part of a script that reads `NODE_RANK` (and the head's address) for a
+  /// launch over several hosts, setting `CUDA_VISIBLE_DEVICES` per node and any
+  /// per-node `extra` variables.
+  func nodeSelection(
+    hosts: [(host: Int, gpus: [Int])],
+    addressVariable: String = "MASTER_ADDR",
+    extra: [(name: String, values: [String])] = []
+  ) -> String {
+    let names = hosts.enumerated().map { "\($0.offset) on \(hostName($0.element.host))" }.joined(separator: ", ")
+    var out = "# Run this script on every node with NODE_RANK set: \(names).\n"
+    out += "NODE_RANK=\"${NODE_RANK:?set NODE_RANK: \(names)}\"\n"
+    out +=
+      "\(addressVariable)=\"${\(addressVariable):-\(Self.shellDefault(hostName(hosts[0].host)))}\"  # the address of \(hostName(hosts[0].host)), reachable from every node\n"
+    out += "case \"$NODE_RANK\" in\n"
+    for (rank, entry) in hosts.enumerated() {
+      var assignments = ["export CUDA_VISIBLE_DEVICES=\(visibleDevices(entry.gpus))"]
+      for variable in extra { assignments.append("\(variable.name)=\(variable.values[rank])") }
+      out += "  \(rank)) \(assignments.joined(separator: "; ")) ;;  # \(hostName(entry.host))\n"
+    }
+    out += "  *) echo \"NODE_RANK must be 0 to \(hosts.count - 1)\" >&2; exit 2 ;;\n"
+    out += "esac\n"
+    return out
+  }
+
+  /// A default value inside `${VAR:-…}`: characters that need no escaping there.
+  static func shellDefault(_ text: String) -> String {
+    String(text.filter { $0.isLetter || $0.isNumber || "-_./:@".contains($0) })
+  }
+}

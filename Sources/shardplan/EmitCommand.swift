@@ -1,0 +1,156 @@
+import ArgumentParser
+import Foundation
+import ShardPlan
+import ShardPlanHub
+import ShardPlanHwloc
+
+/// `--emit LIST --output DIR`, shared by `plan` and `emit`.
+struct EmitOptions: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "Launch files to write: all, or any of \(EmitFormat.allCases.map(\.rawValue).joined(separator: ", ")).",
+      valueName: "list"
+    )
+  )
+  var emit: String?
+
+  @Option(help: ArgumentHelp("Folder for the launch files (created if missing).", valueName: "dir"))
+  var output: String?
+
+  func validate() throws {
+    if emit != nil && output == nil { throw ValidationError("--emit needs --output DIR") }
+    if output != nil && emit == nil { throw ValidationError("--output needs --emit LIST") }
+    if let emit {
+      do { _ = try EmitFormat.parseList(emit) } catch { throw ValidationError("\(error)") }
+    }
+  }
+
+  /// Writes the plan's launch files when `--emit` was given, and says which on
+  /// standard error (standard output keeps the plan). Exits 2 when a format
+  /// cannot express the plan or a file cannot be written.
+  func write(plan: Plan, graph: DeviceGraph, models: [String: ModelSpec], origin: String) {
+    guard let emit, let output else { return }
+    do {
+      let formats = try EmitFormat.parseList(emit)
+      let files = try Emitter(plan: plan, graph: graph, models: models, origin: origin).emit(formats)
+      try EmittedFiles.write(files, to: output)
+      let list = files.map(\.name).joined(separator: ", ")
+      FileHandle.standardError.write(Data("wrote \(files.count) file(s) to \(output): \(list)\n".utf8))
+    } catch {
+      failWithInputError(error)
+    }
+  }
+}
+
+enum EmittedFiles {
+  /// Writes every file into `folder`: each to a temporary name first, then renamed
+  /// into place, so no file is ever left half-written; shell scripts executable.
+  static func write(_ files: [EmittedFile], to folder: String) throws {
+    let manager = FileManager.default
+    var isFolder: ObjCBool = false
+    if manager.fileExists(atPath: folder, isDirectory: &isFolder) {
+      guard isFolder.boolValue else {
+        throw InputError(
+          .unreadable,
+          source: folder,
+          message: "is a file, not a folder",
+          fix: "Name a folder for --output"
+        )
+      }
+    } else {
+      do {
+        try manager.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      } catch {
+        throw InputError(
+          .unreadable,
+          source: folder,
+          message: "cannot create the folder (\(error.localizedDescription))"
+        )
+      }
+    }
+    var temporary: [String] = []
+    defer { for path in temporary { try? manager.removeItem(atPath: path) } }
+    var staged: [(String, String)] = []
+    for file in files {
+      let target = (folder as NSString).appendingPathComponent(file.name)
+      let partial = (folder as NSString).appendingPathComponent(".\(file.name).partial-\(getpid())")
+      temporary.append(partial)
+      guard manager.createFile(atPath: partial, contents: Data(file.contents.utf8)) else {
+        throw InputError(
+          .unreadable,
+          source: target,
+          message: "cannot write the file",
+          fix: "Check that the folder is writable"
+        )
+      }
+      try manager.setAttributes([.posixPermissions: file.executable ? 0o755 : 0o644], ofItemAtPath: partial)
+      staged.append((partial, target))
+    }
+    for (partial, target) in staged {
+      guard rename(partial, target) == 0 else {
+        throw InputError(.unreadable, source: target, message: "cannot move the file into place (errno \(errno))")
+      }
+    }
+    temporary.removeAll()
+  }
+}
+
+struct EmitCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "emit",
+    abstract:
+      "Write launch files (accelerate, DeepSpeed, device_map, vLLM, SGLang, llama.cpp, torchrun) for a layout file.",
+    discussion: """
+      The layout is validated first (as `shardplan validate` does); a layout with problems or one
+      that does not fit gets no files and exit status 1. Bad input exits with status 2.
+      """
+  )
+
+  @Argument(help: "The layout file (YAML), as `shardplan plan --format yaml` writes it or by hand.")
+  var layout: String
+
+  @Option(help: "Topology, overriding the file's `topology:`.")
+  var topology: String?
+
+  @OptionGroup var emitting: EmitOptions
+
+  func validate() throws {
+    if emitting.emit == nil { throw ValidationError("emit needs --emit LIST and --output DIR") }
+  }
+
+  func run() throws {
+    let text: String
+    do {
+      text = try TopologyLoader.readFile(layout)
+    } catch {
+      failWithInputError(error)
+    }
+    let models = ModelLoader(hub: HubClient.fromEnvironment())
+    let topologies = TopologyLoader(hwloc: HwlocProvider())
+    let report = LayoutValidator(models: models, topologies: topologies).validate(
+      text,
+      source: layout,
+      topology: topology
+    )
+    guard report.findings.isEmpty, let plan = report.plan, report.verdict != .doesNotFit else {
+      print("\(layout): not writing launch files; \(report.findings.count) problem(s):")
+      for finding in report.findings { print("  \(finding)") }
+      throw ExitCode(1)
+    }
+    let graph: DeviceGraph
+    var specs: [String: ModelSpec] = [:]
+    do {
+      graph = try topologies.load([topology ?? plan.topology])
+      let (parsed, _) = Layout.read(text, source: layout)
+      for workload in parsed?.workloads ?? [] { specs[workload.role] = try models.load(workload.model) }
+    } catch {
+      failWithInputError(error)
+    }
+    emitting.write(
+      plan: plan,
+      graph: graph,
+      models: specs,
+      origin: "shardplan emit \((layout as NSString).lastPathComponent)"
+    )
+  }
+}
