@@ -166,6 +166,9 @@ struct PlanCommand: ParsableCommand {
       if trainer == .fsdp, let zero = training.zero, zero == 1 {
         throw ValidationError("FSDP has no ZeRO-1 equivalent; use --zero 0, 2 or 3 with --trainer fsdp")
       }
+      if trainer == .deepspeed, let offload = training.offload, offload != .none, training.optimizer != .adamw {
+        throw ValidationError("ZeRO-Offload steps the optimizer with DeepSpeed's CPU Adam: use --optimizer adamw")
+      }
       if trainer == .fsdp, training.offload == .nvme {
         throw ValidationError("FSDP offloads to CPU only; use --offload cpu or --trainer deepspeed")
       }
@@ -324,7 +327,7 @@ struct PlanCommand: ParsableCommand {
 
   func request(for loaded: ModelSpec) throws -> InferenceRequest {
     var spec = loaded
-    var label = spec.quantization ?? "as stored"
+    var label = Layout.storedLabel(spec)
     var converted = false
     if let dtype, let chosen = WeightFormat(dtype: dtype) {
       spec = spec.converted(to: chosen)

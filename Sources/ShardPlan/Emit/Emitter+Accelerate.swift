@@ -77,8 +77,13 @@ extension Emitter {
     }
     var embedding: String?
     var head: String?
+    // Old checkpoints name tensors of the base model without its prefix
+    // (GPT-2's `h.0.attn`); transformers' *ForCausalLM nests it (`transformer.h.0.attn`).
+    let prefix = Self.baseModelPrefix[spec.family]
     for tensor in spec.tensors where tensor.role != .multiTokenPrediction {
-      let parts = tensor.name.split(separator: ".").map(String.init)
+      var name = tensor.name
+      if let prefix, tensor.role != .head, !name.hasPrefix(prefix + ".") { name = prefix + "." + name }
+      let parts = name.split(separator: ".").map(String.init)
       if let layer = tensor.layer {
         guard layer < spec.layers, let at = parts.firstIndex(of: String(layer)), at > 0 else { continue }
         place(parts[...at].joined(separator: "."), layerDevice[layer] ?? first)
@@ -112,6 +117,12 @@ extension Emitter {
     }
     return order.map { ($0, device[$0] ?? first) }
   }
+
+  /// transformers' `base_model_prefix` of families whose checkpoints may leave it out.
+  static let baseModelPrefix: [String: String] = [
+    "gpt2": "transformer", "gpt_neox": "gpt_neox", "bloom": "transformer", "falcon": "transformer",
+    "gptj": "transformer", "bert": "bert",
+  ]
 
   /// Families whose transformers model keeps a rotary embedding module (with
   /// computed `inv_freq` buffers, stored in no checkpoint) next to the layers.

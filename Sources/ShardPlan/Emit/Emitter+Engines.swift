@@ -30,9 +30,10 @@ extension Emitter {
     arguments.append(["--max-model-len", "\(workload.context)"])
     arguments.append(["--max-num-seqs", "\(workload.concurrency)"])
     arguments.append(["--kv-cache-dtype", try vllmKVType(workload, source: source)])
-    arguments.append(contentsOf: try weightFlags(workload, spec, source: source, engine: "vLLM"))
+    let weights = try weightFlags(workload, spec, source: source, engine: "vLLM")
+    arguments.append(contentsOf: weights.flags)
     arguments.append(["--port", "\(8000 + roleIndex(workload))"])
-    var body = "MODEL=\"${MODEL:-\(Self.shellDefault(workload.model))}\"\n"
+    var body = modelLine(workload, requirement: weights.requirement)
     if let partition = workload.vllmLayerPartition {
       body += "# Uneven pipeline stages (vLLM's own split would differ): layers per stage.\n"
       body += "export VLLM_PP_LAYER_PARTITION=\(partition)\n"
@@ -123,13 +124,11 @@ extension Emitter {
     var arguments: [[String]] = [["--model-path", "\"$MODEL\""]]
     if expert {
       // SGLang's tensor-parallel group is every GPU of the expert-parallel group;
-      // attention runs data parallel inside it.
+      // attention runs data parallel inside it (`--attn-dp-size`, which replaced
+      // `--dp-size N --enable-dp-attention`).
       arguments.append(["--tp-size", "\(workload.expertParallel)"])
       arguments.append(["--ep-size", "\(workload.expertParallel)"])
-      if workload.dataParallel > 1 {
-        arguments.append(["--dp-size", "\(workload.dataParallel)"])
-        arguments.append(["--enable-dp-attention"])
-      }
+      if workload.dataParallel > 1 { arguments.append(["--attn-dp-size", "\(workload.dataParallel)"]) }
       if let redundant = workload.redundantExperts, redundant > 0 {
         arguments.append(["--ep-num-redundant-experts", "\(redundant)"])
         arguments.append(["--enable-eplb"])
@@ -142,9 +141,10 @@ extension Emitter {
     arguments.append(["--context-length", "\(workload.context)"])
     arguments.append(["--max-running-requests", "\(workload.concurrency)"])
     arguments.append(["--kv-cache-dtype", try sglangKVType(workload, source: source)])
-    arguments.append(contentsOf: try weightFlags(workload, spec, source: source, engine: "SGLang"))
+    let weights = try weightFlags(workload, spec, source: source, engine: "SGLang")
+    arguments.append(contentsOf: weights.flags)
     arguments.append(["--port", "\(30000 + roleIndex(workload))"])
-    var body = "MODEL=\"${MODEL:-\(Self.shellDefault(workload.model))}\"\n"
+    var body = modelLine(workload, requirement: weights.requirement)
     if hostList.count == 1 {
       if !expert { arguments.insert(["--dp-size", "\(units.count)"], at: 3) }
       body += "export CUDA_VISIBLE_DEVICES=\(visibleDevices(gpus))\n"
@@ -217,6 +217,14 @@ extension Emitter {
         fix: "Plan on one host's GPUs (a topology or --role pins of one node)"
       )
     }
+    guard workload.strategy != .expert else {
+      throw InputError(
+        .inconsistent,
+        source: source,
+        message: "llama.cpp has no expert parallelism; this plan spreads experts over \(workload.expertParallel) GPUs",
+        fix: "Plan again with --engine llama.cpp (it keeps each layer's experts together)"
+      )
+    }
     let kv = try llamaKVType(workload, source: source)
     var arguments: [[String]] = [["-m", "\"$MODEL\""]]
     let slots = workload.llamaCppGPULayerSlots ?? (spec.layers + 1)
@@ -248,7 +256,7 @@ extension Emitter {
     body +=
       isFile
       ? "MODEL=\"${MODEL:-\(Self.shellDefault(workload.model))}\"\n"
-      : "MODEL=\"${MODEL:?set MODEL to the .gguf file of \(Self.shellDefault(workload.model)) as \(Self.shellDefault(workload.weightFormat))}\"\n"
+      : "MODEL=\"${MODEL:?set MODEL to the .gguf file of \(Self.shellMessage(workload.model)) as \(Self.shellMessage(workload.weightFormat))}\"\n"
     body += Self.bashArray("args", arguments)
     let port = 8080 + 10 * roleIndex(workload)
     if units.count == 1 {
@@ -379,31 +387,58 @@ extension Emitter {
   }
 
   /// `--dtype` / `--quantization` for vLLM and SGLang from the plan's weight format
-  /// and the checkpoint's own quantization.
-  func weightFlags(_ workload: WorkloadPlan, _ spec: ModelSpec, source: String, engine: String) throws -> [[String]] {
+  /// and the checkpoint's own quantization, and what MODEL must be when the engine
+  /// cannot produce the format itself (nil: the planned model serves as is).
+  func weightFlags(
+    _ workload: WorkloadPlan,
+    _ spec: ModelSpec,
+    source: String,
+    engine: String
+  ) throws -> (
+    flags: [[String]], requirement: String?
+  ) {
     let key = Layout.weightsKey(workload.weightFormat)
     let stored = spec.quantization?.lowercased() ?? ""
     switch key {
-    case "as-stored": return []
-    case "bf16": return stored.isEmpty ? [["--dtype", "bfloat16"]] : []
-    case "fp16": return stored.isEmpty ? [["--dtype", "float16"]] : []
-    case "fp32": return stored.isEmpty ? [["--dtype", "float32"]] : []
-    case "fp8": return stored.contains("fp8") ? [] : [["--quantization", "fp8"]]
+    case "as-stored": return ([], nil)
+    case "bf16": return (stored.isEmpty ? [["--dtype", "bfloat16"]] : [], nil)
+    case "fp16": return (stored.isEmpty ? [["--dtype", "float16"]] : [], nil)
+    case "fp32": return (stored.isEmpty ? [["--dtype", "float32"]] : [], nil)
+    case "fp8": return (stored.contains("fp8") ? [] : [["--quantization", "fp8"]], nil)
     case "nf4":
-      return stored.contains("bitsandbytes") || stored.contains("nf4") ? [] : [["--quantization", "bitsandbytes"]]
-    default:
+      return (
+        stored.contains("bitsandbytes") || stored.contains("nf4") ? [] : [["--quantization", "bitsandbytes"]], nil
+      )
+    case "int4", "int8", "mxfp4":
       let matches: [String: [String]] = [
         "int4": ["gptq", "awq", "compressed", "int4"], "int8": ["gptq", "compressed", "int8", "w8a8"],
         "mxfp4": ["mxfp4"],
       ]
-      if let names = matches[key], names.contains(where: stored.contains) { return [] }
+      if let names = matches[key], names.contains(where: stored.contains) { return ([], nil) }
+      // The engine reads the quantization from the checkpoint; it cannot make it.
+      let kind = key == "mxfp4" ? "MXFP4" : "\(key) (GPTQ, AWQ or compressed-tensors)"
+      return ([], "an \(kind) checkpoint of \(spec.name)")
+    default:
       throw InputError(
         .inconsistent,
         source: source,
-        message: "\(engine) cannot turn \(spec.name) into \(workload.weightFormat) while loading it",
-        fix:
-          "Point MODEL at a checkpoint already quantized that way (a GPTQ, AWQ or compressed-tensors repository) and plan that model as stored"
+        message: "\(engine) does not run llama.cpp's \(workload.weightFormat) weights",
+        fix: "Plan with --engine llama.cpp for GGUF quantizations"
       )
     }
+  }
+
+  /// The `MODEL=` line of a serving script: the planned model by default, or a
+  /// required value when the planned name is not something the engine can load.
+  func modelLine(_ workload: WorkloadPlan, requirement: String?) -> String {
+    let name = workload.model
+    if let requirement {
+      return "MODEL=\"${MODEL:?set MODEL to \(Self.shellMessage(requirement))}\"\n"
+    }
+    if name.lowercased().hasSuffix(".json") || name.lowercased().hasSuffix(".gguf") {
+      return
+        "MODEL=\"${MODEL:?set MODEL to the Hub id or folder of the model planned from \(Self.shellMessage(name))}\"\n"
+    }
+    return "MODEL=\"${MODEL:-\(Self.shellDefault(name))}\"\n"
   }
 }

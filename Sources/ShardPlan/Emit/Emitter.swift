@@ -301,7 +301,7 @@ extension Emitter {
   ) -> String {
     let names = hosts.enumerated().map { "\($0.offset) on \(hostName($0.element.host))" }.joined(separator: ", ")
     var out = "# Run this script on every node with NODE_RANK set: \(names).\n"
-    out += "NODE_RANK=\"${NODE_RANK:?set NODE_RANK: \(names)}\"\n"
+    out += "NODE_RANK=\"${NODE_RANK:?set NODE_RANK: \(Self.shellMessage(names))}\"\n"
     out +=
       "\(addressVariable)=\"${\(addressVariable):-\(Self.shellDefault(hostName(hosts[0].host)))}\"  # the address of \(hostName(hosts[0].host)), reachable from every node\n"
     out += "case \"$NODE_RANK\" in\n"
@@ -318,5 +318,10 @@ extension Emitter {
   /// A default value inside `${VAR:-…}`: characters that need no escaping there.
   static func shellDefault(_ text: String) -> String {
     String(text.filter { $0.isLetter || $0.isNumber || "-_./:@".contains($0) })
+  }
+
+  /// A message inside `"${VAR:?…}"`: everything but what ends or expands it.
+  static func shellMessage(_ text: String) -> String {
+    String(text.filter { !"\"$`\\}!".contains($0) && !$0.isNewline })
   }
 }

@@ -103,9 +103,16 @@ extension Plan {
 }
 
 extension Layout {
+  /// The weight format label of a model kept as stored: its checkpoint's
+  /// quantization with "(as stored)", or "as stored".
+  public static func storedLabel(_ spec: ModelSpec) -> String {
+    spec.quantization.map { "\($0) (as stored)" } ?? "as stored"
+  }
+
   /// The `weights:` value that reproduces a plan's weight format label.
   static func weightsKey(_ label: String) -> String {
     let lower = label.lowercased()
+    if lower.hasSuffix("as stored") || lower.hasSuffix("(as stored)") { return "as-stored" }
     for key in ["fp8", "int8", "int4", "nf4", "mxfp4"] where lower.hasPrefix(key) { return key }
     if let preset = GGUFQuantization(rawValue: lower) { return preset.rawValue }
     if ["bf16", "f16", "fp16", "f32", "fp32"].contains(lower) {

@@ -37,6 +37,8 @@ public struct LayoutValidator: Sendable {
     var workloads: [WorkloadPlan] = []
     var budgets: [Int: DeviceBudget] = [:]
     var roles: Set<String> = []
+    var layoutVerdict = Verdict.fits
+    var cpuBytes: Int64 = 0
     for workload in layout.workloads {
       func problem(_ message: String) {
         findings.append(Finding(source: source, line: workload.line, message: "\(workload.role): \(message)"))
@@ -49,8 +51,10 @@ public struct LayoutValidator: Sendable {
         problem("model '\(workload.model)': \(error)")
         continue
       }
-      var label = spec.quantization ?? "as stored"
-      if workload.weights != "as-stored",
+      var label = Layout.storedLabel(spec)
+      // A training workload's weights follow from its method (bf16, or NF4 for
+      // QLoRA); the memory model converts the model it is given itself.
+      if workload.training == nil, workload.weights != "as-stored",
         let format = WeightFormat(dtype: workload.weights) ?? WeightFormat(quant: workload.weights)
       {
         spec = spec.converted(to: format)
@@ -161,6 +165,9 @@ public struct LayoutValidator: Sendable {
         if !training.trainer.zeroStages.contains(training.setup.zeroStage) {
           problem("FSDP has no ZeRO-\(training.setup.zeroStage); use zeroStage 0, 2 or 3 with trainer fsdp")
         }
+        if training.trainer == .deepspeed && training.setup.offload != .none && training.setup.optimizer != .adamw {
+          problem("ZeRO-Offload steps the optimizer with DeepSpeed's CPU Adam; use optimizer adamw or offload none")
+        }
         if training.trainer == .fsdp && training.setup.offload == .nvme {
           problem("FSDP offloads to CPU only; use offload cpu or trainer deepspeed")
         }
@@ -224,6 +231,12 @@ public struct LayoutValidator: Sendable {
         continue
       }
       workloads.append(candidate.planned)
+      // The planner's own verdict of the layout (an offload plan is at best tight).
+      layoutVerdict = max(layoutVerdict, candidate.verdict)
+      if candidate.verdict == .doesNotFit, let shortfall = candidate.shortfall, !shortfall.hasPrefix("GPU") {
+        problem(shortfall)  // CPU RAM and the like; GPUs over budget are listed below
+      }
+      cpuBytes += candidate.cpuBytes
       for device in candidate.devices {
         planner.occupied[device.index, default: 0] += device.usedBytes
         if var existing = budgets[device.index] {
@@ -234,7 +247,7 @@ public struct LayoutValidator: Sendable {
         }
       }
     }
-    var verdict = budgets.values.map(\.verdict).max() ?? .fits
+    var verdict = max(budgets.values.map(\.verdict).max() ?? .fits, layoutVerdict)
     for budget in budgets.values.sorted(by: { $0.index < $1.index }) where budget.verdict == .doesNotFit {
       findings.append(
         Finding(
@@ -256,7 +269,7 @@ public struct LayoutValidator: Sendable {
       fixes: [],
       workloads: workloads,
       devices: budgets.values.sorted { $0.index < $1.index },
-      cpuBytes: 0,
+      cpuBytes: cpuBytes,
       alternatives: [],
       assumptions: []
     )

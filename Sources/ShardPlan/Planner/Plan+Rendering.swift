@@ -50,8 +50,9 @@ extension Plan {
     }
     out +=
       "  batch: \(training.microBatch) × \(training.sequence) tokens per GPU, \(training.gradientAccumulation) accumulation step(s), global batch \(training.globalBatch) sequences\n"
-    if training.cpuBytesPerNode > 0 {
-      out += "  CPU RAM for offloaded states: \(Units.formatBytes(training.cpuBytesPerNode)) per node\n"
+    if training.offloadBytesPerNode > 0 {
+      out +=
+        "  \(training.offload == .nvme ? "NVMe" : "CPU RAM") for offloaded states: \(Units.formatBytes(training.offloadBytesPerNode)) per node\n"
     }
     out +=
       "  predicted: \(Units.formatDecimal(training.stepSeconds, places: 2)) s per optimizer step, \(Units.formatDecimal(training.tokensPerSecond, places: 0)) tokens/s at \(Int(training.mfu * 100))% MFU\n"

@@ -83,8 +83,8 @@ public struct TrainingPlan: Hashable, Sendable, Codable {
   public var trainableParameters: Int64
   public var loraRank: Int?
   public var loraTargets: [String]?
-  /// CPU RAM each node gives to offloaded states, bytes.
-  public var cpuBytesPerNode: Int64
+  /// Bytes of offloaded states each node holds (in CPU RAM, or on NVMe for `nvme`).
+  public var offloadBytesPerNode: Int64
   /// Seconds per optimizer step and tokens per second over all GPUs, at `mfu`.
   public var stepSeconds: Double
   public var tokensPerSecond: Double
@@ -215,6 +215,8 @@ extension Planner {
       for zero in request.trainer.zeroStages {
         for offload in [Workload.Training.Offload.none, .cpu] {
           if offload == .cpu && zero < (request.trainer == .fsdp ? 3 : 2) { continue }
+          // ZeRO-Offload steps the optimizer with DeepSpeed's CPU Adam: AdamW only.
+          if offload == .cpu && request.trainer == .deepspeed && request.setup.optimizer != .adamw { continue }
           if single && zero > 0 && offload == .none { continue }
           var setup = request.setup
           setup.zeroStage = zero
@@ -280,7 +282,7 @@ extension Planner {
     if verdict == .doesNotFit, let worst = devices.min(by: { $0.freeBytes < $1.freeBytes }) {
       shortfall = "GPU\(worst.index) is short by \(Units.formatBytes(-worst.freeBytes))"
     }
-    for host in hosts.sorted() {
+    for host in hosts.sorted() where request.setup.offload != .nvme {
       if let ram = graph.hosts[host].ramBytes, ram > 0, cpuPerNode > ram {
         verdict = .doesNotFit
         shortfall =
@@ -317,7 +319,7 @@ extension Planner {
       trainableParameters: estimate.trainableParameters ?? model.parameters,
       loraRank: request.setup.method == .full ? nil : request.setup.loraRank,
       loraTargets: request.setup.method == .full ? nil : request.setup.loraTargets,
-      cpuBytesPerNode: cpuPerNode,
+      offloadBytesPerNode: cpuPerNode,
       stepSeconds: stepSeconds,
       tokensPerSecond: stepSeconds > 0 ? tokensPerStep / stepSeconds : 0,
       mfu: request.mfu,

@@ -313,7 +313,9 @@ public struct Planner: Sendable {
       for degree in degrees {
         let groups = tensorGroups(hosts: hosts, size: degree)
         guard !groups.isEmpty else { continue }
-        if model.moe != nil && (strategy == .auto || strategy == .expert) {
+        // Expert parallelism is a vLLM and SGLang feature; llama.cpp and transformers
+        // keep every expert of a layer together.
+        if model.moe != nil && (strategy == .auto || strategy == .expert) && request.engine.splitsTensors {
           // Expert parallelism over the first d groups, d = 1 … all.
           for count in 1...groups.count where degree * count > 1 {
             list.append(contentsOf: expertCandidates(request, groups: Array(groups.prefix(count))))

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Written by shardplan (shardplan plan) for role 'small': meta-llama/Llama-3.2-1B as bf16
+# on topology '2x-rtx-pro-6000-blackwell', verdict fits. Plan: TP 1 × PP 1 on GPU 1, context 32768 tokens × 1 sequence(s), KV bf16.
+# One of 3 roles: reasoning, coder, small; each role has its own files.
+#
+# --gpu-memory-utilization is this engine's share of each card: its planned bytes plus its part of the
+# free memory, over the card's capacity (vLLM gives what is left after weights and activations to KV cache).
+# Extra arguments are passed on to vllm serve; set MODEL to serve a local copy.
+set -euo pipefail
+
+MODEL="${MODEL:-meta-llama/Llama-3.2-1B}"
+export CUDA_VISIBLE_DEVICES=1
+args=(
+  --tensor-parallel-size 1
+  --pipeline-parallel-size 1
+  --data-parallel-size 1
+  --gpu-memory-utilization 0.189
+  --max-model-len 32768
+  --max-num-seqs 1
+  --kv-cache-dtype bfloat16
+  --dtype bfloat16
+  --port 8002
+)
+exec vllm serve "$MODEL" "${args[@]}" "$@"
