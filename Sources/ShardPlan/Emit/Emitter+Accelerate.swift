@@ -295,6 +295,7 @@ extension Emitter {
     {
       return text
     }
-    return "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    // A JSON string is a YAML double-quoted scalar: line breaks stay escaped.
+    return jsonString(text)
   }
 }

@@ -276,7 +276,11 @@ extension Emitter {
 
   /// Comment lines with `marker`.
   static func comment(_ lines: [String], marker: String = "#") -> String {
-    lines.map { $0.isEmpty ? marker : "\(marker) \($0)" }.joined(separator: "\n") + "\n"
+    // A line break inside a name (a host, a model path) must not end the comment.
+    lines.map { line in
+      let flat = String(line.map { $0.isNewline ? " " : $0 })
+      return flat.isEmpty ? marker : "\(marker) \(flat)"
+    }.joined(separator: "\n") + "\n"
   }
 
   /// A bash script: shebang, header, `set -euo pipefail`, then `body`.
@@ -300,15 +304,15 @@ extension Emitter {
     extra: [(name: String, values: [String])] = []
   ) -> String {
     let names = hosts.enumerated().map { "\($0.offset) on \(hostName($0.element.host))" }.joined(separator: ", ")
-    var out = "# Run this script on every node with NODE_RANK set: \(names).\n"
+    var out = Self.comment(["Run this script on every node with NODE_RANK set: \(names)."])
     out += "NODE_RANK=\"${NODE_RANK:?set NODE_RANK: \(Self.shellMessage(names))}\"\n"
     out +=
-      "\(addressVariable)=\"${\(addressVariable):-\(Self.shellDefault(hostName(hosts[0].host)))}\"  # the address of \(hostName(hosts[0].host)), reachable from every node\n"
+      "\(addressVariable)=\"${\(addressVariable):-\(Self.shellDefault(hostName(hosts[0].host)))}\"  # the address of \(Self.shellMessage(hostName(hosts[0].host))), reachable from every node\n"
     out += "case \"$NODE_RANK\" in\n"
     for (rank, entry) in hosts.enumerated() {
       var assignments = ["export CUDA_VISIBLE_DEVICES=\(visibleDevices(entry.gpus))"]
       for variable in extra { assignments.append("\(variable.name)=\(variable.values[rank])") }
-      out += "  \(rank)) \(assignments.joined(separator: "; ")) ;;  # \(hostName(entry.host))\n"
+      out += "  \(rank)) \(assignments.joined(separator: "; ")) ;;  # \(Self.shellMessage(hostName(entry.host)))\n"
     }
     out += "  *) echo \"NODE_RANK must be 0 to \(hosts.count - 1)\" >&2; exit 2 ;;\n"
     out += "esac\n"
