@@ -19,14 +19,17 @@ parts=("$@")
 base=.build/conformance
 mkdir -p "$base"
 
-python3 -m venv --help >/dev/null 2>&1 || {
+if ! command -v python3 >/dev/null || ! python3 -c "import ensurepip, venv" 2>/dev/null; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    echo "check-emitters: installing python3 and python3-venv with apt-get" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq python3 python3-venv >/dev/null
   else
-    echo "check-emitters needs python3-venv. Run:  sudo apt-get install -y python3-venv" >&2
+    echo "check-emitters needs python3 with venv. Run:  sudo apt-get install -y python3 python3-venv" >&2
     exit 1
   fi
-}
+fi
 
 # venv NAME PACKAGES… : creates .build/conformance/NAME with the pinned packages once.
 venv() {

@@ -33,11 +33,17 @@ while context >= 8192 {
     "reasoning context \(context): verdict \(plan.verdict.rawValue), tightest GPU \(tightest?.index ?? -1) keeps \(Units.formatBytes(free))"
   )
   if plan.verdict != .doesNotFit && free >= reserve {
+    // The launch command of each role, as the vLLM scripts shardplan writes would run it.
+    let models = Dictionary(uniqueKeysWithValues: try plan.workloads.map { ($0.role, try loader.load($0.model)) })
+    let scripts = try Emitter(plan: plan, graph: graph, models: models, origin: "OrchestratorExample").emit([.vllm])
     for workload in plan.workloads {
       let gpus = workload.stages.flatMap(\.devices).map(String.init).joined(separator: ",")
       print(
         "launch \(workload.role): \(workload.model) on GPU \(gpus), \(workload.context) tokens, about \(Int(workload.prediction.aggregateDecodeTokensPerSecond)) tokens/s"
       )
+      let script = scripts.first { $0.name == "vllm.\(workload.role).sh" }?.contents ?? ""
+      let share = script.split(separator: "\n").first { $0.hasPrefix("  --gpu-memory-utilization") }
+      print("  vllm.\(workload.role).sh:\(share.map { " " + $0.trimmingCharacters(in: .whitespaces) } ?? " (none)")")
     }
     exit(0)
   }

@@ -378,5 +378,6 @@ extension CLITests {
     #expect(process.terminationStatus == 0)
     #expect(output.contains("launch reasoning: Qwen/Qwen3-32B on GPU 0"))
     #expect(output.contains("launch coder: Qwen/Qwen2.5-7B-Instruct on GPU 1"))
+    #expect(output.contains("vllm.coder.sh: --gpu-memory-utilization 0.900"))
   }
 }
