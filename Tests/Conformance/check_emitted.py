@@ -156,6 +156,10 @@ def check_vllm_values(where, rank, workload, args, engine, env, nodes):
     expect(engine.kv_cache_dtype == kv, where, f"kv cache dtype {engine.kv_cache_dtype}")
     expect(0 < engine.gpu_memory_utilization <= 0.9, where, "gpu memory utilization")
     expect(env.get("VLLM_PP_LAYER_PARTITION") == workload.get("vllmLayerPartition"), where, "VLLM_PP_LAYER_PARTITION")
+    if workload.get("cpuLayers"):
+        expect(engine.cpu_offload_gb * 2**30 >= workload["cpuBytes"], where, "--cpu-offload-gb holds the offloaded layers")
+    else:
+        expect(not engine.cpu_offload_gb, where, "no CPU offload in a plan without it")
     visible = (env.get("CUDA_VISIBLE_DEVICES") or "").split(",")
     per_node = engine.tensor_parallel_size * engine.pipeline_parallel_size * max(dp, 1) // max(nodes, 1)
     if expert:
@@ -198,6 +202,9 @@ def check_sglang():
                     expect(0 < args.mem_fraction_static < 0.9, where, "mem fraction static")
                     kv = {"bf16": "bf16", "f16": "auto", "fp8": "fp8_e4m3"}[workload["kvCacheType"]]
                     expect(args.kv_cache_dtype == kv, where, "kv cache dtype")
+                    offload = args.cpu_offload_gb or 0
+                    expect((offload * 2**30 >= workload["cpuBytes"] > 0) == bool(workload.get("cpuLayers")), where,
+                           "--cpu-offload-gb")
                     gpus = len((call["env"].get("CUDA_VISIBLE_DEVICES") or "").split(","))
                     if workload["strategy"] == "expert":
                         expect(args.tp_size == args.ep_size == workload["expertParallel"], where, "tp = ep size")

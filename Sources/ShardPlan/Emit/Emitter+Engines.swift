@@ -30,6 +30,7 @@ extension Emitter {
     arguments.append(["--max-model-len", "\(workload.context)"])
     arguments.append(["--max-num-seqs", "\(workload.concurrency)"])
     arguments.append(["--kv-cache-dtype", try vllmKVType(workload, source: source)])
+    if let offload = offloadGiB(workload) { arguments.append(["--cpu-offload-gb", offload]) }
     let weights = try weightFlags(workload, spec, source: source, engine: "vLLM")
     arguments.append(contentsOf: weights.flags)
     arguments.append(["--port", "\(8000 + roleIndex(workload))"])
@@ -141,6 +142,7 @@ extension Emitter {
     arguments.append(["--context-length", "\(workload.context)"])
     arguments.append(["--max-running-requests", "\(workload.concurrency)"])
     arguments.append(["--kv-cache-dtype", try sglangKVType(workload, source: source)])
+    if let offload = offloadGiB(workload) { arguments.append(["--cpu-offload-gb", offload]) }
     let weights = try weightFlags(workload, spec, source: source, engine: "SGLang")
     arguments.append(contentsOf: weights.flags)
     arguments.append(["--port", "\(30000 + roleIndex(workload))"])
@@ -322,6 +324,14 @@ extension Emitter {
   }
 
   // MARK: - Shared
+
+  /// `--cpu-offload-gb` of vLLM and SGLang: the GiB of weights an offload plan keeps
+  /// in CPU RAM per GPU, rounded up (the engines copy them to the GPU on every pass).
+  func offloadGiB(_ workload: WorkloadPlan) -> String? {
+    guard (workload.cpuLayers ?? 0) > 0, workload.cpuBytes > 0 else { return nil }
+    let gpus = Int64(max(replicas(workload).first?.count ?? 1, 1))
+    return String((workload.cpuBytes / gpus + (1 << 30) - 1) >> 30)
+  }
 
   /// Engine instances' GPU lists: each data-parallel replica, or for an
   /// expert-parallel plan each attention data-parallel rank (a tensor-parallel group).

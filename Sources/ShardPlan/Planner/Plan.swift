@@ -85,6 +85,8 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var redundantExperts: Int? = nil
   /// Training plans: the setup, batch sizes and step time (nil for inference).
   public var training: TrainingPlan? = nil
+  /// Bytes this workload keeps in CPU RAM (offloaded layers or experts).
+  public var cpuBytes: Int64 = 0
   /// This workload's own memory on each of its GPUs, by GPU index — what an
   /// emitter sizes an engine's share of a card by when several workloads share it.
   public var gpuShares: [GPUShare] = []

@@ -274,9 +274,11 @@ extension Planner {
         decodeBound: "CPU RAM bandwidth (experts of \(cpuLayers) layers in RAM: --n-cpu-moe \(cpuLayers))"
       )
     )
+    var planned = workload
+    planned.cpuBytes = cpuBytes
     return [
       Candidate(
-        workload: workload,
+        workload: planned,
         devices: devices,
         verdict: fits ? .tight : .doesNotFit,
         cpuBytes: cpuBytes,

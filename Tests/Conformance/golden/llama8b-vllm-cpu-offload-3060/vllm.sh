@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Written by shardplan (shardplan plan) for role 'default': meta-llama/Llama-3.1-8B as bf16
+# on topology 'desktop-rtx-3060-12gb', verdict tight. Plan: 15 layers on GPU, 17 in CPU RAM on GPU 0, context 8192 tokens × 1 sequence(s), KV bf16.
+#
+# --gpu-memory-utilization is this engine's share of each card: its planned bytes plus its part of the
+# free memory, over the card's capacity (vLLM gives what is left after weights and activations to KV cache).
+# Extra arguments are passed on to vllm serve; set MODEL to serve a local copy.
+set -euo pipefail
+
+MODEL="${MODEL:-meta-llama/Llama-3.1-8B}"
+export CUDA_VISIBLE_DEVICES=0
+args=(
+  --tensor-parallel-size 1
+  --pipeline-parallel-size 1
+  --data-parallel-size 1
+  --gpu-memory-utilization 0.900
+  --max-model-len 8192
+  --max-num-seqs 1
+  --kv-cache-dtype bfloat16
+  --cpu-offload-gb 7
+  --dtype bfloat16
+  --port 8000
+)
+exec vllm serve "$MODEL" "${args[@]}" "$@"
