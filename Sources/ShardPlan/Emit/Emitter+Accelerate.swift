@@ -237,6 +237,7 @@ extension Emitter {
           ] : [])
         + (local.count > 1
           ? ["The nodes use different GPU numbers; gpu_ids holds machine 0's, pass --gpu_ids on the others."] : [])
+        + trainingNotes(training)
     )
     text += "compute_environment: LOCAL_MACHINE\n"
     if training.trainer == .deepspeed {

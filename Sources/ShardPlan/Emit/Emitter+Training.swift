@@ -11,7 +11,7 @@ extension Emitter {
     let spec = try model(workload)
     let hidden = Int64(max(spec.hiddenSize, 1))
     var root: [(String, JSONText)] = [
-      ("_comment", .string(header(workload).joined(separator: " "))),
+      ("_comment", .string((header(workload) + trainingNotes(training)).joined(separator: " "))),
       ("train_batch_size", .int(Int64(training.globalBatch))),
       ("train_micro_batch_size_per_gpu", .int(Int64(training.microBatch))),
       ("gradient_accumulation_steps", .int(Int64(training.gradientAccumulation))),
@@ -163,6 +163,7 @@ extension Emitter {
         "For DeepSpeed through the Hugging Face Trainer pass --deepspeed ds_config\(suffix).json to the script."
       )
     }
+    notes += trainingNotes(training)
     return EmittedFile(
       name: "torchrun\(suffix).sh",
       contents: Self.script(header: header(workload) + notes, body: body),

@@ -212,6 +212,27 @@ public struct Emitter: Sendable {
     return lines
   }
 
+  /// What a training run's own script must do for the plan to hold.
+  func trainingNotes(_ training: TrainingPlan) -> [String] {
+    var notes: [String] = []
+    if training.method == .qlora && training.zeroStage == 3 {
+      notes.append(
+        "QLoRA under ZeRO-3 / FULL_SHARD: load the model with BitsAndBytesConfig(bnb_4bit_quant_storage=torch.bfloat16) so the 4-bit weights can be sharded."
+      )
+    }
+    if training.gradientCheckpointing {
+      notes.append(
+        "The plan assumes gradient checkpointing: call model.gradient_checkpointing_enable() (or --gradient_checkpointing)."
+      )
+    }
+    if training.method != .full, let rank = training.loraRank {
+      notes.append(
+        "LoRA rank \(rank) on \(training.loraTargets?.joined(separator: ", ") ?? "every linear layer"), as planned."
+      )
+    }
+    return notes
+  }
+
   /// The layout in words, as in the plan's table.
   func summary(_ workload: WorkloadPlan) -> String {
     if let training = workload.training {
@@ -222,21 +243,22 @@ public struct Emitter: Sendable {
       return
         "\(training.method.rawValue) training, \(sharding)\(offload), data parallel over \(workload.dataParallel) GPU(s) on \(training.nodes) node(s), \(training.microBatch) × \(training.sequence) tokens per GPU, \(training.gradientAccumulation) accumulation step(s), global batch \(training.globalBatch)"
     }
+    let gpus = replicas(workload).flatMap { $0 }.map(String.init).joined(separator: ",")
     var layout: String
     if let experts = workload.cpuExpertLayers {
-      layout = "all layers on GPU, routed experts of layers 0–\(experts - 1) in CPU RAM"
+      layout = "all layers on GPU \(gpus) with the routed experts of layers 0–\(experts - 1) in CPU RAM"
     } else if workload.strategy == .expert {
       layout =
-        "expert parallel \(workload.expertParallel) (attention TP \(workload.tensorParallel) × DP \(workload.dataParallel))"
+        "expert parallel \(workload.expertParallel) (attention TP \(workload.tensorParallel) × DP \(workload.dataParallel)) on GPU \(gpus)"
     } else if let cpu = workload.cpuLayers, cpu > 0 {
-      layout = "\(workload.gpuLayers ?? 0) layers on GPU, \(cpu) in CPU RAM"
+      layout = "\(workload.gpuLayers ?? 0) layers on GPU \(gpus) and \(cpu) in CPU RAM"
     } else {
       layout = "TP \(workload.tensorParallel) × PP \(workload.pipelineParallel)"
       if workload.dataParallel > 1 { layout += " × DP \(workload.dataParallel)" }
+      layout += " on GPU \(gpus)"
     }
-    let gpus = replicas(workload).flatMap { $0 }.map(String.init).joined(separator: ",")
     return
-      "\(layout) on GPU \(gpus), context \(workload.context) tokens × \(workload.concurrency) sequence(s), KV \(workload.kvCacheType)"
+      "\(layout), context \(workload.context) tokens × \(workload.concurrency) sequence(s), KV \(workload.kvCacheType)"
   }
 
   /// Memory of the workload's own share of `gpu`: its planned bytes plus its part

@@ -4,6 +4,9 @@
 #
 # Usage: torchrun.sh TRAIN_SCRIPT [ARGS...]; 1 processes in all.
 # For DeepSpeed through the Hugging Face Trainer pass --deepspeed ds_config.json to the script.
+# QLoRA under ZeRO-3 / FULL_SHARD: load the model with BitsAndBytesConfig(bnb_4bit_quant_storage=torch.bfloat16) so the 4-bit weights can be sharded.
+# The plan assumes gradient checkpointing: call model.gradient_checkpointing_enable() (or --gradient_checkpointing).
+# LoRA rank 16 on q_proj, k_proj, v_proj, o_proj, as planned.
 set -euo pipefail
 
 if [ "$#" -lt 1 ]; then echo "usage: $0 TRAIN_SCRIPT [ARGS...]" >&2; exit 2; fi

@@ -3,6 +3,7 @@
 # on topology '2x-rtx-3090-nvlink', verdict fits. Plan: lora training, FSDP FULL_SHARD, data parallel over 2 GPU(s) on 1 node(s), 1 × 2048 tokens per GPU, 8 accumulation step(s), global batch 16.
 #
 # Usage: torchrun.sh TRAIN_SCRIPT [ARGS...]; 2 processes in all.
+# LoRA rank 16 on q_proj, k_proj, v_proj, o_proj, as planned.
 set -euo pipefail
 
 if [ "$#" -lt 1 ]; then echo "usage: $0 TRAIN_SCRIPT [ARGS...]" >&2; exit 2; fi

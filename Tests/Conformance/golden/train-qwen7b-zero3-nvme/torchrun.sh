@@ -4,6 +4,7 @@
 #
 # Usage: torchrun.sh TRAIN_SCRIPT [ARGS...]; 2 processes in all.
 # For DeepSpeed through the Hugging Face Trainer pass --deepspeed ds_config.json to the script.
+# The plan assumes gradient checkpointing: call model.gradient_checkpointing_enable() (or --gradient_checkpointing).
 set -euo pipefail
 
 if [ "$#" -lt 1 ]; then echo "usage: $0 TRAIN_SCRIPT [ARGS...]" >&2; exit 2; fi
