@@ -64,6 +64,24 @@ do {
     _ = Planner(graph: cluster2).planRoles(roles)
   }
 
+  let llama70 = try loader.load("meta-llama/Llama-3.1-70B")
+  let cluster4Training = TrainingRequest(model: llama70, sequence: 4096, gradientAccumulation: 8)
+  measure("training setup search, Llama-3.1-70B full on 4 × 8 H100") {
+    _ = Planner(graph: cluster4).planTraining(cluster4Training)
+  }
+
+  // Emitting every launch file of a plan (no planning inside).
+  let deepseekPlan = Planner(graph: cluster2).plan(
+    InferenceRequest(model: deepseek, weightFormat: "fp8", context: 32_768, concurrency: 64)
+  )
+  let trainingPlan = Planner(graph: cluster4).planTraining(cluster4Training)
+  measure("emit vllm.sh, DeepSeek-V3 on 2 × 8 H100", iterations: 200) {
+    _ = try? Emitter(plan: deepseekPlan, graph: cluster2, models: ["default": deepseek], origin: "bench").emit([.vllm])
+  }
+  measure("emit accelerate, DeepSpeed, hostfile, torchrun, Llama-3.1-70B on 4 × 8 H100", iterations: 200) {
+    _ = try? Emitter(plan: trainingPlan, graph: cluster4, models: ["default": llama70], origin: "bench").emit(nil)
+  }
+
   // 126 layers of equal size over 8 stages of mixed cards: two fast (H200-like),
   // four medium, two slow, with capacities that bind.
   let layers = [Int64](repeating: 3_400_000_000, count: 126)

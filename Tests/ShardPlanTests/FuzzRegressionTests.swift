@@ -23,6 +23,7 @@ struct FuzzRegressionTests {
       _ = try? NvidiaSmiXML.read(text, source: file)
       _ = try? NCCLTopologyXML.read(text, source: file)
       _ = try? TopologyFile.read(text, source: file)
+      _ = Layout.read(text, source: file)
       #expect(Date().timeIntervalSince(start) < 5, "\(file)")
     }
   }

@@ -27,6 +27,11 @@ struct UnitsTests {
     #expect(Units.parseBytes("12 parsecs") == nil)
     #expect(Units.parseBytesPerSecond("50 GB") == nil)
     #expect(Units.parseBytes("1e400 GiB") == nil)
+    // A bare rate beyond an Int64 (the fuzzer's Regressions/crash-b65705d5…) is refused, not a crash.
+    #expect(Units.parseBytesPerSecond("1" + String(repeating: "0", count: 40)) == nil)
+    #expect(Units.parseBytesPerSecond("9000") == 9000)
+    #expect(Units.formatDecimal(1e30, places: 1) == "1e+30")
+    #expect(Units.formatDecimal(.infinity, places: 0) == "inf")
   }
 
   @Test func busIdsFromEveryToolAgree() throws {

@@ -1,6 +1,6 @@
 import ShardPlan
 
-/// One libFuzzer input: the bytes go to every text reader in turn. A reader may
+/// One libFuzzer input: the bytes go to every text reader in turn (layout files too). A reader may
 /// throw InputError on any input; it must never crash, hang or grow without bound.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -9,6 +9,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   _ = try? NvidiaSmiText.read(text, source: "fuzz", queryFields: ["index", "name", "memory.total"])
   _ = try? NvidiaSmiXML.read(text, source: "fuzz")
   _ = try? NCCLTopologyXML.read(text, source: "fuzz")
+  _ = Layout.read(text, source: "fuzz")
   if let contents = try? TopologyFile.read(text, source: "fuzz") {
     _ = DeviceGraphBuilder.build(name: "fuzz", hosts: contents.hosts)
   }

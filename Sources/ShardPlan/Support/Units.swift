@@ -44,7 +44,11 @@ public enum Units {
   public static func parseBytesPerSecond(_ text: String) -> Int64? {
     guard let (value, rawUnit) = splitNumber(text) else { return nil }
     var unit = rawUnit
-    if unit.isEmpty { return value >= 0 ? Int64(value.rounded()) : nil }
+    if unit.isEmpty {
+      // A bare number of bytes per second, within what an Int64 holds.
+      let bytes = value.rounded()
+      return bytes >= 0 && bytes < 9.0e18 ? Int64(bytes) : nil
+    }
     if unit.hasSuffix("/s") {
       unit.removeLast(2)
     } else if unit.hasSuffix("bps") || unit.hasSuffix("Bps") {
@@ -109,6 +113,8 @@ public enum Units {
     var scale = 1.0
     for _ in 0..<places { scale *= 10 }
     let scaled = (abs(value) * scale).rounded()
+    // Beyond what an Int64 holds (or not a number): Swift's own spelling.
+    guard scaled.isFinite, scaled < 9.0e18 else { return "\(value)" }
     let negative = value < 0 && scaled > 0
     let whole = Int64(scaled / scale)
     var text = String(whole)
