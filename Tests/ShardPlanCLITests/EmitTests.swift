@@ -254,3 +254,48 @@ extension EmitTests {
     }
   }
 }
+
+extension EmitTests {
+  /// Every way `--emit` can go wrong exits with the documented status and leaves
+  /// no file behind.
+  @Test func refusalsWriteNothing() throws {
+    let root = try SyntheticFiles.folder("emit-refusals")
+    let cases: [([String], Int32, String)] = [
+      (
+        [
+          "plan", "Qwen/Qwen2.5-72B", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "131072", "--emit", "all",
+        ],
+        1, "the plan does not fit"
+      ),
+      (["plan", "Qwen/Qwen3-8B", "--topology", "8x-h100-sxm", "--emit", "llama.cpp"], 2, "runs on llama.cpp"),
+      (["plan", "Qwen/Qwen3-8B", "--topology", "8x-h100-sxm", "--emit", "vlm"], 2, "unknown format 'vlm'"),
+      (["emit", "Examples/layouts/broken.yaml", "--emit", "all"], 1, "not writing launch files"),
+      (
+        [
+          "plan", "meta-llama/Llama-3.1-8B", "--train", "full", "--topology", "8x-h100-sxm", "--global-batch", "12",
+          "--emit", "all",
+        ],
+        2, "not a multiple of micro-batch 1 × 8 GPU(s)"
+      ),
+    ]
+    for (index, (arguments, status, message)) in cases.enumerated() {
+      let folder = root.appendingPathComponent("case\(index)")
+      let result = try CLITests.run(arguments + ["--output", folder.path])
+      #expect(result.status == status, "\(arguments): \(result.stdout) \(result.stderr)")
+      #expect((result.stdout + result.stderr).contains(message), "\(arguments): \(result.stdout) \(result.stderr)")
+      #expect(
+        !FileManager.default.fileExists(atPath: folder.path)
+          || (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.isEmpty == true
+      )
+    }
+    // --emit without --output, and an --output that is a file.
+    let alone = try CLITests.run(["plan", "Qwen/Qwen3-8B", "--topology", "8x-h100-sxm", "--emit", "all"])
+    #expect(alone.status == 2 && alone.stderr.contains("--emit needs --output DIR"))
+    let file = root.appendingPathComponent("a-file")
+    try "x".write(to: file, atomically: true, encoding: .utf8)
+    let onFile = try CLITests.run([
+      "plan", "Qwen/Qwen3-8B", "--topology", "8x-h100-sxm", "--emit", "all", "--output", file.path,
+    ])
+    #expect(onFile.status == 2 && onFile.stderr.contains("is a file, not a folder"))
+  }
+}
