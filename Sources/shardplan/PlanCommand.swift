@@ -10,11 +10,12 @@ extension Objective: ExpressibleByArgument {}
 struct PlanCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "plan",
-    abstract: "Split a model over a topology's GPUs: layout, per-GPU budget, predicted speed and verdict.",
+    abstract: "Split models over a topology's GPUs: layout, per-GPU budget, predicted speed, verdict, launch files.",
     discussion: """
+      Serving: tensor, pipeline, expert and data parallelism, CPU offload, and role splits of
+      several models. Training (--train): data parallel with DeepSpeed ZeRO or FSDP, the lightest
+      setup that fits. --emit LIST --output DIR also writes the launch files.
       Exit status 0 when the plan fits (or is tight), 1 when it does not fit, 2 for bad input.
-      This first version plans one model with tensor and pipeline parallelism (with data-parallel
-      replicas for throughput) and llama.cpp-style CPU offload.
       """
   )
 

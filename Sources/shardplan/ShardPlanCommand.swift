@@ -10,7 +10,9 @@ struct ShardPlanCommand: ParsableCommand {
     abstract: "Plan how large models are sharded and placed on GPUs.",
     discussion: """
       Reads a machine (hwloc, nvidia-smi, NCCL topology, or a topology YAML) into a
-      device graph with a bandwidth for every GPU pair.
+      device graph with a bandwidth for every GPU pair, reads models into exact bytes,
+      plans how to split them for serving or training, and writes the launch files
+      (accelerate, DeepSpeed, device_map, vLLM, SGLang, llama.cpp, torchrun).
 
       Exit status: 0 success, 1 does not fit / validation failed, 2 bad input.
       """,
