@@ -164,7 +164,7 @@ extension Emitter {
       body +=
         "# \(units.count) replicas over \(hostList.count) nodes: an independent server on each node with its own replicas;\n"
       body += "# put SGLang's router (sglang_router) in front of them.\n"
-      body += nodeSelection(hosts: hostList, extra: [("DP_LOCAL", perHost.map(String.init))])
+      body += nodeSelection(hosts: hostList, addressVariable: nil, extra: [("DP_LOCAL", perHost.map(String.init))])
       body += Self.bashArray("args", arguments)
       body += "args+=(--dp-size \"$DP_LOCAL\")\n"
     }

@@ -322,14 +322,16 @@ extension Emitter {
   /// per-node `extra` variables.
   func nodeSelection(
     hosts: [(host: Int, gpus: [Int])],
-    addressVariable: String = "MASTER_ADDR",
+    addressVariable: String? = "MASTER_ADDR",
     extra: [(name: String, values: [String])] = []
   ) -> String {
     let names = hosts.enumerated().map { "\($0.offset) on \(hostName($0.element.host))" }.joined(separator: ", ")
     var out = Self.comment(["Run this script on every node with NODE_RANK set: \(names)."])
     out += "NODE_RANK=\"${NODE_RANK:?set NODE_RANK: \(Self.shellMessage(names))}\"\n"
-    out +=
-      "\(addressVariable)=\"${\(addressVariable):-\(Self.shellDefault(hostName(hosts[0].host)))}\"  # the address of \(Self.shellMessage(hostName(hosts[0].host))), reachable from every node\n"
+    if let addressVariable {
+      out +=
+        "\(addressVariable)=\"${\(addressVariable):-\(Self.shellDefault(hostName(hosts[0].host)))}\"  # the address of \(Self.shellMessage(hostName(hosts[0].host))), reachable from every node\n"
+    }
     out += "case \"$NODE_RANK\" in\n"
     for (rank, entry) in hosts.enumerated() {
       var assignments = ["export CUDA_VISIBLE_DEVICES=\(visibleDevices(entry.gpus))"]

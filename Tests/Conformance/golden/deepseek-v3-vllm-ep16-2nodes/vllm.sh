@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Written by shardplan (shardplan plan) for role 'default': deepseek-ai/DeepSeek-V3 as fp8 (as stored)
+# on topology '2x8-h100-ib', verdict fits. Plan: expert parallel 16 (attention TP 2 × DP 8) on GPU 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15, context 16384 tokens × 64 sequence(s), KV bf16.
+#
+# --gpu-memory-utilization is this engine's share of each card: its planned bytes plus its part of the
+# free memory, over the card's capacity (vLLM gives what is left after weights and activations to KV cache).
+# Extra arguments are passed on to vllm serve; set MODEL to serve a local copy.
+set -euo pipefail
+
+MODEL="${MODEL:-deepseek-ai/DeepSeek-V3}"
+# 8 data-parallel ranks over 2 nodes (vLLM's multi-node data parallelism); the first node serves the API.
+# Run this script on every node with NODE_RANK set: 0 on node0, 1 on node1.
+NODE_RANK="${NODE_RANK:?set NODE_RANK: 0 on node0, 1 on node1}"
+MASTER_ADDR="${MASTER_ADDR:-node0}"  # the address of node0, reachable from every node
+case "$NODE_RANK" in
+  0) export CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7; DP_LOCAL=4; DP_START=0 ;;  # node0
+  1) export CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7; DP_LOCAL=4; DP_START=4 ;;  # node1
+  *) echo "NODE_RANK must be 0 to 1" >&2; exit 2 ;;
+esac
+args=(
+  --tensor-parallel-size 2
+  --pipeline-parallel-size 1
+  --data-parallel-size 8
+  --enable-expert-parallel
+  --gpu-memory-utilization 0.900
+  --max-model-len 16384
+  --max-num-seqs 64
+  --kv-cache-dtype bfloat16
+  --port 8000
+)
+args+=(--data-parallel-size-local "$DP_LOCAL" --data-parallel-start-rank "$DP_START" --data-parallel-address "$MASTER_ADDR" --data-parallel-rpc-port 13345)
+if [ "$NODE_RANK" -gt 0 ]; then args+=(--headless); fi
+exec vllm serve "$MODEL" "${args[@]}" "$@"
