@@ -23,7 +23,6 @@ import json
 import os
 import pathlib
 import re
-import shlex
 import socket
 import subprocess
 import sys
@@ -261,8 +260,6 @@ def llama_layer_devices(n_layer, n_gpu_layers, split):
 
 
 def check_llama_cpp():
-    import bisect  # noqa: F401  (documents that the rule above is upper_bound)
-
     known = llama_server_flags()
     cache_types = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"}
     for folder, plan in scenarios():
