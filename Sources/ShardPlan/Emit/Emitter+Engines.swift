@@ -29,7 +29,10 @@ extension Emitter {
     ])
     arguments.append(["--max-model-len", "\(workload.context)"])
     arguments.append(["--max-num-seqs", "\(workload.concurrency)"])
-    arguments.append(["--kv-cache-dtype", try vllmKVType(workload, source: source)])
+    arguments.append([
+      "--kv-cache-dtype",
+      try kvCacheValue(workload, engine: "vLLM", spellings: [.bf16: "bfloat16", .f16: "float16", .fp8: "fp8"]),
+    ])
     if let offload = offloadGiB(workload) { arguments.append(["--cpu-offload-gb", offload]) }
     let weights = try weightFlags(workload, spec, source: source, engine: "vLLM")
     arguments.append(contentsOf: weights.flags)
@@ -86,22 +89,6 @@ extension Emitter {
     ]
   }
 
-  func vllmKVType(_ workload: WorkloadPlan, source: String) throws -> String {
-    switch KVCacheType(name: workload.kvCacheType) {
-    case .bf16: return "bfloat16"
-    case .f16: return "float16"
-    case .fp8: return "fp8"
-    default:
-      throw InputError(
-        .inconsistent,
-        source: source,
-        message: "vLLM has no \(workload.kvCacheType) KV cache",
-        expected: "bf16, f16 or fp8",
-        fix: "Plan again with --kv-dtype fp8 or bf16"
-      )
-    }
-  }
-
   // MARK: - SGLang
 
   /// `sglang.sh`: `python3 -m sglang.launch_server`. One engine over several hosts
@@ -141,7 +128,10 @@ extension Emitter {
     arguments.append(["--mem-fraction-static", Self.fraction(statics)])
     arguments.append(["--context-length", "\(workload.context)"])
     arguments.append(["--max-running-requests", "\(workload.concurrency)"])
-    arguments.append(["--kv-cache-dtype", try sglangKVType(workload, source: source)])
+    arguments.append([
+      "--kv-cache-dtype",
+      try kvCacheValue(workload, engine: "SGLang", spellings: [.bf16: "bf16", .f16: "auto", .fp8: "fp8_e4m3"]),
+    ])
     if let offload = offloadGiB(workload) { arguments.append(["--cpu-offload-gb", offload]) }
     let weights = try weightFlags(workload, spec, source: source, engine: "SGLang")
     arguments.append(contentsOf: weights.flags)
@@ -184,20 +174,20 @@ extension Emitter {
     )
   }
 
-  func sglangKVType(_ workload: WorkloadPlan, source: String) throws -> String {
-    switch KVCacheType(name: workload.kvCacheType) {
-    case .bf16: return "bf16"
-    case .f16: return "auto"
-    case .fp8: return "fp8_e4m3"
-    default:
+  /// An engine's name for the plan's KV cache type, from `spellings`; the engine
+  /// lacking the type is an error that says which to plan instead.
+  func kvCacheValue(_ workload: WorkloadPlan, engine: String, spellings: [KVCacheType: String]) throws -> String {
+    guard let type = KVCacheType(name: workload.kvCacheType), let value = spellings[type] else {
+      let known = KVCacheType.allCases.filter { spellings[$0] != nil }.map(\.rawValue)
       throw InputError(
         .inconsistent,
-        source: source,
-        message: "SGLang has no \(workload.kvCacheType) KV cache",
-        expected: "bf16, f16 or fp8",
-        fix: "Plan again with --kv-dtype fp8 or bf16"
+        source: "--emit \(engine.lowercased())",
+        message: "\(engine) has no \(workload.kvCacheType) KV cache",
+        expected: known.joined(separator: ", "),
+        fix: "Plan again with --kv-dtype \(known.joined(separator: " or "))"
       )
     }
+    return value
   }
 
   // MARK: - llama.cpp
@@ -227,7 +217,12 @@ extension Emitter {
         fix: "Plan again with --engine llama.cpp (it keeps each layer's experts together)"
       )
     }
-    let kv = try llamaKVType(workload, source: source)
+    // Every cache type of llama.cpp's `--cache-type-k` list; it has no fp8.
+    let kv = try kvCacheValue(
+      workload,
+      engine: "llama.cpp",
+      spellings: Dictionary(uniqueKeysWithValues: KVCacheType.allCases.filter { $0 != .fp8 }.map { ($0, $0.rawValue) })
+    )
     var arguments: [[String]] = [["-m", "\"$MODEL\""]]
     let slots = workload.llamaCppGPULayerSlots ?? (spec.layers + 1)
     arguments.append(["-ngl", "\(slots)"])
@@ -285,19 +280,6 @@ extension Emitter {
       contents: Self.script(header: header(workload) + notes, body: body),
       executable: true
     )
-  }
-
-  func llamaKVType(_ workload: WorkloadPlan, source: String) throws -> String {
-    guard let type = KVCacheType(name: workload.kvCacheType), type != .fp8 else {
-      throw InputError(
-        .inconsistent,
-        source: source,
-        message: "llama.cpp has no \(workload.kvCacheType) KV cache",
-        expected: "f16, bf16, f32, q8_0, q4_0, q4_1, q5_0, q5_1 or iq4_nl",
-        fix: "Plan again with --kv-dtype q8_0 (llama.cpp's 8-bit cache)"
-      )
-    }
-    return type.rawValue
   }
 
   /// `--tensor-split` proportions: each stage's layer slots (the last stage also

@@ -59,24 +59,15 @@ extension Planner {
     var devices: [DeviceBudget] = []
     for index in all {
       let gpu = graph.gpus[index]
-      let usable = usableBytes(gpu, engine: request.engine)
-      let used = dense + expertShare + kv + activation + overhead
-      let free = usable - used
-      let capacity = gpu.memoryBytes ?? 0
       devices.append(
-        DeviceBudget(
-          index: index,
-          name: gpu.name,
-          capacityBytes: capacity,
-          usableBytes: usable,
-          usedBytes: used,
-          weightBytes: dense + expertShare,
-          kvCacheBytes: kv,
-          activationBytes: activation,
-          overheadBytes: overhead,
-          otherBytes: (gpu.memoryUsedBytes ?? 0) + (occupied[index] ?? 0),
-          freeBytes: free,
-          verdict: free < 0 ? .doesNotFit : (Double(free) < tightFraction * Double(capacity) ? .tight : .fits)
+        budget(
+          gpu,
+          usable: usableBytes(gpu, engine: request.engine),
+          weights: dense + expertShare,
+          kv: kv,
+          activation: activation,
+          overhead: overhead,
+          other: (gpu.memoryUsedBytes ?? 0) + (occupied[index] ?? 0)
         )
       )
     }

@@ -254,26 +254,16 @@ extension Planner {
     var devices: [DeviceBudget] = []
     for index in gpus {
       let gpu = graph.gpus[index]
-      let capacity = gpu.memoryBytes ?? 0
-      let other = gpu.memoryUsedBytes ?? 0
-      let usable = capacity - other - (occupied[index] ?? 0)
-      let free = usable - estimate.perGPUBytes
       devices.append(
-        DeviceBudget(
-          index: index,
-          name: gpu.name,
-          capacityBytes: capacity,
-          usableBytes: usable,
-          usedBytes: estimate.perGPUBytes,
-          weightBytes: weights,
-          kvCacheBytes: 0,
-          activationBytes: estimate.activationBytes,
-          overheadBytes: estimate.overheadBytes,
-          otherBytes: other,
-          freeBytes: free,
-          verdict: free < 0 ? .doesNotFit : (Double(free) < tightFraction * Double(capacity) ? .tight : .fits),
-          gradientBytes: gradients,
-          optimizerBytes: optimizer
+        budget(
+          gpu,
+          usable: (gpu.memoryBytes ?? 0) - (gpu.memoryUsedBytes ?? 0) - (occupied[index] ?? 0),
+          weights: weights,
+          kv: 0,
+          activation: estimate.activationBytes,
+          overhead: estimate.overheadBytes,
+          gradients: gradients,
+          optimizer: optimizer
         )
       )
     }

@@ -393,6 +393,40 @@ public struct Planner: Sendable {
     return Int64(Double(capacity) * fraction) - (gpu.memoryUsedBytes ?? 0) - (occupied[gpu.index] ?? 0)
   }
 
+  /// One workload's budget on a GPU: what it uses of `usable`, and the verdict of
+  /// what is left (`tight` under `tightFraction` of the card free).
+  func budget(
+    _ gpu: GPU,
+    usable: Int64,
+    weights: Int64,
+    kv: Int64,
+    activation: Int64,
+    overhead: Int64,
+    gradients: Int64 = 0,
+    optimizer: Int64 = 0,
+    other: Int64? = nil
+  ) -> DeviceBudget {
+    let capacity = gpu.memoryBytes ?? 0
+    let used = weights + kv + activation + overhead + gradients + optimizer
+    let free = usable - used
+    return DeviceBudget(
+      index: gpu.index,
+      name: gpu.name,
+      capacityBytes: capacity,
+      usableBytes: usable,
+      usedBytes: used,
+      weightBytes: weights,
+      kvCacheBytes: kv,
+      activationBytes: activation,
+      overheadBytes: overhead,
+      otherBytes: other ?? gpu.memoryUsedBytes ?? 0,
+      freeBytes: free,
+      verdict: free < 0 ? .doesNotFit : (Double(free) < tightFraction * Double(capacity) ? .tight : .fits),
+      gradientBytes: gradients,
+      optimizerBytes: optimizer
+    )
+  }
+
   /// Layer bytes that go on each rank for weights and the KV cache.
   func perLayerBytes(_ request: InferenceRequest, tensorParallel: Int) -> (weights: [Int64], kv: [Int64]) {
     let model = request.model
@@ -474,26 +508,14 @@ public struct Planner: Sendable {
       let kv = layerKV[range].reduce(0, +)
       for index in group {
         let gpu = graph.gpus[index]
-        let capacity = gpu.memoryBytes ?? 0
-        let usable = usableBytes(gpu, engine: request.engine)
-        let used = weights + kv + activation + overhead
-        let free = usable - used
-        let deviceVerdict: Verdict =
-          free < 0 ? .doesNotFit : (Double(free) < tightFraction * Double(capacity) ? .tight : .fits)
         devices.append(
-          DeviceBudget(
-            index: index,
-            name: gpu.name,
-            capacityBytes: capacity,
-            usableBytes: usable,
-            usedBytes: used,
-            weightBytes: weights,
-            kvCacheBytes: kv,
-            activationBytes: activation,
-            overheadBytes: overhead,
-            otherBytes: gpu.memoryUsedBytes ?? 0,
-            freeBytes: free,
-            verdict: deviceVerdict
+          budget(
+            gpu,
+            usable: usableBytes(gpu, engine: request.engine),
+            weights: weights,
+            kv: kv,
+            activation: activation,
+            overhead: overhead
           )
         )
       }
