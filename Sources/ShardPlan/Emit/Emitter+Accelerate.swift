@@ -273,7 +273,7 @@ extension Emitter {
     text += "machine_rank: 0\n"
     if hostList.count > 1 {
       text += "main_process_ip: \(Self.yamlText(hostName(hostList[0].host)))\n"
-      text += "main_process_port: 29500\n"
+      text += "main_process_port: \(Port.torchMaster)\n"
     }
     text += "main_training_function: main\n"
     text += "mixed_precision: \(training.mixedPrecision)\n"

@@ -36,7 +36,7 @@ extension Emitter {
     if let offload = offloadGiB(workload) { arguments.append(["--cpu-offload-gb", offload]) }
     let weights = try weightFlags(workload, spec, source: source, engine: "vLLM")
     arguments.append(contentsOf: weights.flags)
-    arguments.append(["--port", "\(8000 + roleIndex(workload))"])
+    arguments.append(["--port", "\(Port.vllm + roleIndex(workload))"])
     var body = modelLine(workload, requirement: weights.requirement)
     if let partition = workload.vllmLayerPartition {
       body += "# Uneven pipeline stages (vLLM's own split would differ): layers per stage.\n"
@@ -69,7 +69,7 @@ extension Emitter {
       )
       body += Self.bashArray("args", arguments)
       body +=
-        "args+=(--data-parallel-size-local \"$DP_LOCAL\" --data-parallel-start-rank \"$DP_START\" --data-parallel-address \"$MASTER_ADDR\" --data-parallel-rpc-port 13345)\n"
+        "args+=(--data-parallel-size-local \"$DP_LOCAL\" --data-parallel-start-rank \"$DP_START\" --data-parallel-address \"$MASTER_ADDR\" --data-parallel-rpc-port \(Port.vllmDataParallelRPC))\n"
       body += "if [ \"$NODE_RANK\" -gt 0 ]; then args+=(--headless); fi\n"
     }
     body += "exec vllm serve \"$MODEL\" \"${args[@]}\" \"$@\"\n"
@@ -135,7 +135,7 @@ extension Emitter {
     if let offload = offloadGiB(workload) { arguments.append(["--cpu-offload-gb", offload]) }
     let weights = try weightFlags(workload, spec, source: source, engine: "SGLang")
     arguments.append(contentsOf: weights.flags)
-    arguments.append(["--port", "\(30000 + roleIndex(workload))"])
+    arguments.append(["--port", "\(Port.sglang + roleIndex(workload))"])
     var body = modelLine(workload, requirement: weights.requirement)
     if hostList.count == 1 {
       if !expert { arguments.insert(["--dp-size", "\(units.count)"], at: 3) }
@@ -148,7 +148,7 @@ extension Emitter {
       body += nodeSelection(hosts: hostList)
       body += Self.bashArray("args", arguments)
       body +=
-        "args+=(--nnodes \(hostList.count) --node-rank \"$NODE_RANK\" --dist-init-addr \"$MASTER_ADDR:50000\")\n"
+        "args+=(--nnodes \(hostList.count) --node-rank \"$NODE_RANK\" --dist-init-addr \"$MASTER_ADDR:\(Port.sglangDistributedInit)\")\n"
     } else {
       let perHost = try unitsPerHost(units, hosts: hostList, engine: "SGLang", source: source)
       body +=
@@ -255,7 +255,7 @@ extension Emitter {
       ? "MODEL=\"${MODEL:-\(Self.shellDefault(workload.model))}\"\n"
       : "MODEL=\"${MODEL:?set MODEL to the .gguf file of \(Self.shellMessage(workload.model)) as \(Self.shellMessage(workload.weightFormat))}\"\n"
     body += Self.bashArray("args", arguments)
-    let port = 8080 + 10 * roleIndex(workload)
+    let port = Port.llamaServer + 10 * roleIndex(workload)
     if units.count == 1 {
       body += "export CUDA_VISIBLE_DEVICES=\(visibleDevices(devices))\n"
       body += "exec llama-server \"${args[@]}\" --port \(port) \"$@\"\n"

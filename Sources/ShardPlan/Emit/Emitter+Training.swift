@@ -144,7 +144,7 @@ extension Emitter {
       body += "exec torchrun --standalone --nnodes=1 --nproc-per-node=\(training.processesPerNode) \"$@\"\n"
     } else {
       body += nodeSelection(hosts: hostList)
-      body += "MASTER_PORT=\"${MASTER_PORT:-29500}\"\n"
+      body += "MASTER_PORT=\"${MASTER_PORT:-\(Port.torchMaster)}\"\n"
       body += "exec torchrun \\\n"
       body += "  --nnodes=\(training.nodes) \\\n"
       body += "  --nproc-per-node=\(training.processesPerNode) \\\n"

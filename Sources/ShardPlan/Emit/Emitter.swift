@@ -166,6 +166,20 @@ public struct Emitter: Sendable {
 
   // MARK: - Shared facts
 
+  /// Ports the launch files use. The serving ports are the engines' own defaults
+  /// (vLLM 8000, SGLang 30000) or llama.cpp's long-time 8080, plus the role's
+  /// position; the others are what the engines' and PyTorch's documentation use:
+  /// torch.distributed's default master port, vLLM's multi-node data-parallel RPC
+  /// example and SGLang's multi-node `--dist-init-addr` example.
+  enum Port {
+    static let vllm = 8000
+    static let sglang = 30000
+    static let llamaServer = 8080
+    static let torchMaster = 29500
+    static let vllmDataParallelRPC = 13345
+    static let sglangDistributedInit = 50000
+  }
+
   /// The model of a workload (by role), or an error naming the role.
   func model(_ workload: WorkloadPlan) throws -> ModelSpec {
     guard let model = models[workload.role] else {
