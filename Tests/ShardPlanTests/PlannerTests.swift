@@ -111,6 +111,23 @@ struct PlannerTests {
     return Planner(graph: graph, objective: objective).plan(request)
   }
 
+  @Test func bisectionFindsTheLargestValueThatFits() {
+    var tried: [Int] = []
+    #expect(
+      Planner.largest(in: 0...100_000) {
+        tried.append($0); return $0 <= 37_123
+      } == 37_123
+    )
+    #expect(tried.count <= 17, "bisection, not a scan: \(tried.count) probes")
+    #expect(Planner.largest(in: 0...50) { _ in false } == 0)
+    #expect(Planner.largest(in: 3...50) { _ in true } == 50)
+    #expect(
+      Planner.largest(in: 7...7) { _ in
+        Issue.record("a one-value range needs no probe"); return true
+      } == 7
+    )
+  }
+
   @Test func qwen72BOnTwoRTXPro6000() throws {
     let at32k = try Self.plan("Qwen/Qwen2.5-72B", on: "2x-rtx-pro-6000-blackwell", context: 32_768)
     #expect(at32k.verdict == .fits)

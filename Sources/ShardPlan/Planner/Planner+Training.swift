@@ -396,15 +396,11 @@ extension Planner {
     if request.sequence > 512 {
       var changed = request
       changed.searchSetup = true
-      var low = 1
-      var high = request.sequence - 1
-      while low < high {
-        let middle = (low + high + 1) / 2
-        changed.sequence = middle
-        if fits(changed) != nil { low = middle } else { high = middle - 1 }
+      let low = Self.largest(in: 0...(request.sequence - 1)) { sequence in
+        changed.sequence = sequence
+        return fits(changed) != nil
       }
-      changed.sequence = low
-      if fits(changed) != nil { found.append("shorten sequences to \(low) tokens") }
+      if low >= 1 { found.append("shorten sequences to \(low) tokens (--context \(low))") }
     }
     if found.isEmpty { found.append("add GPUs: no single change above makes it fit") }
     return found

@@ -109,14 +109,10 @@ public struct Planner: Sendable {
         && candidate.workload.strategy != .expert
       {
         let groups = candidate.workload.stages.map(\.devices)
-        var low = 0
-        var high = max(request.model.maxContext, request.context)
-        while low < high {
-          let middle = (low + high + 1) / 2
+        let low = Self.largest(in: 0...max(request.model.maxContext, request.context)) { context in
           var probe = summarized
-          probe.context = middle
-          let verdict = evaluate(probe, stageGroups: groups)?.verdict ?? .doesNotFit
-          if verdict != .doesNotFit { low = middle } else { high = middle - 1 }
+          probe.context = context
+          return (evaluate(probe, stageGroups: groups)?.verdict ?? .doesNotFit) != .doesNotFit
         }
         if low > bestContext {
           bestContext = low
@@ -391,6 +387,19 @@ public struct Planner: Sendable {
     let fraction = EngineProfile.profile(engine).memoryFraction ?? 1.0
     let capacity = gpu.memoryBytes ?? 0
     return Int64(Double(capacity) * fraction) - (gpu.memoryUsedBytes ?? 0) - (occupied[gpu.index] ?? 0)
+  }
+
+  /// The largest value in `range` for which `fits` holds, by bisection over a
+  /// monotone predicate (true up to some value, false above it); the lower bound
+  /// when nothing above it fits (the lower bound itself is never tested).
+  static func largest(in range: ClosedRange<Int>, where fits: (Int) -> Bool) -> Int {
+    var low = range.lowerBound
+    var high = range.upperBound
+    while low < high {
+      let middle = low + (high - low + 1) / 2
+      if fits(middle) { low = middle } else { high = middle - 1 }
+    }
+    return low
   }
 
   /// One workload's budget on a GPU: what it uses of `usable`, and the verdict of
@@ -806,23 +815,17 @@ public struct Planner: Sendable {
       }
     }
     // Longest context that fits, by bisection.
-    var low = 0
-    var high = request.context
-    while low < high {
-      let middle = (low + high + 1) / 2
+    let low = Self.largest(in: 0...request.context) { context in
       var changed = request
-      changed.context = middle
-      if fits(changed) { low = middle } else { high = middle - 1 }
+      changed.context = context
+      return fits(changed)
     }
     if low >= 512 { found.append("shorten the context to \(low) tokens (--context \(low))") }
     if request.concurrency > 1 {
-      var lowSeq = 0
-      var highSeq = request.concurrency
-      while lowSeq < highSeq {
-        let middle = (lowSeq + highSeq + 1) / 2
+      let lowSeq = Self.largest(in: 0...request.concurrency) { sequences in
         var changed = request
-        changed.concurrency = middle
-        if fits(changed) { lowSeq = middle } else { highSeq = middle - 1 }
+        changed.concurrency = sequences
+        return fits(changed)
       }
       if lowSeq >= 1 {
         found.append("serve \(lowSeq) sequences at once instead of \(request.concurrency) (--concurrency \(lowSeq))")
