@@ -237,15 +237,7 @@ public struct LayoutValidator: Sendable {
         problem(shortfall)  // CPU RAM and the like; GPUs over budget are listed below
       }
       cpuBytes += candidate.cpuBytes
-      for device in candidate.devices {
-        planner.occupied[device.index, default: 0] += device.usedBytes
-        if var existing = budgets[device.index] {
-          existing.absorb(device)
-          budgets[device.index] = existing
-        } else {
-          budgets[device.index] = device
-        }
-      }
+      planner.record(candidate, into: &budgets)
     }
     var verdict = max(budgets.values.map(\.verdict).max() ?? .fits, layoutVerdict)
     for budget in budgets.values.sorted(by: { $0.index < $1.index }) where budget.verdict == .doesNotFit {

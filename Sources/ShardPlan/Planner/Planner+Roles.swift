@@ -56,18 +56,7 @@ extension Planner {
       }
       workloads.append((position, best.planned))
       cpuBytes += best.cpuBytes
-      for device in best.devices {
-        planner.occupied[device.index, default: 0] += device.usedBytes
-        if var existing = budgets[device.index] {
-          existing.absorb(device)
-          budgets[device.index] = existing
-        } else {
-          var fresh = device
-          fresh.otherBytes = graph.gpus[device.index].memoryUsedBytes ?? 0
-          fresh.usableBytes = device.usableBytes + (self.occupied[device.index] ?? 0)
-          budgets[device.index] = fresh
-        }
-      }
+      planner.record(best, into: &budgets)
     }
     let devices = Array(budgets.values).includingIdleGPUs(of: graph)
     return Plan(
@@ -82,5 +71,27 @@ extension Planner {
       alternatives: [],
       assumptions: requests.first.map(assumptions) ?? []
     )
+  }
+}
+
+extension Planner {
+  /// Adds a placed workload to the running per-GPU budgets of several workloads:
+  /// its bytes become occupied for the workloads placed after it, and each GPU's
+  /// budget adds up every workload on it. A GPU's first budget is stated against
+  /// the whole card (memory only other processes hold, before any workload).
+  mutating func record(_ candidate: Candidate, into budgets: inout [Int: DeviceBudget]) {
+    for device in candidate.devices {
+      let before = occupied[device.index] ?? 0
+      occupied[device.index, default: 0] += device.usedBytes
+      if var existing = budgets[device.index] {
+        existing.absorb(device)
+        budgets[device.index] = existing
+      } else {
+        var fresh = device
+        fresh.otherBytes = graph.gpus[device.index].memoryUsedBytes ?? 0
+        fresh.usableBytes = device.usableBytes + before
+        budgets[device.index] = fresh
+      }
+    }
   }
 }
