@@ -3,8 +3,6 @@ import Foundation
 import ShardPlan
 import ShardPlanHub
 
-extension Engine: ExpressibleByArgument {}
-
 struct EstimateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "estimate",
@@ -18,23 +16,10 @@ struct EstimateCommand: ParsableCommand {
   @Argument(help: "The model.")
   var model: String
 
-  @Option(help: "Weights as fp32, fp16, bf16 or fp8 (default: as stored).")
-  var dtype: String?
-
-  @Option(help: "Quantize weights: int8, int4, nf4, mxfp4, fp8, or a llama.cpp type (q4_k_m, q8_0, …).")
-  var quant: String?
-
-  @Option(help: "Tokens per sequence (default: the model's context, at most 8192).")
-  var context: Int?
+  @OptionGroup var options: ModelOptions
 
   @Option(help: "Sequences at once (inference) or micro-batch (training).")
   var batch: Int = 1
-
-  @Option(name: .customLong("kv-dtype"), help: "KV cache type: auto, f16, bf16, fp8, q8_0, q4_0 (default auto).")
-  var kvDtype: String = "auto"
-
-  @Option(help: "Engine: vllm, sglang, llama.cpp or transformers (default: llama.cpp for GGUF, else vllm).")
-  var engine: Engine?
 
   @OptionGroup var training: TrainingOptions
 
@@ -45,23 +30,6 @@ struct EstimateCommand: ParsableCommand {
   var format: OutputFormat = .table
 
   func validate() throws {
-    if let dtype, WeightFormat(dtype: dtype) == nil {
-      throw ValidationError("unknown --dtype '\(dtype)'; expected fp32, fp16, bf16 or fp8")
-    }
-    if let quant, WeightFormat(quant: quant) == nil {
-      throw ValidationError(
-        "unknown --quant '\(quant)'; expected int8, int4, nf4, mxfp4, fp8 or one of \(GGUFQuantization.allCases.map(\.rawValue).joined(separator: ", "))"
-      )
-    }
-    if dtype != nil && quant != nil { throw ValidationError("give --dtype or --quant, not both") }
-    if kvDtype != "auto" && KVCacheType(name: kvDtype) == nil {
-      throw ValidationError(
-        "unknown --kv-dtype '\(kvDtype)'; expected auto, \(KVCacheType.allCases.map(\.rawValue).joined(separator: ", "))"
-      )
-    }
-    if let context, context < 1 || context > 100_000_000 {
-      throw ValidationError("--context must be from 1 to 100000000")
-    }
     guard batch >= 1, batch <= 1_000_000 else { throw ValidationError("--batch must be from 1 to 1000000") }
     guard gpus >= 1, gpus <= 100_000 else { throw ValidationError("--gpus must be from 1 to 100000") }
     if format == .yaml || format == .dot { throw ValidationError("--format for estimate is table or json") }
@@ -75,17 +43,11 @@ struct EstimateCommand: ParsableCommand {
       failWithInputError(error)
     }
     let original = spec
-    var format = WeightFormat.float(.bf16)
-    var label = spec.quantization ?? storedDtypeLabel(spec)
-    if let dtype, let chosen = WeightFormat(dtype: dtype) { format = chosen }
-    if let quant, let chosen = WeightFormat(quant: quant) { format = chosen }
-    if dtype != nil || quant != nil {
-      spec = spec.converted(to: format)
-      label = format.label
-    }
-    let engine = self.engine ?? (spec.tensorSource == "gguf" || format.isGGUF ? .llamaCpp : .vllm)
-    let kvType = KVCacheType(name: kvDtype) ?? (engine == .llamaCpp ? .f16 : .bf16)
-    let context = self.context ?? min(spec.maxContext, 8192)
+    let label: String
+    (spec, label) = options.weights(original)
+    let engine = options.engine(for: spec)
+    let kvType = options.kvCache(for: engine)
+    let context = options.context(for: spec)
     var mode = Workload.Mode.inference
     if let setup = training.setup() { mode = .training(setup) }
     let workload = Workload(mode: mode, context: context, batch: batch, kvCache: kvType, engine: engine, gpus: gpus)
@@ -96,18 +58,6 @@ struct EstimateCommand: ParsableCommand {
     } else {
       print(report.tableText(), terminator: "")
     }
-  }
-
-  private func storedDtypeLabel(_ spec: ModelSpec) -> String {
-    let types = Set(spec.tensors.map(\.storage.description))
-    return types.count == 1 ? types.first?.lowercased() ?? "?" : "mixed (\(types.sorted().joined(separator: ", ")))"
-  }
-}
-
-extension WeightFormat {
-  var isGGUF: Bool {
-    if case .gguf = self { return true }
-    return false
   }
 }
 

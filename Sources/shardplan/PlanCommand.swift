@@ -37,23 +37,10 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "Objective: throughput, latency, longest-context or fewest-gpus.")
   var objective: Objective = .throughput
 
-  @Option(help: "Weights as fp32, fp16, bf16 or fp8 (default: as stored).")
-  var dtype: String?
-
-  @Option(help: "Quantize weights: int8, int4, nf4, mxfp4, fp8, or a llama.cpp type.")
-  var quant: String?
-
-  @Option(help: "Tokens per sequence (default: the model's context, at most 8192).")
-  var context: Int?
+  @OptionGroup var options: ModelOptions
 
   @Option(help: "Sequences served at once.")
   var concurrency: Int = 1
-
-  @Option(name: .customLong("kv-dtype"), help: "KV cache type (default: f16 for llama.cpp, else bf16).")
-  var kvDtype: String = "auto"
-
-  @Option(help: "Engine: vllm, sglang, llama.cpp or transformers.")
-  var engine: Engine?
 
   @Option(help: "Measured expert load (JSON: per MoE layer, tokens per expert) for expert-parallel placement.")
   var expertLoad: String?
@@ -144,16 +131,8 @@ struct PlanCommand: ParsableCommand {
     guard redundantExperts >= 0, redundantExperts <= 100_000 else {
       throw ValidationError("--redundant-experts must be from 0 to 100000")
     }
-    if let dtype, WeightFormat(dtype: dtype) == nil { throw ValidationError("unknown --dtype '\(dtype)'") }
-    if let quant, WeightFormat(quant: quant) == nil { throw ValidationError("unknown --quant '\(quant)'") }
-    if kvDtype != "auto" && KVCacheType(name: kvDtype) == nil {
-      throw ValidationError("unknown --kv-dtype '\(kvDtype)'")
-    }
     guard concurrency >= 1, concurrency <= 100_000 else {
       throw ValidationError("--concurrency must be from 1 to 100000")
-    }
-    if let context, context < 1 || context > 100_000_000 {
-      throw ValidationError("--context must be from 1 to 100000000")
     }
     if strategy == .role && roles.isEmpty && models.count < 2 {
       throw ValidationError("--strategy role needs several models or --role NAME=MODEL options")
@@ -256,7 +235,7 @@ struct PlanCommand: ParsableCommand {
       setup: setup,
       searchSetup: training.zero == nil,
       trainer: trainer,
-      sequence: context ?? min(spec.maxContext, 2048),
+      sequence: options.context(for: spec, cap: 2048),
       microBatch: microBatch,
       gradientAccumulation: gradientAccumulation ?? 1,
       gpuCount: gpus,
@@ -327,34 +306,18 @@ struct PlanCommand: ParsableCommand {
   }
 
   func request(for loaded: ModelSpec) throws -> InferenceRequest {
-    var spec = loaded
-    var label = Layout.storedLabel(spec)
-    var converted = false
-    if let dtype, let chosen = WeightFormat(dtype: dtype) {
-      spec = spec.converted(to: chosen)
-      label = chosen.label
-      converted = true
-    }
-    if let quant, let chosen = WeightFormat(quant: quant) {
-      spec = spec.converted(to: chosen)
-      label = chosen.label
-      converted = true
-    }
-    if !converted, spec.quantization == nil {
-      let types = Set(spec.tensors.map(\.storage.description))
-      label = types.count == 1 ? (types.first ?? "?").lowercased() : "mixed"
-    }
-    let isGGUF = spec.tensorSource == "gguf" || (quant.flatMap(WeightFormat.init(quant:))?.isGGUF ?? false)
-    let engine = self.engine ?? (isGGUF ? .llamaCpp : .vllm)
+    let (spec, label) = options.weights(loaded)
+    let engine = options.engine(for: spec)
     return InferenceRequest(
       model: spec,
       weightFormat: label,
-      context: context ?? min(spec.maxContext, 8192),
+      context: options.context(for: spec),
       concurrency: concurrency,
-      kvCache: KVCacheType(name: kvDtype) ?? (engine == .llamaCpp ? .f16 : .bf16),
+      kvCache: options.kvCache(for: engine),
       engine: engine
     )
   }
+
 }
 
 struct ValidateCommand: ParsableCommand {

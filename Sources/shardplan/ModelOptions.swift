@@ -1,0 +1,76 @@
+import ArgumentParser
+import ShardPlan
+
+extension Engine: ExpressibleByArgument {}
+
+/// The options `estimate` and `plan` share: the weights' precision, the context, the
+/// KV cache type and the engine, with the defaults both apply.
+struct ModelOptions: ParsableArguments {
+  @Option(help: "Weights as fp32, fp16, bf16 or fp8 (default: as stored).")
+  var dtype: String?
+
+  @Option(help: "Quantize weights: int8, int4, nf4, mxfp4, fp8, or a llama.cpp type (q4_k_m, q8_0, …).")
+  var quant: String?
+
+  @Option(help: "Tokens per sequence (default: the model's context, at most 8192; training: at most 2048).")
+  var context: Int?
+
+  @Option(
+    name: .customLong("kv-dtype"),
+    help: "KV cache type: auto, f16, bf16, fp8, q8_0, q4_0 … (auto: f16 for llama.cpp, else bf16)."
+  )
+  var kvDtype: String = "auto"
+
+  @Option(help: "Engine: vllm, sglang, llama.cpp or transformers (default: llama.cpp for GGUF, else vllm).")
+  var engine: Engine?
+
+  func validate() throws {
+    if let dtype, WeightFormat(dtype: dtype) == nil {
+      throw ValidationError("unknown --dtype '\(dtype)'; expected fp32, fp16, bf16 or fp8")
+    }
+    if let quant, WeightFormat(quant: quant) == nil {
+      throw ValidationError(
+        "unknown --quant '\(quant)'; expected int8, int4, nf4, mxfp4, fp8 or one of \(GGUFQuantization.allCases.map(\.rawValue).joined(separator: ", "))"
+      )
+    }
+    if dtype != nil && quant != nil { throw ValidationError("give --dtype or --quant, not both") }
+    if kvDtype != "auto" && KVCacheType(name: kvDtype) == nil {
+      throw ValidationError(
+        "unknown --kv-dtype '\(kvDtype)'; expected auto, \(KVCacheType.allCases.map(\.rawValue).joined(separator: ", "))"
+      )
+    }
+    if let context, context < 1 || context > 100_000_000 {
+      throw ValidationError("--context must be from 1 to 100000000")
+    }
+  }
+
+  /// The weight format asked for with `--dtype` or `--quant`, if any.
+  var format: WeightFormat? { dtype.flatMap(WeightFormat.init(dtype:)) ?? quant.flatMap(WeightFormat.init(quant:)) }
+
+  /// The model in the weight format asked for, and that format's label (the
+  /// stored one when none was asked for: `Layout.storedLabel`, or the tensors'
+  /// single storage type, or `mixed (…)`).
+  func weights(_ loaded: ModelSpec) -> (spec: ModelSpec, label: String) {
+    if let format { return (loaded.converted(to: format), format.label) }
+    if loaded.quantization != nil { return (loaded, Layout.storedLabel(loaded)) }
+    let types = Set(loaded.tensors.map(\.storage.description))
+    let label =
+      types.count == 1 ? types.first?.lowercased() ?? "?" : "mixed (\(types.sorted().joined(separator: ", ")))"
+    return (loaded, label)
+  }
+
+  /// The engine: as given, else llama.cpp for GGUF files and llama.cpp quantizations, else vLLM.
+  func engine(for spec: ModelSpec) -> Engine {
+    if let engine { return engine }
+    if case .gguf = format { return .llamaCpp }
+    return spec.tensorSource == "gguf" ? .llamaCpp : .vllm
+  }
+
+  /// The KV cache type: as given, else f16 for llama.cpp (its default) and bf16 otherwise.
+  func kvCache(for engine: Engine) -> KVCacheType {
+    KVCacheType(name: kvDtype) ?? (engine == .llamaCpp ? .f16 : .bf16)
+  }
+
+  /// Tokens per sequence: as given, else the model's context up to `cap`.
+  func context(for spec: ModelSpec, cap: Int = 8192) -> Int { context ?? min(spec.maxContext, cap) }
+}
