@@ -43,6 +43,8 @@ struct EmitOptions: ParsableArguments {
 }
 
 enum EmittedFiles {
+  static func file(_ path: String) -> String { (path as NSString).lastPathComponent }
+
   /// Writes every file into `folder`: each to a temporary name first, then renamed
   /// into place, so no file is ever left half-written; shell scripts executable.
   static func write(_ files: [EmittedFile], to folder: String) throws {
@@ -64,7 +66,8 @@ enum EmittedFiles {
         throw InputError(
           .unreadable,
           source: folder,
-          message: "cannot create the folder (\(error.localizedDescription))"
+          message: "cannot create the folder (\(error.localizedDescription))",
+          fix: "Check the path, and that its parent folder exists and is writable"
         )
       }
     }
@@ -83,12 +86,26 @@ enum EmittedFiles {
           fix: "Check that the folder is writable"
         )
       }
-      try manager.setAttributes([.posixPermissions: file.executable ? 0o755 : 0o644], ofItemAtPath: partial)
+      do {
+        try manager.setAttributes([.posixPermissions: file.executable ? 0o755 : 0o644], ofItemAtPath: partial)
+      } catch {
+        throw InputError(
+          .unreadable,
+          source: target,
+          message: "cannot set the file's permissions (\(error.localizedDescription))",
+          fix: "Write to a folder on a file system that keeps Unix permissions"
+        )
+      }
       staged.append((partial, target))
     }
     for (partial, target) in staged {
       guard rename(partial, target) == 0 else {
-        throw InputError(.unreadable, source: target, message: "cannot move the file into place (errno \(errno))")
+        throw InputError(
+          .unreadable,
+          source: target,
+          message: "cannot move the file into place (\(String(cString: strerror(errno))))",
+          fix: "Check that the folder is writable and that \(Self.file(target)) is not a folder"
+        )
       }
     }
     temporary.removeAll()

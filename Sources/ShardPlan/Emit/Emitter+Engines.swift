@@ -31,7 +31,12 @@ extension Emitter {
     arguments.append(["--max-num-seqs", "\(workload.concurrency)"])
     arguments.append([
       "--kv-cache-dtype",
-      try kvCacheValue(workload, engine: "vLLM", spellings: [.bf16: "bfloat16", .f16: "float16", .fp8: "fp8"]),
+      try kvCacheValue(
+        workload,
+        engine: "vLLM",
+        spellings: [.bf16: "bfloat16", .f16: "float16", .fp8: "fp8"],
+        suggested: .fp8
+      ),
     ])
     if let offload = offloadGiB(workload) { arguments.append(["--cpu-offload-gb", offload]) }
     let weights = try weightFlags(workload, spec, source: source, engine: "vLLM")
@@ -130,7 +135,12 @@ extension Emitter {
     arguments.append(["--max-running-requests", "\(workload.concurrency)"])
     arguments.append([
       "--kv-cache-dtype",
-      try kvCacheValue(workload, engine: "SGLang", spellings: [.bf16: "bf16", .f16: "auto", .fp8: "fp8_e4m3"]),
+      try kvCacheValue(
+        workload,
+        engine: "SGLang",
+        spellings: [.bf16: "bf16", .f16: "auto", .fp8: "fp8_e4m3"],
+        suggested: .fp8
+      ),
     ])
     if let offload = offloadGiB(workload) { arguments.append(["--cpu-offload-gb", offload]) }
     let weights = try weightFlags(workload, spec, source: source, engine: "SGLang")
@@ -176,7 +186,12 @@ extension Emitter {
 
   /// An engine's name for the plan's KV cache type, from `spellings`; the engine
   /// lacking the type is an error that says which to plan instead.
-  func kvCacheValue(_ workload: WorkloadPlan, engine: String, spellings: [KVCacheType: String]) throws -> String {
+  func kvCacheValue(
+    _ workload: WorkloadPlan,
+    engine: String,
+    spellings: [KVCacheType: String],
+    suggested: KVCacheType
+  ) throws -> String {
     guard let type = KVCacheType(name: workload.kvCacheType), let value = spellings[type] else {
       let known = KVCacheType.allCases.filter { spellings[$0] != nil }.map(\.rawValue)
       throw InputError(
@@ -184,7 +199,7 @@ extension Emitter {
         source: "--emit \(engine.lowercased())",
         message: "\(engine) has no \(workload.kvCacheType) KV cache",
         expected: known.joined(separator: ", "),
-        fix: "Plan again with --kv-dtype \(known.joined(separator: " or "))"
+        fix: "Plan again with --kv-dtype \(suggested.rawValue), \(engine)'s 8-bit cache"
       )
     }
     return value
@@ -221,7 +236,8 @@ extension Emitter {
     let kv = try kvCacheValue(
       workload,
       engine: "llama.cpp",
-      spellings: Dictionary(uniqueKeysWithValues: KVCacheType.allCases.filter { $0 != .fp8 }.map { ($0, $0.rawValue) })
+      spellings: Dictionary(uniqueKeysWithValues: KVCacheType.allCases.filter { $0 != .fp8 }.map { ($0, $0.rawValue) }),
+      suggested: .q8_0
     )
     var arguments: [[String]] = [["-m", "\"$MODEL\""]]
     let slots = workload.llamaCppGPULayerSlots ?? (spec.layers + 1)

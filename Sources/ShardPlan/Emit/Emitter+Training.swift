@@ -50,6 +50,8 @@ extension Emitter {
       zero += [
         ("stage3_prefetch_bucket_size", .int(hidden * hidden * 9 / 10)),
         ("stage3_param_persistence_threshold", .int(10 * hidden)),
+        // DeepSpeed's documented defaults for these two and the sub-group size that
+        // accelerate's ZeRO-3 templates use (parameters, not bytes).
         ("stage3_max_live_parameters", .int(1_000_000_000)),
         ("stage3_max_reuse_distance", .int(1_000_000_000)),
         ("stage3_gather_16bit_weights_on_model_save", .bool(true)),
@@ -135,7 +137,12 @@ extension Emitter {
   /// c10d rendezvous at the first node, run on every node with `NODE_RANK`.
   func torchrunScript(_ workload: WorkloadPlan, suffix: String) throws -> EmittedFile {
     guard let training = workload.training else {
-      throw InputError(.inconsistent, source: "--emit torchrun", message: "torchrun launches training plans")
+      throw InputError(
+        .inconsistent,
+        source: "--emit torchrun",
+        message: "torchrun launches training plans; this workload serves a model",
+        fix: "Plan a training run with --train, or emit the serving engine's script"
+      )
     }
     let hostList = hosts(of: replicas(workload).flatMap { $0 })
     var body = "if [ \"$#\" -lt 1 ]; then echo \"usage: $0 TRAIN_SCRIPT [ARGS...]\" >&2; exit 2; fi\n"

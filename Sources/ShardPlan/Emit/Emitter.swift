@@ -101,7 +101,12 @@ public struct Emitter: Sendable {
       )
     }
     guard !plan.workloads.isEmpty else {
-      throw InputError(.inconsistent, source: "--emit", message: "the plan has no workload")
+      throw InputError(
+        .inconsistent,
+        source: "--emit",
+        message: "the plan has no workload",
+        fix: "Plan at least one model (MODEL or --role NAME=MODEL)"
+      )
     }
     let chosen = formats ?? applicableFormats()
     for format in chosen where !plan.workloads.contains(where: { applies(format, to: $0) }) {
@@ -183,7 +188,12 @@ public struct Emitter: Sendable {
   /// The model of a workload (by role), or an error naming the role.
   func model(_ workload: WorkloadPlan) throws -> ModelSpec {
     guard let model = models[workload.role] else {
-      throw InputError(.inconsistent, source: "--emit", message: "no model was loaded for role \(workload.role)")
+      throw InputError(
+        .inconsistent,
+        source: "--emit",
+        message: "no model was loaded for role \(workload.role)",
+        fix: "Pass the role's ModelSpec in Emitter's `models`, keyed by the role name"
+      )
     }
     return model
   }
