@@ -136,37 +136,17 @@ struct EmitCommand: ParsableCommand {
   }
 
   func run() throws {
-    let text: String
-    do {
-      text = try TopologyLoader.readFile(layout)
-    } catch {
-      failWithInputError(error)
-    }
-    let models = ModelLoader(hub: HubClient.fromEnvironment())
-    let topologies = TopologyLoader(hwloc: HwlocProvider())
-    let report = LayoutValidator(models: models, topologies: topologies).validate(
-      text,
-      source: layout,
-      topology: topology
-    )
-    guard report.findings.isEmpty, let plan = report.plan, report.verdict != .doesNotFit else {
+    let report = ValidateCommand.check(layout, topology: topology)
+    guard report.findings.isEmpty, let plan = report.plan, let graph = report.graph, report.verdict != .doesNotFit
+    else {
       print("\(layout): not writing launch files; \(report.findings.count) problem(s):")
       for finding in report.findings { print("  \(finding)") }
       throw ExitCode(1)
     }
-    let graph: DeviceGraph
-    var specs: [String: ModelSpec] = [:]
-    do {
-      graph = try topologies.load([topology ?? plan.topology])
-      let (parsed, _) = Layout.read(text, source: layout)
-      for workload in parsed?.workloads ?? [] { specs[workload.role] = try models.load(workload.model) }
-    } catch {
-      failWithInputError(error)
-    }
     emitting.write(
       plan: plan,
       graph: graph,
-      models: specs,
+      models: report.models,
       origin: "shardplan emit \((layout as NSString).lastPathComponent)"
     )
   }

@@ -320,6 +320,24 @@ struct PlanCommand: ParsableCommand {
 
 }
 
+extension ValidateCommand {
+  /// Reads and validates a layout file with the loaders every command uses (the
+  /// Hub from the environment, hwloc); exits with status 2 when it cannot be read.
+  static func check(_ path: String, topology: String?) -> LayoutValidator.Report {
+    let text: String
+    do {
+      text = try TopologyLoader.readFile(path)
+    } catch {
+      failWithInputError(error)
+    }
+    let validator = LayoutValidator(
+      models: ModelLoader(hub: HubClient.fromEnvironment()),
+      topologies: TopologyLoader(hwloc: HwlocProvider())
+    )
+    return validator.validate(text, source: path, topology: topology)
+  }
+}
+
 struct ValidateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "validate",
@@ -338,17 +356,7 @@ struct ValidateCommand: ParsableCommand {
   var format: OutputFormat = .table
 
   func run() throws {
-    let text: String
-    do {
-      text = try TopologyLoader.readFile(layout)
-    } catch {
-      failWithInputError(error)
-    }
-    let validator = LayoutValidator(
-      models: ModelLoader(hub: HubClient.fromEnvironment()),
-      topologies: TopologyLoader(hwloc: HwlocProvider())
-    )
-    let report = validator.validate(text, source: layout, topology: topology)
+    let report = Self.check(layout, topology: topology)
     if format == .json {
       struct Form: Encodable {
         var verdict: Verdict

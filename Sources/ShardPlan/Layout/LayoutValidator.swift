@@ -16,6 +16,10 @@ public struct LayoutValidator: Sendable {
     public var plan: Plan?
     /// `does-not-fit` when there are findings or a GPU is over its budget.
     public var verdict: Verdict
+    /// The topology the layout was checked on, and its models by role as loaded
+    /// (before any conversion): what an emitter needs next to the plan.
+    public var graph: DeviceGraph? = nil
+    public var models: [String: ModelSpec] = [:]
   }
 
   /// Validates layout text read from `source`; `topology` overrides the file's.
@@ -37,6 +41,7 @@ public struct LayoutValidator: Sendable {
     var workloads: [WorkloadPlan] = []
     var budgets: [Int: DeviceBudget] = [:]
     var roles: Set<String> = []
+    var loaded: [String: ModelSpec] = [:]
     var layoutVerdict = Verdict.fits
     var cpuBytes: Int64 = 0
     for workload in layout.workloads {
@@ -47,6 +52,7 @@ public struct LayoutValidator: Sendable {
       var spec: ModelSpec
       do {
         spec = try models.load(workload.model)
+        loaded[workload.role] = spec
       } catch {
         problem("model '\(workload.model)': \(error)")
         continue
@@ -265,6 +271,6 @@ public struct LayoutValidator: Sendable {
       alternatives: [],
       assumptions: []
     )
-    return Report(findings: findings, plan: plan, verdict: verdict)
+    return Report(findings: findings, plan: plan, verdict: verdict, graph: graph, models: loaded)
   }
 }
