@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import ShardPlan
-import ShardPlanHub
-import ShardPlanHwloc
 
 /// `--emit LIST --output DIR`, shared by `plan` and `emit`.
 struct EmitOptions: ParsableArguments {
