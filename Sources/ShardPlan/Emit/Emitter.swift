@@ -257,32 +257,20 @@ public struct Emitter: Sendable {
     return notes
   }
 
-  /// The layout in words, as in the plan's table.
+  /// The layout in words (the plan's own summary) with what the launch files set:
+  /// for serving the context, sequences and KV cache; for training the batch.
   func summary(_ workload: WorkloadPlan) -> String {
     if let training = workload.training {
-      let sharding =
-        training.trainer == .fsdp
-        ? "FSDP \(training.fsdpShardingStrategy)" : "DeepSpeed ZeRO-\(training.zeroStage)"
-      let offload = training.offload == .none ? "" : " with \(training.offload.rawValue) offload"
       return
-        "\(training.method.rawValue) training, \(sharding)\(offload), data parallel over \(workload.dataParallel) GPU(s) on \(training.nodes) node(s), \(training.microBatch) × \(training.sequence) tokens per GPU, \(training.gradientAccumulation) accumulation step(s), global batch \(training.globalBatch)"
+        "\(workload.layoutSummary), \(training.microBatch) × \(training.sequence) tokens per GPU, \(training.gradientAccumulation) accumulation step(s), global batch \(training.globalBatch)"
     }
-    let gpus = replicas(workload).flatMap { $0 }.map(String.init).joined(separator: ",")
-    var layout: String
-    if let experts = workload.cpuExpertLayers {
-      layout = "all layers on GPU \(gpus) with the routed experts of layers 0–\(experts - 1) in CPU RAM"
-    } else if workload.strategy == .expert {
-      layout =
-        "expert parallel \(workload.expertParallel) (attention TP \(workload.tensorParallel) × DP \(workload.dataParallel)) on GPU \(gpus)"
-    } else if let cpu = workload.cpuLayers, cpu > 0 {
-      layout = "\(workload.gpuLayers ?? 0) layers on GPU \(gpus) and \(cpu) in CPU RAM"
-    } else {
-      layout = "TP \(workload.tensorParallel) × PP \(workload.pipelineParallel)"
-      if workload.dataParallel > 1 { layout += " × DP \(workload.dataParallel)" }
-      layout += " on GPU \(gpus)"
+    var text = workload.layoutSummary
+    if workload.dataParallel > 1 && workload.strategy != .expert {
+      let all = replicas(workload).flatMap { $0 }.map(String.init).joined(separator: ",")
+      text += ", all replicas together on GPU \(all)"
     }
     return
-      "\(layout), context \(workload.context) tokens × \(workload.concurrency) sequence(s), KV \(workload.kvCacheType)"
+      "\(text), context \(workload.context) tokens × \(workload.concurrency) sequence(s), KV \(workload.kvCacheType)"
   }
 
   /// Memory of the workload's own share of `gpu`: its planned bytes plus its part

@@ -85,7 +85,8 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var redundantExperts: Int? = nil
   /// Training plans: the setup, batch sizes and step time (nil for inference).
   public var training: TrainingPlan? = nil
-  /// Bytes this workload keeps in CPU RAM (offloaded layers or experts).
+  /// Bytes this workload keeps off its GPUs: offloaded layers or experts in CPU
+  /// RAM, or a training run's offloaded states (CPU RAM or NVMe, all nodes together).
   public var cpuBytes: Int64 = 0
   /// This workload's own memory on each of its GPUs, by GPU index — what an
   /// emitter sizes an engine's share of a card by when several workloads share it.
@@ -101,6 +102,35 @@ public struct GPUShare: Hashable, Sendable, Codable {
 }
 
 extension WorkloadPlan {
+  /// The layout in words, as plans state it: degrees and GPUs, offload, or the
+  /// training setup.
+  public var layoutSummary: String {
+    let gpus = stages.flatMap(\.devices).map(String.init).joined(separator: ",")
+    if let training {
+      var parts = ["\(training.method.rawValue) training"]
+      parts.append(
+        training.trainer == .fsdp ? "FSDP \(training.fsdpShardingStrategy)" : "DeepSpeed ZeRO-\(training.zeroStage)"
+      )
+      if training.offload != .none { parts.append("\(training.offload.rawValue) offload") }
+      if training.gradientCheckpointing { parts.append("gradient checkpointing") }
+      let hosts = training.nodes > 1 ? " (\(training.nodes) nodes × \(training.processesPerNode))" : ""
+      return parts.joined(separator: ", ") + " on \(dataParallel) GPU(s)\(hosts)"
+    }
+    if let experts = cpuExpertLayers {
+      return "GPU \(gpus) with the routed experts of \(experts) layers in CPU RAM (--n-cpu-moe \(experts))"
+    }
+    if strategy == .expert {
+      return "EP \(expertParallel) (TP \(tensorParallel) × DP \(dataParallel) attention) on GPU \(gpus)"
+    }
+    if let cpu = cpuLayers, cpu > 0 {
+      return "GPU \(gpus) with \(gpuLayers ?? 0) layers, \(cpu) layers in CPU RAM"
+    }
+    var parts = ["TP \(tensorParallel)", "PP \(pipelineParallel)"]
+    if dataParallel > 1 { parts.append("DP \(dataParallel)") }
+    let replicas = dataParallel > 1 ? " (one replica; \(dataParallel) in all)" : ""
+    return parts.joined(separator: " × ") + " on GPU \(gpus)" + replicas
+  }
+
   /// llama.cpp's `-ngl` for an offload plan: the GPU layers plus one slot for the
   /// output layer, which llama.cpp counts among `n_layer + 1` slots and places on
   /// the GPU first (`i_gpu_start = n_layer + 1 − n_gpu_layers`, llama-model.cpp).

@@ -265,11 +265,9 @@ extension Planner {
         decodeBound: "CPU RAM bandwidth (experts of \(cpuLayers) layers in RAM: --n-cpu-moe \(cpuLayers))"
       )
     )
-    var planned = workload
-    planned.cpuBytes = cpuBytes
     return [
       Candidate(
-        workload: planned,
+        workload: workload,
         devices: devices,
         verdict: fits ? .tight : .doesNotFit,
         cpuBytes: cpuBytes,

@@ -141,7 +141,7 @@ extension Planner {
     let best = chosen ?? tried.last ?? evaluateTraining(request, gpus: gpus)
     var reasons: [String] = layoutNote.map { [$0] } ?? []
     let headroom = best.devices.map(\.freeBytes).min() ?? 0
-    let summary = describeTraining(best.workload)
+    let summary = describe(best.workload)
     switch best.verdict {
     case .fits: reasons.append("\(summary) fits; tightest GPU keeps \(Units.formatBytes(headroom)) free")
     case .tight:
@@ -157,7 +157,7 @@ extension Planner {
     }
     let alternatives = tried.filter { $0.workload != best.workload }.suffix(5).map { candidate in
       Alternative(
-        summary: describeTraining(candidate.workload),
+        summary: describe(candidate.workload),
         verdict: candidate.verdict,
         aggregateDecodeTokensPerSecond: 0,
         whyNot: candidate.shortfall ?? "a lighter setup was tried first"
@@ -356,19 +356,6 @@ extension Planner {
     sharded ? (bytes + Int64(gpus) - 1) / Int64(gpus) : bytes
   }
 
-  func describeTraining(_ workload: WorkloadPlan) -> String {
-    guard let training = workload.training else { return describe(workload) }
-    var parts = ["\(training.method.rawValue) training"]
-    parts.append(
-      training.trainer == .fsdp
-        ? "FSDP \(training.fsdpShardingStrategy)" : "DeepSpeed ZeRO-\(training.zeroStage)"
-    )
-    if training.offload != .none { parts.append("\(training.offload.rawValue) offload") }
-    if training.gradientCheckpointing { parts.append("gradient checkpointing") }
-    let hosts = training.nodes > 1 ? " (\(training.nodes) nodes × \(training.processesPerNode))" : ""
-    return parts.joined(separator: ", ") + " on \(workload.dataParallel) GPU(s)\(hosts)"
-  }
-
   /// Changes that make a training run fit, each checked by planning again.
   func trainingFixes(_ request: TrainingRequest, gpus: [Int]) -> [String] {
     var found: [String] = []
@@ -384,14 +371,14 @@ extension Planner {
     if !request.searchSetup {
       var open = request
       open.searchSetup = true
-      if let candidate = fits(open) { found.append("use \(describeTraining(candidate.workload))") }
+      if let candidate = fits(open) { found.append("use \(describe(candidate.workload))") }
     }
     for method in [Workload.Training.Method.lora, .qlora] where method != request.setup.method {
       if request.setup.method == .qlora { break }
       var changed = request
       changed.setup.method = method
       changed.searchSetup = true
-      if let candidate = fits(changed) { found.append("train with \(describeTraining(candidate.workload))") }
+      if let candidate = fits(changed) { found.append("train with \(describe(candidate.workload))") }
     }
     if request.sequence > 512 {
       var changed = request

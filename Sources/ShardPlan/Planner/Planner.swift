@@ -84,6 +84,7 @@ public struct Planner: Sendable {
     /// The workload as a plan reports it, with its memory on each GPU.
     var planned: WorkloadPlan {
       var copy = workload
+      copy.cpuBytes = cpuBytes
       copy.gpuShares = devices.sorted { $0.index < $1.index }.map {
         GPUShare(gpu: $0.index, usedBytes: $0.usedBytes, weightBytes: $0.weightBytes, kvCacheBytes: $0.kvCacheBytes)
       }
@@ -243,25 +244,7 @@ public struct Planner: Sendable {
     return a.gpuCount < b.gpuCount
   }
 
-  func describe(_ workload: WorkloadPlan) -> String {
-    if let experts = workload.cpuExpertLayers {
-      return
-        "GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-") with the routed experts of \(experts) layers in CPU RAM (--n-cpu-moe \(experts))"
-    }
-    if workload.strategy == .expert {
-      return
-        "EP \(workload.expertParallel) (TP \(workload.tensorParallel) × DP \(workload.dataParallel) attention) on GPU \(workload.stages.flatMap(\.devices).map(String.init).joined(separator: ","))"
-    }
-    if let cpu = workload.cpuLayers, cpu > 0 {
-      return
-        "GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-") with \(workload.gpuLayers ?? 0) layers, \(cpu) layers in CPU RAM"
-    }
-    var parts = ["TP \(workload.tensorParallel)", "PP \(workload.pipelineParallel)"]
-    if workload.dataParallel > 1 { parts.append("DP \(workload.dataParallel)") }
-    let gpus = workload.stages.flatMap(\.devices)
-    let replicas = workload.dataParallel > 1 ? " (one replica; \(workload.dataParallel) in all)" : ""
-    return parts.joined(separator: " × ") + " on GPU \(gpus.map(String.init).joined(separator: ","))" + replicas
-  }
+  func describe(_ workload: WorkloadPlan) -> String { workload.layoutSummary }
 
   func whyNot(_ candidate: Candidate, versus best: Candidate) -> String {
     if candidate.verdict == .doesNotFit { return candidate.shortfall ?? "does not fit" }
@@ -767,11 +750,9 @@ public struct Planner: Sendable {
     // An offload plan ranks below any GPU-only plan that fits (it is slower), so
     // call it tight: it works, with the speed cost stated.
     let finalVerdict: Verdict = verdict == .fits ? .tight : verdict
-    var planned = workload
-    planned.cpuBytes = cpuBytes
     return [
       Candidate(
-        workload: planned,
+        workload: workload,
         devices: [device],
         verdict: finalVerdict,
         cpuBytes: cpuBytes,

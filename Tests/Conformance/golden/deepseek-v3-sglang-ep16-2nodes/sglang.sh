@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Written by shardplan (shardplan plan) for role 'default': deepseek-ai/DeepSeek-V3 as fp8 (as stored)
-# on topology '2x8-h100-ib', verdict fits. Plan: expert parallel 16 (attention TP 2 × DP 8) on GPU 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15, context 16384 tokens × 64 sequence(s), KV bf16.
+# on topology '2x8-h100-ib', verdict fits. Plan: EP 16 (TP 2 × DP 8 attention) on GPU 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15, context 16384 tokens × 64 sequence(s), KV bf16.
 #
 # --mem-fraction-static is the share of each card for weights and the KV pool: the planned weights and KV
 # cache plus this engine's part of the free memory, over the card's capacity; activations and CUDA graphs

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Written by shardplan (shardplan plan) for role 'default': meta-llama/Llama-3.1-70B as Q4_K_M
-# on topology 'desktop-rtx-3060-12gb', verdict tight. Plan: 20 layers on GPU 0 and 60 in CPU RAM, context 8192 tokens × 1 sequence(s), KV f16.
+# on topology 'desktop-rtx-3060-12gb', verdict tight. Plan: GPU 0 with 20 layers, 60 layers in CPU RAM, context 8192 tokens × 1 sequence(s), KV f16.
 #
 # -ngl counts the output layer as one of n_layer + 1 slots; --tensor-split gives each GPU its slots in
 # order, so GPU k holds exactly its stage. -c is the KV cache of all --parallel sequences together.

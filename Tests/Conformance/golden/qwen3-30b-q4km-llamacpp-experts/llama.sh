@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Written by shardplan (shardplan plan) for role 'default': Qwen/Qwen3-30B-A3B as Q4_K_M
-# on topology 'desktop-rtx-3060-12gb', verdict tight. Plan: all layers on GPU 0 with the routed experts of layers 0–19 in CPU RAM, context 16384 tokens × 1 sequence(s), KV q8_0.
+# on topology 'desktop-rtx-3060-12gb', verdict tight. Plan: GPU 0 with the routed experts of 20 layers in CPU RAM (--n-cpu-moe 20), context 16384 tokens × 1 sequence(s), KV q8_0.
 #
 # -ngl counts the output layer as one of n_layer + 1 slots; --tensor-split gives each GPU its slots in
 # order, so GPU k holds exactly its stage. -c is the KV cache of all --parallel sequences together.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Written by shardplan (shardplan plan) for role 'default': Qwen/Qwen3-30B-A3B as bf16
-# on topology '8x-h100-sxm', verdict fits. Plan: expert parallel 8 (attention TP 1 × DP 8) on GPU 0,1,2,3,4,5,6,7, context 16384 tokens × 64 sequence(s), KV fp8.
+# on topology '8x-h100-sxm', verdict fits. Plan: EP 8 (TP 1 × DP 8 attention) on GPU 0,1,2,3,4,5,6,7, context 16384 tokens × 64 sequence(s), KV fp8.
 #
 # --gpu-memory-utilization is this engine's share of each card: its planned bytes plus its part of the
 # free memory, over the card's capacity (vLLM gives what is left after weights and activations to KV cache).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Written by shardplan (shardplan plan) for role 'default': Qwen/Qwen3-8B as bf16
-# on topology '2x8-h100-ib', verdict fits. Plan: TP 1 × PP 1 × DP 16 on GPU 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15, context 8192 tokens × 16 sequence(s), KV bf16.
+# on topology '2x8-h100-ib', verdict fits. Plan: TP 1 × PP 1 × DP 16 on GPU 0 (one replica; 16 in all), all replicas together on GPU 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15, context 8192 tokens × 16 sequence(s), KV bf16.
 #
 # --mem-fraction-static is the share of each card for weights and the KV pool: the planned weights and KV
 # cache plus this engine's part of the free memory, over the card's capacity; activations and CUDA graphs

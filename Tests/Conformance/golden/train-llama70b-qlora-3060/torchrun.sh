@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Written by shardplan (shardplan plan) for role 'default': meta-llama/Llama-3.1-70B as nf4 (bitsandbytes, double quant)
-# on topology 'desktop-rtx-3060-12gb', verdict fits. Plan: qlora training, DeepSpeed ZeRO-3 with cpu offload, data parallel over 1 GPU(s) on 1 node(s), 1 × 2048 tokens per GPU, 1 accumulation step(s), global batch 1.
+# on topology 'desktop-rtx-3060-12gb', verdict fits. Plan: qlora training, DeepSpeed ZeRO-3, cpu offload, gradient checkpointing on 1 GPU(s), 1 × 2048 tokens per GPU, 1 accumulation step(s), global batch 1.
 #
 # Usage: torchrun.sh TRAIN_SCRIPT [ARGS...]; 1 processes in all.
 # For DeepSpeed through the Hugging Face Trainer pass --deepspeed ds_config.json to the script.

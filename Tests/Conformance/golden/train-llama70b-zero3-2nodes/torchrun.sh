@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Written by shardplan (shardplan plan) for role 'default': meta-llama/Llama-3.1-70B as bf16
-# on topology '2x8-h100-ib', verdict fits. Plan: full training, DeepSpeed ZeRO-3 with cpu offload, data parallel over 16 GPU(s) on 2 node(s), 1 × 2048 tokens per GPU, 16 accumulation step(s), global batch 256.
+# on topology '2x8-h100-ib', verdict fits. Plan: full training, DeepSpeed ZeRO-3, cpu offload on 16 GPU(s) (2 nodes × 8), 1 × 2048 tokens per GPU, 16 accumulation step(s), global batch 256.
 #
 # Usage: torchrun.sh TRAIN_SCRIPT [ARGS...]; 16 processes in all.
 # For DeepSpeed through the Hugging Face Trainer pass --deepspeed ds_config.json to the script.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Written by shardplan (shardplan plan) for role 'default': Qwen/Qwen2.5-7B-Instruct as bf16
-# on topology '2x-rtx-3090-nvlink', verdict fits. Plan: full training, DeepSpeed ZeRO-3 with nvme offload, data parallel over 2 GPU(s) on 1 node(s), 2 × 2048 tokens per GPU, 4 accumulation step(s), global batch 16.
+# on topology '2x-rtx-3090-nvlink', verdict fits. Plan: full training, DeepSpeed ZeRO-3, nvme offload, gradient checkpointing on 2 GPU(s), 2 × 2048 tokens per GPU, 4 accumulation step(s), global batch 16.
 #
 # Usage: torchrun.sh TRAIN_SCRIPT [ARGS...]; 2 processes in all.
 # For DeepSpeed through the Hugging Face Trainer pass --deepspeed ds_config.json to the script.
