@@ -27,22 +27,9 @@ extension Emitter {
       "--gpu-memory-utilization",
       Self.fraction(gpus.map { gpu in share(workload, gpu: gpu) }.map { ($0.budget, $0.used, $0.capacity) }),
     ])
-    arguments.append(["--max-model-len", "\(workload.context)"])
-    arguments.append(["--max-num-seqs", "\(workload.concurrency)"])
-    arguments.append([
-      "--kv-cache-dtype",
-      try kvCacheValue(
-        workload,
-        engine: "vLLM",
-        spellings: [.bf16: "bfloat16", .f16: "float16", .fp8: "fp8"],
-        suggested: .fp8
-      ),
-    ])
-    if let offload = offloadGiB(workload) { arguments.append(["--cpu-offload-gb", offload]) }
-    let weights = try weightFlags(workload, spec, source: source, engine: "vLLM")
-    arguments.append(contentsOf: weights.flags)
-    arguments.append(["--port", "\(Port.vllm + roleIndex(workload))"])
-    var body = modelLine(workload, requirement: weights.requirement)
+    let serving = try servingFlags(workload, spec, names: .vllm, source: source)
+    arguments.append(contentsOf: serving.arguments)
+    var body = serving.modelLine
     if let partition = workload.vllmLayerPartition {
       body += "# Uneven pipeline stages (vLLM's own split would differ): layers per stage.\n"
       body += "export VLLM_PP_LAYER_PARTITION=\(partition)\n"
@@ -131,22 +118,9 @@ extension Emitter {
       arguments.append(["--pp-size", "\(workload.pipelineParallel)"])
     }
     arguments.append(["--mem-fraction-static", Self.fraction(statics)])
-    arguments.append(["--context-length", "\(workload.context)"])
-    arguments.append(["--max-running-requests", "\(workload.concurrency)"])
-    arguments.append([
-      "--kv-cache-dtype",
-      try kvCacheValue(
-        workload,
-        engine: "SGLang",
-        spellings: [.bf16: "bf16", .f16: "auto", .fp8: "fp8_e4m3"],
-        suggested: .fp8
-      ),
-    ])
-    if let offload = offloadGiB(workload) { arguments.append(["--cpu-offload-gb", offload]) }
-    let weights = try weightFlags(workload, spec, source: source, engine: "SGLang")
-    arguments.append(contentsOf: weights.flags)
-    arguments.append(["--port", "\(Port.sglang + roleIndex(workload))"])
-    var body = modelLine(workload, requirement: weights.requirement)
+    let serving = try servingFlags(workload, spec, names: .sglang, source: source)
+    arguments.append(contentsOf: serving.arguments)
+    var body = serving.modelLine
     if hostList.count == 1 {
       if !expert { arguments.insert(["--dp-size", "\(units.count)"], at: 3) }
       body += "export CUDA_VISIBLE_DEVICES=\(visibleDevices(gpus))\n"
@@ -322,6 +296,55 @@ extension Emitter {
   }
 
   // MARK: - Shared
+
+  /// What vLLM and SGLang call the flags they share in meaning.
+  struct ServingNames {
+    var engine: String
+    var context: String
+    var sequences: String
+    var kvSpellings: [KVCacheType: String]
+    var port: Int
+
+    static let vllm = ServingNames(
+      engine: "vLLM",
+      context: "--max-model-len",
+      sequences: "--max-num-seqs",
+      kvSpellings: [.bf16: "bfloat16", .f16: "float16", .fp8: "fp8"],
+      port: Port.vllm
+    )
+    static let sglang = ServingNames(
+      engine: "SGLang",
+      context: "--context-length",
+      sequences: "--max-running-requests",
+      kvSpellings: [.bf16: "bf16", .f16: "auto", .fp8: "fp8_e4m3"],
+      port: Port.sglang
+    )
+  }
+
+  /// The flags vLLM and SGLang share — context, sequences, KV cache type, CPU
+  /// offload, precision, port — under the engine's names, and the MODEL line.
+  func servingFlags(
+    _ workload: WorkloadPlan,
+    _ spec: ModelSpec,
+    names: ServingNames,
+    source: String
+  ) throws -> (
+    arguments: [[String]], modelLine: String
+  ) {
+    var arguments: [[String]] = [
+      [names.context, "\(workload.context)"],
+      [names.sequences, "\(workload.concurrency)"],
+      [
+        "--kv-cache-dtype",
+        try kvCacheValue(workload, engine: names.engine, spellings: names.kvSpellings, suggested: .fp8),
+      ],
+    ]
+    if let offload = offloadGiB(workload) { arguments.append(["--cpu-offload-gb", offload]) }
+    let weights = try weightFlags(workload, spec, source: source, engine: names.engine)
+    arguments.append(contentsOf: weights.flags)
+    arguments.append(["--port", "\(names.port + roleIndex(workload))"])
+    return (arguments, modelLine(workload, requirement: weights.requirement))
+  }
 
   /// `--cpu-offload-gb` of vLLM and SGLang: the GiB of weights an offload plan keeps
   /// in CPU RAM per GPU, rounded up (the engines copy them to the GPU on every pass).
