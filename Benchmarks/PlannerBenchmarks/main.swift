@@ -30,9 +30,10 @@ let llama405 = """
 do {
   let deepseek = try loader.load("deepseek-ai/DeepSeek-V3")
   let cluster4 = try topologies.load(["4x8-h100-ib"])
+  let planner4 = try Planner(graph: cluster4)
   measure("auto search, DeepSeek-V3 on 4 × 8 H100") {
-    _ = Planner(graph: cluster4).plan(
-      InferenceRequest(model: deepseek, weightFormat: "fp8", context: 32_768, concurrency: 64, kvCache: .bf16)
+    _ = planner4.plan(
+      InferenceRequest(model: deepseek, weights: .asStored(deepseek), context: 32_768, concurrency: 64, kvCache: .bf16)
     )
   }
 
@@ -40,9 +41,10 @@ do {
     to: .fp8
   )
   let cluster2 = try topologies.load(["2x8-h100-ib"])
+  let planner2 = try Planner(graph: cluster2)
   measure("auto search, Llama-3.1-405B fp8 on 2 × 8 H100") {
-    _ = Planner(graph: cluster2).plan(
-      InferenceRequest(model: llama, weightFormat: "fp8", context: 8192, concurrency: 16)
+    _ = planner2.plan(
+      InferenceRequest(model: llama, weights: .converted(.fp8), context: 8192, concurrency: 16)
     )
   }
 
@@ -52,29 +54,30 @@ do {
     "openai/gpt-oss-20b", "google-bert/bert-base-cased", "meta-llama/Llama-3.1-70B",
   ]
   let roles = try ids.enumerated().map { index, id in
-    InferenceRequest(
-      model: try loader.load(id),
-      weightFormat: "bf16",
+    let model = try loader.load(id)
+    return InferenceRequest(
+      model: model,
+      weights: .asStored(model),
       role: "role\(index)",
       context: 8192,
       concurrency: 4
     )
   }
   measure("role split, 12 models on 16 GPUs (2 × 8 H100)") {
-    _ = Planner(graph: cluster2).planRoles(roles)
+    _ = planner2.planRoles(roles)
   }
 
   let llama70 = try loader.load("meta-llama/Llama-3.1-70B")
   let cluster4Training = TrainingRequest(model: llama70, sequence: 4096, gradientAccumulation: 8)
   measure("training setup search, Llama-3.1-70B full on 4 × 8 H100") {
-    _ = Planner(graph: cluster4).planTraining(cluster4Training)
+    _ = planner4.planTraining(cluster4Training)
   }
 
   // Emitting every launch file of a plan (no planning inside).
-  let deepseekPlan = Planner(graph: cluster2).plan(
-    InferenceRequest(model: deepseek, weightFormat: "fp8", context: 32_768, concurrency: 64)
+  let deepseekPlan = planner2.plan(
+    InferenceRequest(model: deepseek, weights: .asStored(deepseek), context: 32_768, concurrency: 64)
   )
-  let trainingPlan = Planner(graph: cluster4).planTraining(cluster4Training)
+  let trainingPlan = planner4.planTraining(cluster4Training)
   measure("emit vllm.sh, DeepSeek-V3 on 2 × 8 H100", iterations: 200) {
     _ = try? Emitter(plan: deepseekPlan, graph: cluster2, models: ["default": deepseek], origin: "bench").emit([.vllm])
   }

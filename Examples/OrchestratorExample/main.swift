@@ -9,9 +9,10 @@ let graph = try TopologyLoader().load(["2x-rtx-pro-6000-blackwell"])
 let reserve: Int64 = 8 << 30
 
 func request(_ role: String, _ model: String, context: Int, gpus: [Int]) throws -> InferenceRequest {
-  InferenceRequest(
-    model: try loader.load(model),
-    weightFormat: "bf16",
+  let spec = try loader.load(model)
+  return InferenceRequest(
+    model: spec,
+    weights: .asStored(spec),
     role: role,
     context: context,
     concurrency: 4,
@@ -23,7 +24,7 @@ func request(_ role: String, _ model: String, context: Int, gpus: [Int]) throws 
 
 var context = 131_072
 while context >= 8192 {
-  let plan = Planner(graph: graph).planRoles([
+  let plan = try Planner(graph: graph).planRoles([
     try request("reasoning", "Qwen/Qwen3-32B", context: context, gpus: [0]),
     try request("coder", "Qwen/Qwen2.5-7B-Instruct", context: 32_768, gpus: [1]),
   ])

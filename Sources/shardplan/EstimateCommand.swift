@@ -43,15 +43,15 @@ struct EstimateCommand: ParsableCommand {
       failWithInputError(error)
     }
     let original = spec
-    let label: String
-    (spec, label) = options.weights(original)
+    let weights: PlannedWeights
+    (spec, weights) = options.weights(original)
     let engine = options.engine(for: spec)
     let kvType = options.kvCache(for: engine)
     let context = options.context(for: spec)
     var mode = Workload.Mode.inference
     if let setup = training.setup() { mode = .training(setup) }
     let workload = Workload(mode: mode, context: context, batch: batch, kvCache: kvType, engine: engine, gpus: gpus)
-    let estimate = MemoryModel.estimate(model: spec, workload: workload, weightFormat: label)
+    let estimate = MemoryModel.estimate(model: spec, workload: workload, weightFormat: weights.label)
     let report = EstimateReport(model: spec, original: original, workload: workload, estimate: estimate)
     if self.format == .json {
       print(try report.jsonText(), terminator: "")

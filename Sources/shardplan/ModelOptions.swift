@@ -47,16 +47,11 @@ struct ModelOptions: ParsableArguments {
   /// The weight format asked for with `--dtype` or `--quant`, if any.
   var format: WeightFormat? { dtype.flatMap(WeightFormat.init(dtype:)) ?? quant.flatMap(WeightFormat.init(quant:)) }
 
-  /// The model in the weight format asked for, and that format's label (the
-  /// stored one when none was asked for: `Layout.storedLabel`, or the tensors'
-  /// single storage type, or `mixed (…)`).
-  func weights(_ loaded: ModelSpec) -> (spec: ModelSpec, label: String) {
-    if let format { return (loaded.converted(to: format), format.label) }
-    if loaded.quantization != nil { return (loaded, Layout.storedLabel(loaded)) }
-    let types = Set(loaded.tensors.map(\.storage.description))
-    let label =
-      types.count == 1 ? types.first?.lowercased() ?? "?" : "mixed (\(types.sorted().joined(separator: ", ")))"
-    return (loaded, label)
+  /// The model in the weight format asked for, and its weights as planned (as
+  /// stored when no format was asked for: ``PlannedWeights/asStored(_:)``).
+  func weights(_ loaded: ModelSpec) -> (spec: ModelSpec, weights: PlannedWeights) {
+    if let format { return (loaded.converted(to: format), .converted(format)) }
+    return (loaded, .asStored(loaded))
   }
 
   /// The engine: as given, else llama.cpp for GGUF files and llama.cpp quantizations, else vLLM.

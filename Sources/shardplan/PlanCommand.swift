@@ -212,7 +212,12 @@ struct PlanCommand: ParsableCommand {
     } catch {
       failWithInputError(error)
     }
-    let planner = Planner(graph: graph, strategy: strategy, objective: objective)
+    let planner: Planner
+    do {
+      planner = try Planner(graph: graph, strategy: strategy, objective: objective)
+    } catch {
+      failWithInputError(error)
+    }
     let plan =
       requests.count == 1 && requests[0].pinnedGPUs == nil ? planner.plan(requests[0]) : planner.planRoles(requests)
     try finish(plan, graph: graph, models: loaded)
@@ -229,7 +234,12 @@ struct PlanCommand: ParsableCommand {
       failWithInputError(error)
     }
     guard let setup = training.setup() else { return }
-    let planner = Planner(graph: graph, objective: objective)
+    let planner: Planner
+    do {
+      planner = try Planner(graph: graph, objective: objective)
+    } catch {
+      failWithInputError(error)
+    }
     var request = TrainingRequest(
       model: spec,
       setup: setup,
@@ -306,11 +316,11 @@ struct PlanCommand: ParsableCommand {
   }
 
   func request(for loaded: ModelSpec) throws -> InferenceRequest {
-    let (spec, label) = options.weights(loaded)
+    let (spec, weights) = options.weights(loaded)
     let engine = options.engine(for: spec)
     return InferenceRequest(
       model: spec,
-      weightFormat: label,
+      weights: weights,
       context: options.context(for: spec),
       concurrency: concurrency,
       kvCache: options.kvCache(for: engine),

@@ -61,7 +61,7 @@ struct EmitterTests {
       let workload = WorkloadPlan(
         role: "default",
         model: model.name,
-        weightFormat: "Q4_K_M",
+        weights: .converted(.gguf(.q4_k_m)),
         strategy: .pipeline,
         tensorParallel: 1,
         pipelineParallel: gpus,
@@ -74,8 +74,8 @@ struct EmitterTests {
         cpuExpertLayers: nil,
         context: 4096,
         concurrency: 1,
-        kvCacheType: "f16",
-        engine: "llama.cpp",
+        kvCache: .f16,
+        engine: .llamaCpp,
         prediction: Prediction(
           prefillTokensPerSecond: 1,
           decodeTokensPerSecond: 1,
@@ -181,7 +181,7 @@ struct EmitterTests {
   @Test func hostileHostNamesStayOutOfHostfilesAndShellCode() throws {
     var graph = try TopologyLoader().load(["2x8-h100-ib"])
     let model = try ModelLoader(environment: [:]).load("meta-llama/Llama-3.1-8B")
-    var training = Planner(graph: graph).planTraining(TrainingRequest(model: model, sequence: 2048))
+    var training = try Planner(graph: graph).planTraining(TrainingRequest(model: model, sequence: 2048))
     #expect(training.verdict == .fits && training.workloads[0].training?.nodes == 2)
     graph.hosts[0].name = "node0\nrm -rf / #"
     graph.hosts[1].name = "node1 $(reboot)"

@@ -102,13 +102,13 @@ struct PlannerTests {
     let graph = try TopologyLoader().load([topology])
     let request = InferenceRequest(
       model: spec,
-      weightFormat: quant?.label ?? "bf16",
+      weights: quant.map { .converted($0) } ?? .converted(.float(.bf16)),
       context: context,
       concurrency: concurrency,
       kvCache: kv,
       engine: engine
     )
-    return Planner(graph: graph, objective: objective).plan(request)
+    return try Planner(graph: graph, objective: objective).plan(request)
   }
 
   @Test func bisectionFindsTheLargestValueThatFits() {
@@ -217,8 +217,8 @@ struct PlannerExpertTests {
     var spec = try ModelLoader(environment: [:]).load("Qwen/Qwen3-30B-A3B")
     spec = spec.converted(to: .float(.bf16))
     let graph = try TopologyLoader().load(["8x-h100-sxm"])
-    let request = InferenceRequest(model: spec, weightFormat: "bf16", context: 8192, concurrency: 64)
-    let plan = Planner(graph: graph, strategy: .expert).plan(request)
+    let request = InferenceRequest(model: spec, weights: .converted(.float(.bf16)), context: 8192, concurrency: 64)
+    let plan = try Planner(graph: graph, strategy: .expert).plan(request)
     let workload = plan.workloads[0]
     #expect(workload.strategy == .expert)
     #expect(workload.expertParallel == workload.tensorParallel * workload.dataParallel)
@@ -262,13 +262,13 @@ struct PlannerRoleTests {
     let requests = try ids.enumerated().map { index, id in
       InferenceRequest(
         model: try loader.load(id),
-        weightFormat: "bf16",
+        weights: .converted(.float(.bf16)),
         role: "r\(index)",
         context: 8192,
         concurrency: 4
       )
     }
-    let plan = Planner(graph: graph).planRoles(requests)
+    let plan = try Planner(graph: graph).planRoles(requests)
     #expect(plan.verdict == .fits)
     let gpuSets = plan.workloads.map { Set($0.stages.flatMap(\.devices)) }
     // With 16 GPUs free, no two roles share a GPU.
@@ -282,17 +282,17 @@ struct PlannerRoleTests {
   @Test func pinnedRolesShareACard() throws {
     let loader = ModelLoader(environment: [:])
     let graph = try TopologyLoader().load(["2x-rtx-pro-6000-blackwell"])
-    let plan = Planner(graph: graph).planRoles([
+    let plan = try Planner(graph: graph).planRoles([
       InferenceRequest(
         model: try loader.load("Qwen/Qwen2.5-7B-Instruct"),
-        weightFormat: "bf16",
+        weights: .converted(.float(.bf16)),
         role: "coder",
         context: 32_768,
         pinnedGPUs: [1]
       ),
       InferenceRequest(
         model: try loader.load("google-bert/bert-base-cased"),
-        weightFormat: "f32",
+        weights: .converted(.float(.f32)),
         role: "embedder",
         context: 512,
         pinnedGPUs: [1]
@@ -371,11 +371,11 @@ struct PlannerExpertLoadTests {
     let graph = try TopologyLoader().load(["8x-h100-sxm"])
     // Skewed load: expert e gets 1000 / (e + 1) tokens in every layer.
     let load = (0..<48).map { _ in (0..<128).map { 1000 / Double($0 + 1) } }
-    var request = InferenceRequest(model: spec, weightFormat: "bf16", context: 8192, concurrency: 64)
+    var request = InferenceRequest(model: spec, weights: .converted(.float(.bf16)), context: 8192, concurrency: 64)
     request.expertLoad = load
-    let uneven = Planner(graph: graph, strategy: .expert).plan(request).workloads[0]
+    let uneven = try Planner(graph: graph, strategy: .expert).plan(request).workloads[0]
     request.redundantExperts = 16
-    let replicated = Planner(graph: graph, strategy: .expert).plan(request).workloads[0]
+    let replicated = try Planner(graph: graph, strategy: .expert).plan(request).workloads[0]
     let before = try #require(uneven.expertLoadImbalance)
     let after = try #require(replicated.expertLoadImbalance)
     #expect(before > 1.05)

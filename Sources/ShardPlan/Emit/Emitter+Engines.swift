@@ -166,12 +166,12 @@ extension Emitter {
     spellings: [KVCacheType: String],
     suggested: KVCacheType
   ) throws -> String {
-    guard let type = KVCacheType(name: workload.kvCacheType), let value = spellings[type] else {
+    guard let type = workload.kvCache, let value = spellings[type] else {
       let known = KVCacheType.allCases.filter { spellings[$0] != nil }.map(\.rawValue)
       throw InputError(
         .inconsistent,
         source: "--emit \(engine.lowercased())",
-        message: "\(engine) has no \(workload.kvCacheType) KV cache",
+        message: "\(engine) has no \(workload.kvCache?.rawValue ?? "missing") KV cache",
         expected: known.joined(separator: ", "),
         fix: "Plan again with --kv-dtype \(suggested.rawValue), \(engine)'s 8-bit cache"
       )
@@ -238,12 +238,12 @@ extension Emitter {
         "--override-tensor", Self.shellQuote("blk\\.(\(layers))\\.ffn_(up|down|gate|gate_up)_(ch|)exps=CPU"),
       ])
     }
-    var body = "# Set MODEL to the GGUF file of \(workload.model) as \(workload.weightFormat).\n"
+    var body = "# Set MODEL to the GGUF file of \(workload.model) as \(workload.weights.label).\n"
     let isFile = workload.model.lowercased().hasSuffix(".gguf")
     body +=
       isFile
       ? "MODEL=\"${MODEL:-\(Self.shellDefault(workload.model))}\"\n"
-      : "MODEL=\"${MODEL:?set MODEL to the .gguf file of \(Self.shellMessage(workload.model)) as \(Self.shellMessage(workload.weightFormat))}\"\n"
+      : "MODEL=\"${MODEL:?set MODEL to the .gguf file of \(Self.shellMessage(workload.model)) as \(Self.shellMessage(workload.weights.label))}\"\n"
     body += Self.bashArray("args", arguments)
     let port = Port.llamaServer + 10 * roleIndex(workload)
     if units.count == 1 {
@@ -428,32 +428,38 @@ extension Emitter {
   ) throws -> (
     flags: [[String]], requirement: String?
   ) {
-    let key = Layout.weightsKey(workload.weightFormat)
     let stored = spec.quantization?.lowercased() ?? ""
-    switch key {
-    case "as-stored": return ([], nil)
-    case "bf16": return (stored.isEmpty ? [["--dtype", "bfloat16"]] : [], nil)
-    case "fp16": return (stored.isEmpty ? [["--dtype", "float16"]] : [], nil)
-    case "fp32": return (stored.isEmpty ? [["--dtype", "float32"]] : [], nil)
-    case "fp8": return (stored.contains("fp8") ? [] : [["--quantization", "fp8"]], nil)
-    case "nf4":
+    guard let format = workload.weights.format else { return ([], nil) }
+    switch format {
+    case .float(let dtype):
+      let name =
+        switch dtype {
+        case .f32: "float32"
+        case .f16: "float16"
+        default: "bfloat16"
+        }
+      return (stored.isEmpty ? [["--dtype", name]] : [], nil)
+    case .fp8: return (stored.contains("fp8") ? [] : [["--quantization", "fp8"]], nil)
+    case .nf4:
       return (
         stored.contains("bitsandbytes") || stored.contains("nf4") ? [] : [["--quantization", "bitsandbytes"]], nil
       )
-    case "int4", "int8", "mxfp4":
-      let matches: [String: [String]] = [
-        "int4": ["gptq", "awq", "compressed", "int4"], "int8": ["gptq", "compressed", "int8", "w8a8"],
-        "mxfp4": ["mxfp4"],
-      ]
-      if let names = matches[key], names.contains(where: stored.contains) { return ([], nil) }
+    case .int4, .int8, .mxfp4:
+      let matches: [String] =
+        switch format {
+        case .int4: ["gptq", "awq", "compressed", "int4"]
+        case .int8: ["gptq", "compressed", "int8", "w8a8"]
+        default: ["mxfp4"]
+        }
+      if matches.contains(where: stored.contains) { return ([], nil) }
       // The engine reads the quantization from the checkpoint; it cannot make it.
-      let kind = key == "mxfp4" ? "MXFP4" : "\(key) (GPTQ, AWQ or compressed-tensors)"
+      let kind = format == .mxfp4 ? "MXFP4" : "\(format.key) (GPTQ, AWQ or compressed-tensors)"
       return ([], "an \(kind) checkpoint of \(spec.name)")
-    default:
+    case .gguf:
       throw InputError(
         .inconsistent,
         source: source,
-        message: "\(engine) does not run llama.cpp's \(workload.weightFormat) weights",
+        message: "\(engine) does not run llama.cpp's \(workload.weights.label) weights",
         fix: "Plan with --engine llama.cpp for GGUF quantizations"
       )
     }

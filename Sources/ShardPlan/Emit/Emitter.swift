@@ -79,11 +79,11 @@ public struct Emitter: Sendable {
   public func applies(_ format: EmitFormat, to workload: WorkloadPlan) -> Bool {
     let training = workload.training
     switch format {
-    case .vllm: return training == nil && workload.engine == Engine.vllm.rawValue
-    case .sglang: return training == nil && workload.engine == Engine.sglang.rawValue
-    case .llamaCpp: return training == nil && workload.engine == Engine.llamaCpp.rawValue
-    case .deviceMap: return training == nil && workload.engine == Engine.transformers.rawValue
-    case .accelerate: return training != nil || workload.engine == Engine.transformers.rawValue
+    case .vllm: return training == nil && workload.engine == .vllm
+    case .sglang: return training == nil && workload.engine == .sglang
+    case .llamaCpp: return training == nil && workload.engine == .llamaCpp
+    case .deviceMap: return training == nil && workload.engine == .transformers
+    case .accelerate: return training != nil || workload.engine == .transformers
     case .deepspeed: return training?.trainer == .deepspeed
     case .torchrun: return training != nil
     }
@@ -110,7 +110,7 @@ public struct Emitter: Sendable {
     }
     let chosen = formats ?? applicableFormats()
     for format in chosen where !plan.workloads.contains(where: { applies(format, to: $0) }) {
-      let engines = Set(plan.workloads.map { $0.training == nil ? $0.engine : "training" }).sorted()
+      let engines = Set(plan.workloads.map { $0.training == nil ? $0.engine.rawValue : "training" }).sorted()
       throw InputError(
         .inconsistent,
         source: "--emit \(format.rawValue)",
@@ -225,7 +225,7 @@ public struct Emitter: Sendable {
   /// The comment lines every file starts with (without the comment marker).
   func header(_ workload: WorkloadPlan) -> [String] {
     var lines = [
-      "Written by shardplan (\(origin)) for role '\(workload.role)': \(workload.model) as \(workload.weightFormat)",
+      "Written by shardplan (\(origin)) for role '\(workload.role)': \(workload.model) as \(workload.weights.label)",
       "on topology '\(plan.topology)', verdict \(plan.verdict.rawValue). Plan: \(summary(workload)).",
     ]
     if plan.workloads.count > 1 {
@@ -270,7 +270,7 @@ public struct Emitter: Sendable {
       text += ", all replicas together on GPU \(all)"
     }
     return
-      "\(text), context \(workload.context) tokens × \(workload.concurrency) sequence(s), KV \(workload.kvCacheType)"
+      "\(text), context \(workload.context) tokens × \(workload.concurrency) sequence(s), KV \(workload.kvCache?.rawValue ?? "none")"
   }
 
   /// Memory of the workload's own share of `gpu`: its planned bytes plus its part

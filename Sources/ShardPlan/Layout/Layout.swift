@@ -61,8 +61,8 @@ extension Plan {
     for workload in workloads {
       out += "  - role: \(DeviceGraph.yamlScalar(workload.role))\n"
       out += "    model: \(DeviceGraph.yamlScalar(workload.model))\n"
-      out += "    weights: \(DeviceGraph.yamlScalar(Layout.weightsKey(workload.weightFormat)))\n"
-      out += "    engine: \(workload.engine)\n"
+      out += "    weights: \(DeviceGraph.yamlScalar(workload.weights.layoutKey))\n"
+      out += "    engine: \(workload.engine.rawValue)\n"
       out += "    context: \(workload.context)\n"
       if let training = workload.training {
         out += "    training:\n"
@@ -80,7 +80,7 @@ extension Plan {
         out += "      mfu: \(training.mfu)\n"
       } else {
         out += "    concurrency: \(workload.concurrency)\n"
-        out += "    kvCache: \(workload.kvCacheType)\n"
+        out += "    kvCache: \(workload.kvCache?.rawValue ?? "none")\n"
       }
       out += "    tensorParallel: \(workload.tensorParallel)\n"
       out += "    pipelineParallel: \(workload.pipelineParallel)\n"
@@ -107,18 +107,6 @@ extension Layout {
   /// quantization with "(as stored)", or "as stored".
   public static func storedLabel(_ spec: ModelSpec) -> String {
     spec.quantization.map { "\($0) (as stored)" } ?? "as stored"
-  }
-
-  /// The `weights:` value that reproduces a plan's weight format label.
-  static func weightsKey(_ label: String) -> String {
-    let lower = label.lowercased()
-    if lower.hasSuffix("as stored") || lower.hasSuffix("(as stored)") { return "as-stored" }
-    for key in ["fp8", "int8", "int4", "nf4", "mxfp4"] where lower.hasPrefix(key) { return key }
-    if let preset = GGUFQuantization(rawValue: lower) { return preset.rawValue }
-    if ["bf16", "f16", "fp16", "f32", "fp32"].contains(lower) {
-      return lower == "f16" ? "fp16" : lower == "f32" ? "fp32" : lower
-    }
-    return "as-stored"
   }
 
   static let topKeys = ["topology", "workloads"]

@@ -37,9 +37,15 @@ public struct LayoutValidator: Sendable {
       findings.append(Finding(source: source, line: 1, message: "topology '\(topologyName)': \(error)"))
       return Report(findings: findings, plan: nil, verdict: .doesNotFit)
     }
-    var planner = Planner(graph: graph)
+    let planner: Planner
+    do {
+      planner = try Planner(graph: graph)
+    } catch {
+      findings.append(Finding(source: source, line: 1, message: "topology '\(topologyName)': \(error)"))
+      return Report(findings: findings, plan: nil, verdict: .doesNotFit, graph: graph)
+    }
     var workloads: [WorkloadPlan] = []
-    var budgets: [Int: DeviceBudget] = [:]
+    var ledger = Ledger()
     var roles: Set<String> = []
     var loaded: [String: ModelSpec] = [:]
     var layoutVerdict = Verdict.fits
@@ -57,14 +63,14 @@ public struct LayoutValidator: Sendable {
         problem("model '\(workload.model)': \(error)")
         continue
       }
-      var label = Layout.storedLabel(spec)
+      var weights = PlannedWeights.stored(Layout.storedLabel(spec))
       // A training workload's weights follow from its method (bf16, or NF4 for
       // QLoRA); the memory model converts the model it is given itself.
       if workload.training == nil, workload.weights != "as-stored",
         let format = WeightFormat(dtype: workload.weights) ?? WeightFormat(quant: workload.weights)
       {
         spec = spec.converted(to: format)
-        label = format.label
+        weights = .converted(format)
       }
       let layers = spec.layers
       // Structure.
@@ -149,14 +155,15 @@ public struct LayoutValidator: Sendable {
       // Memory of this workload as written.
       let request = InferenceRequest(
         model: spec,
-        weightFormat: label,
+        weights: weights,
         role: workload.role,
         context: workload.context,
         concurrency: workload.concurrency,
         kvCache: workload.kvCache,
         engine: workload.engine
       )
-      var candidate: Planner.Candidate?
+      let placement: Placement
+      let job: WorkloadRequest
       if let training = workload.training {
         let gpus = devicesUsed + replicaGPUs
         if workload.tensorParallel != 1 || workload.pipelineParallel != 1 || workload.expertParallel != 1 {
@@ -179,7 +186,7 @@ public struct LayoutValidator: Sendable {
         }
         if training.mixedPrecision == "bf16",
           let old = gpus.first(where: {
-            (Int(graph.gpus[$0].computeCapability?.split(separator: ".").first ?? "9") ?? 9) < 8
+            !graph.gpus[$0].hasBF16
           })
         {
           problem("GPU \(old) (\(graph.gpus[old].name)) has no bf16; use mixedPrecision fp16")
@@ -196,21 +203,24 @@ public struct LayoutValidator: Sendable {
           mfu: training.mfu
         )
         request.mixedPrecision = training.mixedPrecision
-        candidate = planner.evaluateTraining(request, gpus: gpus)
+        placement = .training(gpus: gpus)
+        job = .training(request)
       } else if workload.expertParallel > 1 {
         let tp = max(workload.tensorParallel, 1)
         let groups = stride(from: 0, to: devicesUsed.count, by: tp).map {
           Array(devicesUsed[$0..<min($0 + tp, devicesUsed.count)])
         }
-        candidate = planner.expertCandidates(request, groups: groups).first
-      } else if workload.cpuExpertLayers != nil {
-        var offloadPlanner = planner
-        offloadPlanner.allowed = Set(devicesUsed)
-        candidate = offloadPlanner.expertOffloadCandidates(request).first
-      } else if workload.gpuLayers != nil {
-        var offloadPlanner = planner
-        offloadPlanner.allowed = Set(devicesUsed)
-        candidate = offloadPlanner.offloadCandidates(request).first
+        placement = .experts(groups: groups)
+        job = .inference(request)
+      } else if let cpuExpertLayers = workload.cpuExpertLayers {
+        placement = .expertOffload(gpus: devicesUsed, cpuExpertLayers: cpuExpertLayers)
+        job = .inference(request)
+      } else if let gpuLayers = workload.gpuLayers {
+        if devicesUsed.count != 1 {
+          problem("gpuLayers offloads to one GPU, but the stage lists \(devicesUsed.count); list one GPU")
+        }
+        placement = .layerOffload(gpu: devicesUsed[0], gpuLayers: gpuLayers)
+        job = .inference(request)
       } else {
         // Further replicas have replica 0's shape: cut their GPU lists like its stages.
         let shape = workload.stages.map(\.devices.count)
@@ -225,28 +235,34 @@ public struct LayoutValidator: Sendable {
             problem("replica stage on GPUs \(group) spans several hosts; tensor parallelism stays inside one host")
           }
         }
-        candidate = planner.evaluate(
-          request,
-          stageGroups: workload.stages.map(\.devices),
-          otherReplicas: others,
-          fixedRanges: workload.stages.map { $0.firstLayer..<($0.lastLayer + 1) }
+        placement = .layers(
+          stages: workload.stages.map(\.devices),
+          layers: workload.stages.map { $0.firstLayer..<($0.lastLayer + 1) },
+          replicas: others
         )
+        job = .inference(request)
       }
+      let candidate: PricedLayout? =
+        switch job {
+        case .inference(let inference): planner.price(placement, Serving(inference), occupied: ledger.occupied)
+        case .training(let training): planner.price(placement, training, occupied: ledger.occupied)
+        }
       guard let candidate else {
         problem("cannot be priced on these GPUs")
         continue
       }
-      workloads.append(candidate.planned)
+      workloads.append(candidate.workload)
       // The planner's own verdict of the layout (an offload plan is at best tight).
       layoutVerdict = max(layoutVerdict, candidate.verdict)
       if candidate.verdict == .doesNotFit, let shortfall = candidate.shortfall, !shortfall.hasPrefix("GPU") {
         problem(shortfall)  // CPU RAM and the like; GPUs over budget are listed below
       }
       cpuBytes += candidate.cpuBytes
-      planner.record(candidate, into: &budgets)
+      ledger.record(candidate, graph: graph)
     }
-    var verdict = max(budgets.values.map(\.verdict).max() ?? .fits, layoutVerdict)
-    for budget in budgets.values.sorted(by: { $0.index < $1.index }) where budget.verdict == .doesNotFit {
+    let budgets = ledger.usedDevices
+    var verdict = max(budgets.map(\.verdict).max() ?? .fits, layoutVerdict)
+    for budget in budgets where budget.verdict == .doesNotFit {
       findings.append(
         Finding(
           source: source,
@@ -266,7 +282,7 @@ public struct LayoutValidator: Sendable {
       reasons: findings.isEmpty ? ["the layout fits"] : findings.map(\.description),
       fixes: [],
       workloads: workloads,
-      devices: budgets.values.sorted { $0.index < $1.index },
+      devices: budgets,
       cpuBytes: cpuBytes,
       alternatives: [],
       assumptions: []

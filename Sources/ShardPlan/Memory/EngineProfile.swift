@@ -5,11 +5,9 @@ public enum Engine: String, Hashable, Sendable, CaseIterable, Codable {
   case llamaCpp = "llama.cpp"
   case transformers
 
-  /// Whether shardplan plans tensor parallelism for the engine. llama.cpp splits
-  /// whole layers over GPUs (`--split-mode layer`, its default; the row and tensor
-  /// modes are not modelled), and transformers' `device_map` places whole modules,
-  /// so both get pipeline-style splits only.
-  public var splitsTensors: Bool { self == .vllm || self == .sglang }
+  /// Whether shardplan plans tensor parallelism for the engine (its profile's
+  /// ``EngineProfile/splitsTensors``).
+  public var splitsTensors: Bool { EngineProfile.profile(self).splitsTensors }
 }
 
 /// What an engine allocates besides weights and KV cache, per GPU, with the source
@@ -34,6 +32,32 @@ public struct EngineProfile: Hashable, Sendable {
   public var memoryFraction: Double?
   /// Where the numbers come from.
   public var sources: [String]
+  /// Whether the engine splits tensors over GPUs (tensor parallelism). llama.cpp
+  /// splits whole layers (`--split-mode layer`, its default; the row and tensor
+  /// modes are not modelled), and transformers' `device_map` places whole
+  /// modules, so both get pipeline-style splits only.
+  public var splitsTensors: Bool = true
+  /// Whether the engine spreads routed experts over GPUs (vLLM
+  /// `--enable-expert-parallel`, SGLang `--ep-size`).
+  public var expertParallel: Bool = true
+  /// Whether CPU offload is among the plans searched by default: llama.cpp runs
+  /// layers from RAM, accelerate copies `"cpu"` modules in; vLLM and SGLang
+  /// offload only when asked (`--strategy offload`).
+  public var plansOffload: Bool = false
+  /// Whether the engine can keep routed experts in CPU RAM and the rest on the
+  /// GPUs (llama.cpp `--n-cpu-moe`).
+  public var offloadsExperts: Bool = false
+  /// The engine's 8-bit KV cache, which a fix suggests when memory is short.
+  public var compactKVCache: KVCacheType = .fp8
+  /// The KV cache type used when none is asked for.
+  public var defaultKVCache: KVCacheType = .bf16
+
+  /// The environment value that makes the engine cut pipeline stages where the
+  /// plan does (vLLM's `VLLM_PP_LAYER_PARTITION`), nil when it splits that way
+  /// by itself or takes no such value.
+  public func layerPartition(_ stages: [Stage], layers: Int) -> String? {
+    engine == .vllm ? VLLMPartition.environmentValue(for: stages, layers: layers) : nil
+  }
 
   /// NCCL's buffers on each GPU for a tensor-parallel group of `size`:
   /// 342 MiB for 2 GPUs, 392 MiB for 4 and 8 (aiconfigurator `misc.nccl_mem`,
@@ -91,7 +115,13 @@ public struct EngineProfile: Hashable, Sendable {
         sources: [
           "runtime 250 MiB: gguf-parser's default VRAM platform footprint",
           "n_ubatch 512 (llama.cpp default); context padded to 256 cells with flash attention (gguf-parser)",
-        ]
+        ],
+        splitsTensors: false,
+        expertParallel: false,
+        plansOffload: true,
+        offloadsExperts: true,
+        compactKVCache: .q8_0,
+        defaultKVCache: .f16
       )
     case .transformers:
       EngineProfile(
@@ -105,7 +135,10 @@ public struct EngineProfile: Hashable, Sendable {
         sources: [
           "runtime 512 MiB: CUDA context + PyTorch caching allocator",
           "activations: one prefill forward with SDPA attention (no S² score matrix), logits of the last token only (generate)",
-        ]
+        ],
+        splitsTensors: false,
+        expertParallel: false,
+        plansOffload: true
       )
     }
   }

@@ -1,5 +1,5 @@
 /// Element type of the KV cache.
-public enum KVCacheType: String, Hashable, Sendable, CaseIterable {
+public enum KVCacheType: String, Hashable, Sendable, CaseIterable, Codable {
   case f32, f16, bf16, fp8
   /// llama.cpp block types: 34 bytes per 32 values (Q8_0), 18 per 32 (Q4_0).
   case q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl

@@ -108,6 +108,13 @@ public struct MemoryEstimate: Hashable, Sendable, Codable {
   public var optimizerBytes: Int64?
   /// Trainable parameters (training).
   public var trainableParameters: Int64?
+  /// Weights one GPU holds (tensor-parallel share, or the ZeRO-3 shard plus the
+  /// largest layer gathered).
+  public var weightBytesPerGPU: Int64 = 0
+  /// Gradients one GPU holds after ZeRO sharding (training).
+  public var gradientBytesPerGPU: Int64 = 0
+  /// Optimizer states one GPU holds after ZeRO sharding and offload (training).
+  public var optimizerBytesPerGPU: Int64 = 0
   /// Per GPU: what one GPU holds.
   public var perGPUBytes: Int64
   /// In total over all GPUs.
@@ -224,6 +231,7 @@ public enum MemoryModel {
       estimate.overheadBytes =
         profile.runtimeBytes + profile.cudaGraphBytes + EngineProfile.ncclBytes(groupSize: gpus)
       let weightsPerGPU = (weights + Int64(gpus) - 1) / Int64(gpus)
+      estimate.weightBytesPerGPU = weightsPerGPU
       estimate.perGPUBytes = weightsPerGPU + kvPerRank + estimate.activationBytes + estimate.overheadBytes
       estimate.totalBytes = estimate.perGPUBytes * Int64(gpus)
       counts = [
@@ -338,6 +346,9 @@ public enum MemoryModel {
     estimate.activationBytes = activations + logits
     let profile = EngineProfile.profile(.transformers)
     estimate.overheadBytes = profile.runtimeBytes + EngineProfile.ncclBytes(groupSize: Int(gpus))
+    estimate.weightBytesPerGPU = weightsPerGPU
+    estimate.gradientBytesPerGPU = gradientsPerGPU
+    estimate.optimizerBytesPerGPU = optimizerPerGPU
     estimate.perGPUBytes =
       weightsPerGPU + gradientsPerGPU + optimizerPerGPU + estimate.activationBytes + estimate.overheadBytes
     estimate.totalBytes = estimate.perGPUBytes * gpus

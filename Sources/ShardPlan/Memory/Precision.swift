@@ -44,6 +44,29 @@ public enum WeightFormat: Hashable, Sendable {
     }
   }
 
+  /// Every format shardplan can convert to, for parsing labels back.
+  public static let all: [WeightFormat] =
+    [.float(.f32), .float(.f16), .float(.bf16), .fp8, .int8, .int4, .nf4, .mxfp4]
+    + GGUFQuantization.allCases.map { .gguf($0) }
+
+  /// The name a layout file's `weights:` gives the format (`bf16`, `fp8`, `q4_k_m` …).
+  public var key: String {
+    switch self {
+    case .float(let dtype):
+      switch dtype {
+      case .f32: "fp32"
+      case .f16: "fp16"
+      default: dtype.rawValue.lowercased()
+      }
+    case .fp8: "fp8"
+    case .int8: "int8"
+    case .int4: "int4"
+    case .nf4: "nf4"
+    case .mxfp4: "mxfp4"
+    case .gguf(let type): type.rawValue
+    }
+  }
+
   /// A short label for reports.
   public var label: String {
     switch self {
@@ -55,6 +78,70 @@ public enum WeightFormat: Hashable, Sendable {
     case .mxfp4: "mxfp4"
     case .gguf(let type): type.rawValue.uppercased()
     }
+  }
+}
+
+/// The weights as a plan serves or trains them: as the checkpoint stores them, or
+/// in a format shardplan converted them to. A checkpoint stored wholly in one
+/// float dtype is that dtype (`bf16`), so that its engine flags say so.
+///
+/// Encoded in JSON as its label (`"bf16"`, `"fp8 (as stored)"`, `"Q4_K_M"`).
+public enum PlannedWeights: Hashable, Sendable, Codable, CustomStringConvertible {
+  /// As stored; the text describes the storage (`fp8 (as stored)`, `mixed (F32, Q4_K)`).
+  case stored(String)
+  /// Converted to (or stored wholly in) this format.
+  case converted(WeightFormat)
+
+  /// The weights of `model` as loaded: its single float dtype, or as stored.
+  public static func asStored(_ model: ModelSpec) -> PlannedWeights {
+    if let quantization = model.quantization { return .stored("\(quantization) (as stored)") }
+    let types = Set(model.tensors.map(\.storage))
+    if types.count == 1, case .dense(let dtype) = types.first, let format = WeightFormat(dtype: dtype.rawValue),
+      case .float = format
+    {
+      return .converted(format)
+    }
+    let names = Set(model.tensors.map(\.storage.description))
+    return .stored(
+      names.count == 1 ? names.first?.lowercased() ?? "as stored" : "mixed (\(names.sorted().joined(separator: ", ")))"
+    )
+  }
+
+  /// A short label for reports.
+  public var label: String {
+    switch self {
+    case .stored(let text): text
+    case .converted(let format): format.label
+    }
+  }
+
+  public var description: String { label }
+
+  /// The format, when the weights were converted to one.
+  public var format: WeightFormat? {
+    if case .converted(let format) = self { return format }
+    return nil
+  }
+
+  /// The `weights:` value of a layout file: the format's key, or `as-stored`.
+  public var layoutKey: String { format?.key ?? "as-stored" }
+
+  /// Reads a label back (JSON); a label of no known format is `stored`.
+  public init(label: String) {
+    if let format = WeightFormat.all.first(where: { $0.label == label }) {
+      self = .converted(format)
+    } else {
+      self = .stored(label)
+    }
+  }
+
+  public init(from decoder: any Decoder) throws {
+    self.init(label: try decoder.singleValueContainer().decode(String.self))
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(label)
   }
 }
 

@@ -9,13 +9,29 @@
 /// - compute efficiency 0.6 of dense peak for prefill GEMMs: an assumption
 ///   (large prefill GEMMs typically reach 50–70% of peak), stated in every report;
 /// - CPU RAM read at 0.7 of its nominal bandwidth for offloaded layers: an
-///   assumption (STREAM-style sustained bandwidth of DDR4/DDR5 servers).
+///   assumption (STREAM-style sustained bandwidth of DDR4/DDR5 servers);
+/// - hidden states handed between GPUs in 2-byte elements (bf16/fp16 activations);
+/// - a host whose RAM bandwidth no source gives reads at 51.2 GB/s, dual-channel
+///   DDR4-3200 (2 × 25.6 GB/s, JEDEC): the slowest common desktop, so that an
+///   offload plan is not flattered; every plan that uses it says so.
+///
+/// A GPU whose HBM bandwidth or dense bf16 peak is unknown is not priced with a
+/// made-up rate: ``Planner/init(graph:strategy:objective:tightFraction:)`` refuses it.
 public enum CostModel {
+  /// Fraction of peak HBM bandwidth that weight and cache reads reach.
   public static let memoryEfficiency = 0.8
+  /// Fixed latency per decoder layer and step, seconds.
   public static let layerLatencySeconds = 3e-6
+  /// Latency of one collective or pipeline hand-off, seconds.
   public static let collectiveLatencySeconds = 10e-6
+  /// Fraction of dense peak that prefill GEMMs reach.
   public static let computeEfficiency = 0.6
+  /// Fraction of nominal CPU RAM bandwidth that offloaded reads reach.
   public static let ramEfficiency = 0.7
+  /// Bytes per element of the hidden states that GPUs exchange.
+  public static let activationElementBytes: Int64 = 2
+  /// CPU RAM bandwidth assumed for a host no source describes, bytes/s.
+  public static let assumedRAMBandwidthBytesPerSecond: Int64 = 51_200_000_000
 
   /// Seconds to read `bytes` at `bandwidth` bytes/s with the memory efficiency.
   public static func readSeconds(bytes: Int64, bandwidth: Int64) -> Double {
@@ -42,5 +58,99 @@ public enum CostModel {
   public static func computeSeconds(flops: Double, tflops: Double) -> Double {
     guard tflops > 0 else { return .infinity }
     return flops / (tflops * 1e12 * computeEfficiency)
+  }
+
+  /// Seconds of the tensor-parallel all-reduces of `layers` layers for `tokens`
+  /// tokens: two per layer (after attention and after the MLP, Megatron-LM), each
+  /// of the tokens' hidden states.
+  public static func tensorParallelSeconds(
+    layers: Int,
+    tokens: Int64,
+    hiddenSize: Int,
+    size: Int,
+    linkBandwidth: Int64
+  ) -> Double {
+    Double(2 * layers)
+      * allReduceSeconds(
+        bytes: tokens * Int64(hiddenSize) * activationElementBytes,
+        size: size,
+        linkBandwidth: linkBandwidth
+      )
+  }
+
+  /// Seconds to hand `tokens` tokens' hidden states to the next pipeline stage.
+  public static func handoffSeconds(tokens: Int64, hiddenSize: Int, linkBandwidth: Int64) -> Double {
+    transferSeconds(bytes: tokens * Int64(hiddenSize) * activationElementBytes, linkBandwidth: linkBandwidth)
+  }
+
+  /// Seconds one decode step spends in a stage: reading its `bytes` (weights and
+  /// cache) from HBM, a fixed latency per layer, and its collectives.
+  public static func decodeStageSeconds(
+    bytes: Int64,
+    bandwidth: Int64,
+    layers: Int,
+    communicationSeconds: Double
+  ) -> Double {
+    readSeconds(bytes: bytes, bandwidth: bandwidth) + Double(layers) * layerLatencySeconds + communicationSeconds
+  }
+
+  /// FLOPs of the prefill of one prompt of `tokens` tokens over `layers` of the
+  /// model's `modelLayers` layers: 2 per active matrix parameter per token for the
+  /// layers' share, plus causal attention (scores and values: 2 × 2 × tokens/2 ×
+  /// width per layer per token, width = heads × head dimension).
+  public static func prefillFLOPs(
+    tokens: Int,
+    flopsPerToken: Int64,
+    layers: Int,
+    modelLayers: Int,
+    attentionWidth: Int64
+  ) -> Double {
+    let share = Double(layers) / Double(max(modelLayers, 1))
+    let count = Double(tokens)
+    return count * (Double(flopsPerToken) * share + 2 * count * Double(attentionWidth) * Double(layers))
+  }
+
+  /// The prediction of a layout from the seconds of one decode step (every
+  /// sequence advancing one token) and of the prefill of one prompt.
+  /// - Parameters:
+  ///   - sequencesPerStep: sequences one copy of the model advances per decode step.
+  ///   - copies: copies of the model decoding at once (data-parallel replicas or ranks).
+  static func prediction(
+    decodeSeconds: Double,
+    prefillSeconds: Double,
+    promptTokens: Int,
+    sequencesPerStep: Double,
+    copies: Int,
+    bound: String
+  ) -> Prediction {
+    let perSequence = decodeSeconds > 0 ? 1 / decodeSeconds : 0
+    return Prediction(
+      prefillTokensPerSecond: prefillSeconds > 0 ? Double(promptTokens) / prefillSeconds : 0,
+      decodeTokensPerSecond: perSequence,
+      aggregateDecodeTokensPerSecond: perSequence * sequencesPerStep * Double(copies),
+      timeToFirstTokenSeconds: prefillSeconds,
+      decodeBound: bound
+    )
+  }
+
+  /// FLOPs per active parameter per trained token: 6 for full training (forward 2,
+  /// backward 4: Kaplan et al. 2020), 4 when only adapters train (no weight
+  /// gradients of the frozen base), plus 2 with gradient checkpointing (a second
+  /// forward pass).
+  public static func trainingFLOPsPerParameter(method: Workload.Training.Method, checkpointing: Bool) -> Int {
+    (method == .full ? 6 : 4) + (checkpointing ? 2 : 0)
+  }
+
+  /// Seconds of one synchronous data-parallel training step of `tokens` tokens over
+  /// `gpus` GPUs of `tflops` dense bf16 peak at model-FLOPs utilisation `mfu`.
+  public static func trainingStepSeconds(
+    tokens: Double,
+    flopsPerParameter: Int,
+    activeParameters: Int64,
+    gpus: Int,
+    tflops: Double,
+    mfu: Double
+  ) -> Double {
+    tokens * Double(flopsPerParameter) * Double(max(activeParameters, 1)) / (Double(max(gpus, 1)) * tflops * 1e12 * mfu)
   }
 }

@@ -36,7 +36,7 @@ extension Plan {
 
   static func trainingText(_ workload: WorkloadPlan, _ training: TrainingPlan) -> String {
     var out =
-      "\nWorkload \(workload.role): \(training.method.rawValue) training of \(workload.model) (\(workload.weightFormat) weights, \(training.mixedPrecision) mixed precision), \(training.optimizer.rawValue)\n"
+      "\nWorkload \(workload.role): \(training.method.rawValue) training of \(workload.model) (\(workload.weights.label) weights, \(training.mixedPrecision) mixed precision), \(training.optimizer.rawValue)\n"
     let sharding =
       training.trainer == .fsdp
       ? "FSDP \(training.fsdpShardingStrategy)\(training.offload != .none ? " with parameters offloaded to CPU" : "")"
@@ -69,7 +69,7 @@ extension Plan {
         continue
       }
       out +=
-        "\nWorkload \(workload.role): \(workload.model) as \(workload.weightFormat), \(workload.concurrency) × \(workload.context) tokens, KV \(workload.kvCacheType), \(workload.engine)\n"
+        "\nWorkload \(workload.role): \(workload.model) as \(workload.weights.label), \(workload.concurrency) × \(workload.context) tokens, KV \(workload.kvCache?.rawValue ?? "none"), \(workload.engine.rawValue)\n"
       if let experts = workload.cpuExpertLayers {
         out +=
           "  layout: all layers on GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-"), the routed experts of layers 0–\(experts - 1) in CPU RAM (\(Units.formatBytes(cpuBytes)); llama.cpp --n-cpu-moe \(experts))\n"

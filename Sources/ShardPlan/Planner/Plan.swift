@@ -55,7 +55,8 @@ public struct Prediction: Hashable, Sendable, Codable {
 public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var role: String
   public var model: String
-  public var weightFormat: String
+  /// The weights as planned (JSON key `weightFormat`: their label).
+  public var weights: PlannedWeights
   public var strategy: Strategy
   public var tensorParallel: Int
   public var pipelineParallel: Int
@@ -73,8 +74,9 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var cpuExpertLayers: Int?
   public var context: Int
   public var concurrency: Int
-  public var kvCacheType: String
-  public var engine: String
+  /// The KV cache type (JSON key `kvCacheType`); nil for training, which keeps none.
+  public var kvCache: KVCacheType?
+  public var engine: Engine
   public var prediction: Prediction
   /// `VLLM_PP_LAYER_PARTITION` when the stages differ from vLLM's default split.
   public var vllmLayerPartition: String? = nil
@@ -91,6 +93,14 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   /// This workload's own memory on each of its GPUs, by GPU index — what an
   /// emitter sizes an engine's share of a card by when several workloads share it.
   public var gpuShares: [GPUShare] = []
+
+  enum CodingKeys: String, CodingKey {
+    case role, model, strategy, tensorParallel, pipelineParallel, expertParallel, dataParallel, stages
+    case replicaDevices, gpuLayers, cpuLayers, cpuExpertLayers, context, concurrency, engine, prediction
+    case vllmLayerPartition, expertLoadImbalance, redundantExperts, training, cpuBytes, gpuShares
+    case weights = "weightFormat"
+    case kvCache = "kvCacheType"
+  }
 }
 
 /// One workload's memory on one GPU, bytes.
@@ -217,7 +227,7 @@ public struct Alternative: Hashable, Sendable, Codable {
 
 /// The planner's answer.
 public struct Plan: Hashable, Sendable, Codable {
-  public static let schemaVersion = 1
+  public static let schemaVersion = 2
   public var topology: String
   public var objective: Objective
   public var verdict: Verdict
@@ -230,4 +240,22 @@ public struct Plan: Hashable, Sendable, Codable {
   public var cpuBytes: Int64
   public var alternatives: [Alternative]
   public var assumptions: [String]
+}
+
+extension Plan {
+  /// A plan with no workload: nothing could be placed, for `reason`.
+  static func empty(topology: String, objective: Objective, reason: String) -> Plan {
+    Plan(
+      topology: topology,
+      objective: objective,
+      verdict: .doesNotFit,
+      reasons: [reason],
+      fixes: [],
+      workloads: [],
+      devices: [],
+      cpuBytes: 0,
+      alternatives: [],
+      assumptions: []
+    )
+  }
 }

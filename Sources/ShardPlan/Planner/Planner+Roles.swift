@@ -6,19 +6,14 @@ extension Planner {
   ///
   /// - Complexity: O(R · C) candidate evaluations for R roles and C candidates per role.
   public func planRoles(_ requests: [InferenceRequest]) -> Plan {
-    guard requests.count > 1 else { return requests.first.map(plan) ?? plan(roles: []) }
-    return plan(roles: requests)
-  }
-
-  private func plan(roles original: [InferenceRequest]) -> Plan {
-    let requests = original.map { request -> InferenceRequest in
-      var copy = request
-      if copy.cachedSummary == nil { copy.cachedSummary = ModelSummary(request.model) }
-      return copy
+    guard requests.count > 1 else {
+      return requests.first.map(plan)
+        ?? Plan.empty(topology: graph.name, objective: .fewestGPUs, reason: "no role to place")
     }
-    let order = requests.enumerated().sorted { a, b in
-      let pinnedA = a.element.pinnedGPUs != nil
-      let pinnedB = b.element.pinnedGPUs != nil
+    let servings = requests.map(Serving.init)
+    let order = servings.enumerated().sorted { a, b in
+      let pinnedA = a.element.request.pinnedGPUs != nil
+      let pinnedB = b.element.request.pinnedGPUs != nil
       if pinnedA != pinnedB { return pinnedA }
       if a.element.summary.weightBytes != b.element.summary.weightBytes {
         return a.element.summary.weightBytes > b.element.summary.weightBytes
@@ -28,13 +23,14 @@ extension Planner {
     var planner = self
     planner.objective = .fewestGPUs
     var workloads: [(Int, WorkloadPlan)] = []
-    var budgets: [Int: DeviceBudget] = [:]
+    var ledger = Ledger()
     var reasons: [String] = []
     var fixes: [String] = []
     var verdict = Verdict.fits
     var cpuBytes: Int64 = 0
-    for (position, request) in order {
-      var candidates = planner.candidates(request)
+    for (position, serving) in order {
+      let request = serving.request
+      var candidates = planner.candidates(serving, occupied: ledger.occupied)
       candidates.sort { planner.better($0, $1) }
       guard let best = candidates.first else {
         verdict = .doesNotFit
@@ -42,23 +38,21 @@ extension Planner {
         continue
       }
       verdict = max(verdict, best.verdict)
-      let headroom = best.devices.map(\.freeBytes).min() ?? 0
       switch best.verdict {
       case .doesNotFit:
         reasons.append(
           "\(request.role) (\(request.model.name)): does not fit in what is left — \(best.shortfall ?? "short of memory")"
         )
-        fixes.append(contentsOf: planner.fixes(request).map { "\(request.role): \($0)" })
+        fixes.append(contentsOf: planner.fixes(serving, occupied: ledger.occupied).map { "\(request.role): \($0)" })
       default:
         reasons.append(
-          "\(request.role) (\(request.model.name)): \(describe(best.workload)), headroom \(Units.formatBytes(headroom))"
+          "\(request.role) (\(request.model.name)): \(describe(best.workload)), headroom \(Units.formatBytes(best.headroomBytes))"
         )
       }
-      workloads.append((position, best.planned))
+      workloads.append((position, best.workload))
       cpuBytes += best.cpuBytes
-      planner.record(best, into: &budgets)
+      ledger.record(best, graph: graph)
     }
-    let devices = Array(budgets.values).includingIdleGPUs(of: graph)
     return Plan(
       topology: graph.name,
       objective: .fewestGPUs,
@@ -66,32 +60,10 @@ extension Planner {
       reasons: reasons,
       fixes: fixes,
       workloads: workloads.sorted { $0.0 < $1.0 }.map(\.1),
-      devices: devices,
+      devices: ledger.devices(of: graph),
       cpuBytes: cpuBytes,
       alternatives: [],
-      assumptions: requests.first.map(assumptions) ?? []
+      assumptions: assumptions(requests[0])
     )
-  }
-}
-
-extension Planner {
-  /// Adds a placed workload to the running per-GPU budgets of several workloads:
-  /// its bytes become occupied for the workloads placed after it, and each GPU's
-  /// budget adds up every workload on it. A GPU's first budget is stated against
-  /// the whole card (memory only other processes hold, before any workload).
-  mutating func record(_ candidate: Candidate, into budgets: inout [Int: DeviceBudget]) {
-    for device in candidate.devices {
-      let before = occupied[device.index] ?? 0
-      occupied[device.index, default: 0] += device.usedBytes
-      if var existing = budgets[device.index] {
-        existing.absorb(device)
-        budgets[device.index] = existing
-      } else {
-        var fresh = device
-        fresh.otherBytes = graph.gpus[device.index].memoryUsedBytes ?? 0
-        fresh.usableBytes = device.usableBytes + before
-        budgets[device.index] = fresh
-      }
-    }
   }
 }

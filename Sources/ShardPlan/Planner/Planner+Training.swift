@@ -113,32 +113,27 @@ extension Planner {
   public func planTraining(_ request: TrainingRequest) -> Plan {
     let (gpus, layoutNote) = trainingGPUs(request)
     guard !gpus.isEmpty else {
-      return Plan(
+      return Plan.empty(
         topology: graph.name,
         objective: objective,
-        verdict: .doesNotFit,
-        reasons: [graph.gpus.isEmpty ? "the topology has no GPU" : "no GPU is left to train on"],
-        fixes: [],
-        workloads: [],
-        devices: [],
-        cpuBytes: 0,
-        alternatives: [],
-        assumptions: []
+        reason: graph.gpus.isEmpty ? "the topology has no GPU" : "no GPU is left to train on"
       )
     }
-    var tried: [Candidate] = []
-    var chosen: Candidate?
+    var tried: [PricedLayout] = []
+    var chosen: PricedLayout?
     for setup in setups(request) {
       var attempt = request
       attempt.setup = setup
-      let candidate = evaluateTraining(attempt, gpus: gpus)
+      guard let candidate = evaluateTraining(attempt, gpus: gpus) else { continue }
       tried.append(candidate)
       if candidate.verdict != .doesNotFit {
         chosen = candidate
         break
       }
     }
-    let best = chosen ?? tried.last ?? evaluateTraining(request, gpus: gpus)
+    guard let best = chosen ?? tried.last ?? evaluateTraining(request, gpus: gpus) else {
+      return Plan.empty(topology: graph.name, objective: objective, reason: "the training GPUs are not in the topology")
+    }
     var reasons: [String] = layoutNote.map { [$0] } ?? []
     let headroom = best.devices.map(\.freeBytes).min() ?? 0
     let summary = describe(best.workload)
@@ -169,7 +164,7 @@ extension Planner {
       verdict: best.verdict,
       reasons: reasons,
       fixes: fixes,
-      workloads: [best.planned],
+      workloads: [best.workload],
       devices: best.devices.includingIdleGPUs(of: graph),
       cpuBytes: best.cpuBytes,
       alternatives: Array(alternatives),
@@ -229,10 +224,15 @@ extension Planner {
     return list
   }
 
-  /// Prices one training setup on `gpus`.
-  func evaluateTraining(_ request: TrainingRequest, gpus: [Int]) -> Candidate {
+  /// Prices one training setup, data parallel over `gpus`: the memory model's
+  /// per-GPU states (ZeRO sharding, offload), CPU RAM for offloaded states on each
+  /// node, and the step time at the request's MFU.
+  func price(_ placement: Placement, _ request: TrainingRequest, occupied: Occupancy) -> PricedLayout? {
+    guard case .training(let gpus) = placement, !gpus.isEmpty, gpus.allSatisfy(graph.gpus.indices.contains) else {
+      return nil
+    }
     let model = request.model
-    let dp = max(gpus.count, 1)
+    let dp = gpus.count
     let format: WeightFormat = request.setup.method == .qlora ? .nf4 : .float(.bf16)
     let estimate = MemoryModel.estimate(
       model: model,
@@ -244,54 +244,45 @@ extension Planner {
       ),
       weightFormat: format.label
     )
-    let gradients = perGPU(estimate.gradientBytes ?? 0, sharded: request.setup.zeroStage >= 2, over: dp)
-    let optimizer =
-      request.setup.offload != .none && request.setup.zeroStage >= 1
-      ? 0 : perGPU(estimate.optimizerBytes ?? 0, sharded: request.setup.zeroStage >= 1, over: dp)
-    let weights = estimate.perGPUBytes - gradients - optimizer - estimate.activationBytes - estimate.overheadBytes
     let hosts = Set(gpus.map { graph.gpus[$0].host })
     let cpuPerNode = estimate.cpuBytes * Int64(dp / max(hosts.count, 1)) / Int64(dp)
-    var devices: [DeviceBudget] = []
-    for index in gpus {
+    let devices = gpus.map { index in
       let gpu = graph.gpus[index]
-      devices.append(
-        budget(
-          gpu,
-          usable: (gpu.memoryBytes ?? 0) - (gpu.memoryUsedBytes ?? 0) - (occupied[index] ?? 0),
-          weights: weights,
-          kv: 0,
-          activation: estimate.activationBytes,
-          overhead: estimate.overheadBytes,
-          gradients: gradients,
-          optimizer: optimizer
-        )
+      return budget(
+        gpu,
+        usable: usableBytes(gpu, engine: .transformers, occupied: occupied),
+        weights: estimate.weightBytesPerGPU,
+        kv: 0,
+        activation: estimate.activationBytes,
+        overhead: estimate.overheadBytes,
+        gradients: estimate.gradientBytesPerGPU,
+        optimizer: estimate.optimizerBytesPerGPU
       )
     }
-    var verdict = devices.map(\.verdict).max() ?? .doesNotFit
+    var ramVerdict = Verdict.fits
     var shortfall: String?
-    if verdict == .doesNotFit, let worst = devices.min(by: { $0.freeBytes < $1.freeBytes }) {
-      shortfall = "GPU\(worst.index) is short by \(Units.formatBytes(-worst.freeBytes))"
-    }
     for host in hosts.sorted() where request.setup.offload != .nvme {
       if let ram = graph.hosts[host].ramBytes, ram > 0, cpuPerNode > ram {
-        verdict = .doesNotFit
+        ramVerdict = .doesNotFit
         shortfall =
           "offload needs \(Units.formatBytes(cpuPerNode)) of CPU RAM on \(graph.hosts[host].name), which has \(Units.formatBytes(ram))"
       }
     }
     // Step time: the slowest GPU sets the pace of synchronous data parallelism.
-    let cards = gpus.map { graph.gpus[$0] }
-    let peak = (cards.compactMap(\.bf16TFLOPS).min() ?? 100) * 1e12
-    var factor = request.setup.method == .full ? 6 : 4
-    if request.setup.gradientCheckpointing { factor += 2 }
+    let factor = CostModel.trainingFLOPsPerParameter(
+      method: request.setup.method,
+      checkpointing: request.setup.gradientCheckpointing
+    )
     let tokensPerStep = Double(request.sequence * request.microBatch * request.gradientAccumulation * dp)
-    let stepSeconds =
-      tokensPerStep * Double(factor) * Double(max(model.activeParameters, 1)) / (Double(dp) * peak * request.mfu)
-    let bf16 = cards.allSatisfy { card in
-      guard let capability = card.computeCapability, let major = Int(capability.split(separator: ".").first ?? "")
-      else { return true }
-      return major >= 8
-    }
+    let stepSeconds = CostModel.trainingStepSeconds(
+      tokens: tokensPerStep,
+      flopsPerParameter: factor,
+      activeParameters: model.activeParameters,
+      gpus: dp,
+      tflops: slowest(gpus).bf16TFLOPS,
+      mfu: request.mfu
+    )
+    let bf16 = gpus.allSatisfy { graph.gpus[$0].hasBF16 }
     let training = TrainingPlan(
       method: request.setup.method,
       optimizer: request.setup.optimizer,
@@ -318,7 +309,7 @@ extension Planner {
     let workload = WorkloadPlan(
       role: request.role,
       model: model.name,
-      weightFormat: format.label,
+      weights: .converted(format),
       strategy: .auto,
       tensorParallel: 1,
       pipelineParallel: 1,
@@ -331,8 +322,8 @@ extension Planner {
       cpuExpertLayers: nil,
       context: request.sequence,
       concurrency: request.microBatch,
-      kvCacheType: "none",
-      engine: Engine.transformers.rawValue,
+      kvCache: nil,
+      engine: .transformers,
       prediction: Prediction(
         prefillTokensPerSecond: 0,
         decodeTokensPerSecond: 0,
@@ -342,29 +333,24 @@ extension Planner {
       ),
       training: training
     )
-    return Candidate(
-      workload: workload,
-      devices: devices,
-      verdict: verdict,
-      cpuBytes: estimate.cpuBytes,
-      shortfall: shortfall,
-      gpuCount: dp
-    )
+    return priced(workload, devices: devices, cpuBytes: estimate.cpuBytes, verdict: ramVerdict, shortfall: shortfall)
   }
 
-  private func perGPU(_ bytes: Int64, sharded: Bool, over gpus: Int) -> Int64 {
-    sharded ? (bytes + Int64(gpus) - 1) / Int64(gpus) : bytes
+  /// Prices a setup on `gpus`.
+  func evaluateTraining(_ request: TrainingRequest, gpus: [Int]) -> PricedLayout? {
+    price(.training(gpus: gpus), request, occupied: [:])
   }
 
   /// Changes that make a training run fit, each checked by planning again.
   func trainingFixes(_ request: TrainingRequest, gpus: [Int]) -> [String] {
     var found: [String] = []
-    func fits(_ changed: TrainingRequest) -> Candidate? {
+    func fits(_ changed: TrainingRequest) -> PricedLayout? {
       for setup in setups(changed) {
         var attempt = changed
         attempt.setup = setup
-        let candidate = evaluateTraining(attempt, gpus: gpus)
-        if candidate.verdict != .doesNotFit { return candidate }
+        if let candidate = evaluateTraining(attempt, gpus: gpus), candidate.verdict != .doesNotFit {
+          return candidate
+        }
       }
       return nil
     }

@@ -2,12 +2,17 @@
 public struct InferenceRequest: Hashable, Sendable {
   /// The model, already in the weight format wanted.
   public var model: ModelSpec
-  public var weightFormat: String
+  /// The weights as planned: what `model` holds.
+  public var weights: PlannedWeights
+  /// The role name (one per workload of a role split).
   public var role: String
+  /// Tokens per sequence.
   public var context: Int
   /// Sequences served at once.
   public var concurrency: Int
+  /// The KV cache's element type.
   public var kvCache: KVCacheType
+  /// The engine that serves it.
   public var engine: Engine
   /// GPUs this workload must use (global indices), or nil for any.
   public var pinnedGPUs: [Int]?
@@ -17,14 +22,11 @@ public struct InferenceRequest: Hashable, Sendable {
   /// Extra expert slots for replicas of hot experts, over all GPUs of an
   /// expert-parallel group (rounded up to a multiple of the group size).
   public var redundantExperts: Int = 0
-  /// The model's aggregates, filled in once by the planner.
-  var cachedSummary: ModelSummary?
-  /// The model's aggregates (computed now when not cached).
-  var summary: ModelSummary { cachedSummary ?? ModelSummary(model) }
 
+  /// A request to serve `model` (already converted to `weights`).
   public init(
     model: ModelSpec,
-    weightFormat: String,
+    weights: PlannedWeights,
     role: String = "default",
     context: Int,
     concurrency: Int = 1,
@@ -33,7 +35,7 @@ public struct InferenceRequest: Hashable, Sendable {
     pinnedGPUs: [Int]? = nil
   ) {
     self.model = model
-    self.weightFormat = weightFormat
+    self.weights = weights
     self.role = role
     self.context = context
     self.concurrency = concurrency
@@ -43,66 +45,76 @@ public struct InferenceRequest: Hashable, Sendable {
   }
 }
 
-/// Searches tensor- and pipeline-parallel layouts (and CPU offload) of one model
-/// on a device graph, prices each with the memory model and the cost model, and
-/// returns the best by the objective with ranked alternatives.
+/// Searches layouts of models on a device graph — tensor, pipeline, data and
+/// expert parallelism, CPU offload, role splits, training setups — and prices each
+/// with the one pricing function (``price(_:for:)``), returning the best by the
+/// objective with ranked alternatives.
 ///
 /// Deterministic: candidates are enumerated in a fixed order and ties are broken
 /// by that order.
 public struct Planner: Sendable {
-  public var graph: DeviceGraph
+  /// The machine planned for.
+  public let graph: DeviceGraph
+  /// The strategies the search may use.
   public var strategy: Strategy
+  /// What the search optimises.
   public var objective: Objective
   /// A plan whose tightest GPU keeps less than this fraction of its memory free is `tight`.
   public var tightFraction: Double
-  /// Bytes already taken on GPUs by workloads placed earlier (role split).
-  var occupied: [Int: Int64] = [:]
-  /// GPUs the current workload may use; nil for all.
-  var allowed: Set<Int>?
+  /// Each GPU's rates, by index, checked at creation.
+  let rates: [CardRates]
 
+  /// A planner for `graph`.
+  ///
+  /// - Throws: ``InputError`` when a GPU's memory, HBM bandwidth or dense bf16
+  ///   peak is unknown: shardplan does not price a card with a made-up rate.
   public init(
     graph: DeviceGraph,
     strategy: Strategy = .auto,
     objective: Objective = .throughput,
     tightFraction: Double = 0.05
-  ) {
+  ) throws {
+    var rates: [CardRates] = []
+    for (position, gpu) in graph.gpus.enumerated() {
+      var missing: [String] = []
+      if (gpu.memoryBytes ?? 0) <= 0 { missing.append("memory") }
+      let bandwidth = gpu.memoryBandwidthBytesPerSecond ?? 0
+      if bandwidth <= 0 { missing.append("HBM bandwidth") }
+      let tflops = gpu.bf16TFLOPS ?? 0
+      if !(tflops > 0) { missing.append("dense bf16 TFLOPS") }
+      guard missing.isEmpty, gpu.index == position else {
+        throw InputError(
+          .unknownName,
+          source: graph.name,
+          field: "GPU \(gpu.index)",
+          message: "\(gpu.name): \(missing.joined(separator: ", ")) unknown, so shardplan cannot price it",
+          expected: "a GPU model of the catalog (`shardplan gpus`), or memory, memoryBandwidth and bf16TFLOPS",
+          fix:
+            "Pass --gpu ID with a catalog id, or describe the card in a topology YAML file (memory:, memoryBandwidth:, bf16TFLOPS:)"
+        )
+      }
+      // PCIe Gen4 x16 where no source gives the link: the device graph's assumption too.
+      let pcie =
+        gpu.pcieGeneration.flatMap { PCIeRates.bytesPerSecond(generation: $0, lanes: gpu.pcieWidth ?? 16) }
+        ?? PCIeRates.bytesPerSecond(generation: 4, lanes: 16) ?? 0
+      rates.append(CardRates(bandwidthBytesPerSecond: bandwidth, bf16TFLOPS: tflops, pcieBytesPerSecond: pcie))
+    }
     self.graph = graph
     self.strategy = strategy
     self.objective = objective
     self.tightFraction = tightFraction
-  }
-
-  /// A priced layout.
-  struct Candidate {
-    var workload: WorkloadPlan
-    var devices: [DeviceBudget]
-    var verdict: Verdict
-    var cpuBytes: Int64
-    var shortfall: String?
-    var gpuCount: Int
-
-    /// The workload as a plan reports it, with its memory on each GPU.
-    var planned: WorkloadPlan {
-      var copy = workload
-      copy.cpuBytes = cpuBytes
-      copy.gpuShares = devices.sorted { $0.index < $1.index }.map {
-        GPUShare(gpu: $0.index, usedBytes: $0.usedBytes, weightBytes: $0.weightBytes, kvCacheBytes: $0.kvCacheBytes)
-      }
-      return copy
-    }
+    self.rates = rates
   }
 
   /// Plans one model.
   /// - Complexity: O(T · G · S · L²) for T tensor-parallel degrees, G device groups,
   ///   S pipeline stages and L layers; milliseconds for 8-GPU nodes.
-  public func plan(_ original: InferenceRequest) -> Plan {
-    var request = original
-    var candidates = self.candidates(request)
+  public func plan(_ request: InferenceRequest) -> Plan {
+    var serving = Serving(request)
+    var candidates = self.candidates(serving, occupied: [:])
     var reasons: [String] = []
     if objective == .longestContext {
       // Bisect the context for each GPU layout; keep the layout that holds the most.
-      var summarized = request
-      summarized.cachedSummary = ModelSummary(request.model)
       var bestContext = 0
       var bestGroups: [[Int]]?
       for candidate in candidates
@@ -111,9 +123,8 @@ public struct Planner: Sendable {
       {
         let groups = candidate.workload.stages.map(\.devices)
         let low = Self.largest(in: 0...max(request.model.maxContext, request.context)) { context in
-          var probe = summarized
-          probe.context = context
-          return (evaluate(probe, stageGroups: groups)?.verdict ?? .doesNotFit) != .doesNotFit
+          let probe = serving.with { $0.context = context }
+          return (layerCandidate(probe, stageGroups: groups, occupied: [:])?.verdict ?? .doesNotFit) != .doesNotFit
         }
         if low > bestContext {
           bestContext = low
@@ -121,8 +132,8 @@ public struct Planner: Sendable {
         }
       }
       if let bestGroups, bestContext > 0 {
-        request.context = bestContext
-        candidates = self.candidates(request)
+        serving = serving.with { $0.context = bestContext }
+        candidates = self.candidates(serving, occupied: [:])
         candidates.sort { a, b in
           let matchA = a.workload.stages.map(\.devices) == bestGroups
           let matchB = b.workload.stages.map(\.devices) == bestGroups
@@ -139,35 +150,28 @@ public struct Planner: Sendable {
     }
     var fixes: [String] = []
     guard let best = candidates.first else {
-      return Plan(
+      var empty = Plan.empty(
         topology: graph.name,
         objective: objective,
-        verdict: .doesNotFit,
-        reasons: [
+        reason:
           "no layout is possible: \(graph.gpus.isEmpty ? "the topology has no GPU" : "no tensor-parallel degree divides \(request.model.attention.heads) attention heads on these GPUs")"
-        ],
-        fixes: [],
-        workloads: [],
-        devices: [],
-        cpuBytes: 0,
-        alternatives: [],
-        assumptions: assumptions(request)
       )
+      empty.assumptions = assumptions(serving.request)
+      return empty
     }
+    let headroom = Units.formatBytes(best.headroomBytes)
     switch best.verdict {
     case .fits:
-      reasons.append(
-        "\(describe(best.workload)) fits; tightest GPU keeps \(Units.formatBytes(best.devices.map(\.freeBytes).min() ?? 0)) free"
-      )
+      reasons.append("\(describe(best.workload)) fits; tightest GPU keeps \(headroom) free")
     case .tight:
       reasons.append(
-        "\(describe(best.workload)) fits with under \(Int(tightFraction * 100))% of a GPU free: \(Units.formatBytes(best.devices.map(\.freeBytes).min() ?? 0)) on the tightest"
+        "\(describe(best.workload)) fits with under \(Int(tightFraction * 100))% of a GPU free: \(headroom) on the tightest"
       )
     case .doesNotFit:
       reasons.append(
         "no layout fits: the closest, \(describe(best.workload)), \(best.shortfall ?? "is short of memory")"
       )
-      fixes = self.fixes(request)
+      fixes = self.fixes(serving)
       // More cards of the same kind: what the closest layout needs in all, over one card's budget.
       if let card = best.devices.first, card.usableBytes > 0 {
         let needed = best.devices.reduce(Int64(0)) { $0 + $1.usedBytes }
@@ -186,19 +190,17 @@ public struct Planner: Sendable {
         whyNot: whyNot(candidate, versus: best)
       )
     }
-    // Budgets for every GPU of the graph, idle ones included.
-    let devices = best.devices.includingIdleGPUs(of: graph)
     return Plan(
       topology: graph.name,
       objective: objective,
       verdict: best.verdict,
       reasons: reasons,
       fixes: fixes,
-      workloads: [best.planned],
-      devices: devices,
+      workloads: [best.workload],
+      devices: best.devices.includingIdleGPUs(of: graph),
       cpuBytes: best.cpuBytes,
       alternatives: Array(alternatives),
-      assumptions: assumptions(request)
+      assumptions: assumptions(serving.request)
     )
   }
 
@@ -211,18 +213,21 @@ public struct Planner: Sendable {
     if let fraction = EngineProfile.profile(request.engine).memoryFraction {
       list.append("\(request.engine.rawValue) uses \(Int(fraction * 100))% of each GPU")
     }
+    if graph.hosts.contains(where: { $0.ramBandwidthBytesPerSecond == nil }) {
+      list.append(
+        "a host of unknown RAM bandwidth reads offloaded weights at \(Units.formatDecimal(Double(CostModel.assumedRAMBandwidthBytesPerSecond) / 1e9, places: 1)) GB/s (dual-channel DDR4-3200)"
+      )
+    }
     return list
   }
 
   // MARK: - Ranking
 
-  func better(_ a: Candidate, _ b: Candidate) -> Bool {
+  func better(_ a: PricedLayout, _ b: PricedLayout) -> Bool {
     if a.verdict != b.verdict { return a.verdict < b.verdict }
     if a.verdict == .doesNotFit {
       // Among layouts that do not fit, the closest to fitting first.
-      let shortA = a.devices.map(\.freeBytes).min() ?? 0
-      let shortB = b.devices.map(\.freeBytes).min() ?? 0
-      if shortA != shortB { return shortA > shortB }
+      if a.headroomBytes != b.headroomBytes { return a.headroomBytes > b.headroomBytes }
     }
     let pa = a.workload.prediction
     let pb = b.workload.prediction
@@ -246,12 +251,9 @@ public struct Planner: Sendable {
 
   func describe(_ workload: WorkloadPlan) -> String { workload.layoutSummary }
 
-  func whyNot(_ candidate: Candidate, versus best: Candidate) -> String {
+  func whyNot(_ candidate: PricedLayout, versus best: PricedLayout) -> String {
     if candidate.verdict == .doesNotFit { return candidate.shortfall ?? "does not fit" }
-    if candidate.verdict > best.verdict {
-      return candidate.verdict == .doesNotFit
-        ? (candidate.shortfall ?? "does not fit") : "fits with less room than the chosen plan"
-    }
+    if candidate.verdict > best.verdict { return "fits with less room than the chosen plan" }
     let mine = candidate.workload.prediction
     let theirs = best.workload.prediction
     switch objective {
@@ -270,17 +272,20 @@ public struct Planner: Sendable {
 
   // MARK: - Candidates
 
-  func candidates(_ original: InferenceRequest) -> [Candidate] {
-    var request = original
-    if request.cachedSummary == nil { request.cachedSummary = ModelSummary(request.model) }
-    var list: [Candidate] = []
+  /// Every placement the strategy allows, priced; `occupied` is what workloads
+  /// placed earlier hold on each GPU (role split).
+  func candidates(_ serving: Serving, occupied: Occupancy, strategy: Strategy? = nil) -> [PricedLayout] {
+    let strategy = strategy ?? self.strategy
+    let request = serving.request
+    var list: [PricedLayout] = []
     var fewestFitting: Int?
     let model = request.model
-    let permitted = request.pinnedGPUs.map(Set.init) ?? allowed
+    let permitted = request.pinnedGPUs.map(Set.init)
     let hosts = graph.hosts.map { host in
       graph.gpus.filter { $0.host == host.index && (permitted?.contains($0.index) ?? true) }.map(\.index)
     }
     let maxPerHost = hosts.map(\.count).max() ?? 0
+    let profile = serving.profile
     if strategy != .offload {
       var degrees: [Int] = []
       var t = 1
@@ -288,16 +293,16 @@ public struct Planner: Sendable {
         if model.attention.heads % t == 0 || model.attention.heads == 0 { degrees.append(t) }
         t *= 2
       }
-      if strategy == .pipeline || !request.engine.splitsTensors { degrees = degrees.filter { $0 == 1 } }
+      if strategy == .pipeline || !profile.splitsTensors { degrees = degrees.filter { $0 == 1 } }
       for degree in degrees {
-        let groups = tensorGroups(hosts: hosts, size: degree)
+        let groups = tensorGroups(hosts: hosts, size: degree, occupied: occupied)
         guard !groups.isEmpty else { continue }
-        // Expert parallelism is a vLLM and SGLang feature; llama.cpp and transformers
-        // keep every expert of a layer together.
-        if model.moe != nil && (strategy == .auto || strategy == .expert) && request.engine.splitsTensors {
+        if model.moe != nil && (strategy == .auto || strategy == .expert) && profile.expertParallel {
           // Expert parallelism over the first d groups, d = 1 … all.
           for count in 1...groups.count where degree * count > 1 {
-            list.append(contentsOf: expertCandidates(request, groups: Array(groups.prefix(count))))
+            if let priced = price(.experts(groups: Array(groups.prefix(count))), serving, occupied: occupied) {
+              list.append(priced)
+            }
           }
         }
         if strategy == .expert { continue }
@@ -310,7 +315,7 @@ public struct Planner: Sendable {
           let replicas = max(objective == .throughput ? groups.count / depth : 1, 1)
           let stageGroups = Array(groups.prefix(depth))
           let others = (1..<replicas).map { Array(groups[($0 * depth)..<(($0 + 1) * depth)]) }
-          if let candidate = evaluate(request, stageGroups: stageGroups, otherReplicas: others) {
+          if let candidate = layerCandidate(serving, stageGroups: stageGroups, replicas: others, occupied: occupied) {
             list.append(candidate)
             if candidate.verdict == .fits {
               fewestFitting = min(fewestFitting ?? Int.max, degree * depth)
@@ -319,18 +324,43 @@ public struct Planner: Sendable {
         }
       }
     }
-    // CPU offload is a plan for llama.cpp (which runs layers from RAM) or when asked
-    // for; for the other engines it is offered among the fixes.
-    if strategy == .offload || (strategy == .auto && (request.engine == .llamaCpp || request.engine == .transformers)) {
-      list.append(contentsOf: offloadCandidates(request))
-      list.append(contentsOf: expertOffloadCandidates(request))
+    // CPU offload is a plan where the engine's profile offers it by default, or
+    // when asked for; for the other engines it is offered among the fixes.
+    if strategy == .offload || (strategy == .auto && profile.plansOffload) {
+      list.append(contentsOf: offloadCandidates(serving, occupied: occupied))
+      list.append(contentsOf: expertOffloadCandidates(serving, occupied: occupied))
     }
     return list
   }
 
+  /// A tensor × pipeline (× data) layout with the layers cut by the optimal
+  /// contiguous partition of ``PipelinePartition``, or an even split (which does
+  /// not fit, and says by how much) when none fits.
+  func layerCandidate(
+    _ serving: Serving,
+    stageGroups: [[Int]],
+    replicas: [[[Int]]] = [],
+    occupied: Occupancy
+  ) -> PricedLayout? {
+    let layers = serving.model.layers
+    let tp = stageGroups.first?.count ?? 1
+    let (weights, kv) = perLayerBytes(serving, tensorParallel: tp)
+    let stages = pipelineStages(serving, stageGroups: stageGroups, occupied: occupied)
+    let ranges: [Range<Int>]
+    if let solution = PipelinePartition.solve(layerBytes: zip(weights, kv).map { $0 + $1 }, stages: stages) {
+      ranges = solution.ranges
+    } else {
+      guard layers >= stageGroups.count else { return nil }
+      let count = stageGroups.count
+      ranges = (0..<count).map { index in (index * layers / count)..<((index + 1) * layers / count) }
+    }
+    return price(.layers(stages: stageGroups, layers: ranges, replicas: replicas), serving, occupied: occupied)
+  }
+
   /// Tensor-parallel groups of `size` GPUs, each inside one host, GPUs of the
-  /// host's fast islands first so that groups sit on NVLink where they can.
-  func tensorGroups(hosts: [[Int]], size: Int) -> [[Int]] {
+  /// host's fast islands first so that groups sit on NVLink where they can; with
+  /// memory already occupied (role split), the emptiest GPUs and groups first.
+  func tensorGroups(hosts: [[Int]], size: Int, occupied: Occupancy) -> [[Int]] {
     let islands = graph.fastIslands()
     var groups: [[Int]] = []
     for gpus in hosts {
@@ -340,7 +370,6 @@ public struct Planner: Sendable {
       }
       for gpu in gpus where !ordered.contains(gpu) { ordered.append(gpu) }
       if !occupied.isEmpty {
-        // Role split: the emptiest GPUs first, so later roles do not pile onto earlier ones.
         ordered = ordered.enumerated().sorted { a, b in
           let usedA = occupied[a.element] ?? 0
           let usedB = occupied[b.element] ?? 0
@@ -354,7 +383,6 @@ public struct Planner: Sendable {
       }
     }
     if !occupied.isEmpty {
-      // Across hosts too: the emptiest groups first.
       groups = groups.enumerated().sorted { a, b in
         let usedA = a.element.reduce(Int64(0)) { $0 + (occupied[$1] ?? 0) }
         let usedB = b.element.reduce(Int64(0)) { $0 + (occupied[$1] ?? 0) }
@@ -364,12 +392,30 @@ public struct Planner: Sendable {
     return groups
   }
 
-  /// Per-GPU memory the engine may use: its memory fraction of the card minus
-  /// what other processes hold.
-  func usableBytes(_ gpu: GPU, engine: Engine) -> Int64 {
-    let fraction = EngineProfile.profile(engine).memoryFraction ?? 1.0
-    let capacity = gpu.memoryBytes ?? 0
-    return Int64(Double(capacity) * fraction) - (gpu.memoryUsedBytes ?? 0) - (occupied[gpu.index] ?? 0)
+  /// One GPU plus CPU RAM: the largest GPU the request may use, with as many
+  /// whole layers on it as fit (the output head first, as llama.cpp offloads it
+  /// first); nothing when every layer fits (that is not an offload plan).
+  func offloadCandidates(_ serving: Serving, occupied: Occupancy) -> [PricedLayout] {
+    let permitted = serving.request.pinnedGPUs.map(Set.init)
+    let gpus = graph.gpus.filter { permitted?.contains($0.index) ?? true }
+    guard let gpu = gpus.max(by: { ($0.memoryBytes ?? 0, -$0.index) < ($1.memoryBytes ?? 0, -$1.index) }) else {
+      return []
+    }
+    let gpuLayers = mostGPULayers(serving, gpu: gpu, occupied: occupied)
+    guard gpuLayers < serving.model.layers else { return [] }
+    return price(.layerOffload(gpu: gpu.index, gpuLayers: gpuLayers), serving, occupied: occupied).map { [$0] } ?? []
+  }
+
+  /// Expert offload (llama.cpp `--n-cpu-moe N`) over every GPU the request may
+  /// use: the smallest N that fits; nothing when everything fits on the GPUs.
+  func expertOffloadCandidates(_ serving: Serving, occupied: Occupancy) -> [PricedLayout] {
+    guard let moe = serving.model.moe, moe.routedExperts > 1, serving.profile.offloadsExperts else { return [] }
+    let permitted = serving.request.pinnedGPUs.map(Set.init)
+    let gpus = graph.gpus.filter { permitted?.contains($0.index) ?? true }.map(\.index)
+    guard !gpus.isEmpty else { return [] }
+    let count = fewestCPUExpertLayers(serving, gpus: gpus, occupied: occupied)
+    guard count > 0 else { return [] }
+    return price(.expertOffload(gpus: gpus, cpuExpertLayers: count), serving, occupied: occupied).map { [$0] } ?? []
   }
 
   /// The largest value in `range` for which `fits` holds, by bisection over a
@@ -385,444 +431,4 @@ public struct Planner: Sendable {
     return low
   }
 
-  /// One workload's budget on a GPU: what it uses of `usable`, and the verdict of
-  /// what is left (`tight` under `tightFraction` of the card free).
-  func budget(
-    _ gpu: GPU,
-    usable: Int64,
-    weights: Int64,
-    kv: Int64,
-    activation: Int64,
-    overhead: Int64,
-    gradients: Int64 = 0,
-    optimizer: Int64 = 0,
-    other: Int64? = nil
-  ) -> DeviceBudget {
-    let capacity = gpu.memoryBytes ?? 0
-    let used = weights + kv + activation + overhead + gradients + optimizer
-    let free = usable - used
-    return DeviceBudget(
-      index: gpu.index,
-      name: gpu.name,
-      capacityBytes: capacity,
-      usableBytes: usable,
-      usedBytes: used,
-      weightBytes: weights,
-      kvCacheBytes: kv,
-      activationBytes: activation,
-      overheadBytes: overhead,
-      otherBytes: other ?? gpu.memoryUsedBytes ?? 0,
-      freeBytes: free,
-      verdict: free < 0 ? .doesNotFit : (Double(free) < tightFraction * Double(capacity) ? .tight : .fits),
-      gradientBytes: gradients,
-      optimizerBytes: optimizer
-    )
-  }
-
-  /// Layer bytes that go on each rank for weights and the KV cache.
-  func perLayerBytes(_ request: InferenceRequest, tensorParallel: Int) -> (weights: [Int64], kv: [Int64]) {
-    let model = request.model
-    let profile = EngineProfile.profile(request.engine)
-    let kvModel = KVCacheModel(attention: model.attention, type: request.kvCache)
-    let block = Int64(max(profile.kvBlockSize, 1))
-    let weights = request.summary.layerBytes.map { ($0 + Int64(tensorParallel) - 1) / Int64(tensorParallel) }
-    let kv = model.attention.layers.prefix(model.layers).map { layer -> Int64 in
-      var tokens = Int64(request.context)
-      if case .sliding(let window) = layer { tokens = min(tokens, Int64(window)) }
-      tokens = (tokens + block - 1) / block * block
-      return tokens * kvModel.bytesPerToken(layer, tensorParallel: tensorParallel) * Int64(request.concurrency)
-    }
-    let paddedKV =
-      kv.count == weights.count ? Array(kv) : Array(kv) + [Int64](repeating: 0, count: max(0, weights.count - kv.count))
-    return (weights, paddedKV)
-  }
-
-  /// Prices one layout: `stageGroups` are replica 0's tensor-parallel groups in
-  /// stage order, `otherReplicas` the same shape for each further data-parallel
-  /// replica (every GPU of every replica gets a budget).
-  func evaluate(
-    _ request: InferenceRequest,
-    stageGroups: [[Int]],
-    otherReplicas: [[[Int]]] = [],
-    fixedRanges: [Range<Int>]? = nil
-  ) -> Candidate? {
-    let replicas = 1 + otherReplicas.count
-    let model = request.model
-    let tp = stageGroups.first?.count ?? 1
-    let profile = EngineProfile.profile(request.engine)
-    let (layerWeights, layerKV) = perLayerBytes(request, tensorParallel: tp)
-    let layerTotal = zip(layerWeights, layerKV).map { $0 + $1 }
-    let activation = profile.activationBytes(
-      model: model,
-      context: request.context,
-      batch: request.concurrency,
-      tensorParallel: tp
-    )
-    let overhead = profile.runtimeBytes + profile.cudaGraphBytes + EngineProfile.ncclBytes(groupSize: tp)
-    let summary = request.summary
-    let embedding = (summary.firstStageBytes + Int64(tp) - 1) / Int64(tp)
-    let head = (summary.lastStageBytes + Int64(tp) - 1) / Int64(tp)
-    var stages: [PipelinePartition.Stage] = []
-    for group in stageGroups {
-      let gpus = group.map { graph.gpus[$0] }
-      let capacity = gpus.map { usableBytes($0, engine: request.engine) }.min() ?? 0
-      let bandwidth = gpus.compactMap(\.memoryBandwidthBytesPerSecond).min() ?? 1_000_000_000_000
-      stages.append(
-        .init(
-          capacityBytes: capacity - activation - overhead,
-          secondsPerByte: 1 / (Double(bandwidth) * CostModel.memoryEfficiency),
-          firstStageExtraBytes: embedding,
-          lastStageExtraBytes: head
-        )
-      )
-    }
-    var ranges: [Range<Int>]
-    var verdict = Verdict.fits
-    var shortfall: String?
-    if let fixedRanges {
-      // A layout written by hand: price its ranges as given.
-      ranges = fixedRanges
-    } else if let solution = PipelinePartition.solve(layerBytes: layerTotal, stages: stages) {
-      ranges = solution.ranges
-    } else {
-      // Nothing fits: show an even split so the budgets say by how much.
-      guard model.layers >= stageGroups.count else { return nil }
-      ranges = evenSplit(layers: model.layers, stages: stageGroups.count)
-      verdict = .doesNotFit
-    }
-    // Budgets.
-    var devices: [DeviceBudget] = []
-    for (stageIndex, group) in ([stageGroups] + otherReplicas).flatMap({ $0.enumerated() }) {
-      let range = ranges[stageIndex]
-      var weights = layerWeights[range].reduce(0, +)
-      if stageIndex == 0 { weights += embedding }
-      if stageIndex == stageGroups.count - 1 { weights += head }
-      let kv = layerKV[range].reduce(0, +)
-      for index in group {
-        let gpu = graph.gpus[index]
-        devices.append(
-          budget(
-            gpu,
-            usable: usableBytes(gpu, engine: request.engine),
-            weights: weights,
-            kv: kv,
-            activation: activation,
-            overhead: overhead
-          )
-        )
-      }
-    }
-    verdict = max(verdict, devices.map(\.verdict).max() ?? .fits)
-    if verdict == .doesNotFit, let worst = devices.min(by: { $0.freeBytes < $1.freeBytes }) {
-      shortfall = "GPU\(worst.index) is short by \(Units.formatBytes(-worst.freeBytes))"
-    }
-    let prediction = predict(
-      request,
-      stageGroups: stageGroups,
-      ranges: ranges,
-      layerWeights: layerWeights,
-      layerKV: layerKV,
-      embedding: embedding,
-      head: head,
-      replicas: replicas
-    )
-    var workload = WorkloadPlan(
-      role: request.role,
-      model: model.name,
-      weightFormat: request.weightFormat,
-      strategy: stageGroups.count > 1 ? (tp > 1 ? .auto : .pipeline) : (tp > 1 ? .tensor : .auto),
-      tensorParallel: tp,
-      pipelineParallel: stageGroups.count,
-      expertParallel: 1,
-      dataParallel: replicas,
-      stages: zip(stageGroups, ranges).map {
-        Stage(devices: $0, firstLayer: $1.lowerBound, lastLayer: $1.upperBound - 1)
-      },
-      replicaDevices: [stageGroups.flatMap { $0 }] + otherReplicas.map { $0.flatMap { $0 } },
-      gpuLayers: nil,
-      cpuLayers: nil,
-      cpuExpertLayers: nil,
-      context: request.context,
-      concurrency: request.concurrency,
-      kvCacheType: request.kvCache.rawValue,
-      engine: request.engine.rawValue,
-      prediction: prediction
-    )
-    if request.engine == .vllm {
-      workload.vllmLayerPartition = VLLMPartition.environmentValue(for: workload.stages, layers: model.layers)
-    }
-    return Candidate(
-      workload: workload,
-      devices: devices,
-      verdict: verdict,
-      cpuBytes: 0,
-      shortfall: shortfall,
-      gpuCount: stageGroups.count * tp * replicas
-    )
-  }
-
-  func evenSplit(layers: Int, stages: Int) -> [Range<Int>] {
-    (0..<stages).map { index in (index * layers / stages)..<((index + 1) * layers / stages) }
-  }
-
-  /// Roofline prediction for a layout (``CostModel``).
-  func predict(
-    _ request: InferenceRequest,
-    stageGroups: [[Int]],
-    ranges: [Range<Int>],
-    layerWeights: [Int64],
-    layerKV: [Int64],
-    embedding: Int64,
-    head: Int64,
-    replicas: Int
-  ) -> Prediction {
-    let model = request.model
-    let tp = stageGroups.first?.count ?? 1
-    let batch = Int64(max(request.concurrency, 1))
-    let hidden = Int64(model.hiddenSize)
-    var decode = 0.0
-    var prefill = 0.0
-    var bound = "HBM bandwidth"
-    var communication = 0.0
-    let flopsPerToken = request.summary.flopsPerToken
-    let attentionWidth = Int64(model.attention.heads * max(model.attention.keyHeadDim, 1))
-    for (index, group) in stageGroups.enumerated() {
-      let gpus = group.map { graph.gpus[$0] }
-      let bandwidth = gpus.compactMap(\.memoryBandwidthBytesPerSecond).min() ?? 1_000_000_000_000
-      let tflops = gpus.compactMap(\.bf16TFLOPS).min() ?? 100
-      let link = graph.slowestLinkBandwidth(among: group) ?? Int64.max
-      let layers = ranges[index].count
-      var bytes = layerWeights[ranges[index]].reduce(0, +) + layerKV[ranges[index]].reduce(0, +)
-      if index == 0 { bytes += embedding }
-      if index == stageGroups.count - 1 { bytes += head }
-      let allReduce = CostModel.allReduceSeconds(bytes: batch * hidden * 2, size: tp, linkBandwidth: link)
-      let stageComm = Double(2 * layers) * allReduce
-      decode +=
-        CostModel.readSeconds(bytes: bytes, bandwidth: bandwidth) + Double(layers) * CostModel.layerLatencySeconds
-        + stageComm
-      communication += stageComm
-      // Prefill of one prompt of the context: 2 FLOPs per active matrix parameter per token,
-      // plus causal attention (scores and values: 2 × 2 × context/2 × width per layer per token).
-      let share = Double(layers) / Double(max(model.layers, 1))
-      let tokens = Double(request.context)
-      let flops =
-        tokens * (Double(flopsPerToken) * share + 2 * tokens * Double(attentionWidth) * Double(layers))
-      prefill +=
-        CostModel.computeSeconds(flops: flops / Double(tp), tflops: tflops)
-        + Double(2 * layers)
-        * CostModel.allReduceSeconds(bytes: Int64(tokens) * hidden * 2, size: tp, linkBandwidth: link)
-      if index > 0 {
-        let previous = stageGroups[index - 1]
-        let handoff = graph.link(previous[0], group[0])?.bandwidthBytesPerSecond ?? Int64.max
-        decode += CostModel.transferSeconds(bytes: batch * hidden * 2, linkBandwidth: handoff)
-        prefill += CostModel.transferSeconds(bytes: Int64(tokens) * hidden * 2, linkBandwidth: handoff)
-      }
-    }
-    if communication > decode / 2 { bound = "tensor-parallel all-reduce" }
-    let perSequence = decode > 0 ? 1 / decode : 0
-    return Prediction(
-      prefillTokensPerSecond: prefill > 0 ? Double(request.context) / prefill : 0,
-      decodeTokensPerSecond: perSequence,
-      aggregateDecodeTokensPerSecond: perSequence * Double(batch) * Double(replicas),
-      timeToFirstTokenSeconds: prefill,
-      decodeBound: bound
-    )
-  }
-
-  // MARK: - CPU offload
-
-  /// One GPU plus CPU RAM, llama.cpp style: as many whole layers on the GPU as fit
-  /// (the output head first, as llama.cpp offloads it first), the rest read from
-  /// RAM at the host's RAM bandwidth.
-  func offloadCandidates(_ request: InferenceRequest) -> [Candidate] {
-    guard let gpu = graph.gpus.max(by: { ($0.memoryBytes ?? 0, -$0.index) < ($1.memoryBytes ?? 0, -$1.index) }) else {
-      return []
-    }
-    let host = graph.hosts[gpu.host]
-    let model = request.model
-    // llama.cpp computes the CPU layers on the CPU. transformers (accelerate's
-    // device_map "cpu"), vLLM and SGLang (`--cpu-offload-gb`) keep weights in CPU RAM
-    // and copy them to the GPU for every forward pass.
-    let engine = request.engine
-    var offloadRequest = request
-    offloadRequest.engine = engine
-    let profile = EngineProfile.profile(engine)
-    let (weights, kv) = perLayerBytes(offloadRequest, tensorParallel: 1)
-    let head = request.summary.headBytes
-    let embedding = request.summary.embeddingBytes
-    let activation = profile.activationBytes(
-      model: model,
-      context: request.context,
-      batch: request.concurrency,
-      tensorParallel: 1
-    )
-    let overhead = profile.runtimeBytes
-    let usable = usableBytes(gpu, engine: engine)
-    // Under accelerate an offloaded module still runs on the GPU: its KV cache and
-    // the input embedding (copied on every pass otherwise) stay there.
-    let streams = engine != .llamaCpp
-    var budget = usable - activation - overhead - head - (streams ? kv.reduce(0, +) + embedding : 0)
-    var gpuLayers = 0
-    // llama.cpp offloads the last layers first (i_gpu_start = n_layer − n_gpu_layers).
-    var index = model.layers - 1
-    while index >= 0, budget >= weights[index] + (streams ? 0 : kv[index]) {
-      budget -= weights[index] + (streams ? 0 : kv[index])
-      gpuLayers += 1
-      index -= 1
-    }
-    guard gpuLayers < model.layers else { return [] }  // everything fits: not an offload plan
-    let cpuLayers = model.layers - gpuLayers
-    let cpuBytes =
-      weights[0..<cpuLayers].reduce(0, +) + (streams ? 0 : kv[0..<cpuLayers].reduce(0, +) + embedding)
-    let gpuBytes = usable - budget
-    let ram = host.ramBytes ?? 0
-    var verdict: Verdict = budget < 0 ? .doesNotFit : .fits
-    var shortfall: String?
-    if ram > 0 && cpuBytes > ram {
-      verdict = .doesNotFit
-      shortfall = "needs \(Units.formatBytes(cpuBytes)) of CPU RAM, the host has \(Units.formatBytes(ram))"
-    }
-    if gpuLayers == 0 && budget < 0 {
-      verdict = .doesNotFit
-      shortfall = "not even the output head and buffers fit on GPU\(gpu.index)"
-    }
-    let ramBandwidth = host.ramBandwidthBytesPerSecond ?? 50_000_000_000
-    let gpuRead = CostModel.readSeconds(
-      bytes: gpuBytes - activation - overhead,
-      bandwidth: gpu.memoryBandwidthBytesPerSecond ?? 1
-    )
-    // llama.cpp runs the CPU layers on the CPU, reading them from RAM; accelerate
-    // copies each offloaded module to the GPU for every forward pass.
-    let pcie = gpu.pcieGeneration.flatMap { PCIeRates.bytesPerSecond(generation: $0, lanes: gpu.pcieWidth ?? 16) }
-    let streamRate =
-      streams
-      ? min(Double(pcie ?? 16_000_000_000), Double(ramBandwidth) * CostModel.ramEfficiency)
-      : Double(ramBandwidth) * CostModel.ramEfficiency
-    let cpuRead = Double(cpuBytes - (streams ? 0 : embedding)) / streamRate
-    let decode = gpuRead + cpuRead + Double(model.layers) * CostModel.layerLatencySeconds
-    let perSequence = decode > 0 ? 1 / decode : 0
-    let flopsPerToken = request.summary.flopsPerToken
-    let prefillSeconds =
-      CostModel.computeSeconds(
-        flops: Double(request.context) * Double(flopsPerToken),
-        tflops: gpu.bf16TFLOPS ?? 50
-      ) + cpuRead
-    let device = DeviceBudget(
-      index: gpu.index,
-      name: gpu.name,
-      capacityBytes: gpu.memoryBytes ?? 0,
-      usableBytes: usable,
-      usedBytes: gpuBytes,
-      weightBytes: weights[cpuLayers...].reduce(0, +) + head + (streams ? embedding : 0),
-      kvCacheBytes: streams ? kv.reduce(0, +) : kv[cpuLayers...].reduce(0, +),
-      activationBytes: activation,
-      overheadBytes: overhead,
-      otherBytes: gpu.memoryUsedBytes ?? 0,
-      freeBytes: usable - gpuBytes,
-      verdict: verdict == .doesNotFit && gpuLayers == 0 ? .doesNotFit : .fits
-    )
-    let workload = WorkloadPlan(
-      role: request.role,
-      model: model.name,
-      weightFormat: request.weightFormat,
-      strategy: .offload,
-      tensorParallel: 1,
-      pipelineParallel: 1,
-      expertParallel: 1,
-      dataParallel: 1,
-      stages: [Stage(devices: [gpu.index], firstLayer: cpuLayers, lastLayer: model.layers - 1)],
-      replicaDevices: [[gpu.index]],
-      gpuLayers: gpuLayers,
-      cpuLayers: cpuLayers,
-      cpuExpertLayers: nil,
-      context: request.context,
-      concurrency: request.concurrency,
-      kvCacheType: request.kvCache.rawValue,
-      engine: engine.rawValue,
-      prediction: Prediction(
-        prefillTokensPerSecond: prefillSeconds > 0 ? Double(request.context) / prefillSeconds : 0,
-        decodeTokensPerSecond: perSequence,
-        aggregateDecodeTokensPerSecond: perSequence * Double(request.concurrency),
-        timeToFirstTokenSeconds: prefillSeconds,
-        decodeBound: streams ? "host-to-GPU copies of offloaded weights" : "CPU RAM bandwidth"
-      )
-    )
-    // An offload plan ranks below any GPU-only plan that fits (it is slower), so
-    // call it tight: it works, with the speed cost stated.
-    let finalVerdict: Verdict = verdict == .fits ? .tight : verdict
-    return [
-      Candidate(
-        workload: workload,
-        devices: [device],
-        verdict: finalVerdict,
-        cpuBytes: cpuBytes,
-        shortfall: shortfall,
-        gpuCount: 1
-      )
-    ]
-  }
-
-  // MARK: - Fixes
-
-  /// The smallest changes that make the request fit, each checked by planning again.
-  func fixes(_ request: InferenceRequest) -> [String] {
-    var found: [String] = []
-    func fits(_ changed: InferenceRequest) -> Bool {
-      var planner = self
-      planner.strategy = strategy == .offload ? .offload : .tensor
-      let candidates = planner.candidates(changed).filter { $0.verdict != .doesNotFit && $0.workload.cpuLayers == nil }
-      return !candidates.isEmpty
-    }
-    if request.kvCache != .fp8 && request.kvCache != .q4_0 && request.kvCache != .q8_0 {
-      var changed = request
-      changed.kvCache = request.engine == .llamaCpp ? .q8_0 : .fp8
-      if fits(changed) {
-        found.append("store the KV cache in \(changed.kvCache.rawValue) (--kv-dtype \(changed.kvCache.rawValue))")
-      }
-    }
-    if request.model.tensorSource != "gguf" && request.model.quantization == nil
-      || request.weightFormat.hasPrefix("bf16")
-      || request.weightFormat.hasPrefix("f16") || request.weightFormat.hasPrefix("f32")
-    {
-      for (format, flag) in [(WeightFormat.fp8, "--quant fp8"), (.int4, "--quant int4")] {
-        var changed = request
-        changed.model = request.model.converted(to: format)
-        changed.cachedSummary = nil
-        changed.weightFormat = format.label
-        if fits(changed) {
-          found.append("quantize the weights to \(format.label) (\(flag))")
-          break
-        }
-      }
-    }
-    // Longest context that fits, by bisection.
-    let low = Self.largest(in: 0...request.context) { context in
-      var changed = request
-      changed.context = context
-      return fits(changed)
-    }
-    if low >= 512 { found.append("shorten the context to \(low) tokens (--context \(low))") }
-    if request.concurrency > 1 {
-      let lowSeq = Self.largest(in: 0...request.concurrency) { sequences in
-        var changed = request
-        changed.concurrency = sequences
-        return fits(changed)
-      }
-      if lowSeq >= 1 {
-        found.append("serve \(lowSeq) sequences at once instead of \(request.concurrency) (--concurrency \(lowSeq))")
-      }
-    }
-    var onLlamaCpp = request
-    onLlamaCpp.engine = .llamaCpp
-    if request.engine != .llamaCpp, onLlamaCpp.kvCache == .bf16 { onLlamaCpp.kvCache = .f16 }
-    if let offload = offloadCandidates(onLlamaCpp).first, offload.verdict != .doesNotFit,
-      let cpu = offload.workload.cpuLayers
-    {
-      found.append(
-        "offload \(cpu) of \(request.model.layers) layers to CPU RAM with llama.cpp (-ngl \(offload.workload.llamaCppGPULayerSlots ?? 1)), at about \(format(offload.workload.prediction.decodeTokensPerSecond)) tokens/s"
-      )
-    }
-    if found.isEmpty { found.append("add GPUs: no single change above makes it fit") }
-    return found
-  }
 }

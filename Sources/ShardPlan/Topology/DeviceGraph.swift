@@ -435,3 +435,14 @@ public struct Conflict: Hashable, Sendable, Codable {
     self.ignored = ignored
   }
 }
+
+extension GPU {
+  /// Whether the card computes in bf16: compute capability 8.0 (Ampere) and newer;
+  /// assumed so when the capability is unknown.
+  public var hasBF16: Bool {
+    guard let capability = computeCapability, let major = Int(capability.split(separator: ".").first ?? "") else {
+      return true
+    }
+    return major >= 8
+  }
+}

@@ -1,0 +1,73 @@
+/// Where the parts of one workload go: the layout that ``Planner/price(_:for:)``
+/// prices. Every strategy enumerates placements; the validator builds one from a
+/// layout file; both hand it to the same pricing function.
+public enum Placement: Hashable, Sendable {
+  /// Decoder layers in pipeline stages, each stage tensor-parallel over its GPUs.
+  /// `stages` lists replica 0's tensor-parallel groups in stage order, `layers`
+  /// the decoder layers of each stage, and `replicas` every further data-parallel
+  /// copy in the same shape (one GPU list per stage).
+  case layers(stages: [[Int]], layers: [Range<Int>], replicas: [[[Int]]])
+  /// Expert parallelism (vLLM `--enable-expert-parallel`, SGLang `--ep-size`):
+  /// attention tensor-parallel inside each group and data-parallel over the
+  /// groups, the routed experts spread over all their GPUs.
+  case experts(groups: [[Int]])
+  /// One GPU holds the last `gpuLayers` decoder layers and the output head; the
+  /// first layers stay in CPU RAM (llama.cpp `-ngl`, accelerate's `"cpu"` modules,
+  /// vLLM and SGLang `--cpu-offload-gb`).
+  case layerOffload(gpu: Int, gpuLayers: Int)
+  /// Every layer on `gpus` (split in proportion to their memory) except the routed
+  /// experts of the first `cpuExpertLayers` layers, which stay in CPU RAM
+  /// (llama.cpp `--n-cpu-moe`).
+  case expertOffload(gpus: [Int], cpuExpertLayers: Int)
+  /// Data-parallel training over `gpus`, host by host.
+  case training(gpus: [Int])
+
+  /// Every GPU the placement uses, in its order.
+  public var gpus: [Int] {
+    switch self {
+    case .layers(let stages, _, let replicas): stages.flatMap { $0 } + replicas.flatMap { $0.flatMap { $0 } }
+    case .experts(let groups): groups.flatMap { $0 }
+    case .layerOffload(let gpu, _): [gpu]
+    case .expertOffload(let gpus, _): gpus
+    case .training(let gpus): gpus
+    }
+  }
+}
+
+/// What one workload is asked to do: serve (``InferenceRequest``) or train
+/// (``TrainingRequest``).
+public enum WorkloadRequest: Hashable, Sendable {
+  /// Serve a model.
+  case inference(InferenceRequest)
+  /// Train a model.
+  case training(TrainingRequest)
+
+  /// The workload's role name.
+  public var role: String {
+    switch self {
+    case .inference(let request): request.role
+    case .training(let request): request.role
+    }
+  }
+}
+
+/// A placement with its price: the workload as a plan reports it, every GPU's
+/// budget, the verdict of the one budget rule, and why it falls short.
+public struct PricedLayout: Hashable, Sendable {
+  /// The workload's layout, prediction, CPU bytes and per-GPU shares.
+  public var workload: WorkloadPlan
+  /// The budget of each GPU the placement uses, in placement order.
+  public var devices: [DeviceBudget]
+  /// The worst GPU's verdict, or does-not-fit when CPU RAM is short; a plan that
+  /// keeps weights in CPU RAM is at best `tight` (it works, at the speed stated).
+  public var verdict: Verdict
+  /// What is short, in a sentence, when the layout does not fit.
+  public var shortfall: String?
+
+  /// Bytes the workload keeps off its GPUs.
+  public var cpuBytes: Int64 { workload.cpuBytes }
+  /// GPUs the workload occupies.
+  public var gpuCount: Int { devices.count }
+  /// The fewest bytes free on any of its GPUs (negative: short by that much).
+  public var headroomBytes: Int64 { devices.map(\.freeBytes).min() ?? 0 }
+}

@@ -1,0 +1,809 @@
+import Foundation
+
+/// What the cost model reads of one GPU, checked once when a planner is made.
+struct CardRates: Hashable, Sendable {
+  /// Peak HBM bandwidth, bytes/s.
+  var bandwidthBytesPerSecond: Int64
+  /// Dense bf16 peak, TFLOPS.
+  var bf16TFLOPS: Double
+  /// Host-to-GPU copy rate, bytes/s: the card's PCIe link, or Gen4 x16 where no
+  /// source gives it (the device graph's assumption for its PCIe links too).
+  var pcieBytesPerSecond: Int64
+}
+
+/// One inference request with what pricing reads again and again, computed once
+/// per plan (DeepSeek-V3 has about 90,000 tensors).
+struct Serving {
+  var request: InferenceRequest
+  var summary: ModelSummary
+  var profile: EngineProfile
+
+  init(_ request: InferenceRequest) {
+    self.request = request
+    summary = ModelSummary(request.model)
+    profile = EngineProfile.profile(request.engine)
+  }
+
+  /// The same model and engine with other context, sequences or KV type.
+  func with(_ change: (inout InferenceRequest) -> Void) -> Serving {
+    var copy = self
+    change(&copy.request)
+    copy.profile = EngineProfile.profile(copy.request.engine)
+    return copy
+  }
+
+  var model: ModelSpec { request.model }
+}
+
+/// Memory that workloads placed earlier already hold on each GPU, by GPU index.
+typealias Occupancy = [Int: Int64]
+
+extension Planner {
+  /// Prices a placement of one workload alone on the planner's graph: every GPU's
+  /// budget, the verdict and the predicted speed. The search, `validate`, `emit`
+  /// and `train-time` all get their numbers from this function.
+  ///
+  /// - Returns: nil when the placement does not fit the request's shape (a GPU
+  ///   the graph lacks, stages and layer ranges that disagree, a training
+  ///   placement for an inference request).
+  public func price(_ placement: Placement, for request: WorkloadRequest) -> PricedLayout? {
+    switch request {
+    case .inference(let inference): price(placement, Serving(inference), occupied: [:])
+    case .training(let training): price(placement, training, occupied: [:])
+    }
+  }
+
+  /// Prices workloads that share the graph, in order: each sees the memory of the
+  /// ones before it. Returns each workload's price (nil where its placement does
+  /// not fit its request) and every GPU's budget with all workloads added up.
+  public func price(
+    together workloads: [(Placement, WorkloadRequest)]
+  ) -> (
+    layouts: [PricedLayout?], devices: [DeviceBudget]
+  ) {
+    var ledger = Ledger()
+    var layouts: [PricedLayout?] = []
+    for (placement, request) in workloads {
+      let priced: PricedLayout? =
+        switch request {
+        case .inference(let inference): price(placement, Serving(inference), occupied: ledger.occupied)
+        case .training(let training): price(placement, training, occupied: ledger.occupied)
+        }
+      if let priced { ledger.record(priced, graph: graph) }
+      layouts.append(priced)
+    }
+    return (layouts, ledger.devices(of: graph))
+  }
+
+  // MARK: - Serving
+
+  func price(_ placement: Placement, _ serving: Serving, occupied: Occupancy) -> PricedLayout? {
+    let gpus = placement.gpus
+    guard !gpus.isEmpty, gpus.allSatisfy(graph.gpus.indices.contains) else { return nil }
+    switch placement {
+    case .layers(let stages, let layers, let replicas):
+      return priceLayers(serving, stages: stages, ranges: layers, replicas: replicas, occupied: occupied)
+    case .experts(let groups):
+      return priceExperts(serving, groups: groups, occupied: occupied)
+    case .layerOffload(let gpu, let gpuLayers):
+      return priceLayerOffload(serving, gpu: gpu, gpuLayers: gpuLayers, occupied: occupied)
+    case .expertOffload(let gpus, let cpuExpertLayers):
+      return priceExpertOffload(serving, gpus: gpus, cpuExpertLayers: cpuExpertLayers, occupied: occupied)
+    case .training:
+      return nil
+    }
+  }
+
+  /// Per-GPU memory the engine may use: its memory fraction of the card minus
+  /// what other processes and earlier workloads hold.
+  func usableBytes(_ gpu: GPU, engine: Engine, occupied: Occupancy) -> Int64 {
+    let fraction = EngineProfile.profile(engine).memoryFraction ?? 1.0
+    let capacity = gpu.memoryBytes ?? 0
+    return Int64(Double(capacity) * fraction) - (gpu.memoryUsedBytes ?? 0) - (occupied[gpu.index] ?? 0)
+  }
+
+  /// One workload's budget on a GPU — the one budget rule of every path: what it
+  /// uses of `usable`, and the verdict of what is left (does-not-fit below zero,
+  /// `tight` under `tightFraction` of the card free).
+  func budget(
+    _ gpu: GPU,
+    usable: Int64,
+    weights: Int64,
+    kv: Int64,
+    activation: Int64,
+    overhead: Int64,
+    gradients: Int64 = 0,
+    optimizer: Int64 = 0
+  ) -> DeviceBudget {
+    let capacity = gpu.memoryBytes ?? 0
+    let used = weights + kv + activation + overhead + gradients + optimizer
+    let free = usable - used
+    return DeviceBudget(
+      index: gpu.index,
+      name: gpu.name,
+      capacityBytes: capacity,
+      usableBytes: usable,
+      usedBytes: used,
+      weightBytes: weights,
+      kvCacheBytes: kv,
+      activationBytes: activation,
+      overheadBytes: overhead,
+      otherBytes: gpu.memoryUsedBytes ?? 0,
+      freeBytes: free,
+      verdict: free < 0 ? .doesNotFit : (Double(free) < tightFraction * Double(capacity) ? .tight : .fits),
+      gradientBytes: gradients,
+      optimizerBytes: optimizer
+    )
+  }
+
+  /// The priced layout of budgets: the worst GPU's verdict (or `extra`, when worse),
+  /// and the shortfall of the tightest GPU when it is over.
+  func priced(
+    _ workload: WorkloadPlan,
+    devices: [DeviceBudget],
+    cpuBytes: Int64,
+    verdict extra: Verdict = .fits,
+    shortfall extraShortfall: String? = nil
+  ) -> PricedLayout {
+    var plan = workload
+    plan.cpuBytes = cpuBytes
+    plan.gpuShares = devices.sorted { $0.index < $1.index }.map {
+      GPUShare(gpu: $0.index, usedBytes: $0.usedBytes, weightBytes: $0.weightBytes, kvCacheBytes: $0.kvCacheBytes)
+    }
+    let verdict = max(devices.map(\.verdict).max() ?? .doesNotFit, extra)
+    var shortfall = extraShortfall
+    if shortfall == nil, verdict == .doesNotFit, let worst = devices.min(by: { $0.freeBytes < $1.freeBytes }),
+      worst.freeBytes < 0
+    {
+      shortfall = "GPU\(worst.index) is short by \(Units.formatBytes(-worst.freeBytes))"
+    }
+    return PricedLayout(workload: plan, devices: devices, verdict: verdict, shortfall: shortfall)
+  }
+
+  /// Layer bytes that go on each rank for weights and the KV cache.
+  func perLayerBytes(_ serving: Serving, tensorParallel: Int) -> (weights: [Int64], kv: [Int64]) {
+    let model = serving.model
+    let request = serving.request
+    let kvModel = KVCacheModel(attention: model.attention, type: request.kvCache)
+    let block = Int64(max(serving.profile.kvBlockSize, 1))
+    let weights = serving.summary.layerBytes.map { ($0 + Int64(tensorParallel) - 1) / Int64(tensorParallel) }
+    let kv = model.attention.layers.prefix(model.layers).map { layer -> Int64 in
+      var tokens = Int64(request.context)
+      if case .sliding(let window) = layer { tokens = min(tokens, Int64(window)) }
+      tokens = (tokens + block - 1) / block * block
+      return tokens * kvModel.bytesPerToken(layer, tensorParallel: tensorParallel) * Int64(request.concurrency)
+    }
+    let paddedKV =
+      kv.count == weights.count ? Array(kv) : Array(kv) + [Int64](repeating: 0, count: max(0, weights.count - kv.count))
+    return (weights, paddedKV)
+  }
+
+  /// Activations and overheads on each GPU of a tensor-parallel group of `tp`
+  /// (collectives over `collectiveGroup` GPUs), with `sequences` sequences per rank.
+  func fixedBytes(
+    _ serving: Serving,
+    tensorParallel tp: Int,
+    collectiveGroup: Int,
+    sequences: Int
+  ) -> (
+    activation: Int64, overhead: Int64
+  ) {
+    let profile = serving.profile
+    let activation = profile.activationBytes(
+      model: serving.model,
+      context: serving.request.context,
+      batch: sequences,
+      tensorParallel: tp
+    )
+    return (
+      activation, profile.runtimeBytes + profile.cudaGraphBytes + EngineProfile.ncclBytes(groupSize: collectiveGroup)
+    )
+  }
+
+  /// The rates of the slowest GPU of a group.
+  func slowest(_ group: [Int]) -> CardRates {
+    let cards = group.map { rates[$0] }
+    return CardRates(
+      bandwidthBytesPerSecond: cards.map(\.bandwidthBytesPerSecond).min() ?? 0,
+      bf16TFLOPS: cards.map(\.bf16TFLOPS).min() ?? 0,
+      pcieBytesPerSecond: cards.map(\.pcieBytesPerSecond).min() ?? 0
+    )
+  }
+
+  /// CPU RAM bandwidth of a host, or the cost model's stated assumption.
+  func ramBandwidth(_ host: Host) -> Int64 {
+    host.ramBandwidthBytesPerSecond ?? CostModel.assumedRAMBandwidthBytesPerSecond
+  }
+
+  /// A workload plan with the request's fields and a layout; the rest follows.
+  func workloadPlan(
+    _ request: InferenceRequest,
+    strategy: Strategy,
+    tensorParallel: Int,
+    pipelineParallel: Int = 1,
+    expertParallel: Int = 1,
+    dataParallel: Int = 1,
+    stages: [Stage],
+    replicaDevices: [[Int]],
+    prediction: Prediction
+  ) -> WorkloadPlan {
+    WorkloadPlan(
+      role: request.role,
+      model: request.model.name,
+      weights: request.weights,
+      strategy: strategy,
+      tensorParallel: tensorParallel,
+      pipelineParallel: pipelineParallel,
+      expertParallel: expertParallel,
+      dataParallel: dataParallel,
+      stages: stages,
+      replicaDevices: replicaDevices,
+      gpuLayers: nil,
+      cpuLayers: nil,
+      cpuExpertLayers: nil,
+      context: request.context,
+      concurrency: request.concurrency,
+      kvCache: request.kvCache,
+      engine: request.engine,
+      prediction: prediction
+    )
+  }
+
+  // MARK: Tensor × pipeline × data parallel
+
+  func priceLayers(
+    _ serving: Serving,
+    stages stageGroups: [[Int]],
+    ranges: [Range<Int>],
+    replicas otherReplicas: [[[Int]]],
+    occupied: Occupancy
+  ) -> PricedLayout? {
+    let request = serving.request
+    let model = serving.model
+    let tp = stageGroups.first?.count ?? 1
+    guard tp > 0, ranges.count == stageGroups.count,
+      ([stageGroups] + otherReplicas).allSatisfy({ $0.count == stageGroups.count && $0.allSatisfy { $0.count == tp } }),
+      ranges.allSatisfy({ $0.lowerBound >= 0 && $0.upperBound <= model.layers })
+    else { return nil }
+    let replicas = 1 + otherReplicas.count
+    let (layerWeights, layerKV) = perLayerBytes(serving, tensorParallel: tp)
+    let (activation, overhead) = fixedBytes(
+      serving,
+      tensorParallel: tp,
+      collectiveGroup: tp,
+      sequences: request.concurrency
+    )
+    let embedding = (serving.summary.firstStageBytes + Int64(tp) - 1) / Int64(tp)
+    let head = (serving.summary.lastStageBytes + Int64(tp) - 1) / Int64(tp)
+    var devices: [DeviceBudget] = []
+    for (stageIndex, group) in ([stageGroups] + otherReplicas).flatMap({ $0.enumerated() }) {
+      let range = ranges[stageIndex]
+      var weights = layerWeights[range].reduce(0, +)
+      if stageIndex == 0 { weights += embedding }
+      if stageIndex == stageGroups.count - 1 { weights += head }
+      let kv = layerKV[range].reduce(0, +)
+      for index in group {
+        let gpu = graph.gpus[index]
+        devices.append(
+          budget(
+            gpu,
+            usable: usableBytes(gpu, engine: request.engine, occupied: occupied),
+            weights: weights,
+            kv: kv,
+            activation: activation,
+            overhead: overhead
+          )
+        )
+      }
+    }
+    // Decode: each stage reads its weights and cache and all-reduces twice per
+    // layer; stages hand the batch's hidden states on. Prefill: one prompt of the
+    // context, split over the group's GPUs.
+    let batch = Int64(max(request.concurrency, 1))
+    let tokens = Int64(request.context)
+    var decode = 0.0
+    var prefill = 0.0
+    var communication = 0.0
+    let attentionWidth = Int64(model.attention.heads * max(model.attention.keyHeadDim, 1))
+    for (index, group) in stageGroups.enumerated() {
+      let card = slowest(group)
+      let link = graph.slowestLinkBandwidth(among: group) ?? Int64.max
+      let layers = ranges[index].count
+      var bytes = layerWeights[ranges[index]].reduce(0, +) + layerKV[ranges[index]].reduce(0, +)
+      if index == 0 { bytes += embedding }
+      if index == stageGroups.count - 1 { bytes += head }
+      let stageComm = CostModel.tensorParallelSeconds(
+        layers: layers,
+        tokens: batch,
+        hiddenSize: model.hiddenSize,
+        size: tp,
+        linkBandwidth: link
+      )
+      decode += CostModel.decodeStageSeconds(
+        bytes: bytes,
+        bandwidth: card.bandwidthBytesPerSecond,
+        layers: layers,
+        communicationSeconds: stageComm
+      )
+      communication += stageComm
+      let flops = CostModel.prefillFLOPs(
+        tokens: request.context,
+        flopsPerToken: serving.summary.flopsPerToken,
+        layers: layers,
+        modelLayers: model.layers,
+        attentionWidth: attentionWidth
+      )
+      prefill +=
+        CostModel.computeSeconds(flops: flops / Double(tp), tflops: card.bf16TFLOPS)
+        + CostModel.tensorParallelSeconds(
+          layers: layers,
+          tokens: tokens,
+          hiddenSize: model.hiddenSize,
+          size: tp,
+          linkBandwidth: link
+        )
+      if index > 0 {
+        let handoff = graph.link(stageGroups[index - 1][0], group[0])?.bandwidthBytesPerSecond ?? Int64.max
+        decode += CostModel.handoffSeconds(tokens: batch, hiddenSize: model.hiddenSize, linkBandwidth: handoff)
+        prefill += CostModel.handoffSeconds(tokens: tokens, hiddenSize: model.hiddenSize, linkBandwidth: handoff)
+      }
+    }
+    let prediction = CostModel.prediction(
+      decodeSeconds: decode,
+      prefillSeconds: prefill,
+      promptTokens: request.context,
+      sequencesPerStep: Double(batch),
+      copies: replicas,
+      bound: communication > decode / 2 ? "tensor-parallel all-reduce" : "HBM bandwidth"
+    )
+    let pipeline = stageGroups.count
+    var workload = workloadPlan(
+      request,
+      strategy: pipeline > 1 ? (tp > 1 ? .auto : .pipeline) : (tp > 1 ? .tensor : .auto),
+      tensorParallel: tp,
+      pipelineParallel: pipeline,
+      dataParallel: replicas,
+      stages: zip(stageGroups, ranges).map {
+        Stage(devices: $0, firstLayer: $1.lowerBound, lastLayer: $1.upperBound - 1)
+      },
+      replicaDevices: [stageGroups.flatMap { $0 }] + otherReplicas.map { $0.flatMap { $0 } },
+      prediction: prediction
+    )
+    workload.vllmLayerPartition = serving.profile.layerPartition(workload.stages, layers: model.layers)
+    return priced(workload, devices: devices, cpuBytes: 0)
+  }
+
+  /// The capacities of replica 0's stages for the pipeline partition: each
+  /// stage's smallest usable memory less activations and overheads.
+  func pipelineStages(_ serving: Serving, stageGroups: [[Int]], occupied: Occupancy) -> [PipelinePartition.Stage] {
+    let tp = stageGroups.first?.count ?? 1
+    let (activation, overhead) = fixedBytes(
+      serving,
+      tensorParallel: tp,
+      collectiveGroup: tp,
+      sequences: serving.request.concurrency
+    )
+    let embedding = (serving.summary.firstStageBytes + Int64(tp) - 1) / Int64(tp)
+    let head = (serving.summary.lastStageBytes + Int64(tp) - 1) / Int64(tp)
+    return stageGroups.map { group in
+      let capacity =
+        group.map { usableBytes(graph.gpus[$0], engine: serving.request.engine, occupied: occupied) }.min() ?? 0
+      return .init(
+        capacityBytes: capacity - activation - overhead,
+        secondsPerByte: 1 / (Double(slowest(group).bandwidthBytesPerSecond) * CostModel.memoryEfficiency),
+        firstStageExtraBytes: embedding,
+        lastStageExtraBytes: head
+      )
+    }
+  }
+
+  // MARK: Expert parallelism
+
+  /// Routed experts spread over all `tp × dp` GPUs of the groups, attention and
+  /// dense layers tensor-parallel over `tp` and replicated over the `dp` ranks, each
+  /// serving its share of the sequences. Decode pays two all-to-all exchanges per
+  /// MoE layer (dispatch and combine) of the tokens' hidden states to their k
+  /// experts over the slowest link.
+  func priceExperts(_ serving: Serving, groups: [[Int]], occupied: Occupancy) -> PricedLayout? {
+    let request = serving.request
+    let model = serving.model
+    guard let moe = model.moe, moe.routedExperts > 1 else { return nil }
+    let all = groups.flatMap { $0 }
+    let tp = groups.first?.count ?? 1
+    let dp = groups.count
+    let ep = tp * dp
+    // Every GPU holds the same number of experts (vLLM requires experts % EP == 0).
+    guard all.count > 1, tp > 0, groups.allSatisfy({ $0.count == tp }), moe.routedExperts % ep == 0 else {
+      return nil
+    }
+    let summary = serving.summary
+    let expertTotal = summary.expertBytesPerLayer.reduce(0, +)
+    let layerTotal = summary.layerBytes.reduce(0, +)
+    let embeddingAndHead = summary.weightBytes - layerTotal
+    let dense = (layerTotal - expertTotal + embeddingAndHead + Int64(tp) - 1) / Int64(tp)
+    // Replicas of hot experts (EPLB): R extra slots, a multiple of the group size,
+    // each GPU holding (E + R) / EP experts per layer.
+    let redundant = request.redundantExperts > 0 ? (request.redundantExperts + ep - 1) / ep * ep : 0
+    let slots = moe.routedExperts + redundant
+    let expertShare = (expertTotal * Int64(slots) / Int64(moe.routedExperts) + Int64(ep) - 1) / Int64(ep)
+    var imbalance = 1.0
+    if let load = request.expertLoad, !load.isEmpty, load.allSatisfy({ $0.count == moe.routedExperts }),
+      slots % ep == 0
+    {
+      let nodes = Set(all.map { graph.gpus[$0].host }).count
+      if let placement = ExpertBalancer.rebalance(load: load, replicas: slots, groups: 1, nodes: nodes, gpus: ep) {
+        let ratios = placement.gpuLoad.map { loads -> Double in
+          let mean = loads.reduce(0, +) / Double(max(loads.count, 1))
+          return mean > 0 ? (loads.max() ?? 0) / mean : 1
+        }
+        imbalance = ratios.reduce(0, +) / Double(max(ratios.count, 1))
+      }
+    }
+    let sequencesPerRank = (request.concurrency + dp - 1) / dp
+    let kv = KVCacheModel(attention: model.attention, type: request.kvCache).bytes(
+      context: request.context,
+      sequences: sequencesPerRank,
+      tensorParallel: tp,
+      blockSize: serving.profile.kvBlockSize
+    )
+    let (activation, overhead) = fixedBytes(
+      serving,
+      tensorParallel: tp,
+      collectiveGroup: ep,
+      sequences: sequencesPerRank
+    )
+    let devices = all.map { index in
+      let gpu = graph.gpus[index]
+      return budget(
+        gpu,
+        usable: usableBytes(gpu, engine: request.engine, occupied: occupied),
+        weights: dense + expertShare,
+        kv: kv,
+        activation: activation,
+        overhead: overhead
+      )
+    }
+    // Decode: each GPU reads its dense share, the experts its tokens visit, and its KV cache.
+    let card = slowest(all)
+    let link = graph.slowestLinkBandwidth(among: all) ?? Int64.max
+    let tokens = Int64(max(sequencesPerRank, 1))
+    // Fraction of the local experts that the batch's tokens visit in one step
+    // (uniform routing): 1 − (1 − k/E)^(tokens in the whole batch).
+    let visited =
+      1 - pow(1 - Double(moe.expertsPerToken) / Double(moe.routedExperts), Double(max(request.concurrency, 1)))
+    // The busiest GPU sets the pace: its expert work is `imbalance` times the mean.
+    let expertRead = Int64(Double(expertShare) * min(1, visited) * imbalance)
+    let dispatched = Int64(moe.expertsPerToken) * CostModel.activationElementBytes * Int64(model.hiddenSize)
+    let allToAll =
+      Double(2 * moe.moeLayers.count) * CostModel.transferSeconds(bytes: tokens * dispatched, linkBandwidth: link)
+    let tpComm = CostModel.tensorParallelSeconds(
+      layers: model.layers,
+      tokens: tokens,
+      hiddenSize: model.hiddenSize,
+      size: tp,
+      linkBandwidth: graph.slowestLinkBandwidth(among: groups[0]) ?? Int64.max
+    )
+    let decode =
+      CostModel.decodeStageSeconds(
+        bytes: dense + expertRead + kv,
+        bandwidth: card.bandwidthBytesPerSecond,
+        layers: model.layers,
+        communicationSeconds: allToAll
+      ) + tpComm
+    let prefill =
+      CostModel.computeSeconds(
+        flops: Double(request.context) * Double(summary.flopsPerToken),
+        tflops: card.bf16TFLOPS * Double(tp)
+      )
+      + Double(2 * moe.moeLayers.count)
+      * CostModel.transferSeconds(bytes: Int64(request.context) * dispatched / Int64(ep), linkBandwidth: link)
+    var workload = workloadPlan(
+      request,
+      strategy: .expert,
+      tensorParallel: tp,
+      expertParallel: ep,
+      dataParallel: dp,
+      stages: [Stage(devices: all, firstLayer: 0, lastLayer: model.layers - 1)],
+      replicaDevices: [all],
+      prediction: CostModel.prediction(
+        decodeSeconds: decode,
+        prefillSeconds: prefill,
+        promptTokens: request.context,
+        sequencesPerStep: Double(tokens),
+        copies: dp,
+        bound: allToAll > decode / 2 ? "expert all-to-all" : "HBM bandwidth"
+      )
+    )
+    workload.expertLoadImbalance = imbalance
+    workload.redundantExperts = redundant
+    return priced(workload, devices: devices, cpuBytes: 0)
+  }
+
+  // MARK: Layer offload
+
+  /// What a layer-offload plan keeps on its GPU whatever the split: activations,
+  /// overheads and the output head, and — when the engine streams offloaded
+  /// layers to the GPU instead of running them on the CPU — the whole KV cache and
+  /// the input embedding.
+  struct OffloadShape {
+    var weights: [Int64]
+    var kv: [Int64]
+    var activation: Int64
+    var overhead: Int64
+    var head: Int64
+    var embedding: Int64
+    /// True when the engine copies offloaded layers to the GPU for every forward
+    /// pass (accelerate, vLLM and SGLang); false when it computes them on the CPU
+    /// from RAM (llama.cpp).
+    var streams: Bool
+    var usable: Int64
+
+    var resident: Int64 { activation + overhead + head + (streams ? kv.reduce(0, +) + embedding : 0) }
+    /// GPU bytes of decoder layer `index` when it sits on the GPU.
+    func layerBytes(_ index: Int) -> Int64 { weights[index] + (streams ? 0 : kv[index]) }
+  }
+
+  func offloadShape(_ serving: Serving, gpu: GPU, occupied: Occupancy) -> OffloadShape {
+    let (weights, kv) = perLayerBytes(serving, tensorParallel: 1)
+    let (activation, _) = fixedBytes(
+      serving,
+      tensorParallel: 1,
+      collectiveGroup: 1,
+      sequences: serving.request.concurrency
+    )
+    return OffloadShape(
+      weights: weights,
+      kv: kv,
+      activation: activation,
+      overhead: serving.profile.runtimeBytes,
+      head: serving.summary.headBytes,
+      embedding: serving.summary.embeddingBytes,
+      streams: serving.request.engine != .llamaCpp,
+      usable: usableBytes(gpu, engine: serving.request.engine, occupied: occupied)
+    )
+  }
+
+  /// The most decoder layers that fit on `gpu` beside what it always holds,
+  /// taken from the last layer down (llama.cpp: `i_gpu_start = n_layer − n_gpu_layers`).
+  func mostGPULayers(_ serving: Serving, gpu: GPU, occupied: Occupancy) -> Int {
+    let shape = offloadShape(serving, gpu: gpu, occupied: occupied)
+    var left = shape.usable - shape.resident
+    var count = 0
+    var index = serving.model.layers - 1
+    while index >= 0, left >= shape.layerBytes(index) {
+      left -= shape.layerBytes(index)
+      count += 1
+      index -= 1
+    }
+    return count
+  }
+
+  func priceLayerOffload(_ serving: Serving, gpu index: Int, gpuLayers: Int, occupied: Occupancy) -> PricedLayout? {
+    let request = serving.request
+    let model = serving.model
+    guard (0...model.layers).contains(gpuLayers) else { return nil }
+    let gpu = graph.gpus[index]
+    let host = graph.hosts[gpu.host]
+    let shape = offloadShape(serving, gpu: gpu, occupied: occupied)
+    let cpuLayers = model.layers - gpuLayers
+    let streams = shape.streams
+    let cpuBytes =
+      shape.weights[0..<cpuLayers].reduce(0, +)
+      + (streams ? 0 : shape.kv[0..<cpuLayers].reduce(0, +) + shape.embedding)
+    let device = budget(
+      gpu,
+      usable: shape.usable,
+      weights: shape.weights[cpuLayers...].reduce(0, +) + shape.head + (streams ? shape.embedding : 0),
+      kv: streams ? shape.kv.reduce(0, +) : shape.kv[cpuLayers...].reduce(0, +),
+      activation: shape.activation,
+      overhead: shape.overhead
+    )
+    // An offload plan ranks below any GPU-only plan that fits (it is slower), so it
+    // is at best tight: it works, with the speed cost stated.
+    var verdict = Verdict.tight
+    var shortfall: String?
+    let ram = host.ramBytes ?? 0
+    if ram > 0 && cpuBytes > ram {
+      verdict = .doesNotFit
+      shortfall = "needs \(Units.formatBytes(cpuBytes)) of CPU RAM, the host has \(Units.formatBytes(ram))"
+    }
+    if gpuLayers == 0 && device.freeBytes < 0 {
+      shortfall = "not even the output head and buffers fit on GPU\(gpu.index)"
+    }
+    // llama.cpp runs the CPU layers on the CPU, reading them from RAM; the other
+    // engines copy each offloaded layer to the GPU for every forward pass.
+    let rates = rates[index]
+    let ramRate = Double(ramBandwidth(host)) * CostModel.ramEfficiency
+    let streamRate = streams ? min(Double(rates.pcieBytesPerSecond), ramRate) : ramRate
+    let gpuRead = CostModel.readSeconds(
+      bytes: device.usedBytes - shape.activation - shape.overhead,
+      bandwidth: rates.bandwidthBytesPerSecond
+    )
+    let cpuRead = Double(cpuBytes - (streams ? 0 : shape.embedding)) / streamRate
+    let decode = gpuRead + cpuRead + Double(model.layers) * CostModel.layerLatencySeconds
+    let prefill =
+      CostModel.computeSeconds(
+        flops: Double(request.context) * Double(serving.summary.flopsPerToken),
+        tflops: rates.bf16TFLOPS
+      ) + cpuRead
+    var workload = workloadPlan(
+      request,
+      strategy: .offload,
+      tensorParallel: 1,
+      stages: [Stage(devices: [index], firstLayer: cpuLayers, lastLayer: model.layers - 1)],
+      replicaDevices: [[index]],
+      prediction: CostModel.prediction(
+        decodeSeconds: decode,
+        prefillSeconds: prefill,
+        promptTokens: request.context,
+        sequencesPerStep: Double(request.concurrency),
+        copies: 1,
+        bound: streams ? "host-to-GPU copies of offloaded weights" : "CPU RAM bandwidth"
+      )
+    )
+    workload.gpuLayers = gpuLayers
+    workload.cpuLayers = cpuLayers
+    return priced(workload, devices: [device], cpuBytes: cpuBytes, verdict: verdict, shortfall: shortfall)
+  }
+
+  // MARK: Expert offload
+
+  /// What an expert-offload plan needs on its GPUs in all with no experts in RAM,
+  /// and what each GPU can give it (usable less activations and overheads).
+  func expertOffloadShape(
+    _ serving: Serving,
+    gpus: [Int],
+    occupied: Occupancy
+  ) -> (
+    needed: Int64, kv: Int64, usable: [Int64], activation: Int64
+  ) {
+    let (weights, kv) = perLayerBytes(serving, tensorParallel: 1)
+    let (activation, _) = fixedBytes(
+      serving,
+      tensorParallel: 1,
+      collectiveGroup: 1,
+      sequences: serving.request.concurrency
+    )
+    let usable = gpus.map {
+      usableBytes(graph.gpus[$0], engine: .llamaCpp, occupied: occupied) - activation - serving.profile.runtimeBytes
+    }
+    let kvTotal = kv.reduce(0, +)
+    return (weights.reduce(0, +) + kvTotal + serving.summary.headBytes, kvTotal, usable, activation)
+  }
+
+  /// The fewest layers whose routed experts must go to CPU RAM for the rest to fit
+  /// on `gpus` (all layers when even that is not enough).
+  func fewestCPUExpertLayers(_ serving: Serving, gpus: [Int], occupied: Occupancy) -> Int {
+    let shape = expertOffloadShape(serving, gpus: gpus, occupied: occupied)
+    let usable = shape.usable.reduce(0, +)
+    let experts = serving.summary.expertBytesPerLayer
+    var count = 0
+    var onGPU = shape.needed
+    while count < serving.model.layers, onGPU > usable {
+      onGPU -= experts[count]
+      count += 1
+    }
+    return count
+  }
+
+  func priceExpertOffload(
+    _ serving: Serving,
+    gpus: [Int],
+    cpuExpertLayers: Int,
+    occupied: Occupancy
+  )
+    -> PricedLayout?
+  {
+    let request = serving.request
+    let model = serving.model
+    guard let moe = model.moe, moe.routedExperts > 1, request.engine == .llamaCpp,
+      (0...model.layers).contains(cpuExpertLayers), let first = gpus.first
+    else { return nil }
+    let host = graph.hosts[graph.gpus[first].host]
+    let profile = serving.profile
+    let experts = serving.summary.expertBytesPerLayer
+    let shape = expertOffloadShape(serving, gpus: gpus, occupied: occupied)
+    let cpuBytes = experts[0..<cpuExpertLayers].reduce(0, +)
+    let onGPU = shape.needed - cpuBytes
+    // What stays on the GPUs is split in proportion to their memory (llama.cpp
+    // --tensor-split); the KV cache goes with the layers, in the same shares.
+    let shares = gpus.map { Double(usableBytes(graph.gpus[$0], engine: .llamaCpp, occupied: occupied)) }
+    let totalShare = max(shares.reduce(0, +), 1)
+    let devices = gpus.enumerated().map { offset, index in
+      let gpu = graph.gpus[index]
+      let part = Int64(Double(onGPU) * shares[offset] / totalShare)
+      let kv = Int64(Double(shape.kv) * shares[offset] / totalShare)
+      return budget(
+        gpu,
+        usable: usableBytes(gpu, engine: .llamaCpp, occupied: occupied),
+        weights: part - kv,
+        kv: kv,
+        activation: shape.activation,
+        overhead: profile.runtimeBytes
+      )
+    }
+    let ramFits = host.ramBytes.map { cpuBytes <= $0 } ?? true
+    let gpusFit = onGPU <= shape.usable.reduce(0, +)
+    let rates = slowest(gpus)
+    let ramRate = ramBandwidth(host)
+    let activeFraction = Double(moe.expertsPerToken) / Double(moe.routedExperts)
+    let gpuExperts = experts[cpuExpertLayers...].reduce(0, +)
+    let gpuRead = onGPU - Int64(Double(gpuExperts) * (1 - activeFraction))
+    let decode =
+      CostModel.readSeconds(bytes: gpuRead, bandwidth: rates.bandwidthBytesPerSecond)
+      + Double(cpuBytes) * activeFraction / (Double(ramRate) * CostModel.ramEfficiency)
+      + Double(model.layers) * CostModel.layerLatencySeconds
+    // Prefill: GPU compute for the whole prompt, plus copying the RAM-resident
+    // experts to the GPUs once per ubatch (llama.cpp streams them).
+    let batchTokens = max(profile.batchTokens, 1)
+    let ubatches = Double((request.context + batchTokens - 1) / batchTokens)
+    let prefill =
+      CostModel.computeSeconds(
+        flops: Double(request.context) * Double(serving.summary.flopsPerToken),
+        tflops: gpus.map { self.rates[$0].bf16TFLOPS }.reduce(0, +)
+      )
+      + ubatches * Double(cpuBytes) / Double(min(rates.pcieBytesPerSecond, ramRate))
+    var workload = workloadPlan(
+      request,
+      strategy: .offload,
+      tensorParallel: 1,
+      stages: [Stage(devices: gpus, firstLayer: 0, lastLayer: model.layers - 1)],
+      replicaDevices: [gpus],
+      prediction: CostModel.prediction(
+        decodeSeconds: decode,
+        prefillSeconds: prefill,
+        promptTokens: request.context,
+        sequencesPerStep: Double(request.concurrency),
+        copies: 1,
+        bound: "CPU RAM bandwidth (the routed experts of \(cpuExpertLayers) layers in RAM)"
+      )
+    )
+    workload.gpuLayers = model.layers
+    workload.cpuExpertLayers = cpuExpertLayers
+    let fits = ramFits && gpusFit
+    return priced(
+      workload,
+      devices: devices,
+      cpuBytes: cpuBytes,
+      verdict: fits ? .tight : .doesNotFit,
+      shortfall: fits
+        ? nil
+        : (ramFits
+          ? "does not fit even with every layer's experts in CPU RAM"
+          : "needs \(Units.formatBytes(cpuBytes)) of CPU RAM, the host has \(Units.formatBytes(host.ramBytes ?? 0))")
+    )
+  }
+}
+
+/// The running per-GPU budgets of several workloads placed one after another.
+struct Ledger {
+  /// Bytes each GPU already gives to the workloads recorded, for the next one.
+  var occupied: Occupancy = [:]
+  /// Each GPU's budget with every recorded workload added up.
+  var budgets: [Int: DeviceBudget] = [:]
+
+  /// Adds a placed workload: its bytes become occupied for the workloads placed
+  /// after it, and each GPU's budget adds up every workload on it. A GPU's first
+  /// budget is stated against the whole card (memory only other processes hold).
+  mutating func record(_ priced: PricedLayout, graph: DeviceGraph) {
+    for device in priced.devices {
+      let before = occupied[device.index] ?? 0
+      occupied[device.index, default: 0] += device.usedBytes
+      if var existing = budgets[device.index] {
+        existing.absorb(device)
+        budgets[device.index] = existing
+      } else {
+        var fresh = device
+        fresh.otherBytes = graph.gpus[device.index].memoryUsedBytes ?? 0
+        fresh.usableBytes = device.usableBytes + before
+        budgets[device.index] = fresh
+      }
+    }
+  }
+
+  /// The budgets of the GPUs used, by index.
+  var usedDevices: [DeviceBudget] { budgets.values.sorted { $0.index < $1.index } }
+
+  /// Every GPU's budget, idle ones included.
+  func devices(of graph: DeviceGraph) -> [DeviceBudget] { usedDevices.includingIdleGPUs(of: graph) }
+}
