@@ -275,7 +275,7 @@ struct PlanCommand: ParsableCommand {
     switch format {
     case .json: print(try plan.jsonText(), terminator: "")
     case .yaml: print(plan.layoutYAML(), terminator: "")
-    default: print(plan.tableText(), terminator: "")
+    default: print(plan.tableText(fixFlags: \.flags), terminator: "")
     }
     if plan.verdict == .doesNotFit {
       if emitting.emit != nil {

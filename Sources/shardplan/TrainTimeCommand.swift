@@ -8,7 +8,7 @@ struct TrainTimeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "train-time",
     abstract:
-      "Time to train a model on a topology's GPUs (6·N·D FLOPs at an MFU), with the memory of the setup assumed.",
+      "Time to train a model on a topology's GPUs (6·N·D FLOPs, 8·N·D with checkpointing, at an MFU), with the memory of the setup assumed.",
     discussion: """
       Also prints a table over GPT-3 shapes (125M, 355M, 1.3B, 2.7B, 6.7B) on one of the topology's cards.
       --tokens takes a count with an optional K, M, B or T suffix (300B = 3·10^11).
@@ -74,13 +74,18 @@ struct TrainTimeCommand: ParsableCommand {
       )
     }
     let count = Self.parseTokens(tokens) ?? 0
-    let main = TrainingTime.estimate(model: spec, tokens: count, graph: graph, mfu: mfu, sequence: context)
+    let main: TrainingTime.Estimate
+    do {
+      main = try TrainingTime.estimate(model: spec, tokens: count, graph: graph, mfu: mfu, sequence: context)
+    } catch {
+      failWithInputError(error)
+    }
     var one = graph
     one.gpus = [graph.gpus[0]]
     var sizes: [TrainingTime.Estimate] = []
     for (name, layers, hidden, heads) in TrainingTime.referenceSizes {
       let reference = try TrainingTime.referenceModel(layers: layers, hidden: hidden, heads: heads, name: name)
-      sizes.append(TrainingTime.estimate(model: reference, tokens: count, graph: one, mfu: mfu, sequence: context))
+      sizes.append(try TrainingTime.estimate(model: reference, tokens: count, graph: one, mfu: mfu, sequence: context))
     }
     if format == .json {
       struct Form: Encodable {
@@ -116,7 +121,7 @@ struct TrainTimeCommand: ParsableCommand {
     }
     print(table(rows), terminator: "")
     print(
-      "\nAssumes 6 FLOPs per active parameter per token and \(Int(mfu * 100))% of the dense bf16 peak (pass --mfu to change)."
+      "\nAssumes \(main.flopsPerParameterPerToken) FLOPs per active parameter per token (6, and 2 more with gradient checkpointing) and \(Int(mfu * 100))% of the dense bf16 peak (pass --mfu to change)."
     )
     if !main.fits { throw ExitCode(1) }
   }

@@ -136,8 +136,12 @@ struct PlannerTests {
     #expect(at32k.devices.map(\.weightBytes).reduce(0, +) >= 145_412_407_296)
     let at128k = try Self.plan("Qwen/Qwen2.5-72B", on: "2x-rtx-pro-6000-blackwell", context: 131_072)
     #expect(at128k.verdict == .doesNotFit)
-    #expect(at128k.fixes.contains { $0.contains("--kv-dtype fp8") })
-    #expect(at128k.fixes.contains { $0.contains("--context") })
+    #expect(at128k.fixes.contains { $0.change == .kvCache(.fp8) })
+    #expect(
+      at128k.fixes.contains {
+        if case .context = $0.change { true } else { false }
+      }
+    )
     let withFP8 = try Self.plan("Qwen/Qwen2.5-72B", on: "2x-rtx-pro-6000-blackwell", context: 131_072, kv: .fp8)
     #expect(withFP8.verdict != .doesNotFit)
   }
@@ -234,7 +238,7 @@ struct TrainingTimeTests {
   @Test func sixNDAtTheMFU() throws {
     let spec = try ModelLoader(environment: [:]).load("meta-llama/Llama-3.1-8B")
     let graph = try TopologyLoader().load(["8x-h100-sxm"])
-    let estimate = TrainingTime.estimate(model: spec, tokens: 20_000_000_000, graph: graph, mfu: 0.4)
+    let estimate = try TrainingTime.estimate(model: spec, tokens: 20_000_000_000, graph: graph, mfu: 0.4)
     // 6 × 8,030,261,248 × 2e10 FLOPs over 8 × 989 TFLOP/s × 0.4.
     let expected = 6 * 8_030_261_248.0 * 2e10 / (8 * 989e12 * 0.4)
     #expect(abs(estimate.seconds - expected) / expected < 1e-12)
@@ -389,7 +393,7 @@ struct PlannerExpertLoadTests {
   @Test func trainingStepTime() throws {
     let spec = try ModelLoader(environment: [:]).load("meta-llama/Llama-3.1-8B")
     let graph = try TopologyLoader().load(["8x-h100-sxm"])
-    let estimate = TrainingTime.estimate(model: spec, tokens: 1_000_000_000, graph: graph, sequence: 4096)
+    let estimate = try TrainingTime.estimate(model: spec, tokens: 1_000_000_000, graph: graph, sequence: 4096)
     #expect(estimate.tokensPerStep == 8 * 4096)
     #expect(abs(estimate.stepSeconds - Double(8 * 4096) / estimate.tokensPerSecond) < 1e-12)
   }

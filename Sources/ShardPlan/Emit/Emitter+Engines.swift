@@ -210,7 +210,7 @@ extension Emitter {
     let kv = try kvCacheValue(
       workload,
       engine: "llama.cpp",
-      spellings: Dictionary(uniqueKeysWithValues: KVCacheType.allCases.filter { $0 != .fp8 }.map { ($0, $0.rawValue) }),
+      spellings: EngineProfile.profile(.llamaCpp).kvCacheSpellings,
       suggested: .q8_0
     )
     var arguments: [[String]] = [["-m", "\"$MODEL\""]]
@@ -309,14 +309,14 @@ extension Emitter {
       engine: "vLLM",
       context: "--max-model-len",
       sequences: "--max-num-seqs",
-      kvSpellings: [.bf16: "bfloat16", .f16: "float16", .fp8: "fp8"],
+      kvSpellings: EngineProfile.profile(.vllm).kvCacheSpellings,
       port: Port.vllm
     )
     static let sglang = ServingNames(
       engine: "SGLang",
       context: "--context-length",
       sequences: "--max-running-requests",
-      kvSpellings: [.bf16: "bf16", .f16: "auto", .fp8: "fp8_e4m3"],
+      kvSpellings: EngineProfile.profile(.sglang).kvCacheSpellings,
       port: Port.sglang
     )
   }

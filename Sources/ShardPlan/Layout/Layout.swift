@@ -44,13 +44,69 @@ public struct Layout: Hashable, Sendable {
   public var workloads: [Workload]
 }
 
-/// A problem found in a layout file.
+/// A problem found in a layout file: a value, so that a validator reports every
+/// problem at once rather than throwing at the first.
 public struct Finding: Hashable, Sendable, Codable, CustomStringConvertible {
+  /// What kind of problem it is; tools tell findings apart by it, not by their text.
+  public struct Code: Hashable, Sendable, Codable, CustomStringConvertible {
+    private enum Wrapped: String, Hashable, Sendable, Codable {
+      case syntax, topology, model, structure, training, memory
+    }
+    private var wrapped: Wrapped
+    /// The file breaks the layout format: YAML, a key, a value's type or range.
+    public static var syntax: Code { Code(wrapped: .syntax) }
+    /// The topology is missing or cannot be loaded or priced.
+    public static var topology: Code { Code(wrapped: .topology) }
+    /// A model cannot be loaded.
+    public static var model: Code { Code(wrapped: .model) }
+    /// The layout contradicts itself, the model or the machine (GPUs, stages, degrees, layers).
+    public static var structure: Code { Code(wrapped: .structure) }
+    /// A training setup the trainer cannot run.
+    public static var training: Code { Code(wrapped: .training) }
+    /// A GPU or host is short of memory.
+    public static var memory: Code { Code(wrapped: .memory) }
+    public var description: String { wrapped.rawValue }
+
+    public init(from decoder: any Decoder) throws {
+      let text = try decoder.singleValueContainer().decode(String.self)
+      guard let wrapped = Wrapped(rawValue: text) else {
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown code \(text)"))
+      }
+      self.wrapped = wrapped
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+      var container = encoder.singleValueContainer()
+      try container.encode(wrapped.rawValue)
+    }
+
+    private init(wrapped: Wrapped) { self.wrapped = wrapped }
+  }
+
+  /// The layout file.
   public var source: String
+  /// The 1-based line, when the problem is on one.
   public var line: Int?
+  /// What kind of problem.
+  public var code: Code
+  /// The workload's role, when the problem is in one workload.
+  public var role: String?
+  /// What is wrong and what to do, in a sentence.
   public var message: String
 
-  public var description: String { "\(source)\(line.map { ":\($0)" } ?? ""): \(message)" }
+  /// A finding.
+  public init(source: String, line: Int?, code: Code = .syntax, role: String? = nil, message: String) {
+    self.source = source
+    self.line = line
+    self.code = code
+    self.role = role
+    self.message = message
+  }
+
+  /// `FILE:LINE: [ROLE: ]MESSAGE`.
+  public var description: String {
+    "\(source)\(line.map { ":\($0)" } ?? ""): \(role.map { "\($0): " } ?? "")\(message)"
+  }
 }
 
 extension Plan {

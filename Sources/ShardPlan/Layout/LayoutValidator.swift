@@ -27,21 +27,23 @@ public struct LayoutValidator: Sendable {
     var (layout, findings) = Layout.read(text, source: source)
     guard let layout else { return Report(findings: findings, plan: nil, verdict: .doesNotFit) }
     guard let topologyName = override ?? layout.topology else {
-      findings.append(Finding(source: source, line: 1, message: "no topology: add `topology: NAME` or pass --topology"))
+      findings.append(
+        Finding(source: source, line: 1, code: .topology, message: "no topology: add `topology: NAME` or pass --topology")
+      )
       return Report(findings: findings, plan: nil, verdict: .doesNotFit)
     }
     let graph: DeviceGraph
     do {
       graph = try topologies.load([topologyName])
     } catch {
-      findings.append(Finding(source: source, line: 1, message: "topology '\(topologyName)': \(error)"))
+      findings.append(Finding(source: source, line: 1, code: .topology, message: "topology '\(topologyName)': \(error)"))
       return Report(findings: findings, plan: nil, verdict: .doesNotFit)
     }
     let planner: Planner
     do {
       planner = try Planner(graph: graph)
     } catch {
-      findings.append(Finding(source: source, line: 1, message: "topology '\(topologyName)': \(error)"))
+      findings.append(Finding(source: source, line: 1, code: .topology, message: "topology '\(topologyName)': \(error)"))
       return Report(findings: findings, plan: nil, verdict: .doesNotFit, graph: graph)
     }
     var workloads: [WorkloadPlan] = []
@@ -51,8 +53,8 @@ public struct LayoutValidator: Sendable {
     var layoutVerdict = Verdict.fits
     var cpuBytes: Int64 = 0
     for workload in layout.workloads {
-      func problem(_ message: String) {
-        findings.append(Finding(source: source, line: workload.line, message: "\(workload.role): \(message)"))
+      func problem(_ message: String, _ code: Finding.Code = .structure) {
+        findings.append(Finding(source: source, line: workload.line, code: code, role: workload.role, message: message))
       }
       if !roles.insert(workload.role).inserted { problem("role name used twice") }
       var spec: ModelSpec
@@ -60,7 +62,7 @@ public struct LayoutValidator: Sendable {
         spec = try models.load(workload.model)
         loaded[workload.role] = spec
       } catch {
-        problem("model '\(workload.model)': \(error)")
+        problem("model '\(workload.model)': \(error)", .model)
         continue
       }
       var weights = PlannedWeights.stored(Layout.storedLabel(spec))
@@ -149,7 +151,7 @@ public struct LayoutValidator: Sendable {
       if expected != layers {
         problem("the stages end at layer \(expected - 1) but \(spec.name) has layers 0 to \(layers - 1)")
       }
-      guard findings.filter({ $0.message.hasPrefix("\(workload.role):") }).isEmpty, !workload.stages.isEmpty else {
+      guard !findings.contains(where: { $0.role == workload.role }), !workload.stages.isEmpty else {
         continue
       }
       // Memory of this workload as written.
@@ -176,20 +178,20 @@ public struct LayoutValidator: Sendable {
           )
         }
         if !training.trainer.zeroStages.contains(training.setup.zeroStage) {
-          problem("FSDP has no ZeRO-\(training.setup.zeroStage); use zeroStage 0, 2 or 3 with trainer fsdp")
+          problem("FSDP has no ZeRO-\(training.setup.zeroStage); use zeroStage 0, 2 or 3 with trainer fsdp", .training)
         }
         if training.trainer == .deepspeed && training.setup.offload != .none && training.setup.optimizer != .adamw {
-          problem("ZeRO-Offload steps the optimizer with DeepSpeed's CPU Adam; use optimizer adamw or offload none")
+          problem("ZeRO-Offload steps the optimizer with DeepSpeed's CPU Adam; use optimizer adamw or offload none", .training)
         }
         if training.trainer == .fsdp && training.setup.offload == .nvme {
-          problem("FSDP offloads to CPU only; use offload cpu or trainer deepspeed")
+          problem("FSDP offloads to CPU only; use offload cpu or trainer deepspeed", .training)
         }
         if training.mixedPrecision == "bf16",
           let old = gpus.first(where: {
             !graph.gpus[$0].hasBF16
           })
         {
-          problem("GPU \(old) (\(graph.gpus[old].name)) has no bf16; use mixedPrecision fp16")
+          problem("GPU \(old) (\(graph.gpus[old].name)) has no bf16; use mixedPrecision fp16", .training)
         }
         var request = TrainingRequest(
           model: spec,
@@ -254,8 +256,8 @@ public struct LayoutValidator: Sendable {
       workloads.append(candidate.workload)
       // The planner's own verdict of the layout (an offload plan is at best tight).
       layoutVerdict = max(layoutVerdict, candidate.verdict)
-      if candidate.verdict == .doesNotFit, let shortfall = candidate.shortfall, !shortfall.hasPrefix("GPU") {
-        problem(shortfall)  // CPU RAM and the like; GPUs over budget are listed below
+      if candidate.verdict == .doesNotFit, let shortfall = candidate.shortfall, !shortfall.isOnOneGPU {
+        problem(shortfall.description, .memory)  // CPU RAM and the like; GPUs over budget are listed below
       }
       cpuBytes += candidate.cpuBytes
       ledger.record(candidate, graph: graph)
@@ -267,6 +269,7 @@ public struct LayoutValidator: Sendable {
         Finding(
           source: source,
           line: nil,
+          code: .memory,
           message: "GPU \(budget.index) (\(budget.name)) is over its budget by \(Units.formatBytes(-budget.freeBytes))"
         )
       )

@@ -51,6 +51,9 @@ public struct EngineProfile: Hashable, Sendable {
   public var compactKVCache: KVCacheType = .fp8
   /// The KV cache type used when none is asked for.
   public var defaultKVCache: KVCacheType = .bf16
+  /// The KV cache types the engine has, each with the value of its flag
+  /// (vLLM `--kv-cache-dtype`, SGLang `--kv-cache-dtype`, llama.cpp `-ctk`/`-ctv`).
+  public var kvCacheSpellings: [KVCacheType: String] = [:]
 
   /// The environment value that makes the engine cut pipeline stages where the
   /// plan does (vLLM's `VLLM_PP_LAYER_PARTITION`), nil when it splits that way
@@ -86,7 +89,9 @@ public struct EngineProfile: Hashable, Sendable {
           "block size 16, gpu_memory_utilization 0.9, max_num_seqs 256, max_num_batched_tokens 8192: vLLM engine-argument defaults",
           "runtime 512 MiB: CUDA context + cuBLAS workspaces, vLLM's 'non_torch_memory' (typically 0.3–0.8 GiB)",
           "CUDA graphs 512 MiB: typical capture size; measured up to 2.4 GiB with TP 4 (vLLM #7553)",
-        ]
+        ],
+        // vLLM's --kv-cache-dtype choices (auto is the model's dtype).
+        kvCacheSpellings: [.bf16: "bfloat16", .f16: "float16", .fp8: "fp8"]
       )
     case .sglang:
       EngineProfile(
@@ -101,7 +106,9 @@ public struct EngineProfile: Hashable, Sendable {
           "token-granular KV pool (page size 1), chunked prefill 8192 tokens: SGLang server defaults",
           "mem_fraction_static about 0.88 on large cards (SGLang picks it by card size)",
           "runtime and CUDA graph sizes as for vLLM",
-        ]
+        ],
+        // SGLang's --kv-cache-dtype choices: auto is the model's (fp16) dtype.
+        kvCacheSpellings: [.bf16: "bf16", .f16: "auto", .fp8: "fp8_e4m3"]
       )
     case .llamaCpp:
       EngineProfile(
@@ -121,7 +128,11 @@ public struct EngineProfile: Hashable, Sendable {
         plansOffload: true,
         offloadsExperts: true,
         compactKVCache: .q8_0,
-        defaultKVCache: .f16
+        defaultKVCache: .f16,
+        // llama.cpp's -ctk/-ctv types (ggml type names); it has no fp8 cache.
+        kvCacheSpellings: Dictionary(
+          uniqueKeysWithValues: KVCacheType.allCases.filter { $0 != .fp8 }.map { ($0, $0.rawValue) }
+        )
       )
     case .transformers:
       EngineProfile(
@@ -138,7 +149,9 @@ public struct EngineProfile: Hashable, Sendable {
         ],
         splitsTensors: false,
         expertParallel: false,
-        plansOffload: true
+        plansOffload: true,
+        // transformers' DynamicCache holds keys and values in the model's dtype.
+        kvCacheSpellings: [.bf16: "bfloat16", .f16: "float16", .f32: "float32"]
       )
     }
   }

@@ -1,9 +1,12 @@
 import Foundation
 
-/// Time to train a model on a set of GPUs: 6 · N · D FLOPs (N active parameters,
-/// D tokens; Kaplan et al. 2020, "Transformer Math 101") at a model-FLOPs
-/// utilisation (MFU) of the GPUs' dense bf16 peak, with the memory of the training
-/// setup this assumes checked per GPU.
+/// Time to train a model on a set of GPUs: F · N · D FLOPs (N active parameters,
+/// D tokens, F = 6 for full training — Kaplan et al. 2020, "Transformer Math 101" —
+/// and 8 with gradient checkpointing's second forward pass) at a model-FLOPs
+/// utilisation (MFU) of the slowest GPU's dense bf16 peak. The setup, its memory and
+/// its step time are the planner's: ``Planner/planTraining(_:)`` prices full
+/// training with AdamW, data parallel over every GPU, with the lightest ZeRO stage,
+/// checkpointing and offload that fit.
 public enum TrainingTime {
   /// Default MFU: 0.4, typical of well-tuned large-scale training (an assumption;
   /// pass the measured value with `--mfu`).
@@ -18,7 +21,9 @@ public enum TrainingTime {
     public var gpus: Int
     public var gpuName: String
     public var mfu: Double
-    /// 6 · N_active · D.
+    /// FLOPs per active parameter per token of the setup (6, or 8 with checkpointing).
+    public var flopsPerParameterPerToken: Int
+    /// F · N_active · D.
     public var totalFLOPs: Double
     public var tokensPerSecond: Double
     public var seconds: Double
@@ -29,79 +34,50 @@ public enum TrainingTime {
     public var stepSeconds: Double
     /// The setup assumed: ZeRO stage, checkpointing, micro-batch, sequence length.
     public var setup: String
+    /// The fullest GPU's memory under the setup.
     public var perGPUBytes: Int64
     public var gpuMemoryBytes: Int64
     public var fits: Bool
   }
 
-  /// Estimates training `model` on `tokens` tokens over the GPUs of `graph`
-  /// (data parallel over all of them), choosing the lightest setup that fits:
-  /// ZeRO 0 to 3, then gradient checkpointing, then CPU offload.
+  /// Estimates training `model` on `tokens` tokens over the GPUs of `graph` (data
+  /// parallel over all of them), with the training plan of the planner.
+  /// - Throws: ``InputError`` when a GPU cannot be priced (see ``Planner``).
   public static func estimate(
     model: ModelSpec,
     tokens: Int64,
     graph: DeviceGraph,
     mfu: Double = defaultMFU,
     sequence: Int = 2048
-  )
-    -> Estimate
-  {
-    let gpus = max(graph.gpus.count, 1)
-    let gpu = graph.gpus.first
-    let peak = (gpu?.bf16TFLOPS ?? 100) * 1e12
-    let memory = gpu?.memoryBytes ?? 0
+  ) throws -> Estimate {
     let context = min(sequence, model.maxContext)
-    var chosen: (String, MemoryEstimate)?
-    var last: (String, MemoryEstimate)?
-    search: for checkpointing in [false, true] {
-      for zero in 0...3 {
-        for offload in [Workload.Training.Offload.none, .cpu] where offload == .none || zero >= 2 {
-          if gpus == 1 && zero > 0 && offload == .none { continue }
-          let training = Workload.Training(
-            method: .full,
-            optimizer: .adamw,
-            zeroStage: zero,
-            offload: offload,
-            gradientCheckpointing: checkpointing
-          )
-          let result = MemoryModel.estimate(
-            model: model,
-            workload: Workload(mode: .training(training), context: context, batch: 1, gpus: gpus),
-            weightFormat: "bf16"
-          )
-          let label =
-            "full training, AdamW, ZeRO-\(zero)\(offload == .cpu ? " with CPU offload" : ""), \(checkpointing ? "gradient checkpointing, " : "")micro-batch 1 × \(context) tokens, data parallel over \(gpus) GPU(s)"
-          last = (label, result)
-          if result.perGPUBytes <= memory {
-            chosen = (label, result)
-            break search
-          }
-        }
-      }
-    }
-    let (setup, memoryEstimate) =
-      chosen ?? last ?? (
-        "", MemoryModel.estimate(model: model, workload: Workload(context: context), weightFormat: "bf16")
-      )
-    let flops = 6 * Double(model.activeParameters) * Double(tokens)
-    let rate = Double(gpus) * peak * mfu / (6 * Double(max(model.activeParameters, 1)))
+    let plan = try Planner(graph: graph).planTraining(
+      TrainingRequest(model: model, setup: Workload.Training(method: .full, optimizer: .adamw), sequence: context, mfu: mfu)
+    )
+    let workload = plan.workloads.first
+    let training = workload?.training
+    let gpus = workload?.dataParallel ?? 0
+    let factor = training?.flopsPerParameterPerToken ?? 6
+    let rate = training?.tokensPerSecond ?? 0
+    let used = plan.devices.filter { $0.usedBytes > 0 }
     return Estimate(
       model: model.name,
       parameters: model.parameters,
       activeParameters: model.activeParameters,
       tokens: tokens,
       gpus: gpus,
-      gpuName: gpu?.name ?? "?",
+      gpuName: graph.gpus.first?.name ?? "?",
       mfu: mfu,
-      totalFLOPs: flops,
+      flopsPerParameterPerToken: factor,
+      totalFLOPs: Double(factor) * Double(model.activeParameters) * Double(tokens),
       tokensPerSecond: rate,
-      seconds: Double(tokens) / rate,
+      seconds: rate > 0 ? Double(tokens) / rate : .infinity,
       tokensPerStep: Int64(context * gpus),
-      stepSeconds: Double(context * gpus) / rate,
-      setup: setup,
-      perGPUBytes: memoryEstimate.perGPUBytes,
-      gpuMemoryBytes: memory,
-      fits: chosen != nil
+      stepSeconds: training?.stepSeconds ?? 0,
+      setup: (workload.map { "\($0.layoutSummary), " } ?? "") + "micro-batch 1 × \(context) tokens",
+      perGPUBytes: used.map(\.usedBytes).max() ?? 0,
+      gpuMemoryBytes: graph.gpus.first?.memoryBytes ?? 0,
+      fits: plan.verdict != .doesNotFit
     )
   }
 

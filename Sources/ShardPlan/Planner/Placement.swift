@@ -61,8 +61,8 @@ public struct PricedLayout: Hashable, Sendable {
   /// The worst GPU's verdict, or does-not-fit when CPU RAM is short; a plan that
   /// keeps weights in CPU RAM is at best `tight` (it works, at the speed stated).
   public var verdict: Verdict
-  /// What is short, in a sentence, when the layout does not fit.
-  public var shortfall: String?
+  /// What is short when the layout does not fit.
+  public var shortfall: Shortfall?
 
   /// Bytes the workload keeps off its GPUs.
   public var cpuBytes: Int64 { workload.cpuBytes }
@@ -70,4 +70,35 @@ public struct PricedLayout: Hashable, Sendable {
   public var gpuCount: Int { devices.count }
   /// The fewest bytes free on any of its GPUs (negative: short by that much).
   public var headroomBytes: Int64 { devices.map(\.freeBytes).min() ?? 0 }
+}
+
+/// Why a priced layout does not fit.
+public enum Shortfall: Hashable, Sendable, CustomStringConvertible {
+  /// A GPU needs `bytes` more than it can give.
+  case gpu(index: Int, bytes: Int64)
+  /// Not even the output head and the buffers fit on the GPU of an offload plan.
+  case buffers(gpu: Int)
+  /// The host's CPU RAM cannot hold what is offloaded to it (`host` names it
+  /// for training, whose offloaded states are counted per node).
+  case cpuRAM(neededBytes: Int64, availableBytes: Int64, host: String?)
+  /// An expert-offload plan does not fit even with every layer's routed experts in RAM.
+  case expertsInRAM
+
+  /// Whether one GPU's budget says it all (the validator lists those by GPU).
+  public var isOnOneGPU: Bool {
+    if case .gpu = self { return true }
+    return false
+  }
+
+  public var description: String {
+    switch self {
+    case .gpu(let index, let bytes): "GPU\(index) is short by \(Units.formatBytes(bytes))"
+    case .buffers(let gpu): "not even the output head and buffers fit on GPU\(gpu)"
+    case .cpuRAM(let needed, let available, let host?):
+      "offload needs \(Units.formatBytes(needed)) of CPU RAM on \(host), which has \(Units.formatBytes(available))"
+    case .cpuRAM(let needed, let available, nil):
+      "needs \(Units.formatBytes(needed)) of CPU RAM, the host has \(Units.formatBytes(available))"
+    case .expertsInRAM: "does not fit even with every layer's experts in CPU RAM"
+    }
+  }
 }

@@ -60,7 +60,9 @@ extension Plan {
   }
 
   /// The human-readable plan.
-  public func tableText() -> String {
+  /// - Parameter fixFlags: how the caller's tool spells a fix (shown after it in
+  ///   parentheses), or nil where it has no spelling.
+  public func tableText(fixFlags: (Fix) -> String? = { _ in nil }) -> String {
     var out = "Plan on \(topology) (objective: \(objective.rawValue)) — verdict: \(verdict.rawValue)\n"
     for reason in reasons { out += "  \(reason)\n" }
     for workload in workloads {
@@ -115,7 +117,9 @@ extension Plan {
     }
     out += DeviceGraph.columns(rows, indent: "")
     if !fixes.isEmpty {
-      out += "\nTo make it fit, any one of:\n" + fixes.map { "  - \($0)\n" }.joined()
+      out +=
+        "\nTo make it fit, any one of:\n"
+        + fixes.map { fix in "  - \(fix)\(fixFlags(fix).map { " (\($0))" } ?? "")\n" }.joined()
     }
     if !alternatives.isEmpty {
       out += "\nAlternatives:\n"

@@ -232,8 +232,9 @@ public struct Plan: Hashable, Sendable, Codable {
   public var objective: Objective
   public var verdict: Verdict
   public var reasons: [String]
-  /// Smallest changes that would make a plan that does not fit, fit.
-  public var fixes: [String]
+  /// Smallest changes that would make a plan that does not fit, fit; each was
+  /// checked by planning again.
+  public var fixes: [Fix]
   public var workloads: [WorkloadPlan]
   public var devices: [DeviceBudget]
   /// CPU RAM used by offloaded layers, bytes.

@@ -1,18 +1,19 @@
 extension Planner {
   /// The smallest changes that make the request fit beside what `occupied` holds,
-  /// each checked by planning again.
-  func fixes(_ serving: Serving, occupied: Occupancy = [:]) -> [String] {
+  /// each checked by applying it and planning again.
+  func fixes(_ serving: Serving, occupied: Occupancy = [:]) -> [Fix] {
     let request = serving.request
-    var found: [String] = []
-    func fits(_ changed: Serving) -> Bool {
-      candidates(changed, occupied: occupied, strategy: strategy == .offload ? .offload : .tensor)
+    var found: [Fix] = []
+    /// Whether the request with `fix` applied has a GPU-only layout that fits.
+    func fits(_ fix: Fix) -> Bool {
+      guard let changed = fix.apply(to: request) else { return false }
+      return candidates(Serving(changed), occupied: occupied, strategy: strategy == .offload ? .offload : .tensor)
         .contains { $0.verdict != .doesNotFit && $0.workload.cpuLayers == nil }
     }
     let compact = serving.profile.compactKVCache
     if ![KVCacheType.fp8, .q4_0, .q8_0].contains(request.kvCache) {
-      if fits(serving.with { $0.kvCache = compact }) {
-        found.append("store the KV cache in \(compact.rawValue) (--kv-dtype \(compact.rawValue))")
-      }
+      let fix = Fix(.kvCache(compact), summary: "store the KV cache in \(compact.rawValue)")
+      if fits(fix) { found.append(fix) }
     }
     let floatWeights: Bool
     switch request.weights {
@@ -21,44 +22,43 @@ extension Planner {
     case .stored: floatWeights = request.model.tensorSource != "gguf" && request.model.quantization == nil
     }
     if floatWeights {
-      for (format, flag) in [(WeightFormat.fp8, "--quant fp8"), (.int4, "--quant int4")] {
-        let changed = Serving(
-          {
-            var copy = request
-            copy.model = request.model.converted(to: format)
-            copy.weights = .converted(format)
-            return copy
-          }()
-        )
-        if fits(changed) {
-          found.append("quantize the weights to \(format.label) (\(flag))")
+      for format in [WeightFormat.fp8, .int4] {
+        let fix = Fix(.weights(format), summary: "quantize the weights to \(format.label)")
+        if fits(fix) {
+          found.append(fix)
           break
         }
       }
     }
     // Longest context that fits, by bisection.
-    let low = Self.largest(in: 0...request.context) { context in fits(serving.with { $0.context = context }) }
-    if low >= 512 { found.append("shorten the context to \(low) tokens (--context \(low))") }
+    let low = Self.largest(in: 0...request.context) { fits(Fix(.context($0), summary: "")) }
+    if low >= 512 { found.append(Fix(.context(low), summary: "shorten the context to \(low) tokens")) }
     if request.concurrency > 1 {
-      let lowSeq = Self.largest(in: 0...request.concurrency) { sequences in
-        fits(serving.with { $0.concurrency = sequences })
-      }
-      if lowSeq >= 1 {
-        found.append("serve \(lowSeq) sequences at once instead of \(request.concurrency) (--concurrency \(lowSeq))")
+      let sequences = Self.largest(in: 0...request.concurrency) { fits(Fix(.concurrency($0), summary: "")) }
+      if sequences >= 1 {
+        found.append(
+          Fix(
+            .concurrency(sequences),
+            summary: "serve \(sequences) sequences at once instead of \(request.concurrency)"
+          )
+        )
       }
     }
-    let onLlamaCpp = serving.with {
-      if $0.engine != .llamaCpp, $0.kvCache == .bf16 { $0.kvCache = .f16 }
-      $0.engine = .llamaCpp
-    }
-    if let offload = offloadCandidates(onLlamaCpp, occupied: occupied).first, offload.verdict != .doesNotFit,
+    // Layers in CPU RAM with the engine that runs them there (llama.cpp).
+    if let engine = Engine.allCases.first(where: { EngineProfile.profile($0).offloadsExperts }),
+      let changed = Fix(.offloadLayers(engine: engine, cpuLayers: 0), summary: "").apply(to: request),
+      let offload = offloadCandidates(Serving(changed), occupied: occupied).first, offload.verdict != .doesNotFit,
       let cpu = offload.workload.cpuLayers
     {
       found.append(
-        "offload \(cpu) of \(request.model.layers) layers to CPU RAM with llama.cpp (-ngl \(offload.workload.llamaCppGPULayerSlots ?? 1)), at about \(format(offload.workload.prediction.decodeTokensPerSecond)) tokens/s"
+        Fix(
+          .offloadLayers(engine: engine, cpuLayers: cpu),
+          summary:
+            "offload \(cpu) of \(request.model.layers) layers to CPU RAM with \(engine.rawValue), at about \(format(offload.workload.prediction.decodeTokensPerSecond)) tokens/s"
+        )
       )
     }
-    if found.isEmpty { found.append("add GPUs: no single change above makes it fit") }
+    if found.isEmpty { found.append(Fix(.addGPUs, summary: "add GPUs: no single change above makes it fit")) }
     return found
   }
 }

@@ -143,7 +143,7 @@ extension Planner {
     devices: [DeviceBudget],
     cpuBytes: Int64,
     verdict extra: Verdict = .fits,
-    shortfall extraShortfall: String? = nil
+    shortfall extraShortfall: Shortfall? = nil
   ) -> PricedLayout {
     var plan = workload
     plan.cpuBytes = cpuBytes
@@ -155,7 +155,7 @@ extension Planner {
     if shortfall == nil, verdict == .doesNotFit, let worst = devices.min(by: { $0.freeBytes < $1.freeBytes }),
       worst.freeBytes < 0
     {
-      shortfall = "GPU\(worst.index) is short by \(Units.formatBytes(-worst.freeBytes))"
+      shortfall = .gpu(index: worst.index, bytes: -worst.freeBytes)
     }
     return PricedLayout(workload: plan, devices: devices, verdict: verdict, shortfall: shortfall)
   }
@@ -601,14 +601,14 @@ extension Planner {
     // An offload plan ranks below any GPU-only plan that fits (it is slower), so it
     // is at best tight: it works, with the speed cost stated.
     var verdict = Verdict.tight
-    var shortfall: String?
+    var shortfall: Shortfall?
     let ram = host.ramBytes ?? 0
     if ram > 0 && cpuBytes > ram {
       verdict = .doesNotFit
-      shortfall = "needs \(Units.formatBytes(cpuBytes)) of CPU RAM, the host has \(Units.formatBytes(ram))"
+      shortfall = .cpuRAM(neededBytes: cpuBytes, availableBytes: ram, host: nil)
     }
     if gpuLayers == 0 && device.freeBytes < 0 {
-      shortfall = "not even the output head and buffers fit on GPU\(gpu.index)"
+      shortfall = .buffers(gpu: gpu.index)
     }
     // llama.cpp runs the CPU layers on the CPU, reading them from RAM; the other
     // engines copy each offloaded layer to the GPU for every forward pass.
@@ -769,8 +769,8 @@ extension Planner {
       shortfall: fits
         ? nil
         : (ramFits
-          ? "does not fit even with every layer's experts in CPU RAM"
-          : "needs \(Units.formatBytes(cpuBytes)) of CPU RAM, the host has \(Units.formatBytes(host.ramBytes ?? 0))")
+          ? .expertsInRAM
+          : .cpuRAM(neededBytes: cpuBytes, availableBytes: host.ramBytes ?? 0, host: nil))
     )
   }
 }

@@ -25,7 +25,7 @@ extension Planner {
     var workloads: [(Int, WorkloadPlan)] = []
     var ledger = Ledger()
     var reasons: [String] = []
-    var fixes: [String] = []
+    var fixes: [Fix] = []
     var verdict = Verdict.fits
     var cpuBytes: Int64 = 0
     for (position, serving) in order {
@@ -41,9 +41,15 @@ extension Planner {
       switch best.verdict {
       case .doesNotFit:
         reasons.append(
-          "\(request.role) (\(request.model.name)): does not fit in what is left — \(best.shortfall ?? "short of memory")"
+          "\(request.role) (\(request.model.name)): does not fit in what is left — \(best.shortfall?.description ?? "short of memory")"
         )
-        fixes.append(contentsOf: planner.fixes(serving, occupied: ledger.occupied).map { "\(request.role): \($0)" })
+        fixes.append(
+          contentsOf: planner.fixes(serving, occupied: ledger.occupied).map { fix in
+            var forRole = fix
+            forRole.role = request.role
+            return forRole
+          }
+        )
       default:
         reasons.append(
           "\(request.role) (\(request.model.name)): \(describe(best.workload)), headroom \(Units.formatBytes(best.headroomBytes))"

@@ -144,9 +144,9 @@ extension Planner {
         "\(summary) fits with under \(Int(tightFraction * 100))% of a GPU free: \(Units.formatBytes(headroom))"
       )
     case .doesNotFit:
-      reasons.append("no training setup fits: the closest, \(summary), \(best.shortfall ?? "is short of memory")")
+      reasons.append("no training setup fits: the closest, \(summary), \(best.shortfall?.description ?? "is short of memory")")
     }
-    var fixes: [String] = []
+    var fixes: [Fix] = []
     if best.verdict == .doesNotFit {
       fixes = trainingFixes(request, gpus: gpus)
     }
@@ -155,7 +155,7 @@ extension Planner {
         summary: describe(candidate.workload),
         verdict: candidate.verdict,
         aggregateDecodeTokensPerSecond: 0,
-        whyNot: candidate.shortfall ?? "a lighter setup was tried first"
+        whyNot: candidate.shortfall?.description ?? "a lighter setup was tried first"
       )
     }
     return Plan(
@@ -260,12 +260,11 @@ extension Planner {
       )
     }
     var ramVerdict = Verdict.fits
-    var shortfall: String?
+    var shortfall: Shortfall?
     for host in hosts.sorted() where request.setup.offload != .nvme {
       if let ram = graph.hosts[host].ramBytes, ram > 0, cpuPerNode > ram {
         ramVerdict = .doesNotFit
-        shortfall =
-          "offload needs \(Units.formatBytes(cpuPerNode)) of CPU RAM on \(graph.hosts[host].name), which has \(Units.formatBytes(ram))"
+        shortfall = .cpuRAM(neededBytes: cpuPerNode, availableBytes: ram, host: graph.hosts[host].name)
       }
     }
     // Step time: the slowest GPU sets the pace of synchronous data parallelism.
@@ -341,10 +340,12 @@ extension Planner {
     price(.training(gpus: gpus), request, occupied: [:])
   }
 
-  /// Changes that make a training run fit, each checked by planning again.
-  func trainingFixes(_ request: TrainingRequest, gpus: [Int]) -> [String] {
-    var found: [String] = []
-    func fits(_ changed: TrainingRequest) -> PricedLayout? {
+  /// Changes that make a training run fit, each checked by applying it and
+  /// planning again.
+  func trainingFixes(_ request: TrainingRequest, gpus: [Int]) -> [Fix] {
+    var found: [Fix] = []
+    func fits(_ changed: TrainingRequest?) -> PricedLayout? {
+      guard let changed else { return nil }
       for setup in setups(changed) {
         var attempt = changed
         attempt.setup = setup
@@ -354,28 +355,24 @@ extension Planner {
       }
       return nil
     }
-    if !request.searchSetup {
-      var open = request
-      open.searchSetup = true
-      if let candidate = fits(open) { found.append("use \(describe(candidate.workload))") }
+    if !request.searchSetup, let candidate = fits(Fix(.searchTrainingSetup, summary: "").apply(to: request)) {
+      found.append(Fix(.searchTrainingSetup, summary: "use \(describe(candidate.workload))"))
     }
-    for method in [Workload.Training.Method.lora, .qlora] where method != request.setup.method {
-      if request.setup.method == .qlora { break }
-      var changed = request
-      changed.setup.method = method
-      changed.searchSetup = true
-      if let candidate = fits(changed) { found.append("train with \(describe(candidate.workload))") }
+    if request.setup.method != .qlora {
+      for method in [Workload.Training.Method.lora, .qlora] where method != request.setup.method {
+        let change = Fix.Change.trainingMethod(method)
+        if let candidate = fits(Fix(change, summary: "").apply(to: request)) {
+          found.append(Fix(change, summary: "train with \(describe(candidate.workload))"))
+        }
+      }
     }
     if request.sequence > 512 {
-      var changed = request
-      changed.searchSetup = true
       let low = Self.largest(in: 0...(request.sequence - 1)) { sequence in
-        changed.sequence = sequence
-        return fits(changed) != nil
+        fits(Fix(.context(sequence), summary: "").apply(to: request)) != nil
       }
-      if low >= 1 { found.append("shorten sequences to \(low) tokens (--context \(low))") }
+      if low >= 1 { found.append(Fix(.context(low), summary: "shorten sequences to \(low) tokens")) }
     }
-    if found.isEmpty { found.append("add GPUs: no single change above makes it fit") }
+    if found.isEmpty { found.append(Fix(.addGPUs, summary: "add GPUs: no single change above makes it fit")) }
     return found
   }
 }

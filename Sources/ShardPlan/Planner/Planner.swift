@@ -148,7 +148,7 @@ public struct Planner: Sendable {
     } else {
       candidates.sort { better($0, $1) }
     }
-    var fixes: [String] = []
+    var fixes: [Fix] = []
     guard let best = candidates.first else {
       var empty = Plan.empty(
         topology: graph.name,
@@ -169,7 +169,7 @@ public struct Planner: Sendable {
       )
     case .doesNotFit:
       reasons.append(
-        "no layout fits: the closest, \(describe(best.workload)), \(best.shortfall ?? "is short of memory")"
+        "no layout fits: the closest, \(describe(best.workload)), \(best.shortfall?.description ?? "is short of memory")"
       )
       fixes = self.fixes(serving)
       // More cards of the same kind: what the closest layout needs in all, over one card's budget.
@@ -178,7 +178,12 @@ public struct Planner: Sendable {
         let cards = Int((needed + card.usableBytes - 1) / card.usableBytes)
         let have = graph.gpus.count
         if cards > have {
-          fixes.append("use at least \(cards) GPUs like GPU\(card.index) (\(card.name)) instead of \(have)")
+          fixes.append(
+            Fix(
+              .gpus(count: cards, like: card.index),
+              summary: "use at least \(cards) GPUs like GPU\(card.index) (\(card.name)) instead of \(have)"
+            )
+          )
         }
       }
     }
@@ -252,7 +257,7 @@ public struct Planner: Sendable {
   func describe(_ workload: WorkloadPlan) -> String { workload.layoutSummary }
 
   func whyNot(_ candidate: PricedLayout, versus best: PricedLayout) -> String {
-    if candidate.verdict == .doesNotFit { return candidate.shortfall ?? "does not fit" }
+    if candidate.verdict == .doesNotFit { return candidate.shortfall?.description ?? "does not fit" }
     if candidate.verdict > best.verdict { return "fits with less room than the chosen plan" }
     let mine = candidate.workload.prediction
     let theirs = best.workload.prediction
