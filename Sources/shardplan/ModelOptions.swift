@@ -63,7 +63,7 @@ struct ModelOptions: ParsableArguments {
 
   /// The KV cache type: as given, else f16 for llama.cpp (its default) and bf16 otherwise.
   func kvCache(for engine: Engine) -> KVCacheType {
-    KVCacheType(name: kvDtype) ?? (engine == .llamaCpp ? .f16 : .bf16)
+    KVCacheType(name: kvDtype) ?? EngineProfile.profile(engine).defaultKVCache
   }
 
   /// Tokens per sequence: as given, else the model's context up to `cap`.

@@ -54,10 +54,18 @@ struct CLITests {
     sourceLocation: SourceLocation = #_sourceLocation
   ) throws {
     let url = Repository.root.appendingPathComponent("Tests/ShardPlanCLITests/Snapshots/\(name)")
-    if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] != nil
-      || !FileManager.default.fileExists(atPath: url.path)
-    {
+    if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] != nil {
       try text.write(to: url, atomically: true, encoding: .utf8)
+      return
+    }
+    guard FileManager.default.fileExists(atPath: url.path) else {
+      // Recorded now, but a missing snapshot is a failure, so that a snapshot
+      // never passes unseen (as swift-argument-parser's helper does).
+      try text.write(to: url, atomically: true, encoding: .utf8)
+      Issue.record(
+        "snapshot \(name) did not exist; recorded it: read it, then run again",
+        sourceLocation: sourceLocation
+      )
       return
     }
     let expected = try String(contentsOf: url, encoding: .utf8)

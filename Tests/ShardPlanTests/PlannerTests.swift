@@ -395,6 +395,8 @@ struct PlannerExpertLoadTests {
     let graph = try TopologyLoader().load(["8x-h100-sxm"])
     let estimate = try TrainingTime.estimate(model: spec, tokens: 1_000_000_000, graph: graph, sequence: 4096)
     #expect(estimate.tokensPerStep == 8 * 4096)
-    #expect(abs(estimate.stepSeconds - Double(8 * 4096) / estimate.tokensPerSecond) < 1e-12)
+    // One step: 8 GPUs × 4096 tokens × 6 FLOPs per active parameter over 8 × 989 TFLOP/s at 40% MFU.
+    let flops = Double(8 * 4096) * 6 * Double(spec.activeParameters)
+    #expect(abs(estimate.stepSeconds - flops / (8 * 989e12 * 0.4)) / estimate.stepSeconds < 1e-12)
   }
 }

@@ -70,7 +70,9 @@ public struct Finding: Hashable, Sendable, Codable, CustomStringConvertible {
     public init(from decoder: any Decoder) throws {
       let text = try decoder.singleValueContainer().decode(String.self)
       guard let wrapped = Wrapped(rawValue: text) else {
-        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown code \(text)"))
+        throw DecodingError.dataCorrupted(
+          .init(codingPath: decoder.codingPath, debugDescription: "unknown code \(text)")
+        )
       }
       self.wrapped = wrapped
     }
@@ -235,7 +237,9 @@ extension Layout {
           )
         )
       }
-      let kvText = (attempt { try entry.string("kvCache") } ?? nil) ?? (engine == .llamaCpp ? "f16" : "bf16")
+      let kvText =
+        (attempt { try entry.string("kvCache") } ?? nil)
+        ?? EngineProfile.profile(engine ?? .vllm).defaultKVCache.rawValue
       let kv = KVCacheType(name: kvText)
       if kv == nil {
         findings.append(Finding(source: source, line: entry.node("kvCache")?.1, message: "unknown kvCache '\(kvText)'"))

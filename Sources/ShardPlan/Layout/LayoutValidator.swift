@@ -28,7 +28,12 @@ public struct LayoutValidator: Sendable {
     guard let layout else { return Report(findings: findings, plan: nil, verdict: .doesNotFit) }
     guard let topologyName = override ?? layout.topology else {
       findings.append(
-        Finding(source: source, line: 1, code: .topology, message: "no topology: add `topology: NAME` or pass --topology")
+        Finding(
+          source: source,
+          line: 1,
+          code: .topology,
+          message: "no topology: add `topology: NAME` or pass --topology"
+        )
       )
       return Report(findings: findings, plan: nil, verdict: .doesNotFit)
     }
@@ -36,14 +41,18 @@ public struct LayoutValidator: Sendable {
     do {
       graph = try topologies.load([topologyName])
     } catch {
-      findings.append(Finding(source: source, line: 1, code: .topology, message: "topology '\(topologyName)': \(error)"))
+      findings.append(
+        Finding(source: source, line: 1, code: .topology, message: "topology '\(topologyName)': \(error)")
+      )
       return Report(findings: findings, plan: nil, verdict: .doesNotFit)
     }
     let planner: Planner
     do {
       planner = try Planner(graph: graph)
     } catch {
-      findings.append(Finding(source: source, line: 1, code: .topology, message: "topology '\(topologyName)': \(error)"))
+      findings.append(
+        Finding(source: source, line: 1, code: .topology, message: "topology '\(topologyName)': \(error)")
+      )
       return Report(findings: findings, plan: nil, verdict: .doesNotFit, graph: graph)
     }
     var workloads: [WorkloadPlan] = []
@@ -181,7 +190,10 @@ public struct LayoutValidator: Sendable {
           problem("FSDP has no ZeRO-\(training.setup.zeroStage); use zeroStage 0, 2 or 3 with trainer fsdp", .training)
         }
         if training.trainer == .deepspeed && training.setup.offload != .none && training.setup.optimizer != .adamw {
-          problem("ZeRO-Offload steps the optimizer with DeepSpeed's CPU Adam; use optimizer adamw or offload none", .training)
+          problem(
+            "ZeRO-Offload steps the optimizer with DeepSpeed's CPU Adam; use optimizer adamw or offload none",
+            .training
+          )
         }
         if training.trainer == .fsdp && training.setup.offload == .nvme {
           problem("FSDP offloads to CPU only; use offload cpu or trainer deepspeed", .training)

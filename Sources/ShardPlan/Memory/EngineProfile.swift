@@ -1,13 +1,59 @@
-/// An inference engine whose memory behaviour shardplan models.
-public enum Engine: String, Hashable, Sendable, CaseIterable, Codable {
-  case vllm
-  case sglang
-  case llamaCpp = "llama.cpp"
-  case transformers
+/// An inference engine, by name. The built-in engines are the static members;
+/// another engine is a name plus an ``EngineProfile`` handed to the planner with
+/// the request (``InferenceRequest/profile``).
+///
+/// Encoded in JSON as its name.
+public struct Engine: RawRepresentable, Hashable, Sendable, Codable, CaseIterable, CustomStringConvertible {
+  /// The engine's name as plans and the command line spell it.
+  public let rawValue: String
+
+  /// A built-in engine by name; nil for any other name.
+  public init?(rawValue: String) {
+    guard let known = Self.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+    self = known
+  }
+
+  /// An engine of any name (one with a profile of its own).
+  public init(name: String) { rawValue = name }
+
+  /// vLLM.
+  public static let vllm = Engine(name: "vllm")
+  /// SGLang.
+  public static let sglang = Engine(name: "sglang")
+  /// llama.cpp (`llama-server`).
+  public static let llamaCpp = Engine(name: "llama.cpp")
+  /// Hugging Face transformers with accelerate's big-model inference.
+  public static let transformers = Engine(name: "transformers")
+
+  /// The built-in engines.
+  public static let allCases: [Engine] = [.vllm, .sglang, .llamaCpp, .transformers]
+
+  public var description: String { rawValue }
 
   /// Whether shardplan plans tensor parallelism for the engine (its profile's
   /// ``EngineProfile/splitsTensors``).
   public var splitsTensors: Bool { EngineProfile.profile(self).splitsTensors }
+
+  public init(from decoder: any Decoder) throws {
+    self.init(name: try decoder.singleValueContainer().decode(String.self))
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(rawValue)
+  }
+}
+
+/// How an engine sizes activations and compute buffers at inference
+/// (``EngineProfile/activationBytes(model:context:batch:tensorParallel:)``).
+public enum ActivationRule: Hashable, Sendable {
+  /// vLLM and SGLang: the profile run's largest live set for a batch of tokens,
+  /// in the weights' 2-byte dtype, plus fp32 logits for the sequences.
+  case profiledBatch
+  /// llama.cpp: fp32 FFN intermediates and output logits of one ubatch.
+  case computeBuffer
+  /// transformers: one prefill of the whole context for the batch.
+  case wholePrefill
 }
 
 /// What an engine allocates besides weights and KV cache, per GPU, with the source
@@ -32,6 +78,8 @@ public struct EngineProfile: Hashable, Sendable {
   public var memoryFraction: Double?
   /// Where the numbers come from.
   public var sources: [String]
+  /// How the engine sizes activations.
+  public var activationRule: ActivationRule = .profiledBatch
   /// Whether the engine splits tensors over GPUs (tensor parallelism). llama.cpp
   /// splits whole layers (`--split-mode layer`, its default; the row and tensor
   /// modes are not modelled), and transformers' `device_map` places whole
@@ -44,6 +92,9 @@ public struct EngineProfile: Hashable, Sendable {
   /// layers from RAM, accelerate copies `"cpu"` modules in; vLLM and SGLang
   /// offload only when asked (`--strategy offload`).
   public var plansOffload: Bool = false
+  /// Whether offloaded layers run on the CPU from RAM (llama.cpp) rather than being
+  /// copied to the GPU for every forward pass (accelerate, vLLM, SGLang).
+  public var computesOffloadedLayersOnCPU: Bool = false
   /// Whether the engine can keep routed experts in CPU RAM and the rest on the
   /// GPUs (llama.cpp `--n-cpu-moe`).
   public var offloadsExperts: Bool = false
@@ -51,6 +102,8 @@ public struct EngineProfile: Hashable, Sendable {
   public var compactKVCache: KVCacheType = .fp8
   /// The KV cache type used when none is asked for.
   public var defaultKVCache: KVCacheType = .bf16
+  /// Whether the engine takes pipeline cuts from `VLLM_PP_LAYER_PARTITION`.
+  public var setsLayerPartition: Bool = false
   /// The KV cache types the engine has, each with the value of its flag
   /// (vLLM `--kv-cache-dtype`, SGLang `--kv-cache-dtype`, llama.cpp `-ctk`/`-ctv`).
   public var kvCacheSpellings: [KVCacheType: String] = [:]
@@ -59,7 +112,7 @@ public struct EngineProfile: Hashable, Sendable {
   /// plan does (vLLM's `VLLM_PP_LAYER_PARTITION`), nil when it splits that way
   /// by itself or takes no such value.
   public func layerPartition(_ stages: [Stage], layers: Int) -> String? {
-    engine == .vllm ? VLLMPartition.environmentValue(for: stages, layers: layers) : nil
+    setsLayerPartition ? VLLMPartition.environmentValue(for: stages, layers: layers) : nil
   }
 
   /// NCCL's buffers on each GPU for a tensor-parallel group of `size`:
@@ -73,7 +126,10 @@ public struct EngineProfile: Hashable, Sendable {
     }
   }
 
-  /// The profile of an engine.
+  /// The profile of a built-in engine; an engine shardplan does not know gets a
+  /// profile that plans nothing of its own (no memory fraction, no overheads,
+  /// whole-prefill activations) and says so in its sources: give such an engine's
+  /// profile with the request instead.
   public static func profile(_ engine: Engine) -> EngineProfile {
     switch engine {
     case .vllm:
@@ -90,6 +146,7 @@ public struct EngineProfile: Hashable, Sendable {
           "runtime 512 MiB: CUDA context + cuBLAS workspaces, vLLM's 'non_torch_memory' (typically 0.3–0.8 GiB)",
           "CUDA graphs 512 MiB: typical capture size; measured up to 2.4 GiB with TP 4 (vLLM #7553)",
         ],
+        setsLayerPartition: true,
         // vLLM's --kv-cache-dtype choices (auto is the model's dtype).
         kvCacheSpellings: [.bf16: "bfloat16", .f16: "float16", .fp8: "fp8"]
       )
@@ -123,9 +180,11 @@ public struct EngineProfile: Hashable, Sendable {
           "runtime 250 MiB: gguf-parser's default VRAM platform footprint",
           "n_ubatch 512 (llama.cpp default); context padded to 256 cells with flash attention (gguf-parser)",
         ],
+        activationRule: .computeBuffer,
         splitsTensors: false,
         expertParallel: false,
         plansOffload: true,
+        computesOffloadedLayersOnCPU: true,
         offloadsExperts: true,
         compactKVCache: .q8_0,
         defaultKVCache: .f16,
@@ -147,11 +206,26 @@ public struct EngineProfile: Hashable, Sendable {
           "runtime 512 MiB: CUDA context + PyTorch caching allocator",
           "activations: one prefill forward with SDPA attention (no S² score matrix), logits of the last token only (generate)",
         ],
+        activationRule: .wholePrefill,
         splitsTensors: false,
         expertParallel: false,
         plansOffload: true,
         // transformers' DynamicCache holds keys and values in the model's dtype.
         kvCacheSpellings: [.bf16: "bfloat16", .f16: "float16", .f32: "float32"]
+      )
+    default:
+      EngineProfile(
+        engine: engine,
+        runtimeBytes: 0,
+        cudaGraphBytes: 0,
+        kvBlockSize: 1,
+        batchTokens: 0,
+        maxSequences: 1,
+        memoryFraction: nil,
+        sources: ["\(engine.rawValue) is not a built-in engine: pass its EngineProfile with the request"],
+        activationRule: .wholePrefill,
+        splitsTensors: false,
+        expertParallel: false
       )
     }
   }
@@ -173,16 +247,16 @@ public struct EngineProfile: Hashable, Sendable {
     let tp = Int64(max(tensorParallel, 1))
     let ffn = Int64(max(model.intermediateSize, model.hiddenSize)) / tp
     let vocab = Int64(model.vocabularySize)
-    switch engine {
-    case .vllm, .sglang:
+    switch activationRule {
+    case .profiledBatch:
       let tokens = Int64(min(batchTokens, max(context * batch, 1)))
       let perToken = (4 * hidden + 3 * ffn) * 2
       let logits = Int64(min(maxSequences, max(batch, 1))) * vocab * 4
       return tokens * perToken + logits
-    case .llamaCpp:
+    case .computeBuffer:
       let tokens = Int64(min(batchTokens, max(context, 1)))
       return tokens * (3 * ffn + 4 * hidden) * 4 + tokens * vocab * 4
-    case .transformers:
+    case .wholePrefill:
       let tokens = Int64(max(context, 1)) * Int64(max(batch, 1))
       return tokens * (4 * hidden + 3 * ffn) * 2 + Int64(max(batch, 1)) * vocab * 4
     }

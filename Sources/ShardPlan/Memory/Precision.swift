@@ -227,12 +227,18 @@ extension ModelSpec {
     if let quantization, !quantization.isEmpty, case .float = format {
       copy.notes.append("\(format.label) not applied to the \(quantization) checkpoint's quantized tensors")
     }
-    var tensors: [TensorSpec] = []
-    for tensor in self.tensors {
-      tensors.append(contentsOf: convert(tensor, to: format))
-    }
-    copy.tensors = tensors
     copy.quantization = format.label
+    // Already in the dtype: every float tensor stays as it is (a fast path for
+    // MoE checkpoints of tens of thousands of tensors).
+    if case .float(let target) = format,
+      tensors.allSatisfy({ tensor in
+        guard case .dense(let dtype) = tensor.storage, dtype.isFloatingPoint else { return true }
+        return dtype == target && tensor.bytes == tensor.elements * Int64(target.bytesPerElement)
+      })
+    {
+      return copy
+    }
+    copy.tensors = tensors.flatMap { convert($0, to: format) }
     return copy
   }
 

@@ -52,7 +52,12 @@ public enum TrainingTime {
   ) throws -> Estimate {
     let context = min(sequence, model.maxContext)
     let plan = try Planner(graph: graph).planTraining(
-      TrainingRequest(model: model, setup: Workload.Training(method: .full, optimizer: .adamw), sequence: context, mfu: mfu)
+      TrainingRequest(
+        model: model,
+        setup: Workload.Training(method: .full, optimizer: .adamw),
+        sequence: context,
+        mfu: mfu
+      )
     )
     let workload = plan.workloads.first
     let training = workload?.training

@@ -76,7 +76,8 @@ public struct PricedLayout: Hashable, Sendable {
 public enum Shortfall: Hashable, Sendable, CustomStringConvertible {
   /// A GPU needs `bytes` more than it can give.
   case gpu(index: Int, bytes: Int64)
-  /// Not even the output head and the buffers fit on the GPU of an offload plan.
+  /// Not one decoder layer fits on the GPU of an offload plan beside the output
+  /// head and the buffers.
   case buffers(gpu: Int)
   /// The host's CPU RAM cannot hold what is offloaded to it (`host` names it
   /// for training, whose offloaded states are counted per node).
@@ -93,7 +94,7 @@ public enum Shortfall: Hashable, Sendable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .gpu(let index, let bytes): "GPU\(index) is short by \(Units.formatBytes(bytes))"
-    case .buffers(let gpu): "not even the output head and buffers fit on GPU\(gpu)"
+    case .buffers(let gpu): "not one decoder layer fits on GPU\(gpu) beside the output head and buffers"
     case .cpuRAM(let needed, let available, let host?):
       "offload needs \(Units.formatBytes(needed)) of CPU RAM on \(host), which has \(Units.formatBytes(available))"
     case .cpuRAM(let needed, let available, nil):

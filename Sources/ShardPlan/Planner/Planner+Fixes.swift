@@ -7,7 +7,10 @@ extension Planner {
     /// Whether the request with `fix` applied has a GPU-only layout that fits.
     func fits(_ fix: Fix) -> Bool {
       guard let changed = fix.apply(to: request) else { return false }
-      return candidates(Serving(changed), occupied: occupied, strategy: strategy == .offload ? .offload : .tensor)
+      // Only a change of weights changes the model's aggregates.
+      let priced: Serving
+      if case .weights = fix.change { priced = Serving(changed) } else { priced = serving.with { $0 = changed } }
+      return candidates(priced, occupied: occupied, strategy: strategy == .offload ? .offload : .tensor)
         .contains { $0.verdict != .doesNotFit && $0.workload.cpuLayers == nil }
     }
     let compact = serving.profile.compactKVCache
@@ -47,7 +50,8 @@ extension Planner {
     // Layers in CPU RAM with the engine that runs them there (llama.cpp).
     if let engine = Engine.allCases.first(where: { EngineProfile.profile($0).offloadsExperts }),
       let changed = Fix(.offloadLayers(engine: engine, cpuLayers: 0), summary: "").apply(to: request),
-      let offload = offloadCandidates(Serving(changed), occupied: occupied).first, offload.verdict != .doesNotFit,
+      let offload = offloadCandidates(serving.with { $0 = changed }, occupied: occupied).first,
+      offload.verdict != .doesNotFit,
       let cpu = offload.workload.cpuLayers
     {
       found.append(

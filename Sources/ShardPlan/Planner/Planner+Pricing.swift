@@ -21,14 +21,14 @@ struct Serving {
   init(_ request: InferenceRequest) {
     self.request = request
     summary = ModelSummary(request.model)
-    profile = EngineProfile.profile(request.engine)
+    profile = request.profile
   }
 
   /// The same model and engine with other context, sequences or KV type.
   func with(_ change: (inout InferenceRequest) -> Void) -> Serving {
     var copy = self
     change(&copy.request)
-    copy.profile = EngineProfile.profile(copy.request.engine)
+    copy.profile = copy.request.profile
     return copy
   }
 
@@ -96,8 +96,8 @@ extension Planner {
 
   /// Per-GPU memory the engine may use: its memory fraction of the card minus
   /// what other processes and earlier workloads hold.
-  func usableBytes(_ gpu: GPU, engine: Engine, occupied: Occupancy) -> Int64 {
-    let fraction = EngineProfile.profile(engine).memoryFraction ?? 1.0
+  func usableBytes(_ gpu: GPU, profile: EngineProfile, occupied: Occupancy) -> Int64 {
+    let fraction = profile.memoryFraction ?? 1.0
     let capacity = gpu.memoryBytes ?? 0
     return Int64(Double(capacity) * fraction) - (gpu.memoryUsedBytes ?? 0) - (occupied[gpu.index] ?? 0)
   }
@@ -287,7 +287,7 @@ extension Planner {
         devices.append(
           budget(
             gpu,
-            usable: usableBytes(gpu, engine: request.engine, occupied: occupied),
+            usable: usableBytes(gpu, profile: serving.profile, occupied: occupied),
             weights: weights,
             kv: kv,
             activation: activation,
@@ -387,7 +387,7 @@ extension Planner {
     let head = (serving.summary.lastStageBytes + Int64(tp) - 1) / Int64(tp)
     return stageGroups.map { group in
       let capacity =
-        group.map { usableBytes(graph.gpus[$0], engine: serving.request.engine, occupied: occupied) }.min() ?? 0
+        group.map { usableBytes(graph.gpus[$0], profile: serving.profile, occupied: occupied) }.min() ?? 0
       return .init(
         capacityBytes: capacity - activation - overhead,
         secondsPerByte: 1 / (Double(slowest(group).bandwidthBytesPerSecond) * CostModel.memoryEfficiency),
@@ -456,7 +456,7 @@ extension Planner {
       let gpu = graph.gpus[index]
       return budget(
         gpu,
-        usable: usableBytes(gpu, engine: request.engine, occupied: occupied),
+        usable: usableBytes(gpu, profile: serving.profile, occupied: occupied),
         weights: dense + expertShare,
         kv: kv,
         activation: activation,
@@ -558,8 +558,8 @@ extension Planner {
       overhead: serving.profile.runtimeBytes,
       head: serving.summary.headBytes,
       embedding: serving.summary.embeddingBytes,
-      streams: serving.request.engine != .llamaCpp,
-      usable: usableBytes(gpu, engine: serving.request.engine, occupied: occupied)
+      streams: !serving.profile.computesOffloadedLayersOnCPU,
+      usable: usableBytes(gpu, profile: serving.profile, occupied: occupied)
     )
   }
 
@@ -607,7 +607,10 @@ extension Planner {
       verdict = .doesNotFit
       shortfall = .cpuRAM(neededBytes: cpuBytes, availableBytes: ram, host: nil)
     }
-    if gpuLayers == 0 && device.freeBytes < 0 {
+    // A plan with no decoder layer on its GPU is not a GPU plan (and no layout
+    // file can state an empty stage).
+    if gpuLayers == 0 {
+      verdict = .doesNotFit
       shortfall = .buffers(gpu: gpu.index)
     }
     // llama.cpp runs the CPU layers on the CPU, reading them from RAM; the other
@@ -665,7 +668,8 @@ extension Planner {
       sequences: serving.request.concurrency
     )
     let usable = gpus.map {
-      usableBytes(graph.gpus[$0], engine: .llamaCpp, occupied: occupied) - activation - serving.profile.runtimeBytes
+      usableBytes(graph.gpus[$0], profile: serving.profile, occupied: occupied) - activation
+        - serving.profile.runtimeBytes
     }
     let kvTotal = kv.reduce(0, +)
     return (weights.reduce(0, +) + kvTotal + serving.summary.headBytes, kvTotal, usable, activation)
@@ -696,7 +700,7 @@ extension Planner {
   {
     let request = serving.request
     let model = serving.model
-    guard let moe = model.moe, moe.routedExperts > 1, request.engine == .llamaCpp,
+    guard let moe = model.moe, moe.routedExperts > 1, serving.profile.offloadsExperts,
       (0...model.layers).contains(cpuExpertLayers), let first = gpus.first
     else { return nil }
     let host = graph.hosts[graph.gpus[first].host]
@@ -707,7 +711,7 @@ extension Planner {
     let onGPU = shape.needed - cpuBytes
     // What stays on the GPUs is split in proportion to their memory (llama.cpp
     // --tensor-split); the KV cache goes with the layers, in the same shares.
-    let shares = gpus.map { Double(usableBytes(graph.gpus[$0], engine: .llamaCpp, occupied: occupied)) }
+    let shares = gpus.map { Double(usableBytes(graph.gpus[$0], profile: serving.profile, occupied: occupied)) }
     let totalShare = max(shares.reduce(0, +), 1)
     let devices = gpus.enumerated().map { offset, index in
       let gpu = graph.gpus[index]
@@ -715,7 +719,7 @@ extension Planner {
       let kv = Int64(Double(shape.kv) * shares[offset] / totalShare)
       return budget(
         gpu,
-        usable: usableBytes(gpu, engine: .llamaCpp, occupied: occupied),
+        usable: usableBytes(gpu, profile: serving.profile, occupied: occupied),
         weights: part - kv,
         kv: kv,
         activation: shape.activation,

@@ -144,7 +144,9 @@ extension Planner {
         "\(summary) fits with under \(Int(tightFraction * 100))% of a GPU free: \(Units.formatBytes(headroom))"
       )
     case .doesNotFit:
-      reasons.append("no training setup fits: the closest, \(summary), \(best.shortfall?.description ?? "is short of memory")")
+      reasons.append(
+        "no training setup fits: the closest, \(summary), \(best.shortfall?.description ?? "is short of memory")"
+      )
     }
     var fixes: [Fix] = []
     if best.verdict == .doesNotFit {
@@ -250,7 +252,7 @@ extension Planner {
       let gpu = graph.gpus[index]
       return budget(
         gpu,
-        usable: usableBytes(gpu, engine: .transformers, occupied: occupied),
+        usable: usableBytes(gpu, profile: EngineProfile.profile(.transformers), occupied: occupied),
         weights: estimate.weightBytesPerGPU,
         kv: 0,
         activation: estimate.activationBytes,

@@ -12,8 +12,14 @@ public struct InferenceRequest: Hashable, Sendable {
   public var concurrency: Int
   /// The KV cache's element type.
   public var kvCache: KVCacheType
-  /// The engine that serves it.
-  public var engine: Engine
+  /// What the engine allocates, how it splits and what it can run: the built-in
+  /// profile of `engine`, or one given for an engine shardplan does not know.
+  public var profile: EngineProfile
+  /// The engine that serves it; setting it takes that engine's built-in profile.
+  public var engine: Engine {
+    get { profile.engine }
+    set { profile = EngineProfile.profile(newValue) }
+  }
   /// GPUs this workload must use (global indices), or nil for any.
   public var pinnedGPUs: [Int]?
   /// Measured expert load: per MoE layer, tokens routed to each expert (EPLB's
@@ -23,7 +29,8 @@ public struct InferenceRequest: Hashable, Sendable {
   /// expert-parallel group (rounded up to a multiple of the group size).
   public var redundantExperts: Int = 0
 
-  /// A request to serve `model` (already converted to `weights`).
+  /// A request to serve `model` (already converted to `weights`) with `engine`,
+  /// or with the engine of `profile` when one is given.
   public init(
     model: ModelSpec,
     weights: PlannedWeights,
@@ -32,6 +39,7 @@ public struct InferenceRequest: Hashable, Sendable {
     concurrency: Int = 1,
     kvCache: KVCacheType = .bf16,
     engine: Engine = .vllm,
+    profile: EngineProfile? = nil,
     pinnedGPUs: [Int]? = nil
   ) {
     self.model = model
@@ -40,7 +48,7 @@ public struct InferenceRequest: Hashable, Sendable {
     self.context = context
     self.concurrency = concurrency
     self.kvCache = kvCache
-    self.engine = engine
+    self.profile = profile ?? EngineProfile.profile(engine)
     self.pinnedGPUs = pinnedGPUs
   }
 }
@@ -215,7 +223,7 @@ public struct Planner: Sendable {
       "prefill GEMMs at \(Int(CostModel.computeEfficiency * 100))% of dense bf16 peak (assumed)",
       "\(Int(CostModel.collectiveLatencySeconds * 1e6)) µs per collective and hand-off (aiconfigurator p2p_latency)",
     ]
-    if let fraction = EngineProfile.profile(request.engine).memoryFraction {
+    if let fraction = request.profile.memoryFraction {
       list.append("\(request.engine.rawValue) uses \(Int(fraction * 100))% of each GPU")
     }
     if graph.hosts.contains(where: { $0.ramBandwidthBytesPerSecond == nil }) {

@@ -1,0 +1,300 @@
+import Foundation
+import Synchronization
+import Testing
+import _ShardPlanTestSupport
+
+@testable import ShardPlan
+
+/// The one pricing function: plans and validated layouts price alike, every
+/// budget adds up, fixes hold when applied, and a new engine is one profile.
+@Suite("Pricing core")
+struct PricingCoreTests {
+  static let loader = ModelLoader(environment: [:])
+  static let topologies = TopologyLoader()
+  static let validator = LayoutValidator(models: loader, topologies: topologies)
+
+  /// Plans over bundled models, topologies, engines, contexts and sequence
+  /// counts: 6 × 5 × 4 × 2 × 2 = 480 requests.
+  static let generated: Result<[(String, Plan)], any Error> = Result { try generatedPlans() }
+
+  static func generatedPlans() throws -> [(String, Plan)] {
+    let models = [
+      "meta-llama/Llama-3.2-1B", "Qwen/Qwen3-8B", "mistralai/Mistral-7B-v0.1", "Qwen/Qwen3-30B-A3B",
+      "Qwen/Qwen2.5-72B", "openai-community/gpt2",
+    ]
+    let machines = ["desktop-rtx-3060-12gb", "2x-rtx-pro-6000-blackwell", "4x-rtx-4090", "8x-h100-sxm", "2x8-h100-ib"]
+    let pairs = models.flatMap { model in machines.map { (model, $0) } }
+    let results = Mutex<[Int: Result<[(String, Plan)], any Error>]>([:])
+    // Two at a time (the machine's cores); each pair's plans in a fixed order.
+    DispatchQueue.concurrentPerform(iterations: pairs.count) { index in
+      let (id, machine) = pairs[index]
+      let outcome = Result { () throws -> [(String, Plan)] in
+        let model = try loader.load(id)
+        let planner = try Planner(graph: try topologies.load([machine]))
+        var plans: [(String, Plan)] = []
+        for engine in Engine.allCases {
+          for context in [4096, 32_768] {
+            for concurrency in [1, 8] {
+              let request = InferenceRequest(
+                model: model,
+                weights: .asStored(model),
+                context: min(context, model.maxContext),
+                concurrency: concurrency,
+                kvCache: EngineProfile.profile(engine).defaultKVCache,
+                engine: engine
+              )
+              plans.append(("\(id) on \(machine), \(engine), \(context) × \(concurrency)", planner.plan(request)))
+            }
+          }
+        }
+        return plans
+      }
+      results.withLock { $0[index] = outcome }
+    }
+    return try results.withLock { all in try pairs.indices.flatMap { try all[$0]?.get() ?? [] } }
+  }
+
+  @Test func everyBudgetAddsUpUnderTheOneRule() throws {
+    let plans = try Self.generated.get()
+    #expect(plans.count == 480)
+    for (name, plan) in plans {
+      for device in plan.devices {
+        let parts =
+          device.weightBytes + device.kvCacheBytes + device.activationBytes + device.overheadBytes
+          + device.gradientBytes + device.optimizerBytes
+        #expect(device.usedBytes == parts, "\(name): GPU \(device.index) used \(device.usedBytes) ≠ \(parts)")
+        #expect(device.freeBytes == device.usableBytes - device.usedBytes, "\(name): GPU \(device.index) free")
+        let rule: Verdict =
+          device.freeBytes < 0
+          ? .doesNotFit : (Double(device.freeBytes) < 0.05 * Double(device.capacityBytes) ? .tight : .fits)
+        #expect(device.verdict == rule, "\(name): GPU \(device.index) is \(device.verdict), the rule says \(rule)")
+      }
+      for workload in plan.workloads {
+        // The plan's verdict is never better than its worst GPU.
+        let worst = plan.devices.filter { workload.gpuShares.map(\.gpu).contains($0.index) }.map(\.verdict).max()
+        #expect(
+          plan.verdict >= (worst ?? .fits),
+          "\(name): plan \(plan.verdict), worst GPU \(String(describing: worst))"
+        )
+        for share in workload.gpuShares {
+          let device = plan.devices.first { $0.index == share.gpu }
+          #expect(device?.usedBytes == share.usedBytes, "\(name): GPU \(share.gpu) share")
+        }
+      }
+    }
+  }
+
+  /// The done-when of the pricing core: a layout priced through `plan` and
+  /// through `validate` of the plan's own layout file gets identical budgets.
+  @Test func planAndValidatePriceEveryLayoutAlike() throws {
+    // Every second plan that fits (the order interleaves engines, contexts and
+    // sequence counts, so each kind of layout is among them): about 200 layouts.
+    let fitting = try Self.generated.get().filter { $0.1.verdict != .doesNotFit }.enumerated()
+      .filter { $0.offset % 2 == 0 }.map(\.element)
+    #expect(fitting.count >= 200)
+    let reports = Mutex<[Int: LayoutValidator.Report]>([:])
+    DispatchQueue.concurrentPerform(iterations: fitting.count) { index in
+      let (name, plan) = fitting[index]
+      let report = Self.validator.validate(plan.layoutYAML(), source: "\(name).yaml")
+      reports.withLock { $0[index] = report }
+    }
+    for (index, (name, plan)) in fitting.enumerated() {
+      let report = try #require(reports.withLock { $0[index] })
+      #expect(report.findings.isEmpty, "\(name): \(report.findings)")
+      let validated = try #require(report.plan)
+      let used = plan.devices.filter { device in
+        plan.workloads.contains { $0.gpuShares.contains { $0.gpu == device.index } }
+      }
+      #expect(validated.devices == used, "\(name): budgets differ")
+      #expect(validated.workloads.map(\.gpuShares) == plan.workloads.map(\.gpuShares), "\(name): shares differ")
+      #expect(validated.workloads.map(\.prediction) == plan.workloads.map(\.prediction), "\(name): predictions differ")
+      #expect(validated.verdict == plan.verdict, "\(name): \(validated.verdict) vs \(plan.verdict)")
+    }
+  }
+
+  @Test func publicPriceMatchesThePlan() throws {
+    let model = try Self.loader.load("Qwen/Qwen2.5-72B")
+    let planner = try Planner(graph: try Self.topologies.load(["2x-rtx-pro-6000-blackwell"]))
+    let request = InferenceRequest(model: model, weights: .asStored(model), context: 32_768)
+    let plan = planner.plan(request)
+    let workload = try #require(plan.workloads.first)
+    let placement = Placement.layers(
+      stages: workload.stages.map(\.devices),
+      layers: workload.stages.map { $0.firstLayer..<($0.lastLayer + 1) },
+      replicas: []
+    )
+    let priced = try #require(planner.price(placement, for: .inference(request)))
+    #expect(priced.workload == workload)
+    #expect(priced.verdict == plan.verdict)
+    // A placement that does not match the request is not priced.
+    #expect(planner.price(.training(gpus: [0]), for: .inference(request)) == nil)
+    #expect(
+      planner.price(.layers(stages: [[0], [7]], layers: [0..<40, 40..<80], replicas: []), for: .inference(request))
+        == nil
+    )
+  }
+
+  /// Every fix of a plan that does not fit, applied to the request and planned
+  /// again, gives a plan that fits (more GPUs is the one fix a request cannot take).
+  @Test func everyFixHoldsWhenApplied() throws {
+    let cases: [(String, String, Int, Int)] = [
+      ("Qwen/Qwen2.5-72B", "2x-rtx-pro-6000-blackwell", 131_072, 1),
+      ("meta-llama/Llama-3.1-70B", "4x-rtx-4090", 8192, 1),
+      ("Qwen/Qwen3-32B", "desktop-rtx-3060-12gb", 4096, 1),
+      ("Qwen/Qwen3-8B", "desktop-rtx-3060-12gb", 32_768, 16),
+    ]
+    var applied = 0
+    for (id, machine, context, concurrency) in cases {
+      let model = try Self.loader.load(id)
+      let planner = try Planner(graph: try Self.topologies.load([machine]))
+      let request = InferenceRequest(
+        model: model,
+        weights: .asStored(model),
+        context: context,
+        concurrency: concurrency
+      )
+      let plan = planner.plan(request)
+      #expect(plan.verdict == .doesNotFit, "\(id) on \(machine)")
+      #expect(!plan.fixes.isEmpty)
+      for fix in plan.fixes {
+        guard let changed = fix.apply(to: request) else {
+          #expect(
+            {
+              switch fix.change {
+              case .gpus, .addGPUs: true
+              default: false
+              }
+            }(),
+            "\(fix) does not apply to a serving request"
+          )
+          continue
+        }
+        #expect(planner.plan(changed).verdict != .doesNotFit, "\(id) on \(machine): \(fix) does not make it fit")
+        applied += 1
+      }
+      // Fixes survive JSON.
+      let data = try JSONEncoder().encode(plan.fixes)
+      #expect(try JSONDecoder().decode([Fix].self, from: data) == plan.fixes)
+    }
+    #expect(applied >= 6)
+  }
+
+  /// A new engine is one profile: the planner takes its memory fraction,
+  /// overheads and splitting rules from it, and plans carry its name.
+  @Test func aToyEngineIsOneProfile() throws {
+    let toy = EngineProfile(
+      engine: Engine(name: "toy"),
+      runtimeBytes: 1 << 30,
+      cudaGraphBytes: 0,
+      kvBlockSize: 64,
+      batchTokens: 0,
+      maxSequences: 1,
+      memoryFraction: 0.5,
+      sources: ["a test engine"],
+      activationRule: .wholePrefill,
+      splitsTensors: false,
+      expertParallel: false,
+      kvCacheSpellings: [.bf16: "bf16"]
+    )
+    let model = try Self.loader.load("Qwen/Qwen3-8B")
+    let graph = try Self.topologies.load(["2x-rtx-pro-6000-blackwell"])
+    let request = InferenceRequest(model: model, weights: .asStored(model), context: 8192, profile: toy)
+    #expect(request.engine == Engine(name: "toy"))
+    #expect(Engine(rawValue: "toy") == nil)  // not built in
+    let plan = try Planner(graph: graph).plan(request)
+    let workload = try #require(plan.workloads.first)
+    #expect(workload.engine.rawValue == "toy")
+    #expect(workload.tensorParallel == 1)  // it does not split tensors
+    for device in plan.devices where workload.gpuShares.contains(where: { $0.gpu == device.index }) {
+      #expect(device.usableBytes == Int64(Double(device.capacityBytes) * 0.5))
+      #expect(device.overheadBytes == 1 << 30)
+    }
+    // KV cache rounded to its 64-token blocks: 8192 is whole blocks, so one
+    // replica holds exactly the model's cache for one sequence.
+    let kv = KVCacheModel(attention: model.attention, type: .bf16).bytes(context: 8192, sequences: 1)
+    let replica = try #require(workload.replicaDevices.first)
+    #expect(plan.devices.filter { replica.contains($0.index) }.map(\.kvCacheBytes).reduce(0, +) == kv)
+    let json = String(decoding: try JSONEncoder().encode(workload), as: UTF8.self)
+    #expect(json.contains(#""engine":"toy""#))
+  }
+
+  /// A card with no known bandwidth is refused with a fix, not priced at a made-up rate.
+  @Test func aCardTheCatalogCannotDescribeIsRefused() throws {
+    let yaml = """
+      name: mystery
+      hosts:
+        - name: box
+          gpus:
+            - memory: 24 GiB
+      """
+    let graph = try Self.topologies.graph(fromTopologyFile: yaml, source: "mystery.yaml")
+    #expect {
+      try Planner(graph: graph)
+    } throws: { error in
+      let text = "\(error)"
+      return text.contains("HBM bandwidth") && text.contains("bf16TFLOPS") && text.contains("--gpu")
+    }
+  }
+
+  /// train-time and plan --train share one step-time formula: with gradient
+  /// checkpointing a token costs 8 FLOPs per active parameter, not 6.
+  @Test func trainTimeCountsCheckpointingsSecondForward() throws {
+    let spec = try Self.loader.load("meta-llama/Llama-3.1-8B")
+    let graph = try Self.topologies.load(["8x-h100-sxm"])
+    let estimate = try TrainingTime.estimate(model: spec, tokens: 1_000_000_000, graph: graph, sequence: 32_768)
+    #expect(estimate.setup.contains("gradient checkpointing"))
+    #expect(estimate.flopsPerParameterPerToken == 8)
+    let expected = 8 * Double(spec.activeParameters) * 1e9 / (8 * 989e12 * 0.4)
+    #expect(abs(estimate.seconds - expected) / expected < 1e-9)
+    let plan = try Planner(graph: graph).planTraining(
+      TrainingRequest(model: spec, sequence: 32_768)
+    )
+    #expect(plan.workloads.first?.training?.stepSeconds == estimate.stepSeconds)
+  }
+
+  /// Decode and prefill of a layout from first principles (the roofline of
+  /// CostModel), for one H100 SXM and for a tensor-parallel pair.
+  @Test func predictionsFromFirstPrinciples() throws {
+    let model = try Self.loader.load("meta-llama/Llama-3.1-8B")
+    let graph = try Self.topologies.load(["8x-h100-sxm"])
+    let planner = try Planner(graph: graph)
+    let request = InferenceRequest(model: model, weights: .asStored(model), context: 4096)
+    let bandwidth = 3.35e12 * 0.8  // H100 SXM HBM3 at 80%
+    let peak = 989e12 * 0.6  // dense bf16 at 60%
+    // KV: 32 layers × 8 KV heads × 128 × (key + value) × 2 bytes × 4096 tokens.
+    let kv = 32.0 * 8 * 128 * 2 * 2 * 4096
+    // Prefill FLOPs: 2 per matrix parameter (the untied input embedding is a
+    // lookup) plus causal attention, 2 × 2 × tokens/2 × 4096 wide per layer.
+    let embedding = Double(128_256 * 4096)
+    let flops = 4096 * (2 * (Double(model.activeParameters) - embedding) + 2 * 4096 * 4096 * 32)
+
+    let one = try #require(
+      planner.price(.layers(stages: [[0]], layers: [0..<32], replicas: []), for: .inference(request))
+    )
+    let decode = (Double(model.weightBytes) + kv) / bandwidth + 32 * 3e-6
+    #expect(abs(one.workload.prediction.decodeTokensPerSecond - 1 / decode) * decode < 1e-9)
+    #expect(abs(one.workload.prediction.timeToFirstTokenSeconds - flops / peak) / (flops / peak) < 1e-9)
+    #expect(one.workload.prediction.decodeBound == "HBM bandwidth")
+
+    // TP 2 over NVLink: each GPU reads half (rounded up per tensor group) and
+    // all-reduces the token's 4096 bf16 hidden values twice per layer:
+    // 2 × (2 − 1) / 2 × 8192 bytes over the link, plus 10 µs.
+    let two = try #require(
+      planner.price(.layers(stages: [[0, 1]], layers: [0..<32], replicas: []), for: .inference(request))
+    )
+    let link = Double(try #require(graph.link(0, 1)?.bandwidthBytesPerSecond))
+    let allReduces = 64 * (8192 / link + 10e-6)
+    let decodeTP = (Double(model.weightBytes) + kv) / 2 / bandwidth + 32 * 3e-6 + allReduces
+    #expect(abs(two.workload.prediction.decodeTokensPerSecond - 1 / decodeTP) * decodeTP < 1e-6)
+    let prefillTP = flops / 2 / peak + 64 * (4096 * 8192 / link + 10e-6)
+    #expect(abs(two.workload.prediction.timeToFirstTokenSeconds - prefillTP) / prefillTP < 1e-9)
+    // Four sequences at once: each step advances all four.
+    var four = request
+    four.concurrency = 4
+    let batch = try #require(
+      planner.price(.layers(stages: [[0]], layers: [0..<32], replicas: []), for: .inference(four))
+    )
+    let decodeFour = (Double(model.weightBytes) + 4 * kv) / bandwidth + 32 * 3e-6
+    #expect(abs(batch.workload.prediction.aggregateDecodeTokensPerSecond - 4 / decodeFour) * decodeFour < 1e-8)
+  }
+}
