@@ -5,17 +5,19 @@ import PackageDescription
 
 let package = Package(
   name: "shardplan-fuzz",
-  dependencies: [.package(path: "..")],
+  // The main package through Root/shardplan (a link to ..), so that its identity is
+  // `shardplan` whatever the checkout folder is called.
+  dependencies: [.package(path: "Root/shardplan")],
   targets: [
     .executableTarget(
       name: "FuzzModelHeaders",
-      dependencies: [.product(name: "ShardPlan", package: "main")],
+      dependencies: [.product(name: "ShardPlan", package: "shardplan")],
       swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])],
       linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
     ),
     .executableTarget(
       name: "FuzzTopologyReaders",
-      dependencies: [.product(name: "ShardPlan", package: "main")],
+      dependencies: [.product(name: "ShardPlan", package: "shardplan")],
       swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])],
       linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
     ),

@@ -102,7 +102,7 @@ public struct HubClient: HubFetching {
       }
       entries.append(contentsOf: header)
     }
-    spec = spec.replacingTensors(with: entries, source: "safetensors headers from \(endpoint)")
+    spec = spec.replacingTensors(with: entries, source: .safetensors(origin: "\(endpoint)"))
     if let declared, declared != spec.weightBytes {
       spec.notes.append("the index declares \(declared) bytes; the shards' headers hold \(spec.weightBytes)")
     }

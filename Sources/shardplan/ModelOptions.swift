@@ -54,12 +54,8 @@ struct ModelOptions: ParsableArguments {
     return (loaded, .asStored(loaded))
   }
 
-  /// The engine: as given, else llama.cpp for GGUF files and llama.cpp quantizations, else vLLM.
-  func engine(for spec: ModelSpec) -> Engine {
-    if let engine { return engine }
-    if case .gguf = format { return .llamaCpp }
-    return spec.tensorSource == "gguf" ? .llamaCpp : .vllm
-  }
+  /// The engine: as given, else ``Engine/default(for:format:)``.
+  func engine(for spec: ModelSpec) -> Engine { engine ?? .default(for: spec, format: format) }
 
   /// The KV cache type: as given, else f16 for llama.cpp (its default) and bf16 otherwise.
   func kvCache(for engine: Engine) -> KVCacheType {

@@ -174,7 +174,7 @@ struct PlanCommand: ParsableCommand {
     var loaded: [String: ModelSpec] = [:]
     do {
       graph = try TopologyLoader(hwloc: HwlocProvider()).load([topology])
-      let load = try expertLoad.map(Self.readExpertLoad)
+      let load = try expertLoad.map { try ExpertBalancer.readLoad(TopologyLoader.readFile($0), source: $0) }
       for asked in try workloads() {
         if let pins = asked.pins, let bad = pins.first(where: { $0 >= graph.gpus.count }) {
           throw InputError(
@@ -286,35 +286,6 @@ struct PlanCommand: ParsableCommand {
     emitting.write(plan: plan, graph: graph, models: models, origin: "shardplan plan")
   }
 
-  /// Reads an expert-load file: `[[tokens per expert] per layer]`, or an object with
-  /// that array under `load` or `weight` (EPLB's name).
-  static func readExpertLoad(_ path: String) throws -> [[Double]] {
-    let text = try TopologyLoader.readFile(path)
-    let json = try JSONValue.parse(Data(text.utf8), source: path)
-    let rows = json.arrayValue ?? json["load"]?.arrayValue ?? json["weight"]?.arrayValue
-    guard let rows, !rows.isEmpty else {
-      throw InputError(
-        .malformed,
-        source: path,
-        message: "no expert load",
-        expected: "[[tokens per expert] per MoE layer]"
-      )
-    }
-    return try rows.enumerated().map { index, row in
-      guard let values = row.arrayValue?.compactMap(\.doubleValue), values.count == row.arrayValue?.count,
-        values.allSatisfy({ $0 >= 0 && $0.isFinite })
-      else {
-        throw InputError(
-          .malformed,
-          source: path,
-          field: "layer \(index)",
-          message: "not a list of non-negative token counts"
-        )
-      }
-      return values
-    }
-  }
-
   func request(for loaded: ModelSpec) throws -> InferenceRequest {
     let (spec, weights) = options.weights(loaded)
     let engine = options.engine(for: spec)
@@ -330,72 +301,3 @@ struct PlanCommand: ParsableCommand {
 
 }
 
-extension ValidateCommand {
-  /// Reads and validates a layout file with the loaders every command uses (the
-  /// Hub from the environment, hwloc); exits with status 2 when it cannot be read.
-  static func check(_ path: String, topology: String?) -> LayoutValidator.Report {
-    let text: String
-    do {
-      text = try TopologyLoader.readFile(path)
-    } catch {
-      failWithInputError(error)
-    }
-    let validator = LayoutValidator(
-      models: ModelLoader(hub: HubClient.fromEnvironment()),
-      topologies: TopologyLoader(hwloc: HwlocProvider())
-    )
-    return validator.validate(text, source: path, topology: topology)
-  }
-}
-
-struct ValidateCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "validate",
-    abstract: "Check a layout file: every problem with file:line, the per-GPU budget, and the verdict.",
-    discussion:
-      "Exit status 0 when the layout fits, 1 when it has problems or does not fit, 2 when the file cannot be read."
-  )
-
-  @Argument(help: "The layout file (YAML).")
-  var layout: String
-
-  @Option(help: "Topology, overriding the file's `topology:`.")
-  var topology: String?
-
-  @Option(help: "Output format: table or json.")
-  var format: OutputFormat = .table
-
-  func run() throws {
-    let report = Self.check(layout, topology: topology)
-    if format == .json {
-      struct Form: Encodable {
-        var verdict: Verdict
-        var findings: [Finding]
-        var plan: Plan?
-      }
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-      print(
-        String(
-          decoding: try encoder.encode(Form(verdict: report.verdict, findings: report.findings, plan: report.plan)),
-          as: UTF8.self
-        )
-      )
-    } else {
-      if report.findings.isEmpty {
-        print("\(layout): the layout is consistent")
-      } else {
-        print("\(layout): \(report.findings.count) problem\(report.findings.count == 1 ? "" : "s"):")
-        for finding in report.findings { print("  \(finding)") }
-      }
-      if let plan = report.plan, !plan.workloads.isEmpty {
-        var table = plan
-        table.reasons = []
-        print("")
-        print(table.tableText(), terminator: "")
-      }
-      print("Verdict: \(report.verdict.rawValue)")
-    }
-    if report.verdict == .doesNotFit { throw ExitCode(1) }
-  }
-}

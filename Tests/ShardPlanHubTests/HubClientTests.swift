@@ -46,7 +46,7 @@ struct HubClientTests {
     defer { server.stop() }
     let spec = try HubClient(endpoint: server.baseURL).fetchModel("org/tiny")
     #expect(spec.weightBytes == Int64(total))
-    #expect(spec.tensorSource.hasPrefix("safetensors headers"))
+    #expect(spec.tensorSource.description.hasPrefix("safetensors headers"))
     let shardRequests = server.seen.filter { $0.path.hasSuffix(".safetensors") }
     #expect(shardRequests.count == 4)  // length + header, for each of 2 shards
     #expect(shardRequests.allSatisfy { $0.range != nil })

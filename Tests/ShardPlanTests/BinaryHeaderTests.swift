@@ -194,7 +194,7 @@ struct ModelSourceTests {
       tensors: tensors
     )
     let withHeaders = try ModelLoader(environment: ["HF_HOME": root.path]).load("acme/tiny")
-    #expect(withHeaders.tensorSource == "safetensors")
+    #expect(withHeaders.tensorSource == .safetensors(origin: nil))
     #expect(withHeaders.weightBytes == Int64(bytes))
     #expect(withHeaders.parameters == viaHome.parameters)
   }

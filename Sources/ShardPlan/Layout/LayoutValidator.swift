@@ -1,3 +1,5 @@
+import Foundation
+
 /// Checks a layout in full against its topology and models: every problem is
 /// listed (not only the first), with the file and line, and the per-GPU budget of
 /// all workloads together decides the verdict.
@@ -11,7 +13,7 @@ public struct LayoutValidator: Sendable {
   }
 
   /// The outcome: findings, the budget (a plan of the layout as written), and the verdict.
-  public struct Report: Sendable {
+  public struct Report: Sendable, Encodable {
     public var findings: [Finding]
     public var plan: Plan?
     /// `does-not-fit` when there are findings or a GPU is over its budget.
@@ -20,6 +22,16 @@ public struct LayoutValidator: Sendable {
     /// (before any conversion): what an emitter needs next to the plan.
     public var graph: DeviceGraph? = nil
     public var models: [String: ModelSpec] = [:]
+
+    enum CodingKeys: String, CodingKey { case verdict, findings, plan }
+
+    /// `validate --format json`: `verdict`, `findings[]` (`source`, `line`,
+    /// `code`, `role`, `message`) and `plan` (a plan of the layout as written).
+    public func jsonText() throws -> String {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+      return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+    }
   }
 
   /// Validates layout text read from `source`; `topology` overrides the file's.

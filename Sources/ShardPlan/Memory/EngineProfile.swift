@@ -25,6 +25,13 @@ public struct Engine: RawRepresentable, Hashable, Sendable, Codable, CaseIterabl
   /// Hugging Face transformers with accelerate's big-model inference.
   public static let transformers = Engine(name: "transformers")
 
+  /// The engine a model is planned for when none is named: llama.cpp for GGUF
+  /// files and llama.cpp quantizations (what runs them), vLLM otherwise.
+  public static func `default`(for model: ModelSpec, format: WeightFormat?) -> Engine {
+    if case .gguf = format { return .llamaCpp }
+    return model.tensorSource.isGGUF ? .llamaCpp : .vllm
+  }
+
   /// The built-in engines.
   public static let allCases: [Engine] = [.vllm, .sglang, .llamaCpp, .transformers]
 

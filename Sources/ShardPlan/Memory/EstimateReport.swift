@@ -47,7 +47,7 @@ public struct EstimateReport: Sendable {
 
   /// The model's weights at the common precisions (not for GGUF files).
   public var byPrecision: [PrecisionRow] {
-    guard original.tensorSource != "gguf" else { return [] }
+    guard !original.tensorSource.isGGUF else { return [] }
     let formats: [WeightFormat] = [.float(.f32), .float(.bf16), .fp8, .int8, .int4, .nf4]
     return formats.map { format in
       let converted = original.converted(to: format)

@@ -220,7 +220,7 @@ extension ModelSpec {
   /// returned unchanged with a note.
   public func converted(to format: WeightFormat) -> ModelSpec {
     var copy = self
-    if tensorSource == "gguf" {
+    if tensorSource.isGGUF {
       copy.notes.append("\(format.label) not applied: a GGUF file's tensors are already quantized")
       return copy
     }

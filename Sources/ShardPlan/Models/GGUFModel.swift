@@ -125,7 +125,7 @@ public enum GGUFModel {
       moe: moe,
       tiedEmbeddings: !header.tensors.contains { $0.name == "output.weight" },
       tensors: tensors,
-      tensorSource: "gguf",
+      tensorSource: .gguf,
       quantization: types.sorted().joined(separator: "+"),
       notes: fileType.map { ["GGUF v\(header.version), general.file_type \($0)"] } ?? ["GGUF v\(header.version)"]
     )

@@ -217,7 +217,7 @@ struct Config {
       moe: moe,
       tiedEmbeddings: tied,
       tensors: tensors,
-      tensorSource: "config.json",
+      tensorSource: .config,
       quantization: quantization,
       notes: notes
     )
@@ -560,7 +560,7 @@ struct Config {
       moe: MoESpec(routedExperts: experts, expertsPerToken: perToken, sharedExperts: shared, moeLayers: moeLayers),
       tiedEmbeddings: false,
       tensors: builder.tensors,
-      tensorSource: "config.json",
+      tensorSource: .config,
       quantization: quantization,
       notes: notes
     )

@@ -127,7 +127,7 @@ public struct ModelLoader: Sendable {
     var entries: [SafetensorsReader.Entry] = []
     for shard in shards { entries.append(contentsOf: try SafetensorsReader.readHeader(path: shard)) }
     let fromConfig = spec.weightBytes
-    spec = spec.replacingTensors(with: entries, source: "safetensors")
+    spec = spec.replacingTensors(with: entries, source: .safetensors(origin: nil))
     if let declaredTotal, declaredTotal != spec.weightBytes {
       spec.notes.append(
         "the index declares total_size \(declaredTotal) bytes but the shards' headers add up to \(spec.weightBytes)"
@@ -144,7 +144,7 @@ public struct ModelLoader: Sendable {
 
 extension ModelSpec {
   /// The same model with its tensor list taken from safetensors headers.
-  public func replacingTensors(with entries: [SafetensorsReader.Entry], source: String) -> ModelSpec {
+  public func replacingTensors(with entries: [SafetensorsReader.Entry], source: TensorSource) -> ModelSpec {
     var copy = self
     let scaleSuffixes = [
       "_scales", "weight_scale_inv", ".scales", ".qzeros", ".g_idx", ".absmax", ".quant_map", ".nested_absmax",

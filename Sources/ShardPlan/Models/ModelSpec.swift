@@ -146,8 +146,8 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   public var tiedEmbeddings: Bool
   /// Every stored tensor, in checkpoint order.
   public var tensors: [TensorSpec]
-  /// Where the tensor list came from: `config.json`, `safetensors`, `gguf`.
-  public var tensorSource: String
+  /// Where the tensor list came from.
+  public var tensorSource: TensorSource
   /// Quantization named by the checkpoint (`fp8`, `mxfp4`, `gptq` …), if any.
   public var quantization: String?
   /// Things a person should know about how this model was read.
@@ -196,5 +196,43 @@ public struct ModelSpec: Hashable, Sendable, Codable {
     let embedding = tensors.filter { $0.role == .embedding }.map(\.bytes).max() ?? 0
     let head = tensors.filter { $0.role == .head }.map(\.bytes).max() ?? 0
     return max(layerBytes.max() ?? 0, embedding, head)
+  }
+}
+
+/// Where a model's tensor list came from. Encoded in JSON as its description.
+public enum TensorSource: Hashable, Sendable, Codable, CustomStringConvertible {
+  /// Derived from config.json's shapes (exact for the families the reader knows).
+  case config
+  /// Read from safetensors headers; `origin` says from where when it is not a
+  /// local folder (the Hub's endpoint).
+  case safetensors(origin: String?)
+  /// Read from a GGUF file's header: tensors already quantized.
+  case gguf
+
+  public var description: String {
+    switch self {
+    case .config: "config.json"
+    case .safetensors(nil): "safetensors"
+    case .safetensors(let origin?): "safetensors headers from \(origin)"
+    case .gguf: "gguf"
+    }
+  }
+
+  /// Whether the tensors are a GGUF file's (already quantized, not converted).
+  public var isGGUF: Bool { self == .gguf }
+
+  public init(from decoder: any Decoder) throws {
+    let text = try decoder.singleValueContainer().decode(String.self)
+    switch text {
+    case "config.json": self = .config
+    case "gguf": self = .gguf
+    case "safetensors": self = .safetensors(origin: nil)
+    default: self = .safetensors(origin: text.hasPrefix("safetensors headers from ") ? String(text.dropFirst(25)) : text)
+    }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(description)
   }
 }

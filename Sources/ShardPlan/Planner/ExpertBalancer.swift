@@ -1,3 +1,5 @@
+import Foundation
+
 /// Expert placement with replicas of hot experts, after DeepSeek's EPLB
 /// (github.com/deepseek-ai/EPLB, `eplb.py`): the hierarchical policy packs expert
 /// groups onto nodes, replicates the heaviest experts inside each node, and packs
@@ -130,5 +132,38 @@ public enum ExpertBalancer {
       gpuLoad.append(loads)
     }
     return Placement(physicalToLogical: physicalToLogical, replicaCount: replicaCount, gpuLoad: gpuLoad)
+  }
+}
+
+extension ExpertBalancer {
+  /// Reads measured expert load (EPLB's input) from JSON text: `[[tokens per
+  /// expert] per MoE layer]`, or an object with that array under `load` or
+  /// `weight` (EPLB's name).
+  /// - Throws: ``InputError`` naming `source` and the layer that is not a list of
+  ///   non-negative token counts.
+  public static func readLoad(_ text: String, source: String) throws -> [[Double]] {
+    let json = try JSONValue.parse(Data(text.utf8), source: source)
+    let rows = json.arrayValue ?? json["load"]?.arrayValue ?? json["weight"]?.arrayValue
+    guard let rows, !rows.isEmpty else {
+      throw InputError(
+        .malformed,
+        source: source,
+        message: "no expert load",
+        expected: "[[tokens per expert] per MoE layer]"
+      )
+    }
+    return try rows.enumerated().map { index, row in
+      guard let values = row.arrayValue?.compactMap(\.doubleValue), values.count == row.arrayValue?.count,
+        values.allSatisfy({ $0 >= 0 && $0.isFinite })
+      else {
+        throw InputError(
+          .malformed,
+          source: source,
+          field: "layer \(index)",
+          message: "not a list of non-negative token counts"
+        )
+      }
+      return values
+    }
   }
 }

@@ -22,7 +22,7 @@ extension Planner {
     switch request.weights {
     case .converted(.float): floatWeights = true
     case .converted: floatWeights = false
-    case .stored: floatWeights = request.model.tensorSource != "gguf" && request.model.quantization == nil
+    case .stored: floatWeights = !request.model.tensorSource.isGGUF && request.model.quantization == nil
     }
     if floatWeights {
       for format in [WeightFormat.fp8, .int4] {

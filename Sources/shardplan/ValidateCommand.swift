@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import ShardPlan
+import ShardPlanHub
+import ShardPlanHwloc
+
+extension ValidateCommand {
+  /// Reads and validates a layout file with the loaders every command uses (the
+  /// Hub from the environment, hwloc); exits with status 2 when it cannot be read.
+  static func check(_ path: String, topology: String?) -> LayoutValidator.Report {
+    let text: String
+    do {
+      text = try TopologyLoader.readFile(path)
+    } catch {
+      failWithInputError(error)
+    }
+    let validator = LayoutValidator(
+      models: ModelLoader(hub: HubClient.fromEnvironment()),
+      topologies: TopologyLoader(hwloc: HwlocProvider())
+    )
+    return validator.validate(text, source: path, topology: topology)
+  }
+}
+
+struct ValidateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "validate",
+    abstract: "Check a layout file: every problem with file:line, the per-GPU budget, and the verdict.",
+    discussion:
+      "Exit status 0 when the layout fits, 1 when it has problems or does not fit, 2 when the file cannot be read."
+  )
+
+  @Argument(help: "The layout file (YAML).")
+  var layout: String
+
+  @Option(help: "Topology, overriding the file's `topology:`.")
+  var topology: String?
+
+  @Option(help: "Output format: table or json.")
+  var format: OutputFormat = .table
+
+  func run() throws {
+    let report = Self.check(layout, topology: topology)
+    if format == .json {
+      print(try report.jsonText(), terminator: "")
+    } else {
+      if report.findings.isEmpty {
+        print("\(layout): the layout is consistent")
+      } else {
+        print("\(layout): \(report.findings.count) problem\(report.findings.count == 1 ? "" : "s"):")
+        for finding in report.findings { print("  \(finding)") }
+      }
+      if let plan = report.plan, !plan.workloads.isEmpty {
+        var table = plan
+        table.reasons = []
+        print("")
+        print(table.tableText(), terminator: "")
+      }
+      print("Verdict: \(report.verdict.rawValue)")
+    }
+    if report.verdict == .doesNotFit { throw ExitCode(1) }
+  }
+}
