@@ -25,6 +25,7 @@ public struct HubClient: HubFetching {
   /// Where progress lines go; nil for silence.
   public var progress: (@Sendable (String) -> Void)?
 
+  /// A client of `endpoint` (the Hub by default), with an optional token and revision.
   public init(
     endpoint: String = "https://huggingface.co",
     token: String? = nil,
@@ -55,6 +56,7 @@ public struct HubClient: HubFetching {
     URL(string: "\(endpoint)/\(repository)/resolve/\(revision)/\(file)")
   }
 
+  /// The model’s config.json and safetensors headers (by range requests), read into a ModelSpec.
   public func fetchModel(_ id: String) throws -> ModelSpec {
     guard let configURL = url(id, "config.json") else {
       throw InputError(.unknownName, source: id, message: "not a usable Hub id")

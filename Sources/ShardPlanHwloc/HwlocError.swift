@@ -7,6 +7,7 @@ public struct HwlocError: Error, Hashable, Sendable, CustomStringConvertible {
   /// What was being read.
   public var source: String
 
+  /// The text reports print.
   public var description: String {
     "\(source): \(function) failed (errno \(errno)); check that the file is an hwloc XML export (lstopo --of xml)"
   }

@@ -30,7 +30,7 @@ public enum HwlocTopology {
   /// Discovers this machine: CPUs, NUMA nodes, memory, PCI GPUs, NICs, NVSwitches.
   ///
   /// - Throws: ``HwlocError`` when libhwloc fails.
-  public static func discoverLocal() throws -> MachineFacts {
+  package static func discoverLocal() throws -> MachineFacts {
     let handle = try TopologyHandle(xmlPath: nil, source: "hwloc (this machine)")
     return handle.facts(source: "hwloc (this machine)")
   }
@@ -39,7 +39,7 @@ public enum HwlocTopology {
   ///
   /// - Throws: ``InputError`` (`unsupportedVersion`) for hwloc 3.x XML, which
   ///   libhwloc 2.x cannot import; ``HwlocError`` when libhwloc rejects the file.
-  public static func readXML(path: String) throws -> MachineFacts {
+  package static func readXML(path: String) throws -> MachineFacts {
     let head: String
     do {
       let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))

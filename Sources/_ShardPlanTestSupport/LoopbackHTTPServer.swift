@@ -16,8 +16,11 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
   private var failOnce: Set<String> = []
   private var requests: [(path: String, range: String?, authorization: String?)] = []
   private let socketFD: Int32
+  /// The port it listens on, on 127.0.0.1.
   public let port: Int
+  /// A bearer token requests must carry, if any.
   public var requiredToken: String?
+  /// Answers range requests with the whole body, as some servers do.
   public var ignoreRange = false
 
   /// Starts serving `files` (path → bytes).

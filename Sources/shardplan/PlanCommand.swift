@@ -173,7 +173,7 @@ struct PlanCommand: ParsableCommand {
     var requests: [InferenceRequest] = []
     var loaded: [String: ModelSpec] = [:]
     do {
-      graph = try TopologyLoader(hwloc: HwlocProvider()).load([topology])
+      graph = try TopologyLoader(hwloc: .libhwloc).load([topology])
       let load = try expertLoad.map { try ExpertBalancer.readLoad(TopologyLoader.readFile($0), source: $0) }
       for asked in try workloads() {
         if let pins = asked.pins, let bad = pins.first(where: { $0 >= graph.gpus.count }) {
@@ -228,7 +228,7 @@ struct PlanCommand: ParsableCommand {
     let graph: DeviceGraph
     let spec: ModelSpec
     do {
-      graph = try TopologyLoader(hwloc: HwlocProvider()).load([topology])
+      graph = try TopologyLoader(hwloc: .libhwloc).load([topology])
       spec = try ModelLoader(hub: HubClient.fromEnvironment()).load(models.first ?? "")
     } catch {
       failWithInputError(error)
@@ -300,4 +300,3 @@ struct PlanCommand: ParsableCommand {
   }
 
 }
-

@@ -103,7 +103,7 @@ struct TopologyCommand: ParsableCommand {
       return
     }
     let loader = TopologyLoader(
-      hwloc: HwlocProvider(),
+      hwloc: .libhwloc,
       queryFields: queryFields?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
       assumedGPUModel: gpu.flatMap(GPUCatalog.spec(named:))
     )

@@ -58,7 +58,7 @@ struct TrainTimeCommand: ParsableCommand {
     let graph: DeviceGraph
     let spec: ModelSpec
     do {
-      graph = try TopologyLoader(hwloc: HwlocProvider()).load([topology])
+      graph = try TopologyLoader(hwloc: .libhwloc).load([topology])
       spec = try ModelLoader(hub: HubClient.fromEnvironment()).load(model)
     } catch {
       failWithInputError(error)

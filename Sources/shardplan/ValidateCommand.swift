@@ -16,7 +16,7 @@ extension ValidateCommand {
     }
     let validator = LayoutValidator(
       models: ModelLoader(hub: HubClient.fromEnvironment()),
-      topologies: TopologyLoader(hwloc: HwlocProvider())
+      topologies: TopologyLoader(hwloc: .libhwloc)
     )
     return validator.validate(text, source: path, topology: topology)
   }

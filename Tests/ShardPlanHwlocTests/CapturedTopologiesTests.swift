@@ -8,7 +8,7 @@ import _ShardPlanTestSupport
 /// pair kinds that the file itself shows (values read off each file by hand).
 @Suite("Captured topologies")
 struct CapturedTopologiesTests {
-  static let loader = TopologyLoader(hwloc: HwlocProvider())
+  static let loader = TopologyLoader(hwloc: .libhwloc)
 
   static func graph(_ file: String) throws -> DeviceGraph {
     try loader.load([Repository.path("Topologies/captured/" + file)])

@@ -17,7 +17,9 @@ struct LiveHwlocTests {
   @Test func localGraphStatesPlainlyWhenThereIsNoGPU() throws {
     // No nvidia-smi on the test machines: the executable path points nowhere.
     let loader = TopologyLoader(
-      hwloc: HwlocProvider(),
+      hwloc: .libhwloc,
+      queryFields: nil,
+      assumedGPUModel: nil,
       nvidiaSmi: NvidiaSmiRunner(executable: "/nonexistent/nvidia-smi")
     )
     let graph = try loader.load(["local"])

@@ -31,7 +31,9 @@ struct LiveSourcesTests {
 
   @Test func localRunsNvidiaSmiAndJoinsItWithHwloc() throws {
     let loader = TopologyLoader(
-      hwloc: HwlocProvider(),
+      hwloc: .libhwloc,
+      queryFields: nil,
+      assumedGPUModel: nil,
       nvidiaSmi: NvidiaSmiRunner(executable: try Self.fakeNvidiaSmi())
     )
     let graph = try loader.load(["local"])
@@ -71,7 +73,7 @@ struct LiveSourcesTests {
   }
 
   @Test func topologyFileHostsFromCaptures() throws {
-    let graph = try TopologyLoader(hwloc: HwlocProvider()).load([Repository.path("Examples/two-captured-nodes.yaml")])
+    let graph = try TopologyLoader(hwloc: .libhwloc).load([Repository.path("Examples/two-captured-nodes.yaml")])
     #expect(graph.hosts.map(\.name) == ["node0", "node1"])
     #expect(graph.gpus.count == 8)
     #expect(graph.gpus.allSatisfy { $0.memoryBytes == 81_920 * Units.mebibyte })
@@ -83,7 +85,7 @@ struct LiveSourcesTests {
   }
 
   @Test func capturesOfTwoDifferentMachinesConflict() throws {
-    let graph = try TopologyLoader(hwloc: HwlocProvider()).load([
+    let graph = try TopologyLoader(hwloc: .libhwloc).load([
       Repository.path("Topologies/captured/nvsmi-topo_8xH100-SXM-NV18_with-nvlink-status-caps.txt"),
       Repository.path("Topologies/captured/nvsmi-q_8xH100-SXM-80GB_drv565.txt"),
     ])

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import _ShardPlanTestSupport
 
-@testable import ShardPlan
+@_spi(Fuzzing) @testable import ShardPlan
 
 /// Inputs the fuzzer once broke the readers with (Fuzz/Regressions); each must
 /// now be read, or refused with an InputError, promptly.
@@ -19,11 +19,9 @@ struct FuzzRegressionTests {
       let data = try Data(contentsOf: URL(fileURLWithPath: file))
       let text = String(decoding: data, as: UTF8.self)
       let start = Date()
-      _ = try? NvidiaSmiText.read(text, source: file)
-      _ = try? NvidiaSmiXML.read(text, source: file)
-      _ = try? NCCLTopologyXML.read(text, source: file)
-      _ = try? TopologyFile.read(text, source: file)
-      _ = Layout.read(text, source: file)
+      // What the fuzz drivers run on an input, both of them.
+      FuzzEntryPoints.topologyText(text, source: file)
+      FuzzEntryPoints.modelHeaders(data, path: file)
       #expect(Date().timeIntervalSince(start) < 5, "\(file)")
     }
   }

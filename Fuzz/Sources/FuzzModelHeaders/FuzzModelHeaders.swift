@@ -1,5 +1,5 @@
 import Foundation
-import ShardPlan
+@_spi(Fuzzing) import ShardPlan
 
 /// One libFuzzer input, written to a file and read as a GGUF file and as a
 /// safetensors file. Readers may throw InputError; they must never crash, hang,
@@ -9,13 +9,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let path = FileManager.default.temporaryDirectory.appendingPathComponent("shardplan-fuzz-\(getpid()).bin").path
   let bytes = Data(bytes: data, count: size)
   guard FileManager.default.createFile(atPath: path, contents: bytes) else { return 0 }
-  if let header = try? GGUFReader.read(path: path) {
-    _ = try? GGUFModel.spec(header: header, name: "fuzz", source: path)
-  }
-  _ = try? SafetensorsReader.readHeader(path: path)
-  if size >= 8 {
-    _ = try? SafetensorsReader.parseHeader(bytes.dropFirst(8), dataBytes: Int64(size), source: "fuzz")
-  }
+  FuzzEntryPoints.modelHeaders(bytes, path: path)
   return 0
 }
 
@@ -26,6 +20,7 @@ func LLVMFuzzerRunDriver(
   _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
 ) -> CInt
 
+/// The executable's entry point: hands control to libFuzzer's driver.
 @_cdecl("FuzzModelHeaders_main")
 public func fuzzMain(
   _ argc: CInt,

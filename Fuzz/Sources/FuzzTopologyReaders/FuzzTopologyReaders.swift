@@ -1,23 +1,11 @@
-import ShardPlan
+@_spi(Fuzzing) import ShardPlan
 
 /// One libFuzzer input: the bytes go to every text reader in turn (layout files too). A reader may
 /// throw InputError on any input; it must never crash, hang or grow without bound.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-  _ = try? NvidiaSmiText.read(text, source: "fuzz")
-  _ = try? NvidiaSmiText.read(text, source: "fuzz", queryFields: ["index", "name", "memory.total"])
-  _ = try? NvidiaSmiXML.read(text, source: "fuzz")
-  _ = try? NCCLTopologyXML.read(text, source: "fuzz")
-  _ = Layout.read(text, source: "fuzz")
-  if let contents = try? TopologyFile.read(text, source: "fuzz") {
-    _ = DeviceGraphBuilder.build(name: "fuzz", hosts: contents.hosts)
-  }
-  if let facts = try? NvidiaSmiText.read(text, source: "fuzz") {
-    let graph = DeviceGraphBuilder.build(name: "fuzz", hosts: [HostInput(facts: facts)])
-    _ = graph.tableText()
-    _ = graph.fastIslands()
-  }
+  FuzzEntryPoints.topologyText(text)
   return 0
 }
 
@@ -30,6 +18,7 @@ func LLVMFuzzerRunDriver(
   _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
 ) -> CInt
 
+/// The executable's entry point: hands control to libFuzzer's driver.
 @_cdecl("FuzzTopologyReaders_main")
 public func fuzzMain(
   _ argc: CInt,

@@ -39,7 +39,9 @@ public enum EmitFormat: String, Hashable, Sendable, CaseIterable, Codable {
 
 /// One file an emitter writes: its name in the output folder and its text.
 public struct EmittedFile: Hashable, Sendable {
+  /// The file name (`vllm.sh`, `ds_config.json` …).
   public var name: String
+  /// The file’s text.
   public var contents: String
   /// Shell scripts are written executable.
   public var executable: Bool
@@ -56,13 +58,16 @@ public struct EmittedFile: Hashable, Sendable {
 /// cannot express the plan, it throws an ``InputError`` that says why and what
 /// to do instead; it never writes an approximation silently.
 public struct Emitter: Sendable {
+  /// The plan the files launch.
   public var plan: Plan
+  /// The machine it was planned for (host names, GPU indices).
   public var graph: DeviceGraph
   /// The models of the plan's workloads by role, as loaded (before conversion).
   public var models: [String: ModelSpec]
   /// What produced the plan, for the header line (`shardplan plan`, `shardplan emit layout.yaml`).
   public var origin: String
 
+  /// An emitter of `plan` on `graph`; `models` by role as loaded, `origin` named in every file’s header.
   public init(plan: Plan, graph: DeviceGraph, models: [String: ModelSpec], origin: String) {
     self.plan = plan
     self.graph = graph

@@ -3,45 +3,45 @@ import Yams
 /// A layout file: which models run where, written by `plan --format yaml` or by
 /// hand, checked by `validate`. The format is documented in the README
 /// ("Layout files").
-public struct Layout: Hashable, Sendable {
-  public struct Workload: Hashable, Sendable {
-    public var role: String
-    public var model: String
+package struct Layout: Hashable, Sendable {
+  package struct Workload: Hashable, Sendable {
+    package var role: String
+    package var model: String
     /// `as-stored`, a `--dtype` value or a `--quant` value.
-    public var weights: String
-    public var engine: Engine
-    public var context: Int
-    public var concurrency: Int
-    public var kvCache: KVCacheType
-    public var tensorParallel: Int
-    public var pipelineParallel: Int
-    public var dataParallel: Int
-    public var stages: [Stage]
+    package var weights: String
+    package var engine: Engine
+    package var context: Int
+    package var concurrency: Int
+    package var kvCache: KVCacheType
+    package var tensorParallel: Int
+    package var pipelineParallel: Int
+    package var dataParallel: Int
+    package var stages: [Stage]
     /// The GPUs of data-parallel replicas 1 … n−1, each in stage order (replica 0
     /// is the stages).
-    public var replicas: [[Int]]
-    public var gpuLayers: Int?
-    public var expertParallel: Int
-    public var cpuExpertLayers: Int?
+    package var replicas: [[Int]]
+    package var gpuLayers: Int?
+    package var expertParallel: Int
+    package var cpuExpertLayers: Int?
     /// A training workload's setup (nil for inference).
-    public var training: Training?
+    package var training: Training?
     /// The line of the workload's entry, for findings.
-    public var line: Int
+    package var line: Int
   }
 
   /// The `training:` block of a training workload.
-  public struct Training: Hashable, Sendable {
-    public var setup: ShardPlan.Workload.Training
-    public var trainer: Trainer
-    public var mixedPrecision: String
-    public var microBatch: Int
-    public var gradientAccumulation: Int
-    public var mfu: Double
-    public var line: Int
+  package struct Training: Hashable, Sendable {
+    package var setup: ShardPlan.Workload.Training
+    package var trainer: Trainer
+    package var mixedPrecision: String
+    package var microBatch: Int
+    package var gradientAccumulation: Int
+    package var mfu: Double
+    package var line: Int
   }
 
-  public var topology: String?
-  public var workloads: [Workload]
+  package var topology: String?
+  package var workloads: [Workload]
 }
 
 /// A problem found in a layout file: a value, so that a validator reports every
@@ -65,8 +65,10 @@ public struct Finding: Hashable, Sendable, Codable, CustomStringConvertible {
     public static var training: Code { Code(wrapped: .training) }
     /// A GPU or host is short of memory.
     public static var memory: Code { Code(wrapped: .memory) }
+    /// The text reports print.
     public var description: String { wrapped.rawValue }
 
+    /// Decodes the value from its JSON form.
     public init(from decoder: any Decoder) throws {
       let text = try decoder.singleValueContainer().decode(String.self)
       guard let wrapped = Wrapped(rawValue: text) else {
@@ -77,6 +79,7 @@ public struct Finding: Hashable, Sendable, Codable, CustomStringConvertible {
       self.wrapped = wrapped
     }
 
+    /// Encodes the value in its JSON form.
     public func encode(to encoder: any Encoder) throws {
       var container = encoder.singleValueContainer()
       try container.encode(wrapped.rawValue)
@@ -163,7 +166,7 @@ extension Plan {
 extension Layout {
   /// The weight format label of a model kept as stored: its checkpoint's
   /// quantization with "(as stored)", or "as stored".
-  public static func storedLabel(_ spec: ModelSpec) -> String {
+  package static func storedLabel(_ spec: ModelSpec) -> String {
     spec.quantization.map { "\($0) (as stored)" } ?? "as stored"
   }
 
@@ -180,7 +183,7 @@ extension Layout {
 
   /// Reads a layout file, collecting every problem instead of stopping at the first.
   /// - Returns: the layout (with the workloads that could be read) and the findings.
-  public static func read(_ text: String, source: String) -> (Layout?, [Finding]) {
+  package static func read(_ text: String, source: String) -> (Layout?, [Finding]) {
     var findings: [Finding] = []
     func note(_ error: InputError) {
       findings.append(

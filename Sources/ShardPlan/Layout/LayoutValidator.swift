@@ -4,9 +4,12 @@ import Foundation
 /// listed (not only the first), with the file and line, and the per-GPU budget of
 /// all workloads together decides the verdict.
 public struct LayoutValidator: Sendable {
+  /// Loads the layout’s models.
   public var models: ModelLoader
+  /// Loads the layout’s topology.
   public var topologies: TopologyLoader
 
+  /// A validator with these loaders.
   public init(models: ModelLoader, topologies: TopologyLoader) {
     self.models = models
     self.topologies = topologies
@@ -14,13 +17,16 @@ public struct LayoutValidator: Sendable {
 
   /// The outcome: findings, the budget (a plan of the layout as written), and the verdict.
   public struct Report: Sendable, Encodable {
+    /// Every problem, in line order.
     public var findings: [Finding]
+    /// The layout as written, priced; nil when it could not be read.
     public var plan: Plan?
     /// `does-not-fit` when there are findings or a GPU is over its budget.
     public var verdict: Verdict
     /// The topology the layout was checked on, and its models by role as loaded
     /// (before any conversion): what an emitter needs next to the plan.
     public var graph: DeviceGraph? = nil
+    /// The layout’s models by role, as loaded.
     public var models: [String: ModelSpec] = [:]
 
     enum CodingKeys: String, CodingKey { case verdict, findings, plan }

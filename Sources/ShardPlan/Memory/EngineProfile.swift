@@ -35,16 +35,19 @@ public struct Engine: RawRepresentable, Hashable, Sendable, Codable, CaseIterabl
   /// The built-in engines.
   public static let allCases: [Engine] = [.vllm, .sglang, .llamaCpp, .transformers]
 
+  /// The text reports print.
   public var description: String { rawValue }
 
   /// Whether shardplan plans tensor parallelism for the engine (its profile's
   /// ``EngineProfile/splitsTensors``).
   public var splitsTensors: Bool { EngineProfile.profile(self).splitsTensors }
 
+  /// Decodes the value from its JSON form.
   public init(from decoder: any Decoder) throws {
     self.init(name: try decoder.singleValueContainer().decode(String.self))
   }
 
+  /// Encodes the value in its JSON form.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
     try container.encode(rawValue)
@@ -67,6 +70,7 @@ public enum ActivationRule: Hashable, Sendable {
 /// of every constant. These are estimates: the engines measure at start-up (vLLM's
 /// profile run, llama.cpp's no-alloc dry run), and shardplan cannot run them.
 public struct EngineProfile: Hashable, Sendable {
+  /// The engine described.
   public var engine: Engine
   /// CUDA context, allocator and library workspaces on each GPU.
   public var runtimeBytes: Int64

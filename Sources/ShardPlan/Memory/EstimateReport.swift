@@ -2,43 +2,43 @@ import Foundation
 
 /// What `shardplan estimate` prints: the estimate, the same model at other
 /// precisions, the total under each engine, and the cards it fits on.
-public struct EstimateReport: Sendable {
-  public var model: ModelSpec
+package struct EstimateReport: Sendable {
+  package var model: ModelSpec
   /// The model as read, before `--dtype` or `--quant`, for the by-precision table.
-  public var original: ModelSpec
-  public var workload: Workload
-  public var estimate: MemoryEstimate
+  package var original: ModelSpec
+  package var workload: Workload
+  package var estimate: MemoryEstimate
 
   /// One row of the by-precision table (what `accelerate estimate-memory` shows,
   /// with quantization overheads counted).
-  public struct PrecisionRow: Hashable, Sendable, Codable {
-    public var format: String
-    public var weightBytes: Int64
-    public var largestLayerBytes: Int64
+  package struct PrecisionRow: Hashable, Sendable, Codable {
+    package var format: String
+    package var weightBytes: Int64
+    package var largestLayerBytes: Int64
     /// Full training with mixed-precision AdamW, model states only:
     /// 16 bytes per parameter (2 weights + 2 gradients + 12 optimizer).
-    public var trainingAdamBytes: Int64?
+    package var trainingAdamBytes: Int64?
   }
 
   /// One engine's total for the same workload.
-  public struct EngineRow: Hashable, Sendable, Codable {
-    public var engine: String
-    public var perGPUBytes: Int64
-    public var kvCacheBytes: Int64
-    public var activationBytes: Int64
-    public var overheadBytes: Int64
+  package struct EngineRow: Hashable, Sendable, Codable {
+    package var engine: String
+    package var perGPUBytes: Int64
+    package var kvCacheBytes: Int64
+    package var activationBytes: Int64
+    package var overheadBytes: Int64
   }
 
   /// A catalog card and whether one GPU's share fits on it.
-  public struct CardFit: Hashable, Sendable, Codable {
-    public var gpu: String
-    public var memoryBytes: Int64
+  package struct CardFit: Hashable, Sendable, Codable {
+    package var gpu: String
+    package var memoryBytes: Int64
     /// Memory the engine may use on the card (its memory fraction applied).
-    public var usableBytes: Int64
-    public var fits: Bool
+    package var usableBytes: Int64
+    package var fits: Bool
   }
 
-  public init(model: ModelSpec, original: ModelSpec? = nil, workload: Workload, estimate: MemoryEstimate) {
+  package init(model: ModelSpec, original: ModelSpec? = nil, workload: Workload, estimate: MemoryEstimate) {
     self.model = model
     self.original = original ?? model
     self.workload = workload
@@ -46,7 +46,7 @@ public struct EstimateReport: Sendable {
   }
 
   /// The model's weights at the common precisions (not for GGUF files).
-  public var byPrecision: [PrecisionRow] {
+  package var byPrecision: [PrecisionRow] {
     guard !original.tensorSource.isGGUF else { return [] }
     let formats: [WeightFormat] = [.float(.f32), .float(.bf16), .fp8, .int8, .int4, .nf4]
     return formats.map { format in
@@ -62,7 +62,7 @@ public struct EstimateReport: Sendable {
   }
 
   /// The same inference workload under every engine.
-  public var byEngine: [EngineRow] {
+  package var byEngine: [EngineRow] {
     guard case .inference = workload.mode else { return [] }
     return Engine.allCases.map { engine in
       var other = workload
@@ -79,7 +79,7 @@ public struct EstimateReport: Sendable {
   }
 
   /// Every catalog card, largest first, with whether one GPU's share fits.
-  public var fits: [CardFit] {
+  package var fits: [CardFit] {
     let fraction = EngineProfile.profile(workload.engine).memoryFraction ?? 1.0
     let training: Bool = if case .training = workload.mode { true } else { false }
     return GPUCatalog.all.sorted { ($0.memoryBytes, $1.id) > ($1.memoryBytes, $0.id) }.map { spec in
@@ -116,7 +116,7 @@ public struct EstimateReport: Sendable {
   }
 
   /// Stable JSON: sorted keys, integers in bytes.
-  public func jsonText() throws -> String {
+  package func jsonText() throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let cards = fits
@@ -131,7 +131,7 @@ public struct EstimateReport: Sendable {
   }
 
   /// The human-readable report.
-  public func tableText() -> String {
+  package func tableText() -> String {
     let e = estimate
     func gib(_ bytes: Int64) -> String { Units.formatBytes(bytes) }
     func count(_ value: Int64) -> String {

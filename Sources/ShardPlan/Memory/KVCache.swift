@@ -49,9 +49,12 @@ public enum KVCacheType: String, Hashable, Sendable, CaseIterable, Codable {
 /// heads (vLLM's rule: heads are replicated when t exceeds them), and an MLA
 /// latent whole.
 public struct KVCacheModel: Hashable, Sendable {
+  /// The model’s attention shape.
   public var attention: AttentionSpec
+  /// The cache’s element type.
   public var type: KVCacheType
 
+  /// The cache arithmetic of `attention` in `type`.
   public init(attention: AttentionSpec, type: KVCacheType) {
     self.attention = attention
     self.type = type

@@ -8,15 +8,20 @@ public struct Workload: Hashable, Sendable {
 
   /// A training setup.
   public struct Training: Hashable, Sendable {
+    /// What trains: every weight, LoRA adapters, or LoRA over an NF4 base (QLoRA).
     public enum Method: String, Hashable, Sendable, CaseIterable, Codable { case full, lora, qlora }
+    /// The optimizer, which sets the bytes of state per trainable parameter.
     public enum Optimizer: String, Hashable, Sendable, CaseIterable, Codable {
       case adamw
       case adamw8bit = "adamw-8bit"
       case sgd
     }
+    /// Where ZeRO offloads states: nowhere, CPU RAM or NVMe.
     public enum Offload: String, Hashable, Sendable, CaseIterable, Codable { case none, cpu, nvme }
 
+    /// What trains.
     public var method: Method
+    /// The optimizer.
     public var optimizer: Optimizer
     /// DeepSpeed ZeRO stage 0–3.
     public var zeroStage: Int
@@ -31,6 +36,7 @@ public struct Workload: Hashable, Sendable {
     /// LoRA target module names (`q_proj`, `v_proj` …); empty for all linears.
     public var loraTargets: [String]
 
+    /// A training setup; the defaults are full training with AdamW and no ZeRO.
     public init(
       method: Method = .full,
       optimizer: Optimizer = .adamw,
@@ -52,6 +58,7 @@ public struct Workload: Hashable, Sendable {
     }
   }
 
+  /// Inference or training.
   public var mode: Mode
   /// Tokens per sequence.
   public var context: Int
@@ -65,6 +72,7 @@ public struct Workload: Hashable, Sendable {
   /// for training (ZeRO shards over it).
   public var gpus: Int
 
+  /// A workload; the defaults are one sequence of inference on one GPU with vLLM.
   public init(
     mode: Mode = .inference,
     context: Int,
@@ -85,14 +93,21 @@ public struct Workload: Hashable, Sendable {
 /// Memory of a model under a workload, per GPU and in total, each component a
 /// separate number in bytes. `counts` and `leavesOut` say what is in and out.
 public struct MemoryEstimate: Hashable, Sendable, Codable {
+  /// The model’s name.
   public var model: String
+  /// The model’s family (`model_type`).
   public var family: String
+  /// The weights’ label (`bf16`, `Q4_K_M`, `fp8 (as stored)`).
   public var weightFormat: String
+  /// All parameters.
   public var parameters: Int64
+  /// Parameters one token uses.
   public var activeParameters: Int64
   /// Bytes of all stored weights (the whole model, all GPUs together).
   public var weightBytes: Int64
+  /// The largest unit placed whole on one device, bytes.
   public var largestLayerBytes: Int64
+  /// Decoder layers.
   public var layers: Int
   /// KV cache bytes one token adds, over all layers, whole model.
   public var kvBytesPerToken: Int64
@@ -123,9 +138,13 @@ public struct MemoryEstimate: Hashable, Sendable, Codable {
   public var cpuBytes: Int64
   /// GPUs the estimate is for.
   public var gpus: Int
+  /// Tokens per sequence.
   public var context: Int
+  /// Sequences at once, or the training micro-batch.
   public var batch: Int
+  /// The engine whose rules apply.
   public var engine: String
+  /// The KV cache type.
   public var kvCacheType: String
   /// FLOPs per token for a forward pass: 2 × the active parameters that take
   /// part in matrix products (the input embedding is a lookup, not counted unless
@@ -134,8 +153,11 @@ public struct MemoryEstimate: Hashable, Sendable, Codable {
   /// Bytes read per decode step at batch 1: weights touched by one token (all
   /// dense weights, k of E experts) plus the KV cache of the context.
   public var decodeBytesPerToken: Int64
+  /// What the estimate counts, one line each.
   public var counts: [String]
+  /// What it leaves out, one line each.
   public var leavesOut: [String]
+  /// How the model was read and where the engine’s constants come from.
   public var notes: [String]
   /// DeepSpeed's own estimator's figure for this setup, as a cross-check (training).
   public var deepSpeedEstimatePerGPUBytes: Int64?

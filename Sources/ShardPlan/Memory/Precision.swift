@@ -115,6 +115,7 @@ public enum PlannedWeights: Hashable, Sendable, Codable, CustomStringConvertible
     }
   }
 
+  /// The text reports print.
   public var description: String { label }
 
   /// The format, when the weights were converted to one.
@@ -135,10 +136,12 @@ public enum PlannedWeights: Hashable, Sendable, Codable, CustomStringConvertible
     }
   }
 
+  /// Decodes the value from its JSON form.
   public init(from decoder: any Decoder) throws {
     self.init(label: try decoder.singleValueContainer().decode(String.self))
   }
 
+  /// Encodes the value in its JSON form.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
     try container.encode(label)

@@ -1,14 +1,14 @@
 /// Builds a ``ModelSpec`` from a GGUF header: the tensors with their ggml types
 /// and exact bytes, and the architecture metadata that decides the KV cache and
 /// placement (block count, heads, KV heads, head sizes, context, experts).
-public enum GGUFModel {
+package enum GGUFModel {
   /// Reads `path` and returns its model.
-  public static func spec(path: String) throws -> ModelSpec {
+  package static func spec(path: String) throws -> ModelSpec {
     try spec(header: try GGUFReader.read(path: path), name: path, source: path)
   }
 
   /// Builds the model from a parsed header.
-  public static func spec(header: GGUFReader.Header, name: String, source: String) throws -> ModelSpec {
+  package static func spec(header: GGUFReader.Header, name: String, source: String) throws -> ModelSpec {
     let metadata = header.metadata
     guard let architecture = metadata["general.architecture"]?.stringValue else {
       throw InputError(

@@ -12,9 +12,9 @@ import Foundation
 /// A header that lies — counts or lengths beyond the file, giant strings, more
 /// than 4 dimensions, rows that are not whole blocks, tensors past the end of the
 /// file or overlapping each other — is refused with the byte offset.
-public enum GGUFReader {
+package enum GGUFReader {
   /// A metadata value.
-  public indirect enum Value: Hashable, Sendable {
+  package indirect enum Value: Hashable, Sendable {
     case uint(UInt64)
     case int(Int64)
     case float(Double)
@@ -24,7 +24,7 @@ public enum GGUFReader {
     /// A long array (tokenizer vocabularies) kept as its element count only.
     case longArray(count: UInt64)
 
-    public var intValue: Int? {
+    package var intValue: Int? {
       switch self {
       case .uint(let value): value <= UInt64(Int.max) ? Int(value) : nil
       case .int(let value): Int(value)
@@ -33,13 +33,13 @@ public enum GGUFReader {
       }
     }
 
-    public var stringValue: String? {
+    package var stringValue: String? {
       if case .string(let value) = self { return value }
       return nil
     }
 
     /// Element count of arrays (long ones included).
-    public var count: Int? {
+    package var count: Int? {
       switch self {
       case .array(let values): values.count
       case .longArray(let count): Int(clamping: count)
@@ -49,25 +49,25 @@ public enum GGUFReader {
   }
 
   /// A tensor's info.
-  public struct Tensor: Hashable, Sendable {
-    public var name: String
+  package struct Tensor: Hashable, Sendable {
+    package var name: String
     /// ggml order: `dimensions[0]` is the row length (contiguous).
-    public var dimensions: [Int64]
-    public var type: GGMLType
-    public var offset: UInt64
-    public var bytes: Int64
+    package var dimensions: [Int64]
+    package var type: GGMLType
+    package var offset: UInt64
+    package var bytes: Int64
   }
 
   /// A parsed header.
-  public struct Header: Hashable, Sendable {
-    public var version: UInt32
-    public var metadata: [String: Value]
-    public var tensors: [Tensor]
+  package struct Header: Hashable, Sendable {
+    package var version: UInt32
+    package var metadata: [String: Value]
+    package var tensors: [Tensor]
     /// Byte offset where tensor data begins.
-    public var dataStart: UInt64
+    package var dataStart: UInt64
     /// Bytes from `dataStart` to the end of the file.
-    public var dataBytes: UInt64
-    public var alignment: UInt64
+    package var dataBytes: UInt64
+    package var alignment: UInt64
   }
 
   /// Longest string accepted (chat templates run to tens of KiB).
@@ -81,7 +81,7 @@ public enum GGUFReader {
 
   /// Reads a GGUF header.
   /// - Throws: ``InputError`` with the byte offset of the problem.
-  public static func read(path: String) throws -> Header {
+  package static func read(path: String) throws -> Header {
     var input = try ByteSource(path: path)
     defer { input.close() }
     let magic = try input.read(4)

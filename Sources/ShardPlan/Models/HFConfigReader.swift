@@ -10,14 +10,14 @@ import Foundation
 /// Gemma 1/2/3 (sliding windows, tied embeddings), Phi-2, Phi-3, GPT-2 and BERT.
 /// An unknown `model_type` with the usual keys is read as a Llama-style decoder,
 /// with a note saying so.
-public enum HFConfigReader {
+package enum HFConfigReader {
   /// Reads config.json text.
   ///
   /// - Parameters:
   ///   - name: the model's name for reports (a Hub id or a path).
   ///   - source: where the text came from, for errors.
   /// - Throws: ``InputError`` naming the missing or malformed key.
-  public static func read(_ data: Data, name: String, source: String) throws -> ModelSpec {
+  package static func read(_ data: Data, name: String, source: String) throws -> ModelSpec {
     let json = try JSONValue.parse(data, source: source)
     guard case .object = json else {
       throw InputError(.malformed, source: source, message: "config.json is not a JSON object")

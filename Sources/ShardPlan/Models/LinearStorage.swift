@@ -17,7 +17,7 @@
 /// - `compressedTensorsW4A16`: `weight_packed` I32 `[out, in/8]`, `weight_scale`
 ///   BF16 `[out, in/g]`, `weight_shape` I64 `[2]` (llm-compressor pack-quantized).
 /// - `compressedTensorsFP8`: `weight` F8_E4M3 `[out, in]`, `weight_scale` F32 `[out, 1]`.
-public enum LinearStorage: Hashable, Sendable, Codable {
+package enum LinearStorage: Hashable, Sendable, Codable {
   case unquantized(TensorDType)
   case fp8Block(rows: Int64, columns: Int64)
   case gptq(bits: Int64, groupSize: Int64)
@@ -28,7 +28,7 @@ public enum LinearStorage: Hashable, Sendable, Codable {
   case compressedTensorsFP8
 
   /// A short name for reports (`fp8 block 128×128`, `gptq int4 g128`).
-  public var label: String {
+  package var label: String {
     switch self {
     case .unquantized(let dtype): dtype.rawValue.lowercased()
     case .fp8Block(let rows, let columns): "fp8 block \(rows)×\(columns)"

@@ -15,6 +15,7 @@ public struct ModelLoader: Sendable {
   /// Fetches from the Hub when the model is nowhere local; nil to stay offline.
   public var hub: (any HubFetching)?
 
+  /// A loader reading the HF cache and offline setting from `environment`, and the Hub through `hub` when given.
   public init(environment: [String: String] = ProcessInfo.processInfo.environment, hub: (any HubFetching)? = nil) {
     self.environment = environment
     self.hub = hub
@@ -144,7 +145,7 @@ public struct ModelLoader: Sendable {
 
 extension ModelSpec {
   /// The same model with its tensor list taken from safetensors headers.
-  public func replacingTensors(with entries: [SafetensorsReader.Entry], source: TensorSource) -> ModelSpec {
+  package func replacingTensors(with entries: [SafetensorsReader.Entry], source: TensorSource) -> ModelSpec {
     var copy = self
     let scaleSuffixes = [
       "_scales", "weight_scale_inv", ".scales", ".qzeros", ".g_idx", ".absmax", ".quant_map", ".nested_absmax",
@@ -183,8 +184,10 @@ extension ModelSpec {
 
 /// Finds models in the local Hugging Face cache.
 public struct HuggingFaceCache: Sendable {
+  /// The environment that names the cache (`HF_HUB_CACHE`, `HF_HOME`).
   public var environment: [String: String]
 
+  /// A loader reading the HF cache and offline setting from `environment`, and the Hub through `hub` when given.
   public init(environment: [String: String]) { self.environment = environment }
 
   /// The hub cache folder: `HF_HUB_CACHE`, else `HF_HOME/hub`, else

@@ -15,6 +15,7 @@ public enum TensorStorage: Hashable, Sendable, Codable, CustomStringConvertible 
     }
   }
 
+  /// The text reports print.
   public var description: String {
     switch self {
     case .dense(let dtype): dtype.rawValue
@@ -53,6 +54,7 @@ public struct TensorSpec: Hashable, Sendable, Codable {
   /// Number of stored elements.
   public var elements: Int64 { shape.reduce(1, *) }
 
+  /// A tensor: `parameters` defaults to the element count.
   public init(
     name: String,
     shape: [Int64],
@@ -102,7 +104,9 @@ public struct AttentionSpec: Hashable, Sendable, Codable {
 
   /// MLA cache dimensions.
   public struct MLA: Hashable, Sendable, Codable {
+    /// Rank of the compressed KV latent (`kv_lora_rank`).
     public var kvLoraRank: Int
+    /// Dimension of the decoupled RoPE key (`qk_rope_head_dim`).
     public var ropeHeadDim: Int
   }
 }
@@ -209,6 +213,7 @@ public enum TensorSource: Hashable, Sendable, Codable, CustomStringConvertible {
   /// Read from a GGUF file's header: tensors already quantized.
   case gguf
 
+  /// The text reports print.
   public var description: String {
     switch self {
     case .config: "config.json"
@@ -221,16 +226,19 @@ public enum TensorSource: Hashable, Sendable, Codable, CustomStringConvertible {
   /// Whether the tensors are a GGUF file's (already quantized, not converted).
   public var isGGUF: Bool { self == .gguf }
 
+  /// A tensor: `parameters` defaults to the element count.
   public init(from decoder: any Decoder) throws {
     let text = try decoder.singleValueContainer().decode(String.self)
     switch text {
     case "config.json": self = .config
     case "gguf": self = .gguf
     case "safetensors": self = .safetensors(origin: nil)
-    default: self = .safetensors(origin: text.hasPrefix("safetensors headers from ") ? String(text.dropFirst(25)) : text)
+    default:
+      self = .safetensors(origin: text.hasPrefix("safetensors headers from ") ? String(text.dropFirst(25)) : text)
     }
   }
 
+  /// Encodes the value in its JSON form.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
     try container.encode(description)

@@ -8,22 +8,22 @@ import Foundation
 /// `data_offsets` whose length equals elements × dtype size, inside the data
 /// section, and not overlapping another tensor. The header length is capped at
 /// 100 MB, the limit the safetensors format itself sets.
-public enum SafetensorsReader {
+package enum SafetensorsReader {
   /// The format's own cap on the header length.
-  public static let maximumHeaderBytes: UInt64 = 100_000_000
+  package static let maximumHeaderBytes: UInt64 = 100_000_000
 
   /// One tensor entry of a header.
-  public struct Entry: Hashable, Sendable {
-    public var name: String
-    public var dtype: TensorDType
-    public var shape: [Int64]
-    public var bytes: Int64
-    public var dataOffset: Int64
+  package struct Entry: Hashable, Sendable {
+    package var name: String
+    package var dtype: TensorDType
+    package var shape: [Int64]
+    package var bytes: Int64
+    package var dataOffset: Int64
   }
 
   /// Reads the header of one `.safetensors` file.
   /// - Throws: ``InputError`` naming the file, the tensor and what is wrong.
-  public static func readHeader(path: String) throws -> [Entry] {
+  package static func readHeader(path: String) throws -> [Entry] {
     var input = try ByteSource(path: path)
     defer { input.close() }
     guard input.fileSize >= 8 else { throw input.error("shorter than the 8-byte header length") }
@@ -43,7 +43,7 @@ public enum SafetensorsReader {
   }
 
   /// Parses a header's JSON given the size of the data section that follows it.
-  public static func parseHeader(_ header: Data, dataBytes: Int64, source: String) throws -> [Entry] {
+  package static func parseHeader(_ header: Data, dataBytes: Int64, source: String) throws -> [Entry] {
     let json = try JSONValue.parse(header, source: source)
     guard let object = json.objectValue else {
       throw InputError(.malformed, source: source, message: "safetensors header is not a JSON object")
@@ -111,7 +111,7 @@ public enum SafetensorsReader {
 
   /// Reads `model.safetensors.index.json`: the weight map's shard files and the
   /// declared `metadata.total_size`.
-  public static func readIndex(path: String) throws -> (shards: [String], totalSize: Int64?) {
+  package static func readIndex(path: String) throws -> (shards: [String], totalSize: Int64?) {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
     let json = try JSONValue.parse(data, source: path)
     guard let map = json["weight_map"]?.objectValue else {

@@ -34,14 +34,14 @@ public enum CostModel {
   public static let assumedRAMBandwidthBytesPerSecond: Int64 = 51_200_000_000
 
   /// Seconds to read `bytes` at `bandwidth` bytes/s with the memory efficiency.
-  public static func readSeconds(bytes: Int64, bandwidth: Int64) -> Double {
+  package static func readSeconds(bytes: Int64, bandwidth: Int64) -> Double {
     guard bandwidth > 0 else { return .infinity }
     return Double(bytes) / (Double(bandwidth) * memoryEfficiency)
   }
 
   /// A ring all-reduce of `bytes` over `size` ranks joined at `linkBandwidth`
   /// bytes/s per direction: 2(n−1)/n × bytes on the slowest link, plus latency.
-  public static func allReduceSeconds(bytes: Int64, size: Int, linkBandwidth: Int64) -> Double {
+  package static func allReduceSeconds(bytes: Int64, size: Int, linkBandwidth: Int64) -> Double {
     guard size > 1 else { return 0 }
     guard linkBandwidth > 0 else { return .infinity }
     let traffic = 2 * Double(size - 1) / Double(size) * Double(bytes)
@@ -49,13 +49,13 @@ public enum CostModel {
   }
 
   /// A point-to-point transfer (pipeline hand-off).
-  public static func transferSeconds(bytes: Int64, linkBandwidth: Int64) -> Double {
+  package static func transferSeconds(bytes: Int64, linkBandwidth: Int64) -> Double {
     guard linkBandwidth > 0 else { return .infinity }
     return Double(bytes) / Double(linkBandwidth) + collectiveLatencySeconds
   }
 
   /// Seconds for `flops` on `tflops` dense peak with the compute efficiency.
-  public static func computeSeconds(flops: Double, tflops: Double) -> Double {
+  package static func computeSeconds(flops: Double, tflops: Double) -> Double {
     guard tflops > 0 else { return .infinity }
     return flops / (tflops * 1e12 * computeEfficiency)
   }
@@ -63,7 +63,7 @@ public enum CostModel {
   /// Seconds of the tensor-parallel all-reduces of `layers` layers for `tokens`
   /// tokens: two per layer (after attention and after the MLP, Megatron-LM), each
   /// of the tokens' hidden states.
-  public static func tensorParallelSeconds(
+  package static func tensorParallelSeconds(
     layers: Int,
     tokens: Int64,
     hiddenSize: Int,
@@ -79,13 +79,13 @@ public enum CostModel {
   }
 
   /// Seconds to hand `tokens` tokens' hidden states to the next pipeline stage.
-  public static func handoffSeconds(tokens: Int64, hiddenSize: Int, linkBandwidth: Int64) -> Double {
+  package static func handoffSeconds(tokens: Int64, hiddenSize: Int, linkBandwidth: Int64) -> Double {
     transferSeconds(bytes: tokens * Int64(hiddenSize) * activationElementBytes, linkBandwidth: linkBandwidth)
   }
 
   /// Seconds one decode step spends in a stage: reading its `bytes` (weights and
   /// cache) from HBM, a fixed latency per layer, and its collectives.
-  public static func decodeStageSeconds(
+  package static func decodeStageSeconds(
     bytes: Int64,
     bandwidth: Int64,
     layers: Int,
@@ -98,7 +98,7 @@ public enum CostModel {
   /// model's `modelLayers` layers: 2 per active matrix parameter per token for the
   /// layers' share, plus causal attention (scores and values: 2 × 2 × tokens/2 ×
   /// width per layer per token, width = heads × head dimension).
-  public static func prefillFLOPs(
+  package static func prefillFLOPs(
     tokens: Int,
     flopsPerToken: Int64,
     layers: Int,
@@ -137,13 +137,13 @@ public enum CostModel {
   /// backward 4: Kaplan et al. 2020), 4 when only adapters train (no weight
   /// gradients of the frozen base), plus 2 with gradient checkpointing (a second
   /// forward pass).
-  public static func trainingFLOPsPerParameter(method: Workload.Training.Method, checkpointing: Bool) -> Int {
+  package static func trainingFLOPsPerParameter(method: Workload.Training.Method, checkpointing: Bool) -> Int {
     (method == .full ? 6 : 4) + (checkpointing ? 2 : 0)
   }
 
   /// Seconds of one synchronous data-parallel training step of `tokens` tokens over
   /// `gpus` GPUs of `tflops` dense bf16 peak at model-FLOPs utilisation `mfu`.
-  public static func trainingStepSeconds(
+  package static func trainingStepSeconds(
     tokens: Double,
     flopsPerParameter: Int,
     activeParameters: Int64,

@@ -14,18 +14,27 @@ public enum TrainingTime {
 
   /// One answer.
   public struct Estimate: Hashable, Sendable, Codable {
+    /// The model’s name.
     public var model: String
+    /// All parameters.
     public var parameters: Int64
+    /// Parameters one token uses (k of E experts for MoE).
     public var activeParameters: Int64
+    /// Training tokens asked for.
     public var tokens: Int64
+    /// Data-parallel GPUs of the plan.
     public var gpus: Int
+    /// The first GPU’s name.
     public var gpuName: String
+    /// Model-FLOPs utilisation assumed.
     public var mfu: Double
     /// FLOPs per active parameter per token of the setup (6, or 8 with checkpointing).
     public var flopsPerParameterPerToken: Int
     /// F · N_active · D.
     public var totalFLOPs: Double
+    /// Tokens per second over all GPUs.
     public var tokensPerSecond: Double
+    /// Seconds to train on `tokens`.
     public var seconds: Double
     /// Tokens in one optimizer step: micro-batch 1 × sequence × data-parallel GPUs
     /// (no gradient accumulation).
@@ -36,7 +45,9 @@ public enum TrainingTime {
     public var setup: String
     /// The fullest GPU's memory under the setup.
     public var perGPUBytes: Int64
+    /// The first GPU’s memory, bytes.
     public var gpuMemoryBytes: Int64
+    /// Whether the setup fits the GPUs.
     public var fits: Bool
   }
 

@@ -6,15 +6,15 @@ import Foundation
 /// the physical experts onto GPUs, each step balancing load greedily; when the
 /// groups do not divide over the nodes it uses one group and one node (the global
 /// policy). Ties go to the lowest index, as PyTorch's `max`/`min` give them.
-public enum ExpertBalancer {
+package enum ExpertBalancer {
   /// The placement of one layer set.
-  public struct Placement: Hashable, Sendable {
+  package struct Placement: Hashable, Sendable {
     /// Per layer, per physical slot (GPU-major): the logical expert it holds.
-    public var physicalToLogical: [[Int]]
+    package var physicalToLogical: [[Int]]
     /// Per layer, per logical expert: how many replicas it has.
-    public var replicaCount: [[Int]]
+    package var replicaCount: [[Int]]
     /// Per layer, per GPU: the load it carries (each replica takes an equal share).
-    public var gpuLoad: [[Double]]
+    package var gpuLoad: [[Double]]
   }
 
   /// Balances `load[layer][expert]` over `replicas` physical slots on `gpus` GPUs
@@ -22,7 +22,7 @@ public enum ExpertBalancer {
   ///
   /// - Precondition: experts divide into groups; slots divide over GPUs; GPUs over nodes.
   /// - Complexity: O(layers · slots · (experts + GPUs)).
-  public static func rebalance(load: [[Double]], replicas: Int, groups: Int, nodes: Int, gpus: Int) -> Placement? {
+  package static func rebalance(load: [[Double]], replicas: Int, groups: Int, nodes: Int, gpus: Int) -> Placement? {
     guard let experts = load.first?.count, experts > 0, replicas >= experts, gpus > 0, nodes > 0, groups > 0,
       replicas % gpus == 0, gpus % nodes == 0, experts % groups == 0, load.allSatisfy({ $0.count == experts })
     else { return nil }
@@ -141,7 +141,7 @@ extension ExpertBalancer {
   /// `weight` (EPLB's name).
   /// - Throws: ``InputError`` naming `source` and the layer that is not a list of
   ///   non-negative token counts.
-  public static func readLoad(_ text: String, source: String) throws -> [[Double]] {
+  package static func readLoad(_ text: String, source: String) throws -> [[Double]] {
     let json = try JSONValue.parse(Data(text.utf8), source: source)
     let rows = json.arrayValue ?? json["load"]?.arrayValue ?? json["weight"]?.arrayValue
     guard let rows, !rows.isEmpty else {

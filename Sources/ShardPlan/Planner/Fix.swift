@@ -108,6 +108,7 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
     var cpuLayers: Int
   }
 
+  /// Encodes the value in its JSON form.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(change.kind, forKey: .change)
@@ -125,6 +126,7 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
     }
   }
 
+  /// Decodes the value from its JSON form.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
     role = try container.decodeIfPresent(String.self, forKey: .role)

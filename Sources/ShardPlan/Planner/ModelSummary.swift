@@ -1,26 +1,26 @@
 /// Aggregates of a model's tensors that the planner needs for every candidate,
 /// computed in one pass so that pricing a layout does not walk the tensor list
 /// again (DeepSeek-V3 has about 90,000 tensors).
-public struct ModelSummary: Hashable, Sendable {
+package struct ModelSummary: Hashable, Sendable {
   /// Bytes per decoder layer.
-  public var layerBytes: [Int64]
+  package var layerBytes: [Int64]
   /// Bytes of routed experts per decoder layer.
-  public var expertBytesPerLayer: [Int64]
+  package var expertBytesPerLayer: [Int64]
   /// Bytes outside the layers that sit with the first stage (embeddings, and
   /// other non-layer tensors but the head).
-  public var firstStageBytes: Int64
+  package var firstStageBytes: Int64
   /// Bytes that sit with the last stage: the head and any MTP layers.
-  public var lastStageBytes: Int64
+  package var lastStageBytes: Int64
   /// The output head alone.
-  public var headBytes: Int64
+  package var headBytes: Int64
   /// Input embeddings (token and position).
-  public var embeddingBytes: Int64
+  package var embeddingBytes: Int64
   /// All stored bytes.
-  public var weightBytes: Int64
+  package var weightBytes: Int64
   /// 2 × active parameters in matrix products.
-  public var flopsPerToken: Int64
+  package var flopsPerToken: Int64
 
-  public init(_ model: ModelSpec) {
+  package init(_ model: ModelSpec) {
     var layers = [Int64](repeating: 0, count: model.layers)
     var experts = [Int64](repeating: 0, count: model.layers)
     var first: Int64 = 0

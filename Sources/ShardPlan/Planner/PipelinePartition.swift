@@ -1,19 +1,19 @@
 /// Optimal contiguous split of a layer stack over pipeline stages of different
 /// sizes and speeds.
-public enum PipelinePartition {
+package enum PipelinePartition {
   /// One stage's limits and speed.
-  public struct Stage: Hashable, Sendable {
+  package struct Stage: Hashable, Sendable {
     /// Bytes the stage can give to layers (its other costs already subtracted).
-    public var capacityBytes: Int64
+    package var capacityBytes: Int64
     /// Seconds per byte of layer weight and cache read per step: the stage's
     /// speed (1 / effective bandwidth). Lower is faster.
-    public var secondsPerByte: Double
+    package var secondsPerByte: Double
     /// Bytes the stage holds besides its layers when it is the first stage
     /// (embedding) or the last (head); added by ``solve``.
-    public var firstStageExtraBytes: Int64
-    public var lastStageExtraBytes: Int64
+    package var firstStageExtraBytes: Int64
+    package var lastStageExtraBytes: Int64
 
-    public init(
+    package init(
       capacityBytes: Int64,
       secondsPerByte: Double,
       firstStageExtraBytes: Int64 = 0,
@@ -28,10 +28,10 @@ public enum PipelinePartition {
 
   /// A solution: the first layer of each stage (stage k holds
   /// `starts[k] ..< starts[k+1]`, the last up to the layer count) and its cost.
-  public struct Solution: Hashable, Sendable {
-    public var ranges: [Range<Int>]
+  package struct Solution: Hashable, Sendable {
+    package var ranges: [Range<Int>]
     /// The slowest stage's time per step, seconds.
-    public var bottleneckSeconds: Double
+    package var bottleneckSeconds: Double
   }
 
   /// The split of `layerBytes` (in order) into `stages.count` non-empty contiguous
@@ -44,7 +44,7 @@ public enum PipelinePartition {
   ///
   /// - Complexity: O(S · L²) for S stages and L layers (126 layers on 8 stages:
   ///   about 127,000 steps).
-  public static func solve(layerBytes: [Int64], stages: [Stage]) -> Solution? {
+  package static func solve(layerBytes: [Int64], stages: [Stage]) -> Solution? {
     let layers = layerBytes.count
     let count = stages.count
     guard count >= 1, layers >= count else { return nil }

@@ -91,6 +91,7 @@ public enum Shortfall: Hashable, Sendable, CustomStringConvertible {
     return false
   }
 
+  /// The text reports print.
   public var description: String {
     switch self {
     case .gpu(let index, let bytes): "GPU\(index) is short by \(Units.formatBytes(bytes))"

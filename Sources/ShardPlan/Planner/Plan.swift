@@ -12,6 +12,7 @@ public enum Verdict: String, Hashable, Sendable, Codable, Comparable {
     }
   }
 
+  /// Orders by rank, best first.
   public static func < (lhs: Verdict, rhs: Verdict) -> Bool { lhs.rank < rhs.rank }
 }
 
@@ -53,15 +54,23 @@ public struct Prediction: Hashable, Sendable, Codable {
 
 /// One workload's layout.
 public struct WorkloadPlan: Hashable, Sendable, Codable {
+  /// The role name.
   public var role: String
+  /// The model’s name as given.
   public var model: String
   /// The weights as planned (JSON key `weightFormat`: their label).
   public var weights: PlannedWeights
+  /// How it is split.
   public var strategy: Strategy
+  /// GPUs of each tensor-parallel group.
   public var tensorParallel: Int
+  /// Pipeline stages.
   public var pipelineParallel: Int
+  /// GPUs the routed experts are spread over (1: none).
   public var expertParallel: Int
+  /// Copies of the model serving at once (replicas or DP ranks).
   public var dataParallel: Int
+  /// Replica 0’s stages in order.
   public var stages: [Stage]
   /// The GPUs of every data-parallel replica, replica 0 (the stages) first; each
   /// lists its GPUs in stage order, the stages' devices concatenated. Expert-parallel
@@ -69,14 +78,19 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var replicaDevices: [[Int]] = []
   /// Layers on GPUs and in CPU RAM when offloading (llama.cpp `-ngl`).
   public var gpuLayers: Int?
+  /// Decoder layers kept in CPU RAM, when offloading whole layers.
   public var cpuLayers: Int?
   /// Layers whose routed experts live in CPU RAM (llama.cpp `--n-cpu-moe`).
   public var cpuExpertLayers: Int?
+  /// Tokens per sequence (training: the sequence length).
   public var context: Int
+  /// Sequences at once (training: the micro-batch).
   public var concurrency: Int
   /// The KV cache type (JSON key `kvCacheType`); nil for training, which keeps none.
   public var kvCache: KVCacheType?
+  /// The engine that runs it.
   public var engine: Engine
+  /// Predicted speed (zeros for training: see `training`).
   public var prediction: Prediction
   /// `VLLM_PP_LAYER_PARTITION` when the stages differ from vLLM's default split.
   public var vllmLayerPartition: String? = nil
@@ -105,9 +119,13 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
 
 /// One workload's memory on one GPU, bytes.
 public struct GPUShare: Hashable, Sendable, Codable {
+  /// The GPU’s index.
   public var gpu: Int
+  /// Bytes used: the sum of the parts.
   public var usedBytes: Int64
+  /// Weights.
   public var weightBytes: Int64
+  /// KV cache.
   public var kvCacheBytes: Int64
 }
 
@@ -149,22 +167,33 @@ extension WorkloadPlan {
 
 /// One GPU's budget.
 public struct DeviceBudget: Hashable, Sendable, Codable {
+  /// The GPU’s index.
   public var index: Int
+  /// The GPU’s name.
   public var name: String
+  /// The card’s memory.
   public var capacityBytes: Int64
   /// What the engine may use (its memory fraction applied, minus memory others hold).
   public var usableBytes: Int64
+  /// Bytes used: the sum of the parts.
   public var usedBytes: Int64
+  /// Weights.
   public var weightBytes: Int64
+  /// KV cache.
   public var kvCacheBytes: Int64
+  /// Activations and compute buffers.
   public var activationBytes: Int64
+  /// CUDA context, workspaces, CUDA graphs and NCCL buffers.
   public var overheadBytes: Int64
   /// Memory other processes already hold.
   public var otherBytes: Int64
+  /// Usable bytes left (negative: short by that much).
   public var freeBytes: Int64
+  /// The verdict.
   public var verdict: Verdict
   /// Training: gradients and optimizer states this GPU holds after ZeRO sharding.
   public var gradientBytes: Int64 = 0
+  /// Training: optimizer states on this GPU.
   public var optimizerBytes: Int64 = 0
 }
 
@@ -219,27 +248,40 @@ extension [DeviceBudget] {
 
 /// A candidate that was not chosen, with why.
 public struct Alternative: Hashable, Sendable, Codable {
+  /// The layout in words.
   public var summary: String
+  /// The verdict.
   public var verdict: Verdict
+  /// Its output tokens per second over all sequences.
   public var aggregateDecodeTokensPerSecond: Double
+  /// Why it was not chosen.
   public var whyNot: String
 }
 
 /// The planner's answer.
 public struct Plan: Hashable, Sendable, Codable {
+  /// The version of `--format json`’s shape; bumped when it changes.
   public static let schemaVersion = 2
+  /// The topology’s name.
   public var topology: String
+  /// What the search optimised.
   public var objective: Objective
+  /// The verdict.
   public var verdict: Verdict
+  /// Why the verdict, in sentences.
   public var reasons: [String]
   /// Smallest changes that would make a plan that does not fit, fit; each was
   /// checked by planning again.
   public var fixes: [Fix]
+  /// Each workload’s layout, in the order asked.
   public var workloads: [WorkloadPlan]
+  /// Every GPU’s budget, idle ones included, by index.
   public var devices: [DeviceBudget]
   /// CPU RAM used by offloaded layers, bytes.
   public var cpuBytes: Int64
+  /// Layouts that were not chosen, best first.
   public var alternatives: [Alternative]
+  /// What the numbers assume.
   public var assumptions: [String]
 }
 

@@ -12,27 +12,33 @@ public enum Trainer: String, Hashable, Sendable, Codable, CaseIterable {
 
 /// One model to train, data parallel over the GPUs it may use.
 public struct TrainingRequest: Hashable, Sendable {
+  /// The model to train.
   public var model: ModelSpec
+  /// The role name.
   public var role: String
   /// Method, optimizer and, when `searchSetup` is false, the ZeRO stage, offload
   /// and checkpointing to use as given.
   public var setup: Workload.Training
   /// Choose the lightest ZeRO stage, offload and checkpointing that fit.
   public var searchSetup: Bool
+  /// DeepSpeed ZeRO or FSDP.
   public var trainer: Trainer
   /// Tokens per sequence.
   public var sequence: Int
   /// Sequences per GPU per forward pass.
   public var microBatch: Int
+  /// Micro-batches per optimizer step.
   public var gradientAccumulation: Int
   /// GPUs to use (global indices), or nil for all; `gpuCount` takes the first N.
   public var pinnedGPUs: [Int]?
+  /// GPUs to use, the first N; nil for all.
   public var gpuCount: Int?
   /// Model-FLOPs utilisation assumed for the step time.
   public var mfu: Double
   /// `bf16` or `fp16`; nil to pick bf16 where every card has it.
   public var mixedPrecision: String? = nil
 
+  /// A training request; the defaults search the setup for DeepSpeed with micro-batch 1.
   public init(
     model: ModelSpec,
     role: String = "default",
@@ -63,31 +69,45 @@ public struct TrainingRequest: Hashable, Sendable {
 /// What a training plan decided, for the emitters: everything a DeepSpeed config,
 /// an accelerate config and a torchrun line need.
 public struct TrainingPlan: Hashable, Sendable, Codable {
+  /// What trains.
   public var method: Workload.Training.Method
+  /// The optimizer.
   public var optimizer: Workload.Training.Optimizer
+  /// DeepSpeed ZeRO or FSDP.
   public var trainer: Trainer
+  /// ZeRO stage 0–3 (FSDP: 0, 2 or 3).
   public var zeroStage: Int
   /// Where optimizer states (and at ZeRO-3 the parameters) live: none, cpu, nvme.
   public var offload: Workload.Training.Offload
+  /// Whether activations are recomputed in the backward pass.
   public var gradientCheckpointing: Bool
   /// `bf16` on cards of compute capability 8.0 and newer, else `fp16`.
   public var mixedPrecision: String
+  /// Tokens per sequence.
   public var sequence: Int
+  /// Sequences per GPU per forward pass.
   public var microBatch: Int
+  /// Micro-batches per optimizer step.
   public var gradientAccumulation: Int
   /// micro-batch × accumulation × data-parallel size (DeepSpeed's `train_batch_size`).
   public var globalBatch: Int
   /// Hosts taking part and processes (GPUs) on each.
   public var nodes: Int
+  /// Processes (GPUs) on each host.
   public var processesPerNode: Int
+  /// Parameters that get gradients.
   public var trainableParameters: Int64
+  /// LoRA rank, for adapter training.
   public var loraRank: Int?
+  /// LoRA target modules, for adapter training.
   public var loraTargets: [String]?
   /// Bytes of offloaded states each node holds (in CPU RAM, or on NVMe for `nvme`).
   public var offloadBytesPerNode: Int64
   /// Seconds per optimizer step and tokens per second over all GPUs, at `mfu`.
   public var stepSeconds: Double
+  /// Tokens per second over all GPUs.
   public var tokensPerSecond: Double
+  /// Model-FLOPs utilisation assumed.
   public var mfu: Double
   /// FLOPs per trained token per active parameter: 6 (full), 4 (adapters only:
   /// no weight gradients of the frozen base), plus 2 with checkpointing (a second

@@ -2,9 +2,9 @@
 /// `get_pp_indices`): by default `L / pp` layers per stage with the remainder
 /// given one layer each to the second-to-last stage, then the one before, and so
 /// on (never the last stage); or the counts in `VLLM_PP_LAYER_PARTITION`.
-public enum VLLMPartition {
+package enum VLLMPartition {
   /// Layers per stage of vLLM's default split.
-  public static func defaultCounts(layers: Int, stages: Int) -> [Int] {
+  package static func defaultCounts(layers: Int, stages: Int) -> [Int] {
     guard stages > 0 else { return [] }
     var counts = [Int](repeating: layers / stages, count: stages)
     let remainder = layers % stages
@@ -16,7 +16,7 @@ public enum VLLMPartition {
 
   /// Parses `VLLM_PP_LAYER_PARTITION`, with vLLM's checks.
   /// - Throws: ``InputError`` for a malformed list, a wrong count or a wrong sum.
-  public static func parse(_ text: String, layers: Int, stages: Int) throws -> [Int] {
+  package static func parse(_ text: String, layers: Int, stages: Int) throws -> [Int] {
     let parts = text.split(separator: ",", omittingEmptySubsequences: false)
     let counts = parts.map { Int($0.trimmingWhitespace()) }
     guard counts.allSatisfy({ ($0 ?? -1) >= 0 }) else {
@@ -46,7 +46,7 @@ public enum VLLMPartition {
   }
 
   /// `[start, end)` of each stage from counts.
-  public static func ranges(_ counts: [Int]) -> [Range<Int>] {
+  package static func ranges(_ counts: [Int]) -> [Range<Int>] {
     var start = 0
     return counts.map { count in
       defer { start += count }
@@ -56,7 +56,7 @@ public enum VLLMPartition {
 
   /// The `VLLM_PP_LAYER_PARTITION` value a plan's stages need, or nil when they
   /// are vLLM's default split.
-  public static func environmentValue(for stages: [Stage], layers: Int) -> String? {
+  package static func environmentValue(for stages: [Stage], layers: Int) -> String? {
     let counts = stages.map { $0.lastLayer - $0.firstLayer + 1 }
     guard counts.count > 1, counts != defaultCounts(layers: layers, stages: counts.count) else { return nil }
     return counts.map(String.init).joined(separator: ",")

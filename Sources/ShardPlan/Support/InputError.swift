@@ -22,6 +22,7 @@ public struct InputError: Error, Hashable, Sendable, CustomStringConvertible {
     public static var unknownName: Code { Code(wrapped: .unknownName) }
     /// Parts of the input contradict each other.
     public static var inconsistent: Code { Code(wrapped: .inconsistent) }
+    /// The text reports print.
     public var description: String { wrapped.rawValue }
   }
 

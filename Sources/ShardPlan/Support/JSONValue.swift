@@ -2,7 +2,7 @@ import Foundation
 
 /// A parsed JSON value, for reading config.json and safetensors headers with
 /// exact integers (64-bit) and without `Any`.
-public enum JSONValue: Hashable, Sendable, Decodable {
+package enum JSONValue: Hashable, Sendable, Decodable {
   case null
   case bool(Bool)
   case int(Int64)
@@ -13,7 +13,7 @@ public enum JSONValue: Hashable, Sendable, Decodable {
 
   /// Parses JSON text. Nesting is bounded by Foundation's parser; callers bound
   /// the input size.
-  public static func parse(_ data: Data, source: String) throws -> JSONValue {
+  package static func parse(_ data: Data, source: String) throws -> JSONValue {
     do {
       return try JSONDecoder().decode(JSONValue.self, from: data)
     } catch let error as DecodingError {
@@ -30,7 +30,7 @@ public enum JSONValue: Hashable, Sendable, Decodable {
     }
   }
 
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()
     if container.decodeNil() {
       self = .null
@@ -49,12 +49,12 @@ public enum JSONValue: Hashable, Sendable, Decodable {
     }
   }
 
-  public subscript(key: String) -> JSONValue? {
+  package subscript(key: String) -> JSONValue? {
     if case .object(let object) = self { return object[key] }
     return nil
   }
 
-  public var intValue: Int64? {
+  package var intValue: Int64? {
     switch self {
     case .int(let value): value
     case .double(let value) where value.rounded() == value && abs(value) < 9e15: Int64(value)
@@ -62,7 +62,7 @@ public enum JSONValue: Hashable, Sendable, Decodable {
     }
   }
 
-  public var doubleValue: Double? {
+  package var doubleValue: Double? {
     switch self {
     case .int(let value): Double(value)
     case .double(let value): value
@@ -70,22 +70,22 @@ public enum JSONValue: Hashable, Sendable, Decodable {
     }
   }
 
-  public var stringValue: String? {
+  package var stringValue: String? {
     if case .string(let value) = self { return value }
     return nil
   }
 
-  public var boolValue: Bool? {
+  package var boolValue: Bool? {
     if case .bool(let value) = self { return value }
     return nil
   }
 
-  public var arrayValue: [JSONValue]? {
+  package var arrayValue: [JSONValue]? {
     if case .array(let value) = self { return value }
     return nil
   }
 
-  public var objectValue: [String: JSONValue]? {
+  package var objectValue: [String: JSONValue]? {
     if case .object(let value) = self { return value }
     return nil
   }

@@ -5,11 +5,11 @@
 /// tables. Decimal prefixes (kB, MB, GB, TB) are powers of 1000, binary ones
 /// (KiB, MiB, GiB, TiB) powers of 1024. Rates in bits (`Gb/s`, `Gbps`) are divided
 /// by 8 to give bytes per second.
-public enum Units {
+package enum Units {
   /// Bytes in one MiB: nvidia-smi reports memory in MiB.
-  public static let mebibyte: Int64 = 1 << 20
+  package static let mebibyte: Int64 = 1 << 20
   /// Bytes in one GiB.
-  public static let gibibyte: Int64 = 1 << 30
+  package static let gibibyte: Int64 = 1 << 30
 
   private static let sizeFactors: [String: Double] = [
     "b": 1, "byte": 1, "bytes": 1,
@@ -21,7 +21,7 @@ public enum Units {
   ///
   /// - Returns: the size in bytes, rounded to the nearest byte, or nil when the
   ///   text is not a non-negative number with a known unit.
-  public static func parseBytes(_ text: String) -> Int64? {
+  package static func parseBytes(_ text: String) -> Int64? {
     guard let (value, unit) = splitNumber(text) else { return nil }
     let factor: Double
     if unit.isEmpty {
@@ -41,7 +41,7 @@ public enum Units {
   /// A lower-case `b` means bits, an upper-case `B` bytes; a bare number is bytes
   /// per second.
   /// - Returns: bytes per second, rounded to the nearest whole byte, or nil.
-  public static func parseBytesPerSecond(_ text: String) -> Int64? {
+  package static func parseBytesPerSecond(_ text: String) -> Int64? {
     guard let (value, rawUnit) = splitNumber(text) else { return nil }
     var unit = rawUnit
     if unit.isEmpty {
@@ -88,7 +88,7 @@ public enum Units {
   }
 
   /// `85899345920` → `80.0 GiB`; one decimal, binary units, for people.
-  public static func formatBytes(_ bytes: Int64) -> String {
+  package static func formatBytes(_ bytes: Int64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
     var value = Double(bytes)
     var unit = 0
@@ -101,7 +101,7 @@ public enum Units {
   }
 
   /// `450000000000` → `450 GB/s`: decimal units, as link rates are published.
-  public static func formatRate(_ bytesPerSecond: Int64) -> String {
+  package static func formatRate(_ bytesPerSecond: Int64) -> String {
     let gigabytes = Double(bytesPerSecond) / 1e9
     if gigabytes >= 100 { return "\(formatDecimal(gigabytes, places: 0)) GB/s" }
     if gigabytes >= 10 { return "\(formatDecimal(gigabytes, places: 1)) GB/s" }
@@ -109,7 +109,7 @@ public enum Units {
   }
 
   /// Formats with a fixed number of decimals, without Foundation's locale.
-  public static func formatDecimal(_ value: Double, places: Int) -> String {
+  package static func formatDecimal(_ value: Double, places: Int) -> String {
     var scale = 1.0
     for _ in 0..<places { scale *= 10 }
     let scaled = (abs(value) * scale).rounded()

@@ -7,20 +7,20 @@
 /// never expands external entities. Depth is capped (``maximumDepth``) so a
 /// hostile file cannot exhaust the stack; memory is bounded by the size of the
 /// input, which callers cap before reading.
-public struct XMLTreeElement: Hashable, Sendable {
+package struct XMLTreeElement: Hashable, Sendable {
   /// The element's name, with any namespace prefix as written.
-  public var name: String
+  package var name: String
   /// Attributes in document order.
-  public var attributes: [(String, String)] {
+  package var attributes: [(String, String)] {
     get { attributeStorage.map { ($0.name, $0.value) } }
     set { attributeStorage = newValue.map { Attribute(name: $0.0, value: $0.1) } }
   }
   /// Child elements in document order.
-  public var children: [XMLTreeElement]
+  package var children: [XMLTreeElement]
   /// The text directly inside this element, entities decoded, concatenated.
-  public var text: String
+  package var text: String
   /// The 1-based line the start tag is on.
-  public var line: Int
+  package var line: Int
 
   struct Attribute: Hashable, Sendable {
     var name: String
@@ -37,23 +37,23 @@ public struct XMLTreeElement: Hashable, Sendable {
   }
 
   /// The value of an attribute, or nil.
-  public subscript(attribute name: String) -> String? {
+  package subscript(attribute name: String) -> String? {
     attributeStorage.first(where: { $0.name == name })?.value
   }
 
   /// The first child with this name.
-  public func child(_ name: String) -> XMLTreeElement? {
+  package func child(_ name: String) -> XMLTreeElement? {
     children.first(where: { $0.name == name })
   }
 
   /// All children with this name.
-  public func children(named name: String) -> [XMLTreeElement] {
+  package func children(named name: String) -> [XMLTreeElement] {
     children.filter { $0.name == name }
   }
 
   /// Follows a path of child names (`["fb_memory_usage", "total"]`) and returns the
   /// trimmed text at its end.
-  public func text(at path: [String]) -> String? {
+  package func text(at path: [String]) -> String? {
     var element = self
     for name in path {
       guard let next = element.child(name) else { return nil }
@@ -63,7 +63,7 @@ public struct XMLTreeElement: Hashable, Sendable {
   }
 
   /// This element and all its descendants, depth first, in document order.
-  public func descendants(named name: String) -> [XMLTreeElement] {
+  package func descendants(named name: String) -> [XMLTreeElement] {
     var found: [XMLTreeElement] = []
     var stack: [XMLTreeElement] = [self]
     while let element = stack.popLast() {
@@ -75,15 +75,15 @@ public struct XMLTreeElement: Hashable, Sendable {
 }
 
 /// Parses XML text into its root element.
-public enum XMLTree {
+package enum XMLTree {
   /// Deeper nesting than this is rejected as malformed.
-  public static let maximumDepth = 256
+  package static let maximumDepth = 256
 
   /// Parses `text` and returns the root element.
   ///
   /// - Throws: ``InputError`` (`malformed`) naming `source` and the line.
   /// - Complexity: O(n) in the length of the text.
-  public static func parse(_ text: String, source: String) throws -> XMLTreeElement {
+  package static func parse(_ text: String, source: String) throws -> XMLTreeElement {
     var parser = Parser(bytes: Array(text.utf8), source: source)
     return try parser.parseDocument()
   }

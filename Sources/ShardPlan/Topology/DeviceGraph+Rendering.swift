@@ -297,6 +297,7 @@ extension NIC {
     )
   }
 
+  /// Decodes the value from its JSON form.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
     let paths = try container.decodeIfPresent([String: LinkKind].self, forKey: .pathToGPU) ?? [:]

@@ -27,6 +27,7 @@ public enum LinkKind: String, Hashable, Sendable, Codable, CaseIterable, Compara
   /// True for NVLink kinds.
   public var isNVLink: Bool { self == .nvlink || self == .nvswitch }
 
+  /// Orders by rank, best first.
   public static func < (lhs: LinkKind, rhs: LinkKind) -> Bool { lhs.rank < rhs.rank }
 }
 
@@ -55,7 +56,7 @@ public struct DeviceGraph: Hashable, Sendable, Codable {
   public var sources: [String]
 
   /// Creates a graph; ``links`` are sorted into their canonical order.
-  public init(
+  package init(
     name: String,
     hosts: [Host],
     gpus: [GPU],
@@ -178,7 +179,7 @@ public struct Host: Hashable, Sendable, Codable {
   /// Number of NVSwitch chips seen (hwloc, NCCL), when known.
   public var nvswitchCount: Int?
 
-  public init(
+  package init(
     index: Int,
     name: String,
     cpuModel: String? = nil,
@@ -214,7 +215,7 @@ public struct NUMANode: Hashable, Sendable, Codable {
   /// The CPUs of this node as a Linux cpulist (`0-27,56-83`), when known.
   public var cpus: String?
 
-  public init(index: Int, memoryBytes: Int64? = nil, cpus: String? = nil) {
+  package init(index: Int, memoryBytes: Int64? = nil, cpus: String? = nil) {
     self.index = index
     self.memoryBytes = memoryBytes
     self.cpus = cpus
@@ -234,7 +235,7 @@ public struct NIC: Hashable, Sendable, Codable {
   /// Path kind from each GPU (global index) to this NIC, when known (`topo -m`).
   public var pathToGPU: [Int: LinkKind]
 
-  public init(
+  package init(
     name: String,
     pciBusId: PCIBusID? = nil,
     numaNode: Int? = nil,
@@ -303,7 +304,7 @@ public struct GPU: Hashable, Sendable, Codable {
     memoryBytes.map { $0 - (memoryUsedBytes ?? 0) }
   }
 
-  public init(
+  package init(
     index: Int,
     host: Int,
     localIndex: Int,
@@ -361,7 +362,7 @@ public struct MIGInstance: Hashable, Sendable, Codable {
   /// Streaming multiprocessors of the slice, when known.
   public var multiprocessors: Int?
 
-  public init(
+  package init(
     index: Int,
     profile: String? = nil,
     uuid: String? = nil,
@@ -397,7 +398,7 @@ public struct Link: Hashable, Sendable, Codable {
   /// How the bandwidth was derived, for people and `--format json`.
   public var basis: String
 
-  public init(
+  package init(
     from: Int,
     to: Int,
     kind: LinkKind,
@@ -429,7 +430,7 @@ public struct Conflict: Hashable, Sendable, Codable {
   /// The value set aside and where it came from.
   public var ignored: String
 
-  public init(subject: String, kept: String, ignored: String) {
+  package init(subject: String, kept: String, ignored: String) {
     self.subject = subject
     self.kept = kept
     self.ignored = ignored

@@ -1,19 +1,19 @@
 /// One host's merged facts plus what only a person or a topology file can say.
-public struct HostInput: Hashable, Sendable {
+package struct HostInput: Hashable, Sendable {
   /// What the sources said about the host.
-  public var facts: MachineFacts
+  package var facts: MachineFacts
   /// Host name; `host0`, `host1` … when nil.
-  public var name: String?
+  package var name: String?
   /// System memory bandwidth, bytes per second (used for CPU offload).
-  public var ramBandwidthBytesPerSecond: Int64?
+  package var ramBandwidthBytesPerSecond: Int64?
   /// Bytes per second per direction each GPU can send to other hosts.
-  public var networkBandwidthBytesPerSecondPerGPU: Int64?
+  package var networkBandwidthBytesPerSecondPerGPU: Int64?
   /// One-way network latency in seconds.
-  public var networkLatencySeconds: Double?
+  package var networkLatencySeconds: Double?
   /// A GPU model to assume for GPUs that no source names (`--gpu`).
-  public var assumedGPUModel: GPUSpec?
+  package var assumedGPUModel: GPUSpec?
 
-  public init(
+  package init(
     facts: MachineFacts,
     name: String? = nil,
     ramBandwidthBytesPerSecond: Int64? = nil,
@@ -49,7 +49,7 @@ public struct HostInput: Hashable, Sendable {
 ///   NCCL's figures (`src/graph/topo.h`): 16 GB/s for AMD, 10 GB/s for Intel
 ///   before Sapphire Rapids, 22 GB/s for Sapphire Rapids and later.
 /// - Hosts: the smaller of the two hosts' per-GPU network bandwidth.
-public enum DeviceGraphBuilder {
+package enum DeviceGraphBuilder {
   /// Fallback NVLink per-link rate when the GPU generation is unknown.
   static let unknownNVLinkRate: Int64 = NVLinkRates.generation4
   /// Fallback network bandwidth per GPU: 100 Gb/s.
@@ -58,7 +58,7 @@ public enum DeviceGraphBuilder {
   /// Builds a graph from the hosts' facts.
   ///
   /// - Complexity: O(g²) for g GPUs in total.
-  public static func build(name: String, hosts inputs: [HostInput]) -> DeviceGraph {
+  package static func build(name: String, hosts inputs: [HostInput]) -> DeviceGraph {
     var hosts: [Host] = []
     var gpus: [GPU] = []
     var links: [Link] = []

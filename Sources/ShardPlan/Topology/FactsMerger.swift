@@ -7,10 +7,10 @@
 /// value is kept and a ``Conflict`` records both. Live readings (memory used and
 /// free) are taken from the first source that has them without a conflict,
 /// since they change from one capture to the next.
-public enum FactsMerger {
+package enum FactsMerger {
   /// Merges `parts` in order.
   /// - Complexity: O(g² · p) for g GPUs and p parts.
-  public static func merge(_ parts: [MachineFacts]) -> MachineFacts {
+  package static func merge(_ parts: [MachineFacts]) -> MachineFacts {
     guard var merged = parts.first else { return MachineFacts() }
     for part in parts.dropFirst() {
       merge(part, into: &merged)

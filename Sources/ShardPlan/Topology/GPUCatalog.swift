@@ -447,14 +447,14 @@ public enum GPUCatalog {
   }
 
   /// The model with this PCI device id (vendor 0x10de), or nil.
-  public static func spec(pciDeviceID: UInt16) -> GPUSpec? {
+  package static func spec(pciDeviceID: UInt16) -> GPUSpec? {
     all.first { $0.pciDeviceIDs.contains(pciDeviceID) }
   }
 
   /// The first model one of whose word patterns all appear among the words of
   /// `productName`, after lower-casing and splitting on spaces, `-` and `_`.
   /// Entries are ordered so that more specific patterns are tried first.
-  public static func spec(matchingProductName productName: String) -> GPUSpec? {
+  package static func spec(matchingProductName productName: String) -> GPUSpec? {
     let words = Set(
       productName.lowercased().split(whereSeparator: { $0 == " " || $0 == "-" || $0 == "_" || $0 == "\t" })
         .map(String.init)

@@ -31,12 +31,19 @@ public struct GPUSpec: Hashable, Sendable, Codable {
   /// Dense peak throughput in TFLOP/s (TOP/s for int8) per data type; nil where
   /// the card has no tensor-core path for that type.
   public struct Throughput: Hashable, Sendable, Codable {
+    /// Dense fp32 TFLOPS.
     public var fp32: Double
+    /// Dense tf32 TFLOPS.
     public var tf32: Double?
+    /// Dense fp16 TFLOPS.
     public var fp16: Double?
+    /// Dense bf16 TFLOPS.
     public var bf16: Double?
+    /// Dense fp8 TFLOPS.
     public var fp8: Double?
+    /// Dense int8 TOPS.
     public var int8: Double?
+    /// Dense fp4 TFLOPS.
     public var fp4: Double?
   }
 
@@ -84,22 +91,22 @@ public struct GPUSpec: Hashable, Sendable, Codable {
 /// on GA102 bridges (`14.062 GB/s` per link). `nvidia-smi nvlink -s` prints
 /// 26.562 GB/s per H100 link, the signalling rate; when that output is among the
 /// sources its figure is used instead of these.
-public enum NVLinkRates {
+package enum NVLinkRates {
   /// NVLink 1 (P100): 20 GB/s per link per direction.
-  public static let generation1: Int64 = 20_000_000_000
+  package static let generation1: Int64 = 20_000_000_000
   /// NVLink 2 (V100): 25 GB/s.
-  public static let generation2: Int64 = 25_000_000_000
+  package static let generation2: Int64 = 25_000_000_000
   /// NVLink 3 (A100): 25 GB/s.
-  public static let generation3: Int64 = 25_000_000_000
+  package static let generation3: Int64 = 25_000_000_000
   /// NVLink 3 on GA102 bridges (RTX 3090, RTX A6000, A40): 14.0625 GB/s.
-  public static let generation3Bridge: Int64 = 14_062_500_000
+  package static let generation3Bridge: Int64 = 14_062_500_000
   /// NVLink 4 (H100, H200): 25 GB/s.
-  public static let generation4: Int64 = 25_000_000_000
+  package static let generation4: Int64 = 25_000_000_000
   /// NVLink 5 (B200, GB200): 50 GB/s.
-  public static let generation5: Int64 = 50_000_000_000
+  package static let generation5: Int64 = 50_000_000_000
 
   /// The nominal per-link rate of a generation; nil for an unknown generation.
-  public static func bytesPerSecond(generation: Int) -> Int64? {
+  package static func bytesPerSecond(generation: Int) -> Int64? {
     switch generation {
     case 1: generation1
     case 2: generation2
@@ -112,11 +119,11 @@ public enum NVLinkRates {
 }
 
 /// PCIe link rates.
-public enum PCIeRates {
+package enum PCIeRates {
   /// Bytes per second per direction of one lane, by generation, after line
   /// encoding: Gen1/2 use 8b/10b, Gen3–5 128b/130b, Gen6 FLIT mode (242/256).
   /// Gen3 x16 is 15.75 GB/s, hwloc's `15.753846`; Gen4 x16 31.5 GB/s.
-  public static func bytesPerSecondPerLane(generation: Int) -> Int64? {
+  package static func bytesPerSecondPerLane(generation: Int) -> Int64? {
     switch generation {
     case 1: 250_000_000
     case 2: 500_000_000
@@ -129,7 +136,7 @@ public enum PCIeRates {
   }
 
   /// Bytes per second per direction of a link of this generation and width.
-  public static func bytesPerSecond(generation: Int, lanes: Int) -> Int64? {
+  package static func bytesPerSecond(generation: Int, lanes: Int) -> Int64? {
     guard let perLane = bytesPerSecondPerLane(generation: generation), lanes > 0 else { return nil }
     return perLane * Int64(lanes)
   }

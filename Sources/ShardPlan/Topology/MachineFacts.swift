@@ -3,40 +3,40 @@
 /// Every reader (nvidia-smi outputs, hwloc, NCCL XML) produces facts with
 /// optional fields; ``merge(_:)`` joins facts about the same machine from
 /// several sources, and ``DeviceGraphBuilder`` turns them into a ``DeviceGraph``.
-public struct MachineFacts: Hashable, Sendable {
+package struct MachineFacts: Hashable, Sendable {
   /// Host name, when a source names it.
-  public var hostName: String?
+  package var hostName: String?
   /// GPUs in `nvidia-smi` order.
-  public var gpus: [GPUFacts]
+  package var gpus: [GPUFacts]
   /// `topo -m` cells between GPU positions (lower position first).
-  public var pairs: [GPUPair: TopoCell]
+  package var pairs: [GPUPair: TopoCell]
   /// `topo -p2p` results between GPU positions.
-  public var peerToPeer: [GPUPair: PeerToPeerStatus]
+  package var peerToPeer: [GPUPair: PeerToPeerStatus]
   /// NVLink bandwidth between GPU positions in bytes per second per direction,
   /// from hwloc's `NVLinkBandwidth` distances after merging switch ports.
-  public var nvlinkBandwidth: [GPUPair: Int64]
+  package var nvlinkBandwidth: [GPUPair: Int64]
   /// Link bandwidths given explicitly (topology file), bytes per second per direction.
-  public var linkBandwidthOverrides: [GPUPair: Int64] = [:]
+  package var linkBandwidthOverrides: [GPUPair: Int64] = [:]
   /// Network adapters.
-  public var nics: [NICFacts]
+  package var nics: [NICFacts]
   /// NUMA nodes.
-  public var numaNodes: [NUMANode]
+  package var numaNodes: [NUMANode]
   /// CPU model.
-  public var cpuModel: String?
+  package var cpuModel: String?
   /// Logical processors.
-  public var cpuCount: Int?
+  package var cpuCount: Int?
   /// System memory in bytes.
-  public var ramBytes: Int64?
+  package var ramBytes: Int64?
   /// PCI addresses of NVSwitch chips seen.
-  public var nvswitches: Set<PCIBusID>
+  package var nvswitches: Set<PCIBusID>
   /// Things the reader wants a person to know.
-  public var notes: [String]
+  package var notes: [String]
   /// Where these facts came from.
-  public var sources: [String]
+  package var sources: [String]
   /// Disagreements found while merging.
-  public var conflicts: [Conflict]
+  package var conflicts: [Conflict]
 
-  public init(
+  package init(
     hostName: String? = nil,
     gpus: [GPUFacts] = [],
     pairs: [GPUPair: TopoCell] = [:],
@@ -69,36 +69,36 @@ public struct MachineFacts: Hashable, Sendable {
   }
 
   /// True when no reader found anything about GPUs, NUMA or CPUs.
-  public var isEmpty: Bool {
+  package var isEmpty: Bool {
     gpus.isEmpty && numaNodes.isEmpty && cpuModel == nil && nics.isEmpty && pairs.isEmpty
   }
 }
 
 /// An unordered pair of GPU positions, stored low first.
-public struct GPUPair: Hashable, Sendable, Comparable {
+package struct GPUPair: Hashable, Sendable, Comparable {
   /// The lower position.
-  public let low: Int
+  package let low: Int
   /// The higher position.
-  public let high: Int
+  package let high: Int
 
   /// Creates the pair of `a` and `b` (a ≠ b), in either order.
-  public init(_ a: Int, _ b: Int) {
+  package init(_ a: Int, _ b: Int) {
     low = min(a, b)
     high = max(a, b)
   }
 
-  public static func < (lhs: GPUPair, rhs: GPUPair) -> Bool { (lhs.low, lhs.high) < (rhs.low, rhs.high) }
+  package static func < (lhs: GPUPair, rhs: GPUPair) -> Bool { (lhs.low, lhs.high) < (rhs.low, rhs.high) }
 }
 
 /// One cell of `nvidia-smi topo -m` between two GPUs.
-public enum TopoCell: Hashable, Sendable, CustomStringConvertible {
+package enum TopoCell: Hashable, Sendable, CustomStringConvertible {
   /// `NV#`: a bonded set of # NVLinks.
   case nvlink(Int)
   /// `PIX`, `PXB`, `PHB`, `NODE`, `SYS` (and the old `SOC`, read as SYS).
   case pcie(LinkKind)
 
   /// Parses a cell; nil for anything not in nvidia-smi's legend.
-  public init?(code: String) {
+  package init?(code: String) {
     switch code {
     case "PIX": self = .pcie(.pix)
     case "PXB": self = .pcie(.pxb)
@@ -111,7 +111,7 @@ public enum TopoCell: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
-  public var description: String {
+  package var description: String {
     switch self {
     case .nvlink(let count): "NV\(count)"
     case .pcie(let kind): kind.rawValue.uppercased()
@@ -120,7 +120,7 @@ public enum TopoCell: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A result of `nvidia-smi topo -p2p`.
-public enum PeerToPeerStatus: String, Hashable, Sendable, Codable {
+package enum PeerToPeerStatus: String, Hashable, Sendable, Codable {
   /// `OK`.
   case ok = "OK"
   /// `CNS`: chipset not supported.
@@ -137,42 +137,42 @@ public enum PeerToPeerStatus: String, Hashable, Sendable, Codable {
   case unknown = "U"
 
   /// Whether this status means peer-to-peer works.
-  public var isSupported: Bool { self == .ok }
+  package var isSupported: Bool { self == .ok }
 }
 
 /// What sources said about one GPU. All fields are optional.
-public struct GPUFacts: Hashable, Sendable {
-  public var index: Int?
-  public var name: String?
-  public var uuid: String?
-  public var pciBusId: PCIBusID?
-  public var memoryTotalBytes: Int64?
-  public var memoryUsedBytes: Int64?
-  public var memoryFreeBytes: Int64?
-  public var memoryReservedBytes: Int64?
-  public var computeCapability: String?
-  public var pcieGeneration: Int?
-  public var pcieWidth: Int?
-  public var numaNode: Int?
-  public var cpuAffinity: String?
-  public var migEnabled: Bool?
-  public var migInstances: [MIGInstance]
+package struct GPUFacts: Hashable, Sendable {
+  package var index: Int?
+  package var name: String?
+  package var uuid: String?
+  package var pciBusId: PCIBusID?
+  package var memoryTotalBytes: Int64?
+  package var memoryUsedBytes: Int64?
+  package var memoryFreeBytes: Int64?
+  package var memoryReservedBytes: Int64?
+  package var computeCapability: String?
+  package var pcieGeneration: Int?
+  package var pcieWidth: Int?
+  package var numaNode: Int?
+  package var cpuAffinity: String?
+  package var migEnabled: Bool?
+  package var migInstances: [MIGInstance]
   /// Active NVLinks' rates per direction in bytes per second (`nvlink -s`).
-  public var nvlinkRates: [Int64]
+  package var nvlinkRates: [Int64]
   /// NVLink peers by PCI address with link counts and the peer's PCI class (NCCL XML).
-  public var nvlinkTargets: [NVLinkTarget]
+  package var nvlinkTargets: [NVLinkTarget]
   /// `GPU … NUMA ID` (coherent-memory systems), when reported.
-  public var memoryNUMANode: Int?
+  package var memoryNUMANode: Int?
   /// Catalog id set by a topology file or `--gpu`, overriding name matching.
-  public var model: String?
+  package var model: String?
   /// PCI device id (vendor 0x10de), when a PCI-level source (hwloc, NCCL) gave it.
-  public var pciDeviceID: UInt16?
+  package var pciDeviceID: UInt16?
   /// Memory bandwidth given explicitly (topology file), bytes per second.
-  public var memoryBandwidthBytesPerSecond: Int64?
+  package var memoryBandwidthBytesPerSecond: Int64?
   /// Dense bf16 TFLOP/s given explicitly (topology file).
-  public var bf16TFLOPS: Double?
+  package var bf16TFLOPS: Double?
 
-  public init(index: Int? = nil) {
+  package init(index: Int? = nil) {
     self.index = index
     self.migInstances = []
     self.nvlinkRates = []
@@ -181,25 +181,25 @@ public struct GPUFacts: Hashable, Sendable {
 }
 
 /// An NVLink peer of a GPU as NCCL records it.
-public struct NVLinkTarget: Hashable, Sendable {
+package struct NVLinkTarget: Hashable, Sendable {
   /// The peer's PCI address; nil when NVML hid it (VMs).
-  public var target: PCIBusID?
+  package var target: PCIBusID?
   /// Links to that peer.
-  public var count: Int
+  package var count: Int
   /// True when the peer's PCI class is a bridge/switch (`0x068000`): an NVSwitch.
-  public var isSwitch: Bool
+  package var isSwitch: Bool
 }
 
 /// What sources said about one network adapter.
-public struct NICFacts: Hashable, Sendable {
-  public var name: String
-  public var pciBusId: PCIBusID?
-  public var numaNode: Int?
-  public var bandwidthBytesPerSecond: Int64?
+package struct NICFacts: Hashable, Sendable {
+  package var name: String
+  package var pciBusId: PCIBusID?
+  package var numaNode: Int?
+  package var bandwidthBytesPerSecond: Int64?
   /// Path kind from each GPU position, from `topo -m`.
-  public var pathToGPU: [Int: LinkKind]
+  package var pathToGPU: [Int: LinkKind]
 
-  public init(name: String) {
+  package init(name: String) {
     self.name = name
     self.pathToGPU = [:]
   }

@@ -7,14 +7,14 @@ import Foundation
 /// Blocks are recognised by their shape, wherever they are in the file. Lines
 /// between blocks that belong to none (a prompt, a timestamp, a heading someone
 /// typed) are skipped; lines inside a block that break its rules are errors.
-public enum NvidiaSmiText {
+package enum NvidiaSmiText {
   /// Reads every block in `text`.
   ///
   /// - Parameters:
   ///   - queryFields: the field list used with `--query-gpu` when the CSV has no
   ///     header (`--format=csv,noheader`); ignored when the CSV has a header.
   /// - Throws: ``InputError`` naming `source` and the line.
-  public static func read(_ text: String, source: String, queryFields: [String]? = nil) throws -> MachineFacts {
+  package static func read(_ text: String, source: String, queryFields: [String]? = nil) throws -> MachineFacts {
     var reader = BlockReader(lines: text.textLines().map { $0.strippingANSIEscapes() }, source: source)
     reader.queryFields = queryFields
     try reader.readAll()
@@ -31,7 +31,7 @@ public enum NvidiaSmiText {
   }
 
   /// True when `text` looks like something ``read(_:source:queryFields:)`` reads.
-  public static func looksLikeNvidiaSmi(_ text: String) -> Bool {
+  package static func looksLikeNvidiaSmi(_ text: String) -> Bool {
     for rawLine in text.textLines().prefix(400) {
       let line = rawLine.strippingANSIEscapes()
       let fields = line.fields()

@@ -1,10 +1,10 @@
 /// `nvidia-smi -q -x`: the XML report (`<nvidia_smi_log>`, DTD `nvsmi_device_vNN.dtd`).
-public enum NvidiaSmiXML {
+package enum NvidiaSmiXML {
   /// Reads name, UUID, memory total / used / free / reserved, PCI bus id, PCIe
   /// generation and width (maximum), MIG mode and instances, and NUMA node.
   ///
   /// - Throws: ``InputError`` naming `source` and the line.
-  public static func read(_ text: String, source: String) throws -> MachineFacts {
+  package static func read(_ text: String, source: String) throws -> MachineFacts {
     let root = try XMLTree.parse(text, source: source)
     guard root.name == "nvidia_smi_log" else {
       throw InputError(
@@ -77,13 +77,13 @@ public enum NvidiaSmiXML {
 }
 
 /// NCCL's topology XML (`NCCL_TOPO_DUMP_FILE`, `NCCL_TOPO_FILE`): `<system version="1">`.
-public enum NCCLTopologyXML {
+package enum NCCLTopologyXML {
   /// Reads GPUs (PCI address, PCI device id, SM version, NVLink peers), NICs
   /// (name, speed) and NUMA nodes (CPU masks). Memory is not in NCCL's XML; it
   /// comes from the catalog when the PCI device id names the model.
   ///
   /// - Throws: ``InputError`` naming `source` and the line.
-  public static func read(_ text: String, source: String) throws -> MachineFacts {
+  package static func read(_ text: String, source: String) throws -> MachineFacts {
     let root = try XMLTree.parse(text, source: source)
     guard root.name == "system" else {
       throw InputError(
@@ -177,10 +177,10 @@ public enum NCCLTopologyXML {
 }
 
 /// Linux CPU lists (`0-27,56-83`).
-public enum CPUList {
+package enum CPUList {
   /// Converts a comma-separated list of 32-bit hex words, most significant first
   /// (NCCL's and hwloc's cpuset form), into a cpulist. Nil for malformed input.
-  public static func fromHexMask(_ mask: String) -> String? {
+  package static func fromHexMask(_ mask: String) -> String? {
     let words = mask.split(separator: ",").map { $0.hasPrefix("0x") ? $0.dropFirst(2) : $0 }
     guard !words.isEmpty, words.count <= 1024 else { return nil }
     var cpus: [Int] = []
@@ -192,7 +192,7 @@ public enum CPUList {
   }
 
   /// `[0, 1, 2, 5]` → `0-2,5`.
-  public static func format(_ cpus: [Int]) -> String {
+  package static func format(_ cpus: [Int]) -> String {
     var parts: [String] = []
     var index = 0
     let sorted = Array(Set(cpus)).sorted()
@@ -206,7 +206,7 @@ public enum CPUList {
   }
 
   /// Number of CPUs in a cpulist; nil when malformed.
-  public static func count(_ list: String) -> Int? {
+  package static func count(_ list: String) -> Int? {
     var total = 0
     for part in list.split(separator: ",") {
       let bounds = part.split(separator: "-")

@@ -58,6 +58,7 @@ public struct PCIBusID: Hashable, Comparable, Sendable, Codable, CustomStringCon
     (lhs.domain, lhs.bus, lhs.device, lhs.function) < (rhs.domain, rhs.bus, rhs.device, rhs.function)
   }
 
+  /// Decodes the value from its JSON form.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()
     let text = try container.decode(String.self)
@@ -70,6 +71,7 @@ public struct PCIBusID: Hashable, Comparable, Sendable, Codable, CustomStringCon
     self = value
   }
 
+  /// Encodes the value in its JSON form.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
     try container.encode(description)

@@ -2,12 +2,12 @@ import Yams
 
 /// shardplan's own topology file: YAML describing hosts, GPUs, links, network
 /// and memory. The format is documented in the README ("Topology files").
-public enum TopologyFile {
+package enum TopologyFile {
   /// The parsed file: a name and one ``HostInput`` per host.
-  public struct Contents: Hashable, Sendable {
-    public var name: String
-    public var description: String?
-    public var hosts: [HostInput]
+  package struct Contents: Hashable, Sendable {
+    package var name: String
+    package var description: String?
+    package var hosts: [HostInput]
   }
 
   static let topKeys = ["name", "description", "hosts", "network"]
@@ -23,7 +23,7 @@ public enum TopologyFile {
   static let networkKeys = ["bandwidthPerGPU", "latency"]
 
   /// True when `text` is a YAML document with a top-level `hosts:` key.
-  public static func looksLikeTopologyFile(_ text: String) -> Bool {
+  package static func looksLikeTopologyFile(_ text: String) -> Bool {
     text.textLines().contains { $0.hasPrefix("hosts:") }
   }
 
@@ -33,7 +33,7 @@ public enum TopologyFile {
   ///   list (a path already resolved against the topology file's folder) into
   ///   facts; ``TopologyLoader`` passes one that knows every input kind.
   /// - Throws: ``InputError`` with the file and line of the first problem.
-  public static func read(
+  package static func read(
     _ text: String,
     source: String,
     captureReader: ((String) throws -> MachineFacts)? = nil

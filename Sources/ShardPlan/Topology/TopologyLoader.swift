@@ -25,13 +25,22 @@ public enum TopologyInputKind: String, Hashable, Sendable, CaseIterable {
   }
 }
 
-/// What the library needs from hwloc; ShardPlanHwloc provides it, so that
-/// ShardPlan itself needs no C library.
-public protocol HwlocProviding: Sendable {
+/// Where a ``TopologyLoader`` gets hwloc's facts: ShardPlanHwloc's
+/// `HwlocSource.libhwloc` (live discovery and XML import through libhwloc), so
+/// that ShardPlan itself needs no C library.
+public struct HwlocSource: Sendable {
   /// Facts about this machine.
-  func localFacts() throws -> MachineFacts
+  package var localFacts: @Sendable () throws -> MachineFacts
   /// Facts from an hwloc XML file.
-  func facts(fromXMLFile path: String) throws -> MachineFacts
+  package var xmlFacts: @Sendable (String) throws -> MachineFacts
+
+  package init(
+    localFacts: @escaping @Sendable () throws -> MachineFacts,
+    xmlFacts: @escaping @Sendable (String) throws -> MachineFacts
+  ) {
+    self.localFacts = localFacts
+    self.xmlFacts = xmlFacts
+  }
 }
 
 /// Reads topology sources (`local`, a bundled name, files) into a ``DeviceGraph``.
@@ -40,19 +49,26 @@ public struct TopologyLoader: Sendable {
   public static let maximumFileBytes = 64 << 20
 
   /// hwloc, when available.
-  public var hwloc: (any HwlocProviding)?
+  public var hwloc: HwlocSource?
   /// Field list for header-less `--query-gpu` CSV.
   public var queryFields: [String]?
   /// GPU model to assume for GPUs the sources do not name.
   public var assumedGPUModel: GPUSpec?
   /// Runs nvidia-smi for `local`; replaceable in tests.
-  public var nvidiaSmi: NvidiaSmiRunner
+  package var nvidiaSmi: NvidiaSmiRunner
 
-  public init(
-    hwloc: (any HwlocProviding)? = nil,
-    queryFields: [String]? = nil,
-    assumedGPUModel: GPUSpec? = nil,
-    nvidiaSmi: NvidiaSmiRunner = NvidiaSmiRunner()
+  /// A loader; `hwloc` for `local` and hwloc XML files (`HwlocSource.libhwloc`
+  /// of ShardPlanHwloc), `queryFields` for header-less `--query-gpu` CSV,
+  /// `assumedGPUModel` for GPUs no source names.
+  public init(hwloc: HwlocSource? = nil, queryFields: [String]? = nil, assumedGPUModel: GPUSpec? = nil) {
+    self.init(hwloc: hwloc, queryFields: queryFields, assumedGPUModel: assumedGPUModel, nvidiaSmi: NvidiaSmiRunner())
+  }
+
+  package init(
+    hwloc: HwlocSource?,
+    queryFields: [String]?,
+    assumedGPUModel: GPUSpec?,
+    nvidiaSmi: NvidiaSmiRunner
   ) {
     self.hwloc = hwloc
     self.queryFields = queryFields
@@ -119,7 +135,7 @@ public struct TopologyLoader: Sendable {
             fix: "Use the shardplan tool, or link ShardPlanHwloc"
           )
         }
-        parts.append(try hwloc.facts(fromXMLFile: source))
+        parts.append(try hwloc.xmlFacts(source))
       }
     }
     let merged = FactsMerger.merge(parts)
@@ -152,7 +168,7 @@ public struct TopologyLoader: Sendable {
       guard let hwloc else {
         throw InputError(.unrecognized, source: path, message: "hwloc XML needs the hwloc reader")
       }
-      return try hwloc.facts(fromXMLFile: path)
+      return try hwloc.xmlFacts(path)
     case .topologyFile:
       throw InputError(
         .malformed,
@@ -207,23 +223,23 @@ public struct TopologyLoader: Sendable {
 
 /// Runs `nvidia-smi` when it is on the PATH, with a time limit, and returns the
 /// outputs that shardplan reads (`--query-gpu` CSV, `topo -m`, `nvlink -s`).
-public struct NvidiaSmiRunner: Sendable {
+package struct NvidiaSmiRunner: Sendable {
   /// Seconds each call may take before it is stopped.
-  public var timeoutSeconds: Double
+  package var timeoutSeconds: Double
   /// The executable; found on the PATH when nil.
-  public var executable: String?
+  package var executable: String?
 
-  public init(timeoutSeconds: Double = 30, executable: String? = nil) {
+  package init(timeoutSeconds: Double = 30, executable: String? = nil) {
     self.timeoutSeconds = timeoutSeconds
     self.executable = executable
   }
 
   /// The query fields requested from a live nvidia-smi.
-  public static let liveQueryFields =
+  package static let liveQueryFields =
     "index,name,uuid,pci.bus_id,memory.total,memory.used,memory.free,compute_cap,pcie.link.gen.max,pcie.link.width.max"
 
   /// (output, source label) pairs; empty when nvidia-smi is absent or reports no GPU.
-  public func capture() -> [(String, String)] {
+  package func capture() -> [(String, String)] {
     guard let path = executable ?? Self.findOnPath("nvidia-smi") else { return [] }
     var outputs: [(String, String)] = []
     let calls: [[String]] = [
