@@ -1,5 +1,6 @@
 import Foundation
 import ShardPlan
+import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -56,19 +57,38 @@ public struct HubClient: HubFetching {
     URL(string: "\(endpoint)/\(repository)/resolve/\(revision)/\(file)")
   }
 
-  /// The model’s config.json and safetensors headers (by range requests), read into a ModelSpec.
+  /// The model’s config.json and safetensors headers (by range requests), read
+  /// into a ModelSpec, for synchronous callers (``ModelLoader``): it waits for
+  /// ``model(_:)``. Async callers call that instead.
   public func fetchModel(_ id: String) throws -> ModelSpec {
+    let outcome = Mutex<Result<ModelSpec, any Error>?>(nil)
+    let finished = DispatchSemaphore(value: 0)
+    Task {
+      let result: Result<ModelSpec, any Error>
+      do { result = .success(try await model(id)) } catch { result = .failure(error) }
+      outcome.withLock { $0 = result }
+      finished.signal()
+    }
+    finished.wait()
+    guard let result = outcome.withLock({ $0 }) else { throw URLError(.unknown) }
+    return try result.get()
+  }
+
+  /// The model’s config.json and safetensors headers (by range requests), read
+  /// into a ModelSpec. Waits on no thread: each request completes through
+  /// URLSession's delegate.
+  public func model(_ id: String) async throws -> ModelSpec {
     guard let configURL = url(id, "config.json") else {
       throw InputError(.unknownName, source: id, message: "not a usable Hub id")
     }
-    let config = try get(configURL, what: "config.json of \(id)")
+    let config = try await get(configURL, what: "config.json of \(id)")
     guard config.status == 200 else { throw statusError(config.status, url: configURL, id: id) }
     var spec = try HFConfigReader.read(config.body, name: id, source: configURL.absoluteString)
     // Shards: the index's weight map, else a single model.safetensors.
     var shards: [String] = []
     var declared: Int64?
     if let indexURL = url(id, "model.safetensors.index.json") {
-      let index = try get(indexURL, what: "safetensors index of \(id)")
+      let index = try await get(indexURL, what: "safetensors index of \(id)")
       if index.status == 200 {
         let json = try JSONValue.parse(index.body, source: indexURL.absoluteString)
         guard let map = json["weight_map"]?.objectValue else {
@@ -98,7 +118,7 @@ public struct HubClient: HubFetching {
           message: "shard name '\(shard)' is not a file name"
         )
       }
-      guard let header = try shardHeader(shardURL, id: id) else {
+      guard let header = try await shardHeader(shardURL, id: id) else {
         spec.notes.append("no safetensors file on the Hub; tensors come from config.json")
         return spec
       }
@@ -112,8 +132,8 @@ public struct HubClient: HubFetching {
   }
 
   /// The header of one shard, or nil when the file does not exist.
-  func shardHeader(_ url: URL, id: String) throws -> [SafetensorsReader.Entry]? {
-    let first = try get(url, what: "header length of \(url.lastPathComponent)", range: 0...7)
+  func shardHeader(_ url: URL, id: String) async throws -> [SafetensorsReader.Entry]? {
+    let first = try await get(url, what: "header length of \(url.lastPathComponent)", range: 0...7)
     if first.status == 404 { return nil }
     guard first.status == 206 || first.status == 200, first.body.count >= 8 else {
       throw statusError(first.status, url: url, id: id)
@@ -130,7 +150,7 @@ public struct HubClient: HubFetching {
     }
     // Content-Range: bytes 0-7/TOTAL gives the file size, hence the data section.
     let fileSize = first.totalSize
-    let second = try get(url, what: "header of \(url.lastPathComponent)", range: 8...(8 + Int(length) - 1))
+    let second = try await get(url, what: "header of \(url.lastPathComponent)", range: 8...(8 + Int(length) - 1))
     guard second.status == 206 || second.status == 200 else { throw statusError(second.status, url: url, id: id) }
     let header = second.status == 200 ? second.body.dropFirst(8).prefix(Int(length)) : second.body.prefix(Int(length))
     guard header.count == Int(length) else {
@@ -161,11 +181,11 @@ public struct HubClient: HubFetching {
   }
 
   /// One GET, retried once after a network error or a 5xx status.
-  func get(_ url: URL, what: String, range: ClosedRange<Int>? = nil) throws -> Response {
+  func get(_ url: URL, what: String, range: ClosedRange<Int>? = nil) async throws -> Response {
     var lastError: Error?
     for attempt in 0..<2 {
       do {
-        let response = try send(url, range: range)
+        let response = try await send(url, range: range)
         if response.status >= 500 && attempt == 0 {
           progress?("shardplan: \(what): HTTP \(response.status), retrying once")
           continue
@@ -184,7 +204,7 @@ public struct HubClient: HubFetching {
     )
   }
 
-  private func send(_ url: URL, range: ClosedRange<Int>?) throws -> Response {
+  private func send(_ url: URL, range: ClosedRange<Int>?) async throws -> Response {
     var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeoutSeconds)
     if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
     if let range { request.setValue("bytes=\(range.lowerBound)-\(range.upperBound)", forHTTPHeaderField: "Range") }
@@ -192,20 +212,19 @@ public struct HubClient: HubFetching {
     // A server that ignores Range would send a whole weight file: stop reading
     // once the bytes needed (range end + 1) or 64 MiB for whole files have come.
     let limit = range.map { $0.upperBound + 1 } ?? (64 << 20)
-    let collector = Collector(limit: limit)
-    let configuration = URLSessionConfiguration.ephemeral
-    configuration.timeoutIntervalForRequest = timeoutSeconds
-    let session = URLSession(configuration: configuration, delegate: collector, delegateQueue: nil)
-    defer { session.invalidateAndCancel() }
-    let task = session.dataTask(with: request)
-    task.resume()
-    if collector.done.wait(timeout: .now() + timeoutSeconds + 5) == .timedOut {
-      task.cancel()
-      throw URLError(.timedOut)
+    let (data, response, _) = try await withCheckedThrowingContinuation { continuation in
+      let collector = Collector(limit: limit) { continuation.resume(with: $0) }
+      let configuration = URLSessionConfiguration.ephemeral
+      configuration.timeoutIntervalForRequest = timeoutSeconds
+      let session = URLSession(configuration: configuration, delegate: collector, delegateQueue: nil)
+      let task = session.dataTask(with: request)
+      // A stalled or drip-feeding server is cut off after the timeout and 5 s.
+      DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds + 5) {
+        if collector.finish(.failure(URLError(.timedOut))) { task.cancel() }
+      }
+      task.resume()
+      session.finishTasksAndInvalidate()
     }
-    let (data, response, error) = collector.result()
-    guard let response else { throw error ?? URLError(.badServerResponse) }
-    if let error, !collector.stoppedEarly { throw error }
     var total: Int64?
     if let contentRange = response.value(forHTTPHeaderField: "Content-Range"),
       let slash = contentRange.lastIndex(of: "/")
@@ -223,18 +242,35 @@ public struct HubClient: HubFetching {
   }
 }
 
-/// Collects a response body up to a limit and signals when the task ends.
-/// URLSession calls it on its own queue; the lock guards every field.
-private final class Collector: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-  let done = DispatchSemaphore(value: 0)
-  private let lock = NSLock()
+/// Collects a response body up to a limit and reports the outcome once: the
+/// body, the response and whether it stopped early, or the error. URLSession calls
+/// it on its own queue and the timeout on another; a mutex guards the state.
+private final class Collector: NSObject, URLSessionDataDelegate, Sendable {
+  private struct State {
+    var data = Data()
+    var response: HTTPURLResponse?
+    var stoppedEarly = false
+    var completion: (@Sendable (Result<(Data, HTTPURLResponse, Bool), any Error>) -> Void)?
+  }
   private let limit: Int
-  private var data = Data()
-  private var response: HTTPURLResponse?
-  private var error: Error?
-  private(set) var stoppedEarly = false
+  private let state: Mutex<State>
 
-  init(limit: Int) { self.limit = limit }
+  init(limit: Int, completion: @escaping @Sendable (Result<(Data, HTTPURLResponse, Bool), any Error>) -> Void) {
+    self.limit = limit
+    state = Mutex(State(completion: completion))
+  }
+
+  /// Reports `outcome` unless an outcome was reported already; true when this one was.
+  @discardableResult
+  func finish(_ outcome: Result<(Data, HTTPURLResponse, Bool), any Error>) -> Bool {
+    let completion = state.withLock {
+      state -> (@Sendable (Result<(Data, HTTPURLResponse, Bool), any Error>) -> Void)? in
+      defer { state.completion = nil }
+      return state.completion
+    }
+    completion?(outcome)
+    return completion != nil
+  }
 
   func urlSession(
     _ session: URLSession,
@@ -242,32 +278,31 @@ private final class Collector: NSObject, URLSessionDataDelegate, @unchecked Send
     didReceive response: URLResponse,
     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
   ) {
-    lock.lock()
-    self.response = response as? HTTPURLResponse
-    lock.unlock()
+    state.withLock { $0.response = response as? HTTPURLResponse }
     completionHandler(.allow)
   }
 
   func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-    lock.lock()
-    self.data.append(data)
-    let over = self.data.count >= limit
-    if over { stoppedEarly = true }
-    lock.unlock()
+    let over = state.withLock { state -> Bool in
+      state.data.append(data)
+      if state.data.count >= limit { state.stoppedEarly = true }
+      return state.stoppedEarly
+    }
     if over { dataTask.cancel() }
   }
 
   func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-    lock.lock()
-    self.error = error
-    if response == nil { response = task.response as? HTTPURLResponse }
-    lock.unlock()
-    done.signal()
-  }
-
-  func result() -> (Data, HTTPURLResponse?, Error?) {
-    lock.lock()
-    defer { lock.unlock() }
-    return (data.count > limit ? data.prefix(limit) : data, response, error)
+    let (data, response, stoppedEarly) = state.withLock { state in
+      if state.response == nil { state.response = task.response as? HTTPURLResponse }
+      return (state.data.count > limit ? state.data.prefix(limit) : state.data, state.response, state.stoppedEarly)
+    }
+    // A body cut off at the limit ends with a cancellation error: what was read stands.
+    if let error, !stoppedEarly {
+      finish(.failure(error))
+    } else if let response {
+      finish(.success((Data(data), response, stoppedEarly)))
+    } else {
+      finish(.failure(error ?? URLError(.badServerResponse)))
+    }
   }
 }

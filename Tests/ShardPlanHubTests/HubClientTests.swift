@@ -53,6 +53,21 @@ struct HubClientTests {
     #expect(shardRequests.contains { $0.range == "bytes=0-7" })
   }
 
+  /// The async interface reads the same model, awaiting each request without
+  /// blocking a thread, and several reads run at once.
+  @Test func asyncCallersAwaitTheSameModel() async throws {
+    let (files, total) = try Self.repository()
+    let server = try LoopbackHTTPServer(files: files)
+    defer { server.stop() }
+    let client = HubClient(endpoint: server.baseURL)
+    async let first = client.model("org/tiny")
+    async let second = client.model("org/tiny")
+    let (a, b) = try await (first, second)
+    #expect(a.weightBytes == Int64(total))
+    #expect(a == b)
+    #expect(try client.fetchModel("org/tiny") == a)
+  }
+
   @Test func sendsTheTokenAndExplainsA401() throws {
     let (files, _) = try Self.repository()
     let server = try LoopbackHTTPServer(files: files)
