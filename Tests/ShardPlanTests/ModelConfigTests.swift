@@ -98,3 +98,41 @@ struct ModelConfigTests {
     #expect(spec.layerBytes[0] == 218_112_000 * 2)
   }
 }
+
+/// Model families are one descriptor each (Models/Families/): every name maps to
+/// one family, every bundled model is read by its family's descriptor, and the
+/// sliding-window rules say what the families' modeling code does.
+@Suite("Model families")
+struct ModelFamilyTests {
+  @Test func everyNameBelongsToOneFamily() {
+    let types = ModelFamily.all.flatMap(\.modelTypes)
+    #expect(Set(types).count == types.count, "a model_type is claimed twice")
+    let architectures = ModelFamily.all.flatMap(\.ggufArchitectures)
+    #expect(Set(architectures).count == architectures.count, "a GGUF architecture is claimed twice")
+  }
+
+  @Test func everyBundledModelHasItsFamily() throws {
+    let loader = ModelLoader(environment: [:])
+    for id in BundledModels.ids {
+      let spec = try loader.load(id)
+      let family = try #require(ModelFamily.of(spec), "\(id) (\(spec.family)) has no family")
+      if case .tensorsOnly = family.reading { Issue.record("\(id) is read from config.json by a tensors-only family") }
+      #expect(!spec.notes.contains { $0.contains("not a known family") }, "\(id)")
+    }
+  }
+
+  @Test func slidingWindowRules() {
+    func rule(_ family: ModelFamily) -> [LayerAttention] {
+      family.layerAttention(layers: 12, window: 512, period: nil, useSlidingWindow: false, maxWindowLayers: nil)
+    }
+    let local = LayerAttention.sliding(window: 512)
+    // Gemma 3: five local layers to one global (transformers `sliding_window_pattern` 6).
+    #expect(rule(.gemma3).filter { $0 == .full }.count == 2)
+    #expect(rule(.gemma3)[5] == .full && rule(.gemma3)[4] == local)
+    // Gemma 2: even layers local, odd global.
+    #expect(rule(.gemma2)[0] == local && rule(.gemma2)[1] == .full)
+    // Mistral: every layer; Qwen: none without use_sliding_window.
+    #expect(rule(.mistral).allSatisfy { $0 == local })
+    #expect(rule(.qwen3).allSatisfy { $0 == .full })
+  }
+}

@@ -79,7 +79,8 @@ extension Emitter {
     var head: String?
     // Old checkpoints name tensors of the base model without its prefix
     // (GPT-2's `h.0.attn`); transformers' *ForCausalLM nests it (`transformer.h.0.attn`).
-    let prefix = Self.baseModelPrefix[spec.family]
+    let family = ModelFamily.of(spec)
+    let prefix = family?.baseModelPrefix
     for tensor in spec.tensors where tensor.role != .multiTokenPrediction {
       var name = tensor.name
       if let prefix, tensor.role != .head, !name.hasPrefix(prefix + ".") { name = prefix + "." + name }
@@ -106,34 +107,16 @@ extension Emitter {
     }
     // Modules that hold only computed buffers (no stored tensor) still need a device.
     if let prefix = embedding.map({ $0.split(separator: ".").dropLast().joined(separator: ".") }), !prefix.isEmpty,
-      Self.rotaryFamilies.contains(spec.family)
+      family?.rotaryModule == true
     {
       place(prefix + ".rotary_emb", first)
     }
     // A head tied to the embedding shares its weight: it must sit on the embedding's device.
     if spec.tiedEmbeddings, let embedding {
-      let module = head ?? Self.headModule(spec.family)
+      let module = head ?? (family == nil ? "lm_head" : family?.headModule)
       if let module { place(module, device[embedding] ?? first) }
     }
     return order.map { ($0, device[$0] ?? first) }
-  }
-
-  /// transformers' `base_model_prefix` of families whose checkpoints may leave it out.
-  static let baseModelPrefix: [String: String] = [
-    "gpt2": "transformer", "gpt_neox": "gpt_neox", "bloom": "transformer", "falcon": "transformer",
-    "gptj": "transformer", "bert": "bert",
-  ]
-
-  /// Families whose transformers model keeps a rotary embedding module (with
-  /// computed `inv_freq` buffers, stored in no checkpoint) next to the layers.
-  static let rotaryFamilies: Set<String> = [
-    "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "deepseek_v3", "gpt_oss", "phi",
-    "phi3", "gemma", "gemma2", "gemma3_text", "granite", "olmo2", "cohere",
-  ]
-
-  /// The output head's module name for families whose checkpoints leave it out when tied.
-  static func headModule(_ family: String) -> String? {
-    family == "bert" ? nil : "lm_head"
   }
 
   static func jsonString(_ text: String) -> String {

@@ -73,14 +73,19 @@ package enum GGUFModel {
     // KV layout per layer.
     var attentionLayers = [LayerAttention](repeating: .full, count: decoderLayers)
     if let window = int("attention.sliding_window"), window > 0 {
-      switch architecture {
-      case "gemma2", "gpt-oss":
-        attentionLayers = (0..<decoderLayers).map { $0 % 2 == 0 ? .sliding(window: window) : .full }
-      case "gemma3":
-        attentionLayers = (0..<decoderLayers).map { ($0 + 1) % 6 == 0 ? .full : .sliding(window: window) }
-      default:
-        attentionLayers = Array(repeating: .sliding(window: window), count: decoderLayers)
-      }
+      // The family's rule (``ModelFamily/SlidingWindow``); a GGUF file names a
+      // window only where the model uses one, so a family whose config.json rule
+      // needs `use_sliding_window` (or an unknown one) slides on every layer.
+      var rule = ModelFamily.named(ggufArchitecture: architecture)?.slidingWindow ?? .everyLayer
+      if case .fromMaxWindowLayers = rule { rule = .everyLayer }
+      attentionLayers = ModelFamily.layerAttention(
+        rule,
+        layers: decoderLayers,
+        window: window,
+        period: nil,
+        useSlidingWindow: true,
+        maxWindowLayers: nil
+      )
     }
     var mla: AttentionSpec.MLA?
     if let rank = int("attention.kv_lora_rank"), rank > 0 {

@@ -4,12 +4,11 @@ import Foundation
 /// the one the model's safetensors checkpoint stores: the same names, shapes and
 /// dtypes, so that the byte total equals the index's `metadata.total_size`.
 ///
-/// Families: Llama 1/2/3.x, Mistral, Qwen2/2.5, Qwen3, Qwen3-MoE, Mixtral,
-/// DeepSeek-V2/V3 (MLA, shared + routed experts, first dense layers, MTP
-/// layers), gpt-oss (MXFP4 experts, sliding-window layers, attention sinks),
-/// Gemma 1/2/3 (sliding windows, tied embeddings), Phi-2, Phi-3, GPT-2 and BERT.
-/// An unknown `model_type` with the usual keys is read as a Llama-style decoder,
-/// with a note saying so.
+/// Each family is a descriptor in `Models/Families/` (``ModelFamily``): Llama
+/// 1/2/3.x, Mistral, Mixtral, Qwen2/2.5, Qwen2-MoE, Qwen3, Qwen3-MoE, Gemma 1/2/3,
+/// Phi-2, Phi-3, DeepSeek-V2/V3, gpt-oss, GPT-2, BERT and RoBERTa. An unknown
+/// `model_type` with the usual keys is read as a Llama-style decoder, with a note
+/// saying so.
 package enum HFConfigReader {
   /// Reads config.json text.
   ///
@@ -105,15 +104,14 @@ struct Config {
     return .f32
   }
 
+  /// The family's reader (``ModelFamily/reading``); an unknown family, or one read
+  /// from its tensors only, as a Llama-style decoder whose experts are inferred.
   func build(name: String) throws -> ModelSpec {
-    let family = modelType
-    switch family {
-    case "gpt2": return try buildGPT2(name: name)
-    case "bert", "roberta", "xlm-roberta": return try buildBERT(name: name)
-    case "phi": return try buildPhi(name: name)
-    case "deepseek_v2", "deepseek_v3": return try buildDeepSeek(name: name)
-    case "gpt_oss": return try buildGPTOSS(name: name)
-    default: return try buildDecoder(name: name)
+    let family = ModelFamily.named(modelType: modelType)
+    switch family?.reading {
+    case .custom(let read): return try read(self, name)
+    case .decoder(let traits): return try buildDecoder(name: name, family: family, traits: traits)
+    case .tensorsOnly, nil: return try buildDecoder(name: name, family: nil, traits: .init())
     }
   }
 
@@ -225,15 +223,13 @@ struct Config {
 
   // MARK: - Llama-style decoders
 
-  func buildDecoder(name: String) throws -> ModelSpec {
+  /// A Llama-style decoder with `traits`; `known` is nil for a `model_type`
+  /// shardplan does not read (said in a note).
+  func buildDecoder(name: String, family known: ModelFamily?, traits: ModelFamily.DecoderTraits) throws -> ModelSpec {
     let family = modelType.isEmpty ? "decoder" : modelType
-    let known = [
-      "llama", "mistral", "qwen2", "qwen3", "qwen3_moe", "mixtral", "gemma", "gemma2", "gemma3_text", "gemma3", "phi3",
-      "qwen2_moe",
-    ]
     var notes: [String] = []
     if let wrapperNote { notes.append(wrapperNote) }
-    if !known.contains(family) {
+    if known == nil {
       let missingKeys = HFConfigReader.decoderKeys.filter { json[$0] == nil }
       guard missingKeys.isEmpty else {
         throw InputError(
@@ -266,12 +262,20 @@ struct Config {
     let headDim = try optionalInt("head_dim") ?? hidden / heads
     let intermediate = try optionalInt("intermediate_size") ?? 4 * hidden
     let (storage, skip, quantization) = try linearStorage()
-    let isGemma = family.hasPrefix("gemma")
-    let tied = tiedOverride ?? bool("tie_word_embeddings", default: isGemma)
+    let tied = tiedOverride ?? bool("tie_word_embeddings", default: traits.tiedByDefault)
     var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
     builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
-    let attentionBias = bool("attention_bias", default: family == "qwen2" || family == "qwen2_moe")
-    let qkNorm = family == "qwen3" || family == "qwen3_moe" || family.hasPrefix("gemma3")
+    let attentionBias = bool("attention_bias", default: traits.attentionBias)
+    let qkNorm = traits.qkNorm
+    // Which expert layout: the family's, or the one the config's keys name.
+    var expertLayout = traits.experts
+    if case .inferred = expertLayout {
+      if json["num_local_experts"] != nil {
+        expertLayout = .mixtral
+      } else if json["num_experts"] != nil {
+        expertLayout = .qwen(sharedExpert: false)
+      }
+    }
 
     // MoE.
     var moe: MoESpec?
@@ -279,11 +283,16 @@ struct Config {
     var expertIntermediate = intermediate
     var expertsPerToken = 0
     var moeLayers: [Int] = []
-    if family == "mixtral" || json["num_local_experts"] != nil {
+    var sharedExpert = false
+    switch expertLayout {
+    case .inferred:
+      break
+    case .mixtral:
       experts = try int("num_local_experts", family: family)
       expertsPerToken = try int("num_experts_per_tok", family: family)
       moeLayers = Array(0..<layers)
-    } else if family == "qwen3_moe" || family == "qwen2_moe" || json["num_experts"] != nil {
+    case .qwen(let shared):
+      sharedExpert = shared
       experts = try int("num_experts", family: family)
       expertsPerToken = try int("num_experts_per_tok", family: family)
       expertIntermediate = try optionalInt("moe_intermediate_size") ?? intermediate
@@ -291,6 +300,8 @@ struct Config {
       let denseOnly = Set((json["mlp_only_layers"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) })
       moeLayers = (0..<layers).filter { !denseOnly.contains($0) && ($0 + 1) % step == 0 }
     }
+    let mixtralExperts: Bool
+    if case .mixtral = expertLayout { mixtralExperts = true } else { mixtralExperts = false }
     if experts > 0 {
       guard expertsPerToken <= experts else {
         throw InputError(
@@ -305,7 +316,7 @@ struct Config {
     let moeSet = Set(moeLayers)
     for layer in 0..<layers {
       let p = "model.layers.\(layer)."
-      if family == "phi3" {
+      if traits.fusedProjections {
         builder.linear(
           p + "self_attn.qkv_proj",
           out: (heads + 2 * kvHeads) * headDim,
@@ -330,11 +341,11 @@ struct Config {
       }
       builder.plain(p + "input_layernorm.weight", [hidden], layer: layer, role: .norm)
       builder.plain(p + "post_attention_layernorm.weight", [hidden], layer: layer, role: .norm)
-      if family == "gemma2" || family.hasPrefix("gemma3") {
+      if traits.sandwichNorms {
         builder.plain(p + "pre_feedforward_layernorm.weight", [hidden], layer: layer, role: .norm)
         builder.plain(p + "post_feedforward_layernorm.weight", [hidden], layer: layer, role: .norm)
       }
-      if moeSet.contains(layer), family == "mixtral" || (family != "qwen3_moe" && family != "qwen2_moe") {
+      if moeSet.contains(layer), mixtralExperts {
         builder.plain(p + "block_sparse_moe.gate.weight", [experts, hidden], layer: layer, role: .router)
         for e in 0..<experts {
           let q = p + "block_sparse_moe.experts.\(e)."
@@ -354,7 +365,7 @@ struct Config {
             expert: e
           )
         }
-        if family == "qwen2_moe" {
+        if sharedExpert {
           let shared = try optionalInt("shared_expert_intermediate_size") ?? expertIntermediate
           builder.gatedMLP(
             p + "mlp.shared_expert.",
@@ -365,7 +376,7 @@ struct Config {
           )
           builder.plain(p + "mlp.shared_expert_gate.weight", [1, hidden], layer: layer, role: .router)
         }
-      } else if family == "phi3" {
+      } else if traits.fusedProjections {
         builder.linear(p + "mlp.gate_up_proj", out: 2 * intermediate, input: hidden, layer: layer, role: .mlp)
         builder.linear(p + "mlp.down_proj", out: hidden, input: intermediate, layer: layer, role: .mlp)
       } else {
@@ -374,7 +385,7 @@ struct Config {
     }
     builder.plain("model.norm.weight", [hidden], layer: nil, role: .norm)
     if !tied { builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head) }
-    if family == "qwen2_moe", moe != nil { moe?.sharedExperts = 1 }
+    if sharedExpert, moe != nil { moe?.sharedExperts = 1 }
     return try standardSpec(
       name: name,
       family: family,
@@ -386,7 +397,7 @@ struct Config {
       vocab: vocab,
       intermediate: intermediate,
       defaultContext: 4096,
-      attentionLayers: try layerAttention(layers: layers, family: family),
+      attentionLayers: try layerAttention(layers: layers, rule: known?.slidingWindow ?? .fromMaxWindowLayers),
       moe: moe,
       tied: tied,
       tensors: builder.tensors,
@@ -395,8 +406,9 @@ struct Config {
     )
   }
 
-  /// Full or sliding-window attention per layer, as the family defines it.
-  func layerAttention(layers: Int, family: String) throws -> [LayerAttention] {
+  /// Full or sliding-window attention per layer: `layer_types` when config.json
+  /// lists them, else the family's rule (``ModelFamily/SlidingWindow``).
+  func layerAttention(layers: Int, rule: ModelFamily.SlidingWindow) throws -> [LayerAttention] {
     let window = try optionalInt("sliding_window")
     if let types = json["layer_types"]?.arrayValue?.compactMap(\.stringValue), types.count == layers {
       return types.map { type in
@@ -404,429 +416,16 @@ struct Config {
       }
     }
     guard let window, window > 0 else { return Array(repeating: .full, count: layers) }
-    switch family {
-    case "gemma2":
-      // transformers Gemma2: even layers are local (sliding), odd layers global.
-      return (0..<layers).map { $0 % 2 == 0 ? .sliding(window: window) : .full }
-    case "gemma3", "gemma3_text":
-      // Gemma 3: every `sliding_window_pattern`-th layer is global (default 6).
-      let pattern = max(try optionalInt("sliding_window_pattern") ?? 6, 1)
-      return (0..<layers).map { ($0 + 1) % pattern == 0 ? .full : .sliding(window: window) }
-    case "mistral", "mixtral":
-      return Array(repeating: .sliding(window: window), count: layers)
-    default:
-      // Qwen2/3 carry a sliding_window value but use it only with use_sliding_window.
-      guard bool("use_sliding_window", default: false) else { return Array(repeating: .full, count: layers) }
-      let firstFull = try optionalInt("max_window_layers") ?? layers
-      return (0..<layers).map { $0 >= firstFull ? .sliding(window: window) : .full }
-    }
-  }
-
-  // MARK: - DeepSeek-V2 / V3
-
-  func buildDeepSeek(name: String) throws -> ModelSpec {
-    let family = modelType
-    let hidden = try int("hidden_size", family: family)
-    let layers = try int("num_hidden_layers", family: family)
-    let heads = try int("num_attention_heads", family: family)
-    let vocab = try int("vocab_size", family: family)
-    let qLora = try optionalInt("q_lora_rank")
-    let kvLora = try int("kv_lora_rank", family: family)
-    let nope = try int("qk_nope_head_dim", family: family)
-    let rope = try int("qk_rope_head_dim", family: family)
-    let valueDim = try int("v_head_dim", family: family)
-    let intermediate = try int("intermediate_size", family: family)
-    let expertIntermediate = try int("moe_intermediate_size", family: family)
-    let experts = try int("n_routed_experts", family: family)
-    let shared = try optionalInt("n_shared_experts") ?? 0
-    let perToken = try int("num_experts_per_tok", family: family)
-    let firstDense = try optionalInt("first_k_dense_replace") ?? 0
-    let frequency = max(try optionalInt("moe_layer_freq") ?? 1, 1)
-    let mtp = try optionalInt("num_nextn_predict_layers") ?? 0
-    let (storage, skip, quantization) = try linearStorage()
-    var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
-    let correctionBias = json["topk_method"]?.stringValue == "noaux_tc"
-    builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
-    var moeLayers: [Int] = []
-    func decoderLayer(_ layer: Int, role override: TensorRole?) {
-      let p = "model.layers.\(layer)."
-      let attention = override ?? .attention
-      if let qLora {
-        builder.linear(p + "self_attn.q_a_proj", out: qLora, input: hidden, layer: layer, role: attention)
-        builder.plain(p + "self_attn.q_a_layernorm.weight", [qLora], layer: layer, role: override ?? .norm)
-        builder.linear(
-          p + "self_attn.q_b_proj",
-          out: heads * (nope + rope),
-          input: qLora,
-          layer: layer,
-          role: attention
-        )
-      } else {
-        builder.linear(p + "self_attn.q_proj", out: heads * (nope + rope), input: hidden, layer: layer, role: attention)
-      }
-      builder.linear(
-        p + "self_attn.kv_a_proj_with_mqa",
-        out: kvLora + rope,
-        input: hidden,
-        layer: layer,
-        role: attention
-      )
-      builder.plain(p + "self_attn.kv_a_layernorm.weight", [kvLora], layer: layer, role: override ?? .norm)
-      builder.linear(
-        p + "self_attn.kv_b_proj",
-        out: heads * (nope + valueDim),
-        input: kvLora,
-        layer: layer,
-        role: attention
-      )
-      builder.linear(p + "self_attn.o_proj", out: hidden, input: heads * valueDim, layer: layer, role: attention)
-      builder.plain(p + "input_layernorm.weight", [hidden], layer: layer, role: override ?? .norm)
-      builder.plain(p + "post_attention_layernorm.weight", [hidden], layer: layer, role: override ?? .norm)
-      let isMoE = layer >= firstDense && layer % frequency == 0
-      if isMoE {
-        if override == nil { moeLayers.append(layer) }
-        builder.plain(p + "mlp.gate.weight", [experts, hidden], layer: layer, role: override ?? .router)
-        if correctionBias {
-          builder.plain(
-            p + "mlp.gate.e_score_correction_bias",
-            [experts],
-            layer: layer,
-            role: override ?? .router,
-            dtype: .f32
-          )
-        }
-        for e in 0..<experts {
-          builder.gatedMLP(
-            p + "mlp.experts.\(e).",
-            hidden: hidden,
-            intermediate: expertIntermediate,
-            layer: layer,
-            role: override ?? .expert,
-            expert: e
-          )
-        }
-        if shared > 0 {
-          builder.gatedMLP(
-            p + "mlp.shared_experts.",
-            hidden: hidden,
-            intermediate: expertIntermediate * shared,
-            layer: layer,
-            role: override ?? .sharedExpert
-          )
-        }
-      } else {
-        builder.gatedMLP(p + "mlp.", hidden: hidden, intermediate: intermediate, layer: layer, role: override ?? .mlp)
-      }
-    }
-    for layer in 0..<layers { decoderLayer(layer, role: nil) }
-    // Multi-token prediction (DeepSeek-V3): a full decoder layer plus its own
-    // embedding, norms, projection and head, stored as model.layers.{L+i}.
-    for index in 0..<mtp {
-      let layer = layers + index
-      let p = "model.layers.\(layer)."
-      decoderLayer(layer, role: .multiTokenPrediction)
-      builder.plain(p + "embed_tokens.weight", [vocab, hidden], layer: layer, role: .multiTokenPrediction)
-      builder.plain(p + "enorm.weight", [hidden], layer: layer, role: .multiTokenPrediction)
-      builder.plain(p + "hnorm.weight", [hidden], layer: layer, role: .multiTokenPrediction)
-      builder.plain(p + "eh_proj.weight", [hidden, 2 * hidden], layer: layer, role: .multiTokenPrediction)
-      builder.plain(p + "shared_head.norm.weight", [hidden], layer: layer, role: .multiTokenPrediction)
-      builder.plain(p + "shared_head.head.weight", [vocab, hidden], layer: layer, role: .multiTokenPrediction)
-    }
-    builder.plain("model.norm.weight", [hidden], layer: nil, role: .norm)
-    builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head)
-    var notes: [String] = []
-    if mtp > 0 {
-      notes.append(
-        "\(mtp) multi-token-prediction layer(s) stored after the decoder are counted in the weights; engines load them only for speculative decoding"
-      )
-    }
-    return ModelSpec(
-      name: name,
-      family: family,
-      hiddenSize: hidden,
+    return ModelFamily.layerAttention(
+      rule,
       layers: layers,
-      extraLayers: mtp,
-      vocabularySize: vocab,
-      intermediateSize: intermediate,
-      maxContext: try optionalInt("max_position_embeddings") ?? 4096,
-      attention: AttentionSpec(
-        heads: heads,
-        kvHeads: heads,
-        keyHeadDim: nope + rope,
-        valueHeadDim: valueDim,
-        mla: .init(kvLoraRank: kvLora, ropeHeadDim: rope),
-        layers: Array(repeating: .full, count: layers)
-      ),
-      moe: MoESpec(routedExperts: experts, expertsPerToken: perToken, sharedExperts: shared, moeLayers: moeLayers),
-      tiedEmbeddings: false,
-      tensors: builder.tensors,
-      tensorSource: .config,
-      quantization: quantization,
-      notes: notes
+      window: window,
+      period: try optionalInt("sliding_window_pattern"),
+      useSlidingWindow: bool("use_sliding_window", default: false),
+      maxWindowLayers: try optionalInt("max_window_layers")
     )
   }
 
-  // MARK: - gpt-oss
-
-  func buildGPTOSS(name: String) throws -> ModelSpec {
-    let family = modelType
-    let hidden = try int("hidden_size", family: family)
-    let layers = try int("num_hidden_layers", family: family)
-    let heads = try int("num_attention_heads", family: family)
-    let kvHeads = try int("num_key_value_heads", family: family)
-    let headDim = try optionalInt("head_dim") ?? hidden / max(heads, 1)
-    let vocab = try int("vocab_size", family: family)
-    let intermediate = try int("intermediate_size", family: family)
-    let experts = try int("num_local_experts", family: family)
-    let perToken = try optionalInt("num_experts_per_tok") ?? (try int("experts_per_token", family: family))
-    let (_, _, quantization) = try linearStorage()
-    let mxfp4 = quantization == "mxfp4"
-    let weights: TensorDType = json["torch_dtype"] == nil && mxfp4 ? .bf16 : dtype
-    var builder = TensorListBuilder(dtype: weights, linear: .unquantized(weights), skip: [])
-    builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
-    for layer in 0..<layers {
-      let p = "model.layers.\(layer)."
-      for (projection, out, input) in [
-        ("q_proj", heads * headDim, hidden), ("k_proj", kvHeads * headDim, hidden),
-        ("v_proj", kvHeads * headDim, hidden),
-        ("o_proj", hidden, heads * headDim),
-      ] {
-        builder.linear(p + "self_attn.\(projection)", out: out, input: input, layer: layer, role: .attention)
-        builder.plain(p + "self_attn.\(projection).bias", [out], layer: layer, role: .attention)
-      }
-      builder.plain(p + "self_attn.sinks", [heads], layer: layer, role: .attention)
-      builder.plain(p + "mlp.router.weight", [experts, hidden], layer: layer, role: .router)
-      builder.plain(p + "mlp.router.bias", [experts], layer: layer, role: .router)
-      if mxfp4 {
-        // MXFP4: 32 values share one E8M0 scale byte; two FP4 values per byte.
-        builder.packedFP4(
-          p + "mlp.experts.gate_up_proj",
-          experts: experts,
-          rows: 2 * intermediate,
-          columns: hidden,
-          layer: layer
-        )
-        builder.plain(p + "mlp.experts.gate_up_proj_bias", [experts, 2 * intermediate], layer: layer, role: .expert)
-        builder.packedFP4(
-          p + "mlp.experts.down_proj",
-          experts: experts,
-          rows: hidden,
-          columns: intermediate,
-          layer: layer
-        )
-        builder.plain(p + "mlp.experts.down_proj_bias", [experts, hidden], layer: layer, role: .expert)
-      } else {
-        builder.plain(p + "mlp.experts.gate_up_proj", [experts, hidden, 2 * intermediate], layer: layer, role: .expert)
-        builder.plain(p + "mlp.experts.gate_up_proj_bias", [experts, 2 * intermediate], layer: layer, role: .expert)
-        builder.plain(p + "mlp.experts.down_proj", [experts, intermediate, hidden], layer: layer, role: .expert)
-        builder.plain(p + "mlp.experts.down_proj_bias", [experts, hidden], layer: layer, role: .expert)
-      }
-      builder.plain(p + "input_layernorm.weight", [hidden], layer: layer, role: .norm)
-      builder.plain(p + "post_attention_layernorm.weight", [hidden], layer: layer, role: .norm)
-    }
-    builder.plain("model.norm.weight", [hidden], layer: nil, role: .norm)
-    builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head)
-    return try standardSpec(
-      name: name,
-      family: family,
-      hidden: hidden,
-      layers: layers,
-      heads: heads,
-      kvHeads: kvHeads,
-      headDim: headDim,
-      vocab: vocab,
-      intermediate: intermediate,
-      defaultContext: 4096,
-      attentionLayers: try layerAttention(layers: layers, family: family),
-      moe: MoESpec(routedExperts: experts, expertsPerToken: perToken, sharedExperts: 0, moeLayers: Array(0..<layers)),
-      tied: false,
-      tensors: builder.tensors,
-      quantization: quantization,
-      notes: ["attention sinks: one learned logit per head per layer (self_attn.sinks)"]
-    )
-  }
-
-  // MARK: - Phi-2
-
-  func buildPhi(name: String) throws -> ModelSpec {
-    let family = modelType
-    let hidden = try int("hidden_size", family: family)
-    let layers = try int("num_hidden_layers", family: family)
-    let heads = try int("num_attention_heads", family: family)
-    let kvHeads = try optionalInt("num_key_value_heads") ?? heads
-    let vocab = try int("vocab_size", family: family)
-    let intermediate = try int("intermediate_size", family: family)
-    let headDim = hidden / max(heads, 1)
-    let (storage, skip, quantization) = try linearStorage()
-    var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
-    builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
-    for layer in 0..<layers {
-      let p = "model.layers.\(layer)."
-      for (projection, out) in [
-        ("q_proj", heads * headDim), ("k_proj", kvHeads * headDim), ("v_proj", kvHeads * headDim),
-      ] {
-        builder.linear(p + "self_attn.\(projection)", out: out, input: hidden, layer: layer, role: .attention)
-        builder.plain(p + "self_attn.\(projection).bias", [out], layer: layer, role: .attention)
-      }
-      builder.linear(p + "self_attn.dense", out: hidden, input: heads * headDim, layer: layer, role: .attention)
-      builder.plain(p + "self_attn.dense.bias", [hidden], layer: layer, role: .attention)
-      builder.linear(p + "mlp.fc1", out: intermediate, input: hidden, layer: layer, role: .mlp)
-      builder.plain(p + "mlp.fc1.bias", [intermediate], layer: layer, role: .mlp)
-      builder.linear(p + "mlp.fc2", out: hidden, input: intermediate, layer: layer, role: .mlp)
-      builder.plain(p + "mlp.fc2.bias", [hidden], layer: layer, role: .mlp)
-      builder.plain(p + "input_layernorm.weight", [hidden], layer: layer, role: .norm)
-      builder.plain(p + "input_layernorm.bias", [hidden], layer: layer, role: .norm)
-    }
-    builder.plain("model.final_layernorm.weight", [hidden], layer: nil, role: .norm)
-    builder.plain("model.final_layernorm.bias", [hidden], layer: nil, role: .norm)
-    builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head)
-    builder.plain("lm_head.bias", [vocab], layer: nil, role: .head)
-    return try standardSpec(
-      name: name,
-      family: family,
-      hidden: hidden,
-      layers: layers,
-      heads: heads,
-      kvHeads: kvHeads,
-      headDim: headDim,
-      vocab: vocab,
-      intermediate: intermediate,
-      defaultContext: 2048,
-      attentionLayers: Array(repeating: .full, count: layers),
-      moe: nil,
-      tied: false,
-      tensors: builder.tensors,
-      quantization: quantization,
-      notes: []
-    )
-  }
-
-  // MARK: - GPT-2
-
-  func buildGPT2(name: String) throws -> ModelSpec {
-    let family = modelType
-    let hidden = try int("n_embd", family: family)
-    let layers = try int("n_layer", family: family)
-    let heads = try int("n_head", family: family)
-    let vocab = try int("vocab_size", family: family)
-    let positions = try int("n_positions", family: family)
-    let inner = try optionalInt("n_inner") ?? 4 * hidden
-    var builder = TensorListBuilder(
-      dtype: json["torch_dtype"] == nil ? .f32 : dtype,
-      linear: .unquantized(dtype),
-      skip: []
-    )
-    builder.plain("wte.weight", [vocab, hidden], layer: nil, role: .embedding)
-    builder.plain("wpe.weight", [positions, hidden], layer: nil, role: .positionEmbedding)
-    for layer in 0..<layers {
-      let p = "h.\(layer)."
-      // GPT-2's Conv1D stores weights as [in, out].
-      builder.plain(p + "ln_1.weight", [hidden], layer: layer, role: .norm)
-      builder.plain(p + "ln_1.bias", [hidden], layer: layer, role: .norm)
-      builder.plain(p + "attn.c_attn.weight", [hidden, 3 * hidden], layer: layer, role: .attention)
-      builder.plain(p + "attn.c_attn.bias", [3 * hidden], layer: layer, role: .attention)
-      builder.plain(p + "attn.c_proj.weight", [hidden, hidden], layer: layer, role: .attention)
-      builder.plain(p + "attn.c_proj.bias", [hidden], layer: layer, role: .attention)
-      builder.plain(p + "ln_2.weight", [hidden], layer: layer, role: .norm)
-      builder.plain(p + "ln_2.bias", [hidden], layer: layer, role: .norm)
-      builder.plain(p + "mlp.c_fc.weight", [hidden, inner], layer: layer, role: .mlp)
-      builder.plain(p + "mlp.c_fc.bias", [inner], layer: layer, role: .mlp)
-      builder.plain(p + "mlp.c_proj.weight", [inner, hidden], layer: layer, role: .mlp)
-      builder.plain(p + "mlp.c_proj.bias", [hidden], layer: layer, role: .mlp)
-      // The original checkpoint stores each layer's causal mask (a buffer, not a parameter).
-      builder.plain(p + "attn.bias", [1, 1, positions, positions], layer: layer, role: .buffer)
-    }
-    builder.plain("ln_f.weight", [hidden], layer: nil, role: .norm)
-    builder.plain("ln_f.bias", [hidden], layer: nil, role: .norm)
-    return try standardSpec(
-      name: name,
-      family: family,
-      hidden: hidden,
-      layers: layers,
-      heads: heads,
-      kvHeads: heads,
-      headDim: hidden / max(heads, 1),
-      vocab: vocab,
-      intermediate: inner,
-      defaultContext: positions,
-      attentionLayers: Array(repeating: .full, count: layers),
-      moe: nil,
-      tied: true,
-      tensors: builder.tensors,
-      quantization: nil,
-      notes: [
-        "the checkpoint stores a \(positions)×\(positions) causal-mask buffer per layer (attn.bias), counted in the bytes but not as parameters"
-      ]
-    )
-  }
-
-  // MARK: - BERT
-
-  func buildBERT(name: String) throws -> ModelSpec {
-    let family = modelType
-    let hidden = try int("hidden_size", family: family)
-    let layers = try int("num_hidden_layers", family: family)
-    let heads = try int("num_attention_heads", family: family)
-    let vocab = try int("vocab_size", family: family)
-    let positions = try int("max_position_embeddings", family: family)
-    let intermediate = try int("intermediate_size", family: family)
-    let types = try optionalInt("type_vocab_size") ?? 2
-    var builder = TensorListBuilder(
-      dtype: json["torch_dtype"] == nil ? .f32 : dtype,
-      linear: .unquantized(dtype),
-      skip: []
-    )
-    let e = "bert.embeddings."
-    builder.plain(e + "word_embeddings.weight", [vocab, hidden], layer: nil, role: .embedding)
-    builder.plain(e + "position_embeddings.weight", [positions, hidden], layer: nil, role: .positionEmbedding)
-    builder.plain(e + "token_type_embeddings.weight", [types, hidden], layer: nil, role: .positionEmbedding)
-    builder.plain(e + "LayerNorm.weight", [hidden], layer: nil, role: .norm)
-    builder.plain(e + "LayerNorm.bias", [hidden], layer: nil, role: .norm)
-    func dense(_ prefix: String, out: Int, input: Int, layer: Int?, role: TensorRole) {
-      builder.plain(prefix + ".weight", [out, input], layer: layer, role: role)
-      builder.plain(prefix + ".bias", [out], layer: layer, role: role)
-    }
-    for layer in 0..<layers {
-      let p = "bert.encoder.layer.\(layer)."
-      for projection in ["query", "key", "value"] {
-        dense(p + "attention.self.\(projection)", out: hidden, input: hidden, layer: layer, role: .attention)
-      }
-      dense(p + "attention.output.dense", out: hidden, input: hidden, layer: layer, role: .attention)
-      builder.plain(p + "attention.output.LayerNorm.weight", [hidden], layer: layer, role: .norm)
-      builder.plain(p + "attention.output.LayerNorm.bias", [hidden], layer: layer, role: .norm)
-      dense(p + "intermediate.dense", out: intermediate, input: hidden, layer: layer, role: .mlp)
-      dense(p + "output.dense", out: hidden, input: intermediate, layer: layer, role: .mlp)
-      builder.plain(p + "output.LayerNorm.weight", [hidden], layer: layer, role: .norm)
-      builder.plain(p + "output.LayerNorm.bias", [hidden], layer: layer, role: .norm)
-    }
-    dense("bert.pooler.dense", out: hidden, input: hidden, layer: nil, role: .head)
-    // Pre-training heads as in the original checkpoint; the decoder weight is tied to the embedding.
-    builder.plain("cls.predictions.bias", [vocab], layer: nil, role: .head)
-    dense("cls.predictions.transform.dense", out: hidden, input: hidden, layer: nil, role: .head)
-    builder.plain("cls.predictions.transform.LayerNorm.weight", [hidden], layer: nil, role: .head)
-    builder.plain("cls.predictions.transform.LayerNorm.bias", [hidden], layer: nil, role: .head)
-    dense("cls.seq_relationship", out: 2, input: hidden, layer: nil, role: .head)
-    return try standardSpec(
-      name: name,
-      family: family,
-      hidden: hidden,
-      layers: layers,
-      heads: heads,
-      kvHeads: heads,
-      headDim: hidden / max(heads, 1),
-      vocab: vocab,
-      intermediate: intermediate,
-      defaultContext: positions,
-      attentionLayers: Array(repeating: .none, count: layers),
-      moe: nil,
-      tied: true,
-      tensors: builder.tensors,
-      quantization: nil,
-      notes: [
-        "an encoder: no KV cache; the tensor list is the pre-training checkpoint's (BertForPreTraining heads included)"
-      ]
-    )
-  }
 }
 
 /// Collects tensors with exact bytes.

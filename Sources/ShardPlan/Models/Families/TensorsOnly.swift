@@ -1,0 +1,14 @@
+extension ModelFamily {
+  /// Families shardplan reads from safetensors headers or GGUF files only (their
+  /// config.json is read as an unknown Llama-style decoder, with a note), known
+  /// here for the module names accelerate's `device_map` needs.
+  static let tensorsOnlyFamilies: [ModelFamily] = [
+    ModelFamily(name: "GPT-NeoX", modelTypes: ["gpt_neox"], reading: .tensorsOnly, baseModelPrefix: "gpt_neox"),
+    ModelFamily(name: "BLOOM", modelTypes: ["bloom"], reading: .tensorsOnly, baseModelPrefix: "transformer"),
+    ModelFamily(name: "Falcon", modelTypes: ["falcon"], reading: .tensorsOnly, baseModelPrefix: "transformer"),
+    ModelFamily(name: "GPT-J", modelTypes: ["gptj"], reading: .tensorsOnly, baseModelPrefix: "transformer"),
+    ModelFamily(name: "Granite", modelTypes: ["granite"], reading: .tensorsOnly, rotaryModule: true),
+    ModelFamily(name: "OLMo 2", modelTypes: ["olmo2"], reading: .tensorsOnly, rotaryModule: true),
+    ModelFamily(name: "Command-R", modelTypes: ["cohere"], reading: .tensorsOnly, rotaryModule: true),
+  ]
+}
