@@ -51,7 +51,7 @@ struct EstimateCommand: ParsableCommand {
     var mode = Workload.Mode.inference
     if let setup = training.setup() { mode = .training(setup) }
     let workload = Workload(mode: mode, context: context, batch: batch, kvCache: kvType, engine: engine, gpus: gpus)
-    let estimate = MemoryModel.estimate(model: spec, workload: workload, weightFormat: weights.label)
+    let estimate = MemoryModel.estimate(model: spec, workload: workload, weights: weights)
     let report = EstimateReport(model: spec, original: original, workload: workload, estimate: estimate)
     if self.format == .json {
       print(try report.jsonText(), terminator: "")

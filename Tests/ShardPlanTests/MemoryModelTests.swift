@@ -90,7 +90,7 @@ struct MemoryModelTests {
   @Test func inferenceEstimateAddsItsParts() throws {
     let spec = try Self.bundled("Qwen/Qwen3-32B")
     let workload = Workload(context: 32_768, batch: 1, kvCache: .bf16, engine: .vllm, gpus: 1)
-    let estimate = MemoryModel.estimate(model: spec, workload: workload, weightFormat: "bf16")
+    let estimate = MemoryModel.estimate(model: spec, workload: workload, weights: .converted(.float(.bf16)))
     #expect(estimate.weightBytes == 65_524_246_528)
     #expect(estimate.kvBytesPerToken == 64 * 8 * 128 * 2 * 2)
     #expect(estimate.kvCacheBytes == 32_768 * 64 * 8 * 128 * 2 * 2)
@@ -108,7 +108,7 @@ struct MemoryModelTests {
     let estimate = MemoryModel.estimate(
       model: spec,
       workload: Workload(mode: .training(training), context: 2048, batch: 1, gpus: 1),
-      weightFormat: "bf16"
+      weights: .converted(.float(.bf16))
     )
     let p = spec.parameters
     #expect(estimate.gradientBytes == 2 * p)
@@ -126,7 +126,7 @@ struct MemoryModelTests {
       return MemoryModel.estimate(
         model: spec,
         workload: Workload(mode: .training(training), context: 4096, batch: 1, gpus: 8),
-        weightFormat: "bf16"
+        weights: .converted(.float(.bf16))
       )
     }
     let p = spec.parameters
@@ -145,7 +145,7 @@ struct MemoryModelTests {
     let estimate = MemoryModel.estimate(
       model: spec,
       workload: Workload(mode: .training(training), context: 1024, gpus: 1),
-      weightFormat: "bf16"
+      weights: .converted(.float(.bf16))
     )
     // Per layer: q (4096 in, 4096 out) and v (4096 in, 1024 out) adapters of rank 16.
     let perLayer: Int64 = 16 * ((4096 + 4096) + (4096 + 1024))

@@ -67,7 +67,11 @@ package struct EstimateReport: Sendable {
     return Engine.allCases.map { engine in
       var other = workload
       other.engine = engine
-      let result = MemoryModel.estimate(model: model, workload: other, weightFormat: estimate.weightFormat)
+      let result = MemoryModel.estimate(
+        model: model,
+        workload: other,
+        weights: PlannedWeights(label: estimate.weightFormat)
+      )
       return EngineRow(
         engine: engine.rawValue,
         perGPUBytes: result.perGPUBytes,

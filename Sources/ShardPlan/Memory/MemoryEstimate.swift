@@ -183,7 +183,7 @@ public enum MemoryModel {
   /// follow Korthikanti et al. (2022): s·b·h·(34 + 5·a·s/h) bytes, 34·s·b·h with
   /// flash attention, 2·s·b·h with full checkpointing plus one layer recomputed,
   /// and fp32 logits for the loss.
-  public static func estimate(model: ModelSpec, workload: Workload, weightFormat: String) -> MemoryEstimate {
+  public static func estimate(model: ModelSpec, workload: Workload, weights planned: PlannedWeights) -> MemoryEstimate {
     let gpus = max(workload.gpus, 1)
     let kvModel = KVCacheModel(attention: model.attention, type: workload.kvCache)
     let kvPerToken = kvModel.bytesPerToken(tensorParallel: 1)
@@ -205,7 +205,7 @@ public enum MemoryModel {
     var estimate = MemoryEstimate(
       model: model.name,
       family: model.family,
-      weightFormat: weightFormat,
+      weightFormat: planned.label,
       parameters: model.parameters,
       activeParameters: active,
       weightBytes: weights,

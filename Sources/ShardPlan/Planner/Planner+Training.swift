@@ -264,7 +264,7 @@ extension Planner {
         batch: request.microBatch,
         gpus: dp
       ),
-      weightFormat: format.label
+      weights: .converted(format)
     )
     let hosts = Set(gpus.map { graph.gpus[$0].host })
     let cpuPerNode = estimate.cpuBytes * Int64(dp / max(hosts.count, 1)) / Int64(dp)
