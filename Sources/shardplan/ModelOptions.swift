@@ -63,5 +63,5 @@ struct ModelOptions: ParsableArguments {
   }
 
   /// Tokens per sequence: as given, else the model's context up to `cap`.
-  func context(for spec: ModelSpec, cap: Int = 8192) -> Int { context ?? min(spec.maxContext, cap) }
+  func context(for spec: ModelSpec, cap: Int = 8192) -> Int { context ?? spec.defaultContext(cap: cap) }
 }

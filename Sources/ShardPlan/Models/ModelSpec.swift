@@ -179,6 +179,11 @@ public struct ModelSpec: Hashable, Sendable, Codable {
     return total + routed * Int64(moe.expertsPerToken) / Int64(moe.routedExperts)
   }
 
+  /// The context planned when none is asked for: the model's own, capped at
+  /// `cap` tokens (8192 for serving, 2048 for training), so that a 128k model is
+  /// not planned at 128k unless asked.
+  public func defaultContext(cap: Int = 8192) -> Int { min(maxContext, cap) }
+
   /// Bytes per decoder layer (index = layer), MTP layers excluded.
   public var layerBytes: [Int64] {
     var bytes = [Int64](repeating: 0, count: layers)

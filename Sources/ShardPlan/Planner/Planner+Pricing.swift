@@ -777,6 +777,119 @@ extension Planner {
           : .cpuRAM(neededBytes: cpuBytes, availableBytes: host.ramBytes ?? 0, host: nil))
     )
   }
+
+  // MARK: - Training
+
+  /// Prices one training setup, data parallel over `gpus`: the memory model's
+  /// per-GPU states (ZeRO sharding, offload), CPU RAM for offloaded states on each
+  /// node, and the step time at the request's MFU.
+  func price(_ placement: Placement, _ request: TrainingRequest, occupied: Occupancy) -> PricedLayout? {
+    guard case .training(let gpus) = placement, !gpus.isEmpty, gpus.allSatisfy(graph.gpus.indices.contains) else {
+      return nil
+    }
+    let model = request.model
+    let dp = gpus.count
+    let format: WeightFormat = request.setup.method == .qlora ? .nf4 : .float(.bf16)
+    let estimate = MemoryModel.estimate(
+      model: model,
+      workload: Workload(
+        mode: .training(request.setup),
+        context: request.sequence,
+        batch: request.microBatch,
+        gpus: dp
+      ),
+      weights: .converted(format)
+    )
+    let hosts = Set(gpus.map { graph.gpus[$0].host })
+    let cpuPerNode = estimate.cpuBytes * Int64(dp / max(hosts.count, 1)) / Int64(dp)
+    let devices = gpus.map { index in
+      let gpu = graph.gpus[index]
+      return budget(
+        gpu,
+        usable: usableBytes(gpu, profile: EngineProfile.profile(.transformers), occupied: occupied),
+        weights: estimate.weightBytesPerGPU,
+        kv: 0,
+        activation: estimate.activationBytes,
+        overhead: estimate.overheadBytes,
+        gradients: estimate.gradientBytesPerGPU,
+        optimizer: estimate.optimizerBytesPerGPU
+      )
+    }
+    var ramVerdict = Verdict.fits
+    var shortfall: Shortfall?
+    for host in hosts.sorted() where request.setup.offload != .nvme {
+      if let ram = graph.hosts[host].ramBytes, ram > 0, cpuPerNode > ram {
+        ramVerdict = .doesNotFit
+        shortfall = .cpuRAM(neededBytes: cpuPerNode, availableBytes: ram, host: graph.hosts[host].name)
+      }
+    }
+    // Step time: the slowest GPU sets the pace of synchronous data parallelism.
+    let factor = CostModel.trainingFLOPsPerParameter(
+      method: request.setup.method,
+      checkpointing: request.setup.gradientCheckpointing
+    )
+    let tokensPerStep = Double(request.sequence * request.microBatch * request.gradientAccumulation * dp)
+    let stepSeconds = CostModel.trainingStepSeconds(
+      tokens: tokensPerStep,
+      flopsPerParameter: factor,
+      activeParameters: model.activeParameters,
+      gpus: dp,
+      tflops: slowest(gpus).bf16TFLOPS,
+      mfu: request.mfu
+    )
+    let bf16 = gpus.allSatisfy { graph.gpus[$0].hasBF16 }
+    let training = TrainingPlan(
+      method: request.setup.method,
+      optimizer: request.setup.optimizer,
+      trainer: request.trainer,
+      zeroStage: request.setup.zeroStage,
+      offload: request.setup.zeroStage >= 1 ? request.setup.offload : .none,
+      gradientCheckpointing: request.setup.gradientCheckpointing,
+      mixedPrecision: request.mixedPrecision ?? (bf16 ? "bf16" : "fp16"),
+      sequence: request.sequence,
+      microBatch: request.microBatch,
+      gradientAccumulation: request.gradientAccumulation,
+      globalBatch: request.microBatch * request.gradientAccumulation * dp,
+      nodes: hosts.count,
+      processesPerNode: dp / max(hosts.count, 1),
+      trainableParameters: estimate.trainableParameters ?? model.parameters,
+      loraRank: request.setup.method == .full ? nil : request.setup.loraRank,
+      loraTargets: request.setup.method == .full ? nil : request.setup.loraTargets,
+      offloadBytesPerNode: cpuPerNode,
+      stepSeconds: stepSeconds,
+      tokensPerSecond: stepSeconds > 0 ? tokensPerStep / stepSeconds : 0,
+      mfu: request.mfu,
+      flopsPerParameterPerToken: factor
+    )
+    let workload = WorkloadPlan(
+      role: request.role,
+      model: model.name,
+      weights: .converted(format),
+      strategy: .auto,
+      tensorParallel: 1,
+      pipelineParallel: 1,
+      expertParallel: 1,
+      dataParallel: dp,
+      stages: [Stage(devices: [gpus[0]], firstLayer: 0, lastLayer: model.layers - 1)],
+      replicaDevices: gpus.map { [$0] },
+      gpuLayers: nil,
+      cpuLayers: nil,
+      cpuExpertLayers: nil,
+      context: request.sequence,
+      concurrency: request.microBatch,
+      kvCache: nil,
+      engine: .transformers,
+      prediction: Prediction(
+        prefillTokensPerSecond: 0,
+        decodeTokensPerSecond: 0,
+        aggregateDecodeTokensPerSecond: 0,
+        timeToFirstTokenSeconds: 0,
+        decodeBound: "training"
+      ),
+      training: training
+    )
+    return priced(workload, devices: devices, cpuBytes: estimate.cpuBytes, verdict: ramVerdict, shortfall: shortfall)
+  }
 }
 
 /// The running per-GPU budgets of several workloads placed one after another.
