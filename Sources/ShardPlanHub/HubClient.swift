@@ -58,37 +58,30 @@ public struct HubClient: HubFetching {
   }
 
   /// The model’s config.json and safetensors headers (by range requests), read
-  /// into a ModelSpec, for synchronous callers (``ModelLoader``): it waits for
-  /// ``model(_:)``. Async callers call that instead.
-  public func fetchModel(_ id: String) throws -> ModelSpec {
-    let outcome = Mutex<Result<ModelSpec, any Error>?>(nil)
-    let finished = DispatchSemaphore(value: 0)
-    Task {
-      let result: Result<ModelSpec, any Error>
-      do { result = .success(try await model(id)) } catch { result = .failure(error) }
-      outcome.withLock { $0 = result }
-      finished.signal()
+  /// into a ModelSpec, for async callers: the requests run on a thread of their
+  /// own (not one of the concurrency pool's), which the caller awaits without
+  /// blocking.
+  public func model(_ id: String) async throws -> ModelSpec {
+    try await withCheckedThrowingContinuation { continuation in
+      DispatchQueue.global().async { continuation.resume(with: Result { try fetchModel(id) }) }
     }
-    finished.wait()
-    guard let result = outcome.withLock({ $0 }) else { throw URLError(.unknown) }
-    return try result.get()
   }
 
   /// The model’s config.json and safetensors headers (by range requests), read
-  /// into a ModelSpec. Waits on no thread: each request completes through
-  /// URLSession's delegate.
-  public func model(_ id: String) async throws -> ModelSpec {
+  /// into a ModelSpec, waiting for each request on the calling thread
+  /// (``ModelLoader``'s synchronous interface). Async callers use ``model(_:)``.
+  public func fetchModel(_ id: String) throws -> ModelSpec {
     guard let configURL = url(id, "config.json") else {
       throw InputError(.unknownName, source: id, message: "not a usable Hub id")
     }
-    let config = try await get(configURL, what: "config.json of \(id)")
+    let config = try get(configURL, what: "config.json of \(id)")
     guard config.status == 200 else { throw statusError(config.status, url: configURL, id: id) }
     var spec = try HFConfigReader.read(config.body, name: id, source: configURL.absoluteString)
     // Shards: the index's weight map, else a single model.safetensors.
     var shards: [String] = []
     var declared: Int64?
     if let indexURL = url(id, "model.safetensors.index.json") {
-      let index = try await get(indexURL, what: "safetensors index of \(id)")
+      let index = try get(indexURL, what: "safetensors index of \(id)")
       if index.status == 200 {
         let json = try JSONValue.parse(index.body, source: indexURL.absoluteString)
         guard let map = json["weight_map"]?.objectValue else {
@@ -118,7 +111,7 @@ public struct HubClient: HubFetching {
           message: "shard name '\(shard)' is not a file name"
         )
       }
-      guard let header = try await shardHeader(shardURL, id: id) else {
+      guard let header = try shardHeader(shardURL, id: id) else {
         spec.notes.append("no safetensors file on the Hub; tensors come from config.json")
         return spec
       }
@@ -132,8 +125,8 @@ public struct HubClient: HubFetching {
   }
 
   /// The header of one shard, or nil when the file does not exist.
-  func shardHeader(_ url: URL, id: String) async throws -> [SafetensorsReader.Entry]? {
-    let first = try await get(url, what: "header length of \(url.lastPathComponent)", range: 0...7)
+  func shardHeader(_ url: URL, id: String) throws -> [SafetensorsReader.Entry]? {
+    let first = try get(url, what: "header length of \(url.lastPathComponent)", range: 0...7)
     if first.status == 404 { return nil }
     guard first.status == 206 || first.status == 200, first.body.count >= 8 else {
       throw statusError(first.status, url: url, id: id)
@@ -150,7 +143,7 @@ public struct HubClient: HubFetching {
     }
     // Content-Range: bytes 0-7/TOTAL gives the file size, hence the data section.
     let fileSize = first.totalSize
-    let second = try await get(url, what: "header of \(url.lastPathComponent)", range: 8...(8 + Int(length) - 1))
+    let second = try get(url, what: "header of \(url.lastPathComponent)", range: 8...(8 + Int(length) - 1))
     guard second.status == 206 || second.status == 200 else { throw statusError(second.status, url: url, id: id) }
     let header = second.status == 200 ? second.body.dropFirst(8).prefix(Int(length)) : second.body.prefix(Int(length))
     guard header.count == Int(length) else {
@@ -181,11 +174,11 @@ public struct HubClient: HubFetching {
   }
 
   /// One GET, retried once after a network error or a 5xx status.
-  func get(_ url: URL, what: String, range: ClosedRange<Int>? = nil) async throws -> Response {
+  func get(_ url: URL, what: String, range: ClosedRange<Int>? = nil) throws -> Response {
     var lastError: Error?
     for attempt in 0..<2 {
       do {
-        let response = try await send(url, range: range)
+        let response = try send(url, range: range)
         if response.status >= 500 && attempt == 0 {
           progress?("shardplan: \(what): HTTP \(response.status), retrying once")
           continue
@@ -204,7 +197,7 @@ public struct HubClient: HubFetching {
     )
   }
 
-  private func send(_ url: URL, range: ClosedRange<Int>?) async throws -> Response {
+  private func send(_ url: URL, range: ClosedRange<Int>?) throws -> Response {
     var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeoutSeconds)
     if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
     if let range { request.setValue("bytes=\(range.lowerBound)-\(range.upperBound)", forHTTPHeaderField: "Range") }
@@ -212,8 +205,13 @@ public struct HubClient: HubFetching {
     // A server that ignores Range would send a whole weight file: stop reading
     // once the bytes needed (range end + 1) or 64 MiB for whole files have come.
     let limit = range.map { $0.upperBound + 1 } ?? (64 << 20)
-    let (data, response, _) = try await withCheckedThrowingContinuation { continuation in
-      let collector = Collector(limit: limit) { continuation.resume(with: $0) }
+    let outcome = Mutex<Result<(Data, HTTPURLResponse, Bool), any Error>?>(nil)
+    let finished = DispatchSemaphore(value: 0)
+    do {
+      let collector = Collector(limit: limit) { result in
+        outcome.withLock { $0 = result }
+        finished.signal()
+      }
       let configuration = URLSessionConfiguration.ephemeral
       configuration.timeoutIntervalForRequest = timeoutSeconds
       let session = URLSession(configuration: configuration, delegate: collector, delegateQueue: nil)
@@ -225,6 +223,11 @@ public struct HubClient: HubFetching {
       task.resume()
       session.finishTasksAndInvalidate()
     }
+    // Waits on the calling thread: URLSession completes on its own queue and the
+    // timer on another, so the wait needs no thread of the concurrency pool.
+    finished.wait()
+    guard let result = outcome.withLock({ $0 }) else { throw URLError(.unknown) }
+    let (data, response, _) = try result.get()
     var total: Int64?
     if let contentRange = response.value(forHTTPHeaderField: "Content-Range"),
       let slash = contentRange.lastIndex(of: "/")

@@ -47,14 +47,20 @@ struct LiveSourcesTests {
     #expect(graph.sources.contains("hwloc (this machine)"))
   }
 
-  @Test func aHungNvidiaSmiIsStopped() throws {
+  @Test func aHungNvidiaSmiIsStopped() async throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shardplan-hung-smi-\(getpid())")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let path = folder.appendingPathComponent("nvidia-smi").path
     try "#!/bin/sh\nexec sleep 30\n".write(toFile: path, atomically: true, encoding: .utf8)
     try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
     let start = Date()
-    let outputs = NvidiaSmiRunner(timeoutSeconds: 0.5, executable: path).capture()
+    // Waited for on a thread of its own, so that the test's sleeping child holds
+    // no thread of the pool the other tests run on.
+    let outputs = await withCheckedContinuation { continuation in
+      DispatchQueue.global().async {
+        continuation.resume(returning: NvidiaSmiRunner(timeoutSeconds: 0.5, executable: path).capture())
+      }
+    }
     #expect(outputs.isEmpty)
     #expect(Date().timeIntervalSince(start) < 10)
   }

@@ -7,7 +7,7 @@ import _ShardPlanTestSupport
 
 /// The one pricing function: plans and validated layouts price alike, every
 /// budget adds up, fixes hold when applied, and a new engine is one profile.
-@Suite("Pricing core")
+@Suite("Pricing core", .serialized)
 struct PricingCoreTests {
   static let loader = ModelLoader(environment: [:])
   static let topologies = TopologyLoader()
