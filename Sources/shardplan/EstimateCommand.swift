@@ -49,7 +49,11 @@ struct EstimateCommand: ParsableCommand {
     let kvType = options.kvCache(for: engine)
     let context = options.context(for: spec)
     var mode = Workload.Mode.inference
-    if let setup = training.setup() { mode = .training(setup) }
+    if let setup = training.setup() {
+      mode = .training(setup)
+    } else {
+      do { try options.requireKnownKVCache(spec, source: model) } catch { failWithInputError(error) }
+    }
     let workload = Workload(mode: mode, context: context, batch: batch, kvCache: kvType, engine: engine, gpus: gpus)
     let estimate = MemoryModel.estimate(model: spec, workload: workload, weights: weights)
     let report = EstimateReport(model: spec, original: original, workload: workload, estimate: estimate)

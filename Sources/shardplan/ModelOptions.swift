@@ -24,6 +24,13 @@ struct ModelOptions: ParsableArguments {
   @Option(help: "Engine: vllm, sglang, llama.cpp or transformers (default: llama.cpp for GGUF, else vllm).")
   var engine: Engine?
 
+  @Option(
+    name: .customLong("kv-bytes-per-token"),
+    help:
+      "KV cache bytes per token over all layers, for a model of an architecture shardplan does not know (its weights from safetensors headers); ignored for known ones."
+  )
+  var kvBytesPerToken: Int64?
+
   func validate() throws {
     if let dtype, WeightFormat(dtype: dtype) == nil {
       throw ValidationError("unknown --dtype '\(dtype)'; expected fp32, fp16, bf16 or fp8")
@@ -39,6 +46,9 @@ struct ModelOptions: ParsableArguments {
         "unknown --kv-dtype '\(kvDtype)'; expected auto, \(KVCacheType.allCases.map(\.rawValue).joined(separator: ", "))"
       )
     }
+    if let kvBytesPerToken, kvBytesPerToken < 1 || kvBytesPerToken > 1 << 30 {
+      throw ValidationError("--kv-bytes-per-token must be from 1 to 1073741824")
+    }
     if let context, context < 1 || context > 100_000_000 {
       throw ValidationError("--context must be from 1 to 100000000")
     }
@@ -48,10 +58,28 @@ struct ModelOptions: ParsableArguments {
   var format: WeightFormat? { dtype.flatMap(WeightFormat.init(dtype:)) ?? quant.flatMap(WeightFormat.init(quant:)) }
 
   /// The model in the weight format asked for, and its weights as planned (as
-  /// stored when no format was asked for: ``PlannedWeights/asStored(_:)``).
+  /// stored when no format was asked for: ``PlannedWeights/asStored(_:)``), with
+  /// the KV cache of `--kv-bytes-per-token` when its architecture is unknown.
   func weights(_ loaded: ModelSpec) -> (spec: ModelSpec, weights: PlannedWeights) {
-    if let format { return (loaded.converted(to: format), .converted(format)) }
-    return (loaded, .asStored(loaded))
+    var model = loaded
+    if let kvBytesPerToken, model.unknownArchitecture != nil { model = model.withKVBytesPerToken(kvBytesPerToken) }
+    if let format { return (model.converted(to: format), .converted(format)) }
+    return (model, .asStored(model))
+  }
+
+  /// Refuses to serve a model whose KV cache is unknown (exit status 2), saying
+  /// what to give.
+  func requireKnownKVCache(_ spec: ModelSpec, source: String) throws {
+    guard !spec.kvCacheIsKnown, let architecture = spec.unknownArchitecture else { return }
+    throw InputError(
+      .unknownName,
+      source: source,
+      field: "model_type",
+      message:
+        "'\(architecture)' is not an architecture shardplan knows: its weights are exact (\(spec.tensorSource)) but its KV cache is not",
+      fix:
+        "Give the KV cache bytes per token over all layers with --kv-bytes-per-token N (an engine's startup log states it), or open an issue with the model's config.json"
+    )
   }
 
   /// The engine: as given, else ``Engine/default(for:format:)``.

@@ -288,6 +288,7 @@ struct PlanCommand: ParsableCommand {
 
   func request(for loaded: ModelSpec) throws -> InferenceRequest {
     let (spec, weights) = options.weights(loaded)
+    try options.requireKnownKVCache(spec, source: loaded.name)
     let engine = options.engine(for: spec)
     return InferenceRequest(
       model: spec,

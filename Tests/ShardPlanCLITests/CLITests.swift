@@ -388,4 +388,34 @@ extension CLITests {
     #expect(output.contains("launch coder: Qwen/Qwen2.5-7B-Instruct on GPU 1"))
     #expect(output.contains("vllm.coder.sh: --gpu-memory-utilization 0.900"))
   }
+
+  /// An architecture shardplan does not know: exit 2 naming it from config.json
+  /// alone and from safetensors headers without its KV cache; with
+  /// `--kv-bytes-per-token` its plan counts exactly that cache.
+  @Test func unknownArchitecturesFailClosed() throws {
+    let folder = try SyntheticFiles.folder("cli-mystery")
+    let config = """
+      {"model_type":"mystery_lm","hidden_size":256,"intermediate_size":512,"num_hidden_layers":4,
+       "num_attention_heads":4,"vocab_size":1000,"max_position_embeddings":8192,"torch_dtype":"bfloat16"}
+      """
+    try config.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+    let plan = ["plan", folder.path, "--topology", "desktop-rtx-3060-12gb", "--context", "4096"]
+    let configOnly = try Self.run(plan)
+    #expect(configOnly.status == 2 && configOnly.stderr.contains("'mystery_lm' is not an architecture"))
+    try SyntheticFiles.writeSafetensors(
+      folder.appendingPathComponent("model.safetensors"),
+      tensors: [
+        ("model.embed_tokens.weight", "BF16", [1000, 256]), ("model.layers.0.mixer.weight", "BF16", [256, 256]),
+      ]
+    )
+    let noKV = try Self.run(plan)
+    #expect(noKV.status == 2 && noKV.stderr.contains("--kv-bytes-per-token"), "\(noKV.stderr)")
+    let estimate = try Self.run(["estimate", folder.path, "--context", "4096"])
+    #expect(estimate.status == 2 && estimate.stderr.contains("mystery_lm"))
+    let given = try Self.run(plan + ["--kv-bytes-per-token", "65536", "--format", "json"])
+    #expect(given.status == 0, "\(given.stderr)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(given.stdout.utf8)) as? [String: Any])
+    let devices = try #require(json["devices"] as? [[String: Any]])
+    #expect(devices.compactMap { $0["kvCacheBytes"] as? Int }.reduce(0, +) == 65_536 * 4096)
+  }
 }

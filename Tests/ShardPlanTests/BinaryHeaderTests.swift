@@ -226,6 +226,7 @@ struct ModelSourceTests {
     )
     let spec = try HFConfigReader.read(generic, name: "x", source: "c.json")
     #expect(spec.notes.contains { $0.contains("not a known family") })
+    #expect(spec.unknownArchitecture == "mystery")
     let absurd = Data(
       #"{"model_type":"llama","hidden_size":-5,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":10}"#.utf8
     )

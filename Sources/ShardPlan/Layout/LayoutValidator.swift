@@ -92,6 +92,10 @@ public struct LayoutValidator: Sendable {
         problem("model '\(workload.model)': \(error)", .model)
         continue
       }
+      if workload.training == nil, let refusal = Planner.unknownKVCache(spec) {
+        problem(refusal, .model)
+        continue
+      }
       var weights = PlannedWeights.stored(Layout.storedLabel(spec))
       // A training workload's weights follow from its method (bf16, or NF4 for
       // QLoRA); the memory model converts the model it is given itself.

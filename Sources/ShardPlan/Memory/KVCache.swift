@@ -72,6 +72,8 @@ public struct KVCacheModel: Hashable, Sendable {
   /// stored as separate rows (llama.cpp: `ctk` and `ctv`), each rounded to blocks.
   func bytesPerToken(_ layer: LayerAttention, tensorParallel: Int) -> Int64 {
     if case .none = layer { return 0 }
+    // Given by the user for an unknown architecture: bytes as given, in whatever type.
+    if let given = attention.kvBytesPerTokenPerLayer { return given }
     if let mla = attention.mla { return type.rowBytes(values: Int64(mla.kvLoraRank + mla.ropeHeadDim)) }
     let heads = Int64(max(1, attention.kvHeads / max(tensorParallel, 1)))
     return type.rowBytes(values: heads * Int64(attention.keyHeadDim))

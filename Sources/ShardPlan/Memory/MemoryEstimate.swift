@@ -186,7 +186,10 @@ public enum MemoryModel {
   public static func estimate(model: ModelSpec, workload: Workload, weights planned: PlannedWeights) -> MemoryEstimate {
     let gpus = max(workload.gpus, 1)
     let kvModel = KVCacheModel(attention: model.attention, type: workload.kvCache)
-    let kvPerToken = kvModel.bytesPerToken(tensorParallel: 1)
+    // An architecture shardplan does not know has no KV formula: its cache is
+    // left out (and said so) rather than guessed, until one is given.
+    let kvKnown = model.kvCacheIsKnown
+    let kvPerToken = kvKnown ? kvModel.bytesPerToken(tensorParallel: 1) : 0
     var counts: [String] = []
     var leaves: [String] = []
     var notes = model.notes
@@ -199,7 +202,7 @@ public enum MemoryModel {
     if let moe = model.moe, moe.routedExperts > 0 {
       touched = weights - mtpBytes - expertBytes + expertBytes * Int64(moe.expertsPerToken) / Int64(moe.routedExperts)
     }
-    let kvContext = kvModel.bytes(context: workload.context, sequences: 1)
+    let kvContext = kvKnown ? kvModel.bytes(context: workload.context, sequences: 1) : 0
     let lookup =
       model.tiedEmbeddings ? 0 : model.tensors.filter { $0.role == .embedding }.reduce(0) { $0 + $1.parameters }
     var estimate = MemoryEstimate(
@@ -237,12 +240,15 @@ public enum MemoryModel {
     switch workload.mode {
     case .inference:
       let profile = EngineProfile.profile(workload.engine)
-      let kvPerRank = kvModel.bytes(
-        context: workload.context,
-        sequences: workload.batch,
-        tensorParallel: gpus,
-        blockSize: profile.kvBlockSize
-      )
+      let kvPerRank =
+        !kvKnown
+        ? 0
+        : kvModel.bytes(
+          context: workload.context,
+          sequences: workload.batch,
+          tensorParallel: gpus,
+          blockSize: profile.kvBlockSize
+        )
       estimate.kvCacheBytes = kvPerRank * Int64(gpus)
       estimate.activationBytes = profile.activationBytes(
         model: model,
@@ -273,6 +279,12 @@ public enum MemoryModel {
         "memory other processes already use on the GPU",
         "speculative-decoding drafts, LoRA adapters and multimodal encoders",
       ]
+      if !kvKnown, let architecture = model.unknownArchitecture {
+        leaves.insert(
+          "the KV cache: '\(architecture)' is not an architecture shardplan knows (give it with --kv-bytes-per-token)",
+          at: 0
+        )
+      }
       if let fraction = profile.memoryFraction {
         notes.append(
           "\(workload.engine.rawValue) takes \(Int(fraction * 100))% of each card at start-up and fills what it does not need with KV cache"

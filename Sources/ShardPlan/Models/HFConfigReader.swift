@@ -243,7 +243,7 @@ struct Config {
         )
       }
       notes.append(
-        "model_type '\(family)' is not a known family: read as a Llama-style decoder (check the total against its safetensors)"
+        "model_type '\(family)' is not a known family: its dimensions are read as a Llama-style decoder's, its tensors must come from safetensors headers and its KV cache from --kv-bytes-per-token"
       )
     }
     let hidden = try int("hidden_size", family: family)
@@ -386,7 +386,7 @@ struct Config {
     builder.plain("model.norm.weight", [hidden], layer: nil, role: .norm)
     if !tied { builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head) }
     if sharedExpert, moe != nil { moe?.sharedExperts = 1 }
-    return try standardSpec(
+    var spec = try standardSpec(
       name: name,
       family: family,
       hidden: hidden,
@@ -404,6 +404,8 @@ struct Config {
       quantization: quantization,
       notes: notes
     )
+    if known == nil { spec.unknownArchitecture = family }
+    return spec
   }
 
   /// Full or sliding-window attention per layer: `layer_types` when config.json

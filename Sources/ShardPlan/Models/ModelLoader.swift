@@ -22,8 +22,27 @@ public struct ModelLoader: Sendable {
   }
 
   /// Reads the model named by `reference`.
-  /// - Throws: ``InputError`` when it is found nowhere or cannot be read.
+  /// - Throws: ``InputError`` when it is found nowhere or cannot be read, and
+  ///   when its architecture is unknown and only config.json describes it (fail
+  ///   closed: neither its weights nor its KV cache would be more than a guess).
   public func load(_ reference: String) throws -> ModelSpec {
+    let spec = try find(reference)
+    if let architecture = spec.unknownArchitecture, spec.tensorSource == .config {
+      throw InputError(
+        .unknownName,
+        source: reference,
+        field: "model_type",
+        message:
+          "'\(architecture)' is not an architecture shardplan knows, so config.json alone gives neither its weights nor its KV cache",
+        expected: "a family of `Models/Families/` (Llama, Qwen, Mistral, Gemma, Phi, DeepSeek, gpt-oss, GPT-2, BERT …)",
+        fix:
+          "Give the model's folder with its safetensors files (weights are then exact, from their headers) and its KV cache with --kv-bytes-per-token N, or a GGUF file; or open an issue with this config.json"
+      )
+    }
+    return spec
+  }
+
+  private func find(_ reference: String) throws -> ModelSpec {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: reference, isDirectory: &isDirectory) {
       if isDirectory.boolValue { return try Self.loadFolder(reference, name: reference) }

@@ -101,6 +101,11 @@ public struct AttentionSpec: Hashable, Sendable, Codable {
   public var mla: MLA?
   /// Per decoder layer, in order.
   public var layers: [LayerAttention]
+  /// KV cache bytes per token and layer given by the user (`--kv-bytes-per-token`,
+  /// spread evenly over the layers and rounded up) for an architecture shardplan
+  /// does not know; it replaces the formula of the heads, and is not divided by
+  /// tensor parallelism (each rank is taken to hold all of it: the safe side).
+  public var kvBytesPerTokenPerLayer: Int64? = nil
 
   /// MLA cache dimensions.
   public struct MLA: Hashable, Sendable, Codable {
@@ -156,6 +161,29 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   public var quantization: String?
   /// Things a person should know about how this model was read.
   public var notes: [String]
+  /// config.json's `model_type` when no family descriptor reads it
+  /// (``unknownArchitecture``): its tensors can still be exact, from safetensors
+  /// headers, but its KV cache or recurrent state is not known, so inference is
+  /// refused until one is given (``withKVBytesPerToken(_:)``).
+  public var unknownArchitecture: String? = nil
+
+  /// Whether inference can be priced: the architecture is known, or the KV cache
+  /// per token was given.
+  public var kvCacheIsKnown: Bool { unknownArchitecture == nil || attention.kvBytesPerTokenPerLayer != nil }
+
+  /// The same model with its KV cache given as `bytes` per token over all layers
+  /// (the usual per-token figure of an engine's log or a model card), spread
+  /// evenly over the layers, every layer attending over the whole context.
+  public func withKVBytesPerToken(_ bytes: Int64) -> ModelSpec {
+    var copy = self
+    let layers = Int64(max(self.layers, 1))
+    copy.attention.kvBytesPerTokenPerLayer = (bytes + layers - 1) / layers
+    copy.attention.layers = Array(repeating: .full, count: self.layers)
+    copy.notes.append(
+      "KV cache given as \(bytes) bytes per token (\(copy.attention.kvBytesPerTokenPerLayer ?? 0) per layer), not derived"
+    )
+    return copy
+  }
 
   /// Exact bytes of all stored tensors.
   public var weightBytes: Int64 { tensors.reduce(0) { $0 + $1.bytes } }

@@ -45,7 +45,8 @@ extension Planner {
   ///
   /// - Returns: nil when the placement does not fit the request's shape (a GPU
   ///   the graph lacks, stages and layer ranges that disagree, a training
-  ///   placement for an inference request).
+  ///   placement for an inference request), or when the request serves a model
+  ///   whose KV cache is unknown (``ModelSpec/kvCacheIsKnown``).
   public func price(_ placement: Placement, for request: WorkloadRequest) -> PricedLayout? {
     switch request {
     case .inference(let inference): price(placement, Serving(inference), occupied: [:])
@@ -79,7 +80,9 @@ extension Planner {
 
   func price(_ placement: Placement, _ serving: Serving, occupied: Occupancy) -> PricedLayout? {
     let gpus = placement.gpus
-    guard !gpus.isEmpty, gpus.allSatisfy(graph.gpus.indices.contains) else { return nil }
+    guard !gpus.isEmpty, gpus.allSatisfy(graph.gpus.indices.contains), serving.model.kvCacheIsKnown else {
+      return nil
+    }
     switch placement {
     case .layers(let stages, let layers, let replicas):
       return priceLayers(serving, stages: stages, ranges: layers, replicas: replicas, occupied: occupied)

@@ -30,6 +30,11 @@ extension Planner {
     var cpuBytes: Int64 = 0
     for (position, serving) in order {
       let request = serving.request
+      if let refusal = Self.unknownKVCache(request.model) {
+        verdict = .doesNotFit
+        reasons.append("\(request.role): \(refusal)")
+        continue
+      }
       var candidates = planner.candidates(serving, occupied: ledger.occupied)
       candidates.sort { planner.better($0, $1) }
       guard let best = candidates.first else {

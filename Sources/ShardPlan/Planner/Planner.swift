@@ -118,6 +118,9 @@ public struct Planner: Sendable {
   /// - Complexity: O(T · G · S · L²) for T tensor-parallel degrees, G device groups,
   ///   S pipeline stages and L layers; milliseconds for 8-GPU nodes.
   public func plan(_ request: InferenceRequest) -> Plan {
+    if let refusal = Self.unknownKVCache(request.model) {
+      return Plan.empty(topology: graph.name, objective: objective, reason: refusal)
+    }
     var serving = Serving(request)
     var candidates = self.candidates(serving, occupied: [:])
     var reasons: [String] = []
@@ -217,6 +220,14 @@ public struct Planner: Sendable {
     )
   }
 
+  /// Why a model cannot be served in a plan: an architecture shardplan does not
+  /// know, whose KV cache was not given (fail closed, not a guessed formula).
+  static func unknownKVCache(_ model: ModelSpec) -> String? {
+    guard !model.kvCacheIsKnown, let architecture = model.unknownArchitecture else { return nil }
+    return
+      "the KV cache of '\(architecture)' is unknown (no family descriptor reads it): give its bytes per token (--kv-bytes-per-token N, ModelSpec.withKVBytesPerToken) to plan it"
+  }
+
   func assumptions(_ request: InferenceRequest) -> [String] {
     var list = [
       "decode reads every weight and the KV cache once per step at \(Int(CostModel.memoryEfficiency * 100))% of HBM bandwidth (aiconfigurator)",
@@ -288,6 +299,7 @@ public struct Planner: Sendable {
   /// Every placement the strategy allows, priced; `occupied` is what workloads
   /// placed earlier hold on each GPU (role split).
   func candidates(_ serving: Serving, occupied: Occupancy, strategy: Strategy? = nil) -> [PricedLayout] {
+    guard serving.model.kvCacheIsKnown else { return [] }
     let strategy = strategy ?? self.strategy
     let request = serving.request
     var list: [PricedLayout] = []
