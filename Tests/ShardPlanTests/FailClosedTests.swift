@@ -19,8 +19,9 @@ struct FailClosedTests {
   /// A folder with the config and, when `withWeights`, one safetensors file of
   /// tensors a Llama reader would not predict (a fused `wqkv` and a `norm_bias`);
   /// returns the folder and the file's tensor bytes.
-  static func folder(withWeights: Bool) throws -> (URL, Int) {
-    let folder = try SyntheticFiles.folder("mystery-\(withWeights)")
+  static func folder(withWeights: Bool, label: String) throws -> (URL, Int) {
+    // A folder per test: tests run at once.
+    let folder = try SyntheticFiles.folder("mystery-\(label)")
     try Self.config.write(to: folder.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
     guard withWeights else { return (folder, 0) }
     var tensors: [(name: String, dtype: String, shape: [Int])] = [("model.embed_tokens.weight", "BF16", [1000, 256])]
@@ -41,7 +42,7 @@ struct FailClosedTests {
   }
 
   @Test func configAloneIsRefusedNamingTheArchitecture() throws {
-    let (folder, _) = try Self.folder(withWeights: false)
+    let (folder, _) = try Self.folder(withWeights: false, label: "config")
     #expect {
       try ModelLoader(environment: [:]).load(folder.path)
     } throws: { error in
@@ -52,7 +53,7 @@ struct FailClosedTests {
   }
 
   @Test func headersGiveExactWeightsButNoKVCache() throws {
-    let (folder, bytes) = try Self.folder(withWeights: true)
+    let (folder, bytes) = try Self.folder(withWeights: true, label: "headers")
     let spec = try ModelLoader(environment: [:]).load(folder.path)
     #expect(spec.weightBytes == Int64(bytes))
     #expect(spec.unknownArchitecture == "mystery_lm")
@@ -81,7 +82,7 @@ struct FailClosedTests {
   }
 
   @Test func aLayoutOfAnUnknownArchitectureIsAFinding() throws {
-    let (folder, _) = try Self.folder(withWeights: true)
+    let (folder, _) = try Self.folder(withWeights: true, label: "layout")
     let layout = """
       topology: desktop-rtx-3060-12gb
       workloads:
