@@ -205,7 +205,7 @@ public struct HubClient: HubFetching {
     // A server that ignores Range would send a whole weight file: stop reading
     // once the bytes needed (range end + 1) or 64 MiB for whole files have come.
     let limit = range.map { $0.upperBound + 1 } ?? (64 << 20)
-    let outcome = Mutex<Result<(Data, HTTPURLResponse, Bool), any Error>?>(nil)
+    let outcome = Mutex<Result<(Data, HTTPURLResponse), any Error>?>(nil)
     let finished = DispatchSemaphore(value: 0)
     do {
       let collector = Collector(limit: limit) { result in
@@ -227,7 +227,7 @@ public struct HubClient: HubFetching {
     // timer on another, so the wait needs no thread of the concurrency pool.
     finished.wait()
     guard let result = outcome.withLock({ $0 }) else { throw URLError(.unknown) }
-    let (data, response, _) = try result.get()
+    let (data, response) = try result.get()
     var total: Int64?
     if let contentRange = response.value(forHTTPHeaderField: "Content-Range"),
       let slash = contentRange.lastIndex(of: "/")
@@ -246,28 +246,28 @@ public struct HubClient: HubFetching {
 }
 
 /// Collects a response body up to a limit and reports the outcome once: the
-/// body, the response and whether it stopped early, or the error. URLSession calls
+/// body (cut at the limit) and the response, or the error. URLSession calls
 /// it on its own queue and the timeout on another; a mutex guards the state.
 private final class Collector: NSObject, URLSessionDataDelegate, Sendable {
   private struct State {
     var data = Data()
     var response: HTTPURLResponse?
     var stoppedEarly = false
-    var completion: (@Sendable (Result<(Data, HTTPURLResponse, Bool), any Error>) -> Void)?
+    var completion: (@Sendable (Result<(Data, HTTPURLResponse), any Error>) -> Void)?
   }
   private let limit: Int
   private let state: Mutex<State>
 
-  init(limit: Int, completion: @escaping @Sendable (Result<(Data, HTTPURLResponse, Bool), any Error>) -> Void) {
+  init(limit: Int, completion: @escaping @Sendable (Result<(Data, HTTPURLResponse), any Error>) -> Void) {
     self.limit = limit
     state = Mutex(State(completion: completion))
   }
 
   /// Reports `outcome` unless an outcome was reported already; true when this one was.
   @discardableResult
-  func finish(_ outcome: Result<(Data, HTTPURLResponse, Bool), any Error>) -> Bool {
+  func finish(_ outcome: Result<(Data, HTTPURLResponse), any Error>) -> Bool {
     let completion = state.withLock {
-      state -> (@Sendable (Result<(Data, HTTPURLResponse, Bool), any Error>) -> Void)? in
+      state -> (@Sendable (Result<(Data, HTTPURLResponse), any Error>) -> Void)? in
       defer { state.completion = nil }
       return state.completion
     }
@@ -303,7 +303,7 @@ private final class Collector: NSObject, URLSessionDataDelegate, Sendable {
     if let error, !stoppedEarly {
       finish(.failure(error))
     } else if let response {
-      finish(.success((Data(data), response, stoppedEarly)))
+      finish(.success((Data(data), response)))
     } else {
       finish(.failure(error ?? URLError(.badServerResponse)))
     }

@@ -278,11 +278,7 @@ public struct LayoutValidator: Sendable {
         )
         job = .inference(request)
       }
-      let candidate: PricedLayout? =
-        switch job {
-        case .inference(let inference): planner.price(placement, Serving(inference), occupied: ledger.occupied)
-        case .training(let training): planner.price(placement, training, occupied: ledger.occupied)
-        }
+      let candidate = planner.price(placement, job, occupied: ledger.occupied)
       guard let candidate else {
         problem("cannot be priced on these GPUs")
         continue

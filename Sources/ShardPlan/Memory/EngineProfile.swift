@@ -38,10 +38,6 @@ public struct Engine: RawRepresentable, Hashable, Sendable, Codable, CaseIterabl
   /// The text reports print.
   public var description: String { rawValue }
 
-  /// Whether shardplan plans tensor parallelism for the engine (its profile's
-  /// ``EngineProfile/splitsTensors``).
-  public var splitsTensors: Bool { EngineProfile.profile(self).splitsTensors }
-
   /// Decodes the value from its JSON form.
   public init(from decoder: any Decoder) throws {
     self.init(name: try decoder.singleValueContainer().decode(String.self))

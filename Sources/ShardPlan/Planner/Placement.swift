@@ -41,14 +41,6 @@ public enum WorkloadRequest: Hashable, Sendable {
   case inference(InferenceRequest)
   /// Train a model.
   case training(TrainingRequest)
-
-  /// The workload's role name.
-  public var role: String {
-    switch self {
-    case .inference(let request): request.role
-    case .training(let request): request.role
-    }
-  }
 }
 
 /// A placement with its price: the workload as a plan reports it, every GPU's

@@ -48,32 +48,16 @@ extension Planner {
   ///   placement for an inference request), or when the request serves a model
   ///   whose KV cache is unknown (``ModelSpec/kvCacheIsKnown``).
   public func price(_ placement: Placement, for request: WorkloadRequest) -> PricedLayout? {
-    switch request {
-    case .inference(let inference): price(placement, Serving(inference), occupied: [:])
-    case .training(let training): price(placement, training, occupied: [:])
-    }
+    price(placement, request, occupied: [:])
   }
 
-  /// Prices workloads that share the graph, in order: each sees the memory of the
-  /// ones before it. Returns each workload's price (nil where its placement does
-  /// not fit its request) and every GPU's budget with all workloads added up.
-  public func price(
-    together workloads: [(Placement, WorkloadRequest)]
-  ) -> (
-    layouts: [PricedLayout?], devices: [DeviceBudget]
-  ) {
-    var ledger = Ledger()
-    var layouts: [PricedLayout?] = []
-    for (placement, request) in workloads {
-      let priced: PricedLayout? =
-        switch request {
-        case .inference(let inference): price(placement, Serving(inference), occupied: ledger.occupied)
-        case .training(let training): price(placement, training, occupied: ledger.occupied)
-        }
-      if let priced { ledger.record(priced, graph: graph) }
-      layouts.append(priced)
+  /// Prices a placement beside the memory `occupied` holds (the validator's
+  /// workloads one after another, through a ``Ledger``).
+  func price(_ placement: Placement, _ request: WorkloadRequest, occupied: Occupancy) -> PricedLayout? {
+    switch request {
+    case .inference(let inference): price(placement, Serving(inference), occupied: occupied)
+    case .training(let training): price(placement, training, occupied: occupied)
     }
-    return (layouts, ledger.devices(of: graph))
   }
 
   // MARK: - Serving
@@ -546,7 +530,9 @@ extension Planner {
     func layerBytes(_ index: Int) -> Int64 { weights[index] + (streams ? 0 : kv[index]) }
   }
 
-  func offloadShape(_ serving: Serving, gpu: GPU, occupied: Occupancy) -> OffloadShape {
+  /// Per-layer weights and KV cache, and activations, of one GPU holding whole
+  /// layers (no tensor parallelism): what both offload placements start from.
+  func singleGPUBytes(_ serving: Serving) -> (weights: [Int64], kv: [Int64], activation: Int64) {
     let (weights, kv) = perLayerBytes(serving, tensorParallel: 1)
     let (activation, _) = fixedBytes(
       serving,
@@ -554,6 +540,11 @@ extension Planner {
       collectiveGroup: 1,
       sequences: serving.request.concurrency
     )
+    return (weights, kv, activation)
+  }
+
+  func offloadShape(_ serving: Serving, gpu: GPU, occupied: Occupancy) -> OffloadShape {
+    let (weights, kv, activation) = singleGPUBytes(serving)
     return OffloadShape(
       weights: weights,
       kv: kv,
@@ -618,19 +609,19 @@ extension Planner {
     }
     // llama.cpp runs the CPU layers on the CPU, reading them from RAM; the other
     // engines copy each offloaded layer to the GPU for every forward pass.
-    let rates = rates[index]
+    let card = rates[index]
     let ramRate = Double(ramBandwidth(host)) * CostModel.ramEfficiency
-    let streamRate = streams ? min(Double(rates.pcieBytesPerSecond), ramRate) : ramRate
+    let streamRate = streams ? min(Double(card.pcieBytesPerSecond), ramRate) : ramRate
     let gpuRead = CostModel.readSeconds(
       bytes: device.usedBytes - shape.activation - shape.overhead,
-      bandwidth: rates.bandwidthBytesPerSecond
+      bandwidth: card.bandwidthBytesPerSecond
     )
     let cpuRead = Double(cpuBytes - (streams ? 0 : shape.embedding)) / streamRate
     let decode = gpuRead + cpuRead + Double(model.layers) * CostModel.layerLatencySeconds
     let prefill =
       CostModel.computeSeconds(
         flops: Double(request.context) * Double(serving.summary.flopsPerToken),
-        tflops: rates.bf16TFLOPS
+        tflops: card.bf16TFLOPS
       ) + cpuRead
     var workload = workloadPlan(
       request,
@@ -663,13 +654,7 @@ extension Planner {
   ) -> (
     needed: Int64, kv: Int64, usable: [Int64], activation: Int64
   ) {
-    let (weights, kv) = perLayerBytes(serving, tensorParallel: 1)
-    let (activation, _) = fixedBytes(
-      serving,
-      tensorParallel: 1,
-      collectiveGroup: 1,
-      sequences: serving.request.concurrency
-    )
+    let (weights, kv, activation) = singleGPUBytes(serving)
     let usable = gpus.map {
       usableBytes(graph.gpus[$0], profile: serving.profile, occupied: occupied) - activation
         - serving.profile.runtimeBytes
