@@ -1,6 +1,6 @@
 internal import CHwloc
 import Foundation
-public import ShardPlan
+package import ShardPlan
 
 /// Reads machines through libhwloc: this machine live (with I/O discovery, so
 /// PCI devices and bridges are seen) or an hwloc XML export (v1 or v2 format),
