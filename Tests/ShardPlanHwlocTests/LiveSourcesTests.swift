@@ -9,7 +9,9 @@ struct LiveSourcesTests {
   /// A stand-in `nvidia-smi` (a shell script) that prints captured outputs, so the
   /// live path — finding the executable, running it, reading its output — runs for real.
   static func fakeNvidiaSmi() throws -> String {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shardplan-fake-smi-\(getpid())")
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "shardplan-fake-smi-\(getpid())-\(UUID().uuidString)"
+    )
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let captured = Repository.path("Topologies/captured")
     let script = """

@@ -170,6 +170,14 @@ package struct EstimateReport: Sendable {
           e.gpus > 1 ? "per GPU (1/\(e.gpus))" : "",
         ],
         ["  KV cache", gib(kvPerGPU), "\(Units.formatBytes(e.kvBytesPerToken)) per token over all layers"],
+      ]
+      if e.stateBytesPerSequence > 0 {
+        table.append([
+          "  recurrent state", gib(e.stateBytes / Int64(max(e.gpus, 1))),
+          "\(Units.formatBytes(e.stateBytesPerSequence)) per sequence, whatever the context",
+        ])
+      }
+      table += [
         ["  activations", gib(e.activationBytes), "peak of one forward pass"],
         ["  overheads", gib(e.overheadBytes), "CUDA context, graphs, NCCL"],
         ["  total per GPU", gib(e.perGPUBytes), e.gpus > 1 ? "\(gib(e.totalBytes)) over \(e.gpus) GPUs" : ""],

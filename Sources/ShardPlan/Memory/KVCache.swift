@@ -42,7 +42,11 @@ public enum KVCacheType: String, Hashable, Sendable, CaseIterable, Codable {
 /// - MLA (DeepSeek-V2/V3): the compressed latent and the decoupled RoPE key,
 ///   `kv_lora_rank + rope_dim` entries, shared by all heads (what vLLM and
 ///   llama.cpp cache);
-/// - layers without attention state (encoders): nothing.
+/// - layers without attention state (encoders): nothing;
+/// - recurrent layers (Mamba, Gated DeltaNet): no per-token entries, but a fixed
+///   state per sequence, split over tensor-parallel ranks by heads and channels
+///   (vLLM's and SGLang's hybrid-model cache: the state is not quantized with the
+///   KV cache type).
 ///
 /// A sliding-window layer never holds more than `window` tokens of a sequence.
 /// With tensor parallelism of degree t, each rank holds `max(1, kv_heads / t)` KV
@@ -62,7 +66,10 @@ public struct KVCacheModel: Hashable, Sendable {
 
   /// Cache entries per token of one layer on one rank.
   func entriesPerToken(_ layer: LayerAttention, tensorParallel: Int) -> Int64 {
-    if case .none = layer { return 0 }
+    switch layer {
+    case .none, .recurrent: return 0
+    case .full, .sliding: break
+    }
     if let mla = attention.mla { return Int64(mla.kvLoraRank + mla.ropeHeadDim) }
     let heads = max(1, attention.kvHeads / max(tensorParallel, 1))
     return Int64(heads) * Int64(attention.keyHeadDim + attention.valueHeadDim)
@@ -71,7 +78,10 @@ public struct KVCacheModel: Hashable, Sendable {
   /// Bytes one token adds to one layer's cache on one rank. Keys and values are
   /// stored as separate rows (llama.cpp: `ctk` and `ctv`), each rounded to blocks.
   func bytesPerToken(_ layer: LayerAttention, tensorParallel: Int) -> Int64 {
-    if case .none = layer { return 0 }
+    switch layer {
+    case .none, .recurrent: return 0
+    case .full, .sliding: break
+    }
     // Given by the user for an unknown architecture: bytes as given, in whatever type.
     if let given = attention.kvBytesPerTokenPerLayer { return given }
     if let mla = attention.mla { return type.rowBytes(values: Int64(mla.kvLoraRank + mla.ropeHeadDim)) }
@@ -86,19 +96,41 @@ public struct KVCacheModel: Hashable, Sendable {
     attention.layers.reduce(0) { $0 + bytesPerToken($1, tensorParallel: tensorParallel) }
   }
 
-  /// Bytes of the cache for `sequences` sequences of `context` tokens on one rank.
+  /// Recurrent state one sequence holds over all layers on one rank (0 for a
+  /// model without recurrent layers).
+  public func stateBytesPerSequence(tensorParallel: Int = 1) -> Int64 {
+    attention.layers.reduce(0) { $0 + stateBytes($1, tensorParallel: tensorParallel) }
+  }
+
+  /// The state of one sequence in one layer on one rank.
+  func stateBytes(_ layer: LayerAttention, tensorParallel: Int) -> Int64 {
+    guard case .recurrent(let bytes) = layer else { return 0 }
+    let ranks = Int64(max(tensorParallel, 1))
+    return (bytes + ranks - 1) / ranks
+  }
+
+  /// Bytes each layer holds on one rank for `sequences` sequences of `context`
+  /// tokens: its KV cache (sliding windows capped) or its recurrent state.
   ///
   /// - Parameter blockSize: paged-attention block size (vLLM: 16); each sequence's
   ///   token count is rounded up to whole blocks. 1 for contiguous caches.
-  public func bytes(context: Int, sequences: Int, tensorParallel: Int = 1, blockSize: Int = 1) -> Int64 {
+  public func layerBytes(context: Int, sequences: Int, tensorParallel: Int = 1, blockSize: Int = 1) -> [Int64] {
     let block = Int64(max(blockSize, 1))
-    var total: Int64 = 0
-    for layer in attention.layers {
+    return attention.layers.map { layer in
       var tokens = Int64(context)
       if case .sliding(let window) = layer { tokens = min(tokens, Int64(window)) }
       tokens = (tokens + block - 1) / block * block
-      total += tokens * bytesPerToken(layer, tensorParallel: tensorParallel)
+      let perSequence =
+        tokens * bytesPerToken(layer, tensorParallel: tensorParallel)
+        + stateBytes(layer, tensorParallel: tensorParallel)
+      return perSequence * Int64(sequences)
     }
-    return total * Int64(sequences)
+  }
+
+  /// Bytes of the cache for `sequences` sequences of `context` tokens on one rank:
+  /// KV cache and recurrent state together (``layerBytes(context:sequences:tensorParallel:blockSize:)``).
+  public func bytes(context: Int, sequences: Int, tensorParallel: Int = 1, blockSize: Int = 1) -> Int64 {
+    layerBytes(context: context, sequences: sequences, tensorParallel: tensorParallel, blockSize: blockSize)
+      .reduce(0, +)
   }
 }

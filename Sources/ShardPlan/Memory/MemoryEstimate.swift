@@ -111,8 +111,13 @@ public struct MemoryEstimate: Hashable, Sendable, Codable {
   public var layers: Int
   /// KV cache bytes one token adds, over all layers, whole model.
   public var kvBytesPerToken: Int64
-  /// KV cache for the context and batch, whole model.
+  /// KV cache for the context and batch, whole model (recurrent state not included).
   public var kvCacheBytes: Int64
+  /// Recurrent state one sequence holds, whole model (Mamba, Gated DeltaNet
+  /// layers; 0 for models without them): fixed, whatever the context length.
+  public var stateBytesPerSequence: Int64 = 0
+  /// Recurrent state of the batch, whole model.
+  public var stateBytes: Int64 = 0
   /// Activations / compute buffers, per GPU.
   public var activationBytes: Int64
   /// Runtime overheads (CUDA context, NCCL, CUDA graphs), per GPU.
@@ -249,7 +254,10 @@ public enum MemoryModel {
           tensorParallel: gpus,
           blockSize: profile.kvBlockSize
         )
-      estimate.kvCacheBytes = kvPerRank * Int64(gpus)
+      let statePerRank = kvKnown ? kvModel.stateBytesPerSequence(tensorParallel: gpus) * Int64(workload.batch) : 0
+      estimate.kvCacheBytes = (kvPerRank - statePerRank) * Int64(gpus)
+      estimate.stateBytes = statePerRank * Int64(gpus)
+      estimate.stateBytesPerSequence = kvKnown ? kvModel.stateBytesPerSequence() : 0
       estimate.activationBytes = profile.activationBytes(
         model: model,
         context: workload.context,
@@ -266,6 +274,13 @@ public enum MemoryModel {
         "weights: every stored tensor, exact bytes (\(model.tensorSource))",
         "KV cache: \(workload.batch) sequence(s) × \(workload.context) tokens, \(workload.kvCache.rawValue), per layer type (sliding windows capped, MLA latent)"
           + (profile.kvBlockSize > 1 ? ", rounded to blocks of \(profile.kvBlockSize) tokens" : ""),
+      ]
+      if estimate.stateBytesPerSequence > 0 {
+        counts.append(
+          "recurrent state: \(model.attention.layers.filter { if case .recurrent = $0 { true } else { false } }.count) recurrent layer(s), a fixed state per sequence (convolution and recurrent state in the weights' float type), not per token"
+        )
+      }
+      counts += [
         "activations: \(workload.engine.rawValue)'s peak for one forward pass (see sources)",
         "overheads: CUDA context and workspaces, CUDA graphs, NCCL buffers for \(gpus) GPU(s)",
       ]

@@ -266,7 +266,10 @@ struct Config {
     var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
     builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
     let attentionBias = bool("attention_bias", default: traits.attentionBias)
-    let qkNorm = traits.qkNorm
+    // StarCoder2's `use_bias` puts biases on every linear; Llama's `mlp_bias` on the MLP's.
+    let allBiases = bool("use_bias", default: false)
+    let mlpBias = allBiases || bool("mlp_bias", default: false)
+    let qkNorm = bool("use_qk_norm", default: false) ? traits.qkNormWhenAsked : traits.qkNorm
     // Which expert layout: the family's, or the one the config's keys name.
     var expertLayout = traits.experts
     if case .inferred = expertLayout {
@@ -284,10 +287,11 @@ struct Config {
     var expertsPerToken = 0
     var moeLayers: [Int] = []
     var sharedExpert = false
+    var sharedExperts = 0
     switch expertLayout {
     case .inferred:
       break
-    case .mixtral:
+    case .mixtral, .graniteStacked:
       experts = try int("num_local_experts", family: family)
       expertsPerToken = try int("num_experts_per_tok", family: family)
       moeLayers = Array(0..<layers)
@@ -299,9 +303,24 @@ struct Config {
       let step = max(try optionalInt("decoder_sparse_step") ?? 1, 1)
       let denseOnly = Set((json["mlp_only_layers"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) })
       moeLayers = (0..<layers).filter { !denseOnly.contains($0) && ($0 + 1) % step == 0 }
+    case .deepSeekStyle:
+      experts = try int("n_routed_experts", family: family)
+      expertsPerToken = try int("num_experts_per_tok", family: family)
+      expertIntermediate = try int("moe_intermediate_size", family: family)
+      sharedExperts = try optionalInt("n_shared_experts") ?? 0
+      let firstDense = try optionalInt("first_k_dense_replace") ?? 0
+      moeLayers = Array(min(firstDense, layers)..<layers)
+    case .llama4:
+      experts = try int("num_local_experts", family: family)
+      expertsPerToken = try int("num_experts_per_tok", family: family)
+      if let listed = json["moe_layers"]?.arrayValue {
+        moeLayers = listed.compactMap { $0.intValue.map(Int.init) }.filter { (0..<layers).contains($0) }
+      } else {
+        let step = max(try optionalInt("interleave_moe_layer_step") ?? 1, 1)
+        moeLayers = Array(stride(from: step - 1, to: layers, by: step))
+      }
+      sharedExperts = 1
     }
-    let mixtralExperts: Bool
-    if case .mixtral = expertLayout { mixtralExperts = true } else { mixtralExperts = false }
     if experts > 0 {
       guard expertsPerToken <= experts else {
         throw InputError(
@@ -311,12 +330,26 @@ struct Config {
           message: "\(expertsPerToken) experts per token but only \(experts) experts"
         )
       }
-      moe = MoESpec(routedExperts: experts, expertsPerToken: expertsPerToken, sharedExperts: 0, moeLayers: moeLayers)
+      moe = MoESpec(
+        routedExperts: experts,
+        expertsPerToken: expertsPerToken,
+        sharedExperts: sharedExpert ? 1 : sharedExperts,
+        moeLayers: moeLayers
+      )
+    }
+    var attentionLayers = try layerAttention(layers: layers, rule: known?.slidingWindow ?? .fromMaxWindowLayers)
+    let deltaNet = traits.gatedDeltaNet ? try gatedDeltaNetShape(hidden: hidden) : nil
+    if let deltaNet {
+      for layer in try linearAttentionLayers(layers: layers) {
+        attentionLayers[layer] = .recurrent(stateBytes: deltaNet.stateValues * Int64(dtype.bytesPerElement))
+      }
     }
     let moeSet = Set(moeLayers)
     for layer in 0..<layers {
       let p = "model.layers.\(layer)."
-      if traits.fusedProjections {
+      if let deltaNet, case .recurrent = attentionLayers[layer] {
+        deltaNet.append(to: &builder, prefix: p + "linear_attn.", hidden: hidden, layer: layer)
+      } else if traits.fusedProjections {
         builder.linear(
           p + "self_attn.qkv_proj",
           out: (heads + 2 * kvHeads) * headDim,
@@ -324,47 +357,54 @@ struct Config {
           layer: layer,
           role: .attention
         )
+        builder.linear(p + "self_attn.o_proj", out: hidden, input: heads * headDim, layer: layer, role: .attention)
       } else {
-        builder.linear(p + "self_attn.q_proj", out: heads * headDim, input: hidden, layer: layer, role: .attention)
+        let queries = heads * headDim * (traits.gatedAttention ? 2 : 1)
+        builder.linear(p + "self_attn.q_proj", out: queries, input: hidden, layer: layer, role: .attention)
         builder.linear(p + "self_attn.k_proj", out: kvHeads * headDim, input: hidden, layer: layer, role: .attention)
         builder.linear(p + "self_attn.v_proj", out: kvHeads * headDim, input: hidden, layer: layer, role: .attention)
-      }
-      builder.linear(p + "self_attn.o_proj", out: hidden, input: heads * headDim, layer: layer, role: .attention)
-      if attentionBias {
-        builder.plain(p + "self_attn.q_proj.bias", [heads * headDim], layer: layer, role: .attention)
-        builder.plain(p + "self_attn.k_proj.bias", [kvHeads * headDim], layer: layer, role: .attention)
-        builder.plain(p + "self_attn.v_proj.bias", [kvHeads * headDim], layer: layer, role: .attention)
-      }
-      if qkNorm {
-        builder.plain(p + "self_attn.q_norm.weight", [headDim], layer: layer, role: .norm)
-        builder.plain(p + "self_attn.k_norm.weight", [headDim], layer: layer, role: .norm)
-      }
-      builder.plain(p + "input_layernorm.weight", [hidden], layer: layer, role: .norm)
-      builder.plain(p + "post_attention_layernorm.weight", [hidden], layer: layer, role: .norm)
-      if traits.sandwichNorms {
-        builder.plain(p + "pre_feedforward_layernorm.weight", [hidden], layer: layer, role: .norm)
-        builder.plain(p + "post_feedforward_layernorm.weight", [hidden], layer: layer, role: .norm)
-      }
-      if moeSet.contains(layer), mixtralExperts {
-        builder.plain(p + "block_sparse_moe.gate.weight", [experts, hidden], layer: layer, role: .router)
-        for e in 0..<experts {
-          let q = p + "block_sparse_moe.experts.\(e)."
-          builder.linear(q + "w1", out: expertIntermediate, input: hidden, layer: layer, role: .expert, expert: e)
-          builder.linear(q + "w2", out: hidden, input: expertIntermediate, layer: layer, role: .expert, expert: e)
-          builder.linear(q + "w3", out: expertIntermediate, input: hidden, layer: layer, role: .expert, expert: e)
+        builder.linear(p + "self_attn.o_proj", out: hidden, input: heads * headDim, layer: layer, role: .attention)
+        if attentionBias || allBiases {
+          builder.plain(p + "self_attn.q_proj.bias", [queries], layer: layer, role: .attention)
+          builder.plain(p + "self_attn.k_proj.bias", [kvHeads * headDim], layer: layer, role: .attention)
+          builder.plain(p + "self_attn.v_proj.bias", [kvHeads * headDim], layer: layer, role: .attention)
         }
-      } else if moeSet.contains(layer) {
-        builder.plain(p + "mlp.gate.weight", [experts, hidden], layer: layer, role: .router)
-        for e in 0..<experts {
-          builder.gatedMLP(
-            p + "mlp.experts.\(e).",
-            hidden: hidden,
-            intermediate: expertIntermediate,
-            layer: layer,
-            role: .expert,
-            expert: e
-          )
+        if allBiases { builder.plain(p + "self_attn.o_proj.bias", [hidden], layer: layer, role: .attention) }
+        switch qkNorm {
+        case .none: break
+        case .perHead:
+          builder.plain(p + "self_attn.q_norm.weight", [headDim], layer: layer, role: .norm)
+          builder.plain(p + "self_attn.k_norm.weight", [headDim], layer: layer, role: .norm)
+        case .fullWidth:
+          builder.plain(p + "self_attn.q_norm.weight", [heads * headDim], layer: layer, role: .norm)
+          builder.plain(p + "self_attn.k_norm.weight", [kvHeads * headDim], layer: layer, role: .norm)
         }
+      }
+      let norms: [String]
+      switch traits.norms {
+      case .llama: norms = ["input_layernorm", "post_attention_layernorm"]
+      case .sandwich:
+        norms = [
+          "input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm",
+        ]
+      case .parallel: norms = ["input_layernorm"]
+      case .postOnly: norms = ["post_attention_layernorm", "post_feedforward_layernorm"]
+      }
+      for norm in norms {
+        builder.plain(p + norm + ".weight", [hidden], layer: layer, role: .norm)
+        if traits.normBias { builder.plain(p + norm + ".bias", [hidden], layer: layer, role: .norm) }
+      }
+      if moeSet.contains(layer) {
+        try appendExperts(
+          expertLayout,
+          to: &builder,
+          prefix: p,
+          experts: experts,
+          hidden: hidden,
+          intermediate: expertIntermediate,
+          sharedExperts: sharedExperts,
+          layer: layer
+        )
         if sharedExpert {
           let shared = try optionalInt("shared_expert_intermediate_size") ?? expertIntermediate
           builder.gatedMLP(
@@ -376,16 +416,38 @@ struct Config {
           )
           builder.plain(p + "mlp.shared_expert_gate.weight", [1, hidden], layer: layer, role: .router)
         }
+      } else if case .llama4 = expertLayout {
+        let dense = try optionalInt("intermediate_size_mlp") ?? intermediate
+        builder.gatedMLP(p + "feed_forward.", hidden: hidden, intermediate: dense, layer: layer, role: .mlp)
       } else if traits.fusedProjections {
         builder.linear(p + "mlp.gate_up_proj", out: 2 * intermediate, input: hidden, layer: layer, role: .mlp)
         builder.linear(p + "mlp.down_proj", out: hidden, input: intermediate, layer: layer, role: .mlp)
       } else {
-        builder.gatedMLP(p + "mlp.", hidden: hidden, intermediate: intermediate, layer: layer, role: .mlp)
+        let projections: [(String, Int, Int)]
+        switch traits.mlp {
+        case .gated:
+          projections = [
+            ("gate_proj", intermediate, hidden), ("up_proj", intermediate, hidden), ("down_proj", hidden, intermediate),
+          ]
+        case .plain(let up, let down): projections = [(up, intermediate, hidden), (down, hidden, intermediate)]
+        }
+        for (name, out, input) in projections {
+          builder.linear(p + "mlp." + name, out: out, input: input, layer: layer, role: .mlp)
+          if mlpBias { builder.plain(p + "mlp.\(name).bias", [out], layer: layer, role: .mlp) }
+        }
       }
     }
     builder.plain("model.norm.weight", [hidden], layer: nil, role: .norm)
-    if !tied { builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head) }
-    if sharedExpert, moe != nil { moe?.sharedExperts = 1 }
+    if traits.normBias { builder.plain("model.norm.bias", [hidden], layer: nil, role: .norm) }
+    if !tied {
+      builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head)
+      if bool("lm_head_bias", default: false) { builder.plain("lm_head.bias", [vocab], layer: nil, role: .head) }
+    }
+    if let mtp = try optionalInt("num_nextn_predict_layers"), mtp > 0 {
+      notes.append(
+        "the checkpoint also stores \(mtp) multi-token-prediction layer(s), which transformers does not load and vLLM loads only for speculative decoding: not counted"
+      )
+    }
     var spec = try standardSpec(
       name: name,
       family: family,
@@ -397,7 +459,7 @@ struct Config {
       vocab: vocab,
       intermediate: intermediate,
       defaultContext: 4096,
-      attentionLayers: try layerAttention(layers: layers, rule: known?.slidingWindow ?? .fromMaxWindowLayers),
+      attentionLayers: attentionLayers,
       moe: moe,
       tied: tied,
       tensors: builder.tensors,
@@ -408,14 +470,105 @@ struct Config {
     return spec
   }
 
+  /// The routed experts (and DeepSeek-style or Llama 4 shared experts) of one MoE layer.
+  func appendExperts(
+    _ layout: ModelFamily.DecoderTraits.Experts,
+    to builder: inout TensorListBuilder,
+    prefix p: String,
+    experts: Int,
+    hidden: Int,
+    intermediate: Int,
+    sharedExperts: Int,
+    layer: Int
+  ) throws {
+    switch layout {
+    case .inferred: return
+    case .mixtral:
+      builder.plain(p + "block_sparse_moe.gate.weight", [experts, hidden], layer: layer, role: .router)
+      for e in 0..<experts {
+        let q = p + "block_sparse_moe.experts.\(e)."
+        builder.linear(q + "w1", out: intermediate, input: hidden, layer: layer, role: .expert, expert: e)
+        builder.linear(q + "w2", out: hidden, input: intermediate, layer: layer, role: .expert, expert: e)
+        builder.linear(q + "w3", out: intermediate, input: hidden, layer: layer, role: .expert, expert: e)
+      }
+    case .qwen, .deepSeekStyle:
+      builder.plain(p + "mlp.gate.weight", [experts, hidden], layer: layer, role: .router)
+      if case .deepSeekStyle = layout {
+        builder.plain(p + "mlp.gate.e_score_correction_bias", [experts], layer: layer, role: .buffer, dtype: .f32)
+      }
+      for e in 0..<experts {
+        builder.gatedMLP(
+          p + "mlp.experts.\(e).",
+          hidden: hidden,
+          intermediate: intermediate,
+          layer: layer,
+          role: .expert,
+          expert: e
+        )
+      }
+      if case .deepSeekStyle = layout, sharedExperts > 0 {
+        builder.gatedMLP(
+          p + "mlp.shared_experts.",
+          hidden: hidden,
+          intermediate: intermediate * sharedExperts,
+          layer: layer,
+          role: .sharedExpert
+        )
+      }
+    case .graniteStacked:
+      // Stacked over experts, as the checkpoint stores them.
+      builder.plain(p + "block_sparse_moe.router.layer.weight", [experts, hidden], layer: layer, role: .router)
+      builder.plain(
+        p + "block_sparse_moe.input_linear.weight",
+        [experts, 2 * intermediate, hidden],
+        layer: layer,
+        role: .expert
+      )
+      builder.plain(
+        p + "block_sparse_moe.output_linear.weight",
+        [experts, hidden, intermediate],
+        layer: layer,
+        role: .expert
+      )
+    case .llama4:
+      builder.plain(p + "feed_forward.router.weight", [experts, hidden], layer: layer, role: .router)
+      builder.plain(
+        p + "feed_forward.experts.gate_up_proj",
+        [experts, hidden, 2 * intermediate],
+        layer: layer,
+        role: .expert
+      )
+      builder.plain(p + "feed_forward.experts.down_proj", [experts, intermediate, hidden], layer: layer, role: .expert)
+      builder.gatedMLP(
+        p + "feed_forward.shared_expert.",
+        hidden: hidden,
+        intermediate: intermediate,
+        layer: layer,
+        role: .sharedExpert
+      )
+    }
+  }
+
   /// Full or sliding-window attention per layer: `layer_types` when config.json
   /// lists them, else the family's rule (``ModelFamily/SlidingWindow``).
   func layerAttention(layers: Int, rule: ModelFamily.SlidingWindow) throws -> [LayerAttention] {
     let window = try optionalInt("sliding_window")
     if let types = json["layer_types"]?.arrayValue?.compactMap(\.stringValue), types.count == layers {
+      let chunk = try optionalInt("attention_chunk_size")
       return types.map { type in
-        type == "sliding_attention" ? (window.map { .sliding(window: $0) } ?? .full) : .full
+        switch type {
+        case "sliding_attention": window.map { .sliding(window: $0) } ?? .full
+        // Llama 4's chunked local attention keeps at most one chunk of keys and values.
+        case "chunked_attention": chunk.map { .sliding(window: $0) } ?? .full
+        default: .full
+        }
       }
+    }
+    // Llama 4 without layer_types: the RoPE layers (no_rope_layers 1) attend in chunks.
+    if let chunk = try optionalInt("attention_chunk_size"), chunk > 0,
+      let flags = json["no_rope_layers"]?.arrayValue?.compactMap(\.intValue), flags.count == layers
+    {
+      return flags.map { $0 == 1 ? .sliding(window: chunk) : .full }
     }
     guard let window, window > 0 else { return Array(repeating: .full, count: layers) }
     return ModelFamily.layerAttention(

@@ -82,8 +82,12 @@ public enum LayerAttention: Hashable, Sendable, Codable {
   case full
   /// Attends over the last `window` tokens only.
   case sliding(window: Int)
-  /// No KV cache (an encoder, a recurrent or linear-attention layer).
+  /// No KV cache and no state (an encoder layer).
   case none
+  /// A recurrent or linear-attention layer (Mamba, Mamba-2, Gated DeltaNet): no
+  /// KV cache, but a fixed state of `stateBytes` per sequence (convolution and
+  /// recurrent state, in the weights' float type), whatever the context length.
+  case recurrent(stateBytes: Int64)
 }
 
 /// The attention shape of the model.

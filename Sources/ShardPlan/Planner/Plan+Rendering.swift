@@ -72,6 +72,10 @@ extension Plan {
       }
       out +=
         "\nWorkload \(workload.role): \(workload.model) as \(workload.weights.label), \(workload.concurrency) × \(workload.context) tokens, KV \(workload.kvCache?.rawValue ?? "none"), \(workload.engine.rawValue)\n"
+      if let state = workload.recurrentStateBytesPerSequence {
+        out +=
+          "  recurrent state: \(Units.formatBytes(state)) per sequence whatever the context, \(Units.formatBytes(state * Int64(workload.concurrency))) for \(workload.concurrency) (in the K column)\n"
+      }
       if let experts = workload.cpuExpertLayers {
         out +=
           "  layout: all layers on GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-"), the routed experts of layers 0–\(experts - 1) in CPU RAM (\(Units.formatBytes(cpuBytes)); llama.cpp --n-cpu-moe \(experts))\n"

@@ -99,6 +99,10 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var expertLoadImbalance: Double? = nil
   /// Expert-parallel plans: replica slots for hot experts.
   public var redundantExperts: Int? = nil
+  /// Recurrent state one sequence holds over the whole model (Mamba, Gated DeltaNet
+  /// layers), fixed whatever the context; counted in the GPUs' KV cache bytes.
+  /// Absent for models without recurrent layers.
+  public var recurrentStateBytesPerSequence: Int64? = nil
   /// Training plans: the setup, batch sizes and step time (nil for inference).
   public var training: TrainingPlan? = nil
   /// Bytes this workload keeps off its GPUs: offloaded layers or experts in CPU
@@ -112,6 +116,7 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
     case role, model, strategy, tensorParallel, pipelineParallel, expertParallel, dataParallel, stages
     case replicaDevices, gpuLayers, cpuLayers, cpuExpertLayers, context, concurrency, engine, prediction
     case vllmLayerPartition, expertLoadImbalance, redundantExperts, training, cpuBytes, gpuShares
+    case recurrentStateBytesPerSequence
     case weights = "weightFormat"
     case kvCache = "kvCacheType"
   }

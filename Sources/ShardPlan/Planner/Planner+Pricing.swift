@@ -152,14 +152,13 @@ extension Planner {
     let model = serving.model
     let request = serving.request
     let kvModel = KVCacheModel(attention: model.attention, type: request.kvCache)
-    let block = Int64(max(serving.profile.kvBlockSize, 1))
     let weights = serving.summary.layerBytes.map { ($0 + Int64(tensorParallel) - 1) / Int64(tensorParallel) }
-    let kv = model.attention.layers.prefix(model.layers).map { layer -> Int64 in
-      var tokens = Int64(request.context)
-      if case .sliding(let window) = layer { tokens = min(tokens, Int64(window)) }
-      tokens = (tokens + block - 1) / block * block
-      return tokens * kvModel.bytesPerToken(layer, tensorParallel: tensorParallel) * Int64(request.concurrency)
-    }
+    let kv = kvModel.layerBytes(
+      context: request.context,
+      sequences: request.concurrency,
+      tensorParallel: tensorParallel,
+      blockSize: serving.profile.kvBlockSize
+    ).prefix(model.layers)
     let paddedKV =
       kv.count == weights.count ? Array(kv) : Array(kv) + [Int64](repeating: 0, count: max(0, weights.count - kv.count))
     return (weights, paddedKV)
@@ -214,7 +213,7 @@ extension Planner {
     replicaDevices: [[Int]],
     prediction: Prediction
   ) -> WorkloadPlan {
-    WorkloadPlan(
+    var plan = WorkloadPlan(
       role: request.role,
       model: request.model.name,
       weights: request.weights,
@@ -234,6 +233,9 @@ extension Planner {
       engine: request.engine,
       prediction: prediction
     )
+    let state = KVCacheModel(attention: request.model.attention, type: request.kvCache).stateBytesPerSequence()
+    if state > 0 { plan.recurrentStateBytesPerSequence = state }
+    return plan
   }
 
   // MARK: Tensor × pipeline × data parallel

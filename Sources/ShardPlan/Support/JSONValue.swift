@@ -15,7 +15,18 @@ package enum JSONValue: Hashable, Sendable, Decodable {
   /// the input size.
   package static func parse(_ data: Data, source: String) throws -> JSONValue {
     do {
-      return try JSONDecoder().decode(JSONValue.self, from: data)
+      do {
+        return try JSONDecoder().decode(JSONValue.self, from: data)
+      } catch {
+        // Python's json module writes Infinity and NaN as bare words (transformers'
+        // Mamba-2 configs: "time_step_limit": [0.0, Infinity]); JSON5 reads them.
+        guard data.range(of: Data("Infinity".utf8)) != nil || data.range(of: Data("NaN".utf8)) != nil else {
+          throw error
+        }
+        let lenient = JSONDecoder()
+        lenient.allowsJSON5 = true
+        return try lenient.decode(JSONValue.self, from: data)
+      }
     } catch let error as DecodingError {
       var detail = "\(error)"
       if case .dataCorrupted(let context) = error {

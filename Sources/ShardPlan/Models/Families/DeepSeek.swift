@@ -16,6 +16,15 @@ extension ModelFamily {
     reading: .custom { config, name in try config.buildDeepSeek(name: name) },
     rotaryModule: true
   )
+
+  /// Kimi-K2: DeepSeek-V3's architecture (`DeepseekV3ForCausalLM`) at 1T
+  /// parameters with 384 routed experts, under its own `model_type`.
+  static let kimiK2 = ModelFamily(
+    name: "Kimi-K2",
+    modelTypes: ["kimi_k2"],
+    reading: .custom { config, name in try config.buildDeepSeek(name: name) },
+    rotaryModule: true
+  )
 }
 
 extension Config {

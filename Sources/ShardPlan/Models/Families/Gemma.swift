@@ -13,7 +13,7 @@ extension ModelFamily {
     name: "Gemma 2",
     modelTypes: ["gemma2"],
     ggufArchitectures: ["gemma2"],
-    reading: .decoder(DecoderTraits(sandwichNorms: true, tiedByDefault: true)),
+    reading: .decoder(DecoderTraits(norms: .sandwich, tiedByDefault: true)),
     slidingWindow: .evenLayers,
     rotaryModule: true
   )
@@ -24,7 +24,7 @@ extension ModelFamily {
     name: "Gemma 3",
     modelTypes: ["gemma3_text", "gemma3"],
     ggufArchitectures: ["gemma3"],
-    reading: .decoder(DecoderTraits(qkNorm: true, sandwichNorms: true, tiedByDefault: true)),
+    reading: .decoder(DecoderTraits(qkNorm: .perHead, norms: .sandwich, tiedByDefault: true)),
     slidingWindow: .everyNthGlobal(defaultPeriod: 6),
     rotaryModule: true
   )

@@ -25,4 +25,17 @@ extension ModelFamily {
     slidingWindow: .everyLayer,
     rotaryModule: true
   )
+
+  /// Llama 4 Scout and Maverick (the language model of `llama4`, in `text_config`):
+  /// 16 or 128 experts stacked per layer with a router and a shared expert on the
+  /// MoE layers (every layer for Scout, every second for Maverick), dense MLPs of
+  /// `intermediate_size_mlp` between; chunked local attention (8192 tokens) on three
+  /// layers of four, full attention without RoPE on the fourth.
+  static let llama4 = ModelFamily(
+    name: "Llama 4",
+    modelTypes: ["llama4_text", "llama4"],
+    ggufArchitectures: ["llama4"],
+    reading: .decoder(DecoderTraits(experts: .llama4)),
+    rotaryModule: true
+  )
 }

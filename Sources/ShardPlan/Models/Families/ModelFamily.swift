@@ -25,19 +25,67 @@ struct ModelFamily: Sendable {
       /// Mixtral: `block_sparse_moe.experts.E.w1/w2/w3` in every layer.
       case mixtral
       /// Qwen MoE: `mlp.experts.E.*` on the sparse layers; with a gated shared
-      /// expert for Qwen2-MoE.
+      /// expert for Qwen2-MoE and Qwen3-Next.
       case qwen(sharedExpert: Bool)
+      /// Granite MoE: every layer's experts in two stacked tensors
+      /// (`block_sparse_moe.input_linear` [E, 2I, H], `output_linear` [E, H, I])
+      /// and a router `block_sparse_moe.router.layer`.
+      case graniteStacked
+      /// GLM-4.5: DeepSeek-V3's MoE (`n_routed_experts`, `n_shared_experts`,
+      /// `first_k_dense_replace`, a float32 `e_score_correction_bias`) on standard attention.
+      case deepSeekStyle
+      /// Llama 4: `feed_forward.experts.gate_up_proj` [E, H, 2I] and `down_proj`
+      /// [E, I, H] stacked, a router and a shared expert on the `moe_layers`; a
+      /// dense `feed_forward` of `intermediate_size_mlp` on the others.
+      case llama4
+    }
+    /// Which norms a layer has.
+    enum Norms: Sendable {
+      /// `input_layernorm` and `post_attention_layernorm` (Llama).
+      case llama
+      /// Also `pre_feedforward_layernorm` and `post_feedforward_layernorm` (Gemma 2 and 3).
+      case sandwich
+      /// `input_layernorm` only: attention and MLP read the same normed input (Command-R).
+      case parallel
+      /// `post_attention_layernorm` and `post_feedforward_layernorm`, none before (OLMo 2).
+      case postOnly
+    }
+    /// Norms of queries and keys.
+    enum QKNorm: Sendable {
+      case none
+      /// One weight per head dimension, shared by the heads (Qwen3, Gemma 3).
+      case perHead
+      /// One weight per projection output: `heads × head_dim` for queries (OLMo 2, Command-R+).
+      case fullWidth
+    }
+    /// The MLP of a dense layer.
+    enum MLP: Sendable {
+      /// `gate_proj`, `up_proj`, `down_proj`.
+      case gated
+      /// Two projections with the given names (StarCoder2: `c_fc`, `c_proj`).
+      case plain(up: String, down: String)
     }
     /// Biases on the q, k and v projections when config.json does not say (`attention_bias`).
     var attentionBias = false
-    /// RMS norms of queries and keys per head (`q_norm`, `k_norm`).
-    var qkNorm = false
-    /// Norms before and after the MLP too (Gemma 2 and 3).
-    var sandwichNorms = false
+    /// Norms of queries and keys.
+    var qkNorm = QKNorm.none
+    /// The kind of query and key norm a config's `use_qk_norm: true` turns on.
+    var qkNormWhenAsked = QKNorm.none
+    /// The norms of a layer.
+    var norms = Norms.llama
+    /// Norms are LayerNorms with a bias (StarCoder2, Phi-3.5-MoE).
+    var normBias = false
     /// Fused `qkv_proj` and `gate_up_proj` (Phi-3).
     var fusedProjections = false
+    /// Queries and an output gate from one `q_proj` twice as wide (Qwen3-Next).
+    var gatedAttention = false
+    /// Gated DeltaNet linear attention on the layers `layer_types` names
+    /// `linear_attention` (Qwen3-Next), with a recurrent state instead of a KV cache.
+    var gatedDeltaNet = false
     /// Embeddings tied to the head when config.json does not say.
     var tiedByDefault = false
+    /// The dense MLP.
+    var mlp = MLP.gated
     /// Its experts.
     var experts = Experts.inferred
   }
@@ -72,11 +120,17 @@ struct ModelFamily: Sendable {
   /// The output head's module, which a tied checkpoint leaves out; nil when the model has none.
   var headModule: String? = "lm_head"
 
+  /// Whether its config.json alone gives its tensors (not ``Reading/tensorsOnly``).
+  var readsConfig: Bool {
+    if case .tensorsOnly = reading { false } else { true }
+  }
+
   /// Every family shardplan knows, one per file in `Models/Families/`.
   static let all: [ModelFamily] =
     [
       .llama, .mistral, .mixtral, .qwen2, .qwen2MoE, .qwen3, .qwen3MoE, .gemma, .gemma2, .gemma3, .phi3, .phi2,
-      .deepSeekV2, .deepSeekV3, .gptOSS, .gpt2, .bert, .roberta,
+      .deepSeekV2, .deepSeekV3, .kimiK2, .gptOSS, .gpt2, .bert, .roberta, .granite, .graniteMoE, .olmo2, .cohere,
+      .starCoder2, .smolLM3, .phiMoE, .glm4MoE, .llama4, .qwen3Next, .mamba, .mamba2, .jamba,
     ] + tensorsOnlyFamilies
 
   /// The family of a config.json `model_type`, or nil.

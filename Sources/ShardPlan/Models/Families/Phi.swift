@@ -10,6 +10,15 @@ extension ModelFamily {
     rotaryModule: true
   )
 
+  /// Phi-3.5-MoE: Mixtral's experts with LayerNorms that have biases (and a head
+  /// bias with `lm_head_bias`).
+  static let phiMoE = ModelFamily(
+    name: "Phi-3.5-MoE",
+    modelTypes: ["phimoe"],
+    reading: .decoder(DecoderTraits(normBias: true, experts: .mixtral)),
+    rotaryModule: true
+  )
+
   /// Phi-2: a parallel attention and MLP block with biases and a partial rotary.
   static let phi2 = ModelFamily(
     name: "Phi-2",

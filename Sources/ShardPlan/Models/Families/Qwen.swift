@@ -22,7 +22,7 @@ extension ModelFamily {
     name: "Qwen3",
     modelTypes: ["qwen3"],
     ggufArchitectures: ["qwen3"],
-    reading: .decoder(DecoderTraits(qkNorm: true)),
+    reading: .decoder(DecoderTraits(qkNorm: .perHead)),
     rotaryModule: true
   )
 
@@ -31,7 +31,97 @@ extension ModelFamily {
     name: "Qwen3-MoE",
     modelTypes: ["qwen3_moe"],
     ggufArchitectures: ["qwen3moe"],
-    reading: .decoder(DecoderTraits(qkNorm: true, experts: .qwen(sharedExpert: false))),
+    reading: .decoder(DecoderTraits(qkNorm: .perHead, experts: .qwen(sharedExpert: false))),
     rotaryModule: true
   )
+}
+
+extension ModelFamily {
+  /// Qwen3-Next: Gated DeltaNet linear attention on three layers of four (a fixed
+  /// recurrent state per sequence, no KV cache), gated full attention on the
+  /// fourth, and 512 routed experts with a gated shared expert in every layer.
+  static let qwen3Next = ModelFamily(
+    name: "Qwen3-Next",
+    modelTypes: ["qwen3_next"],
+    ggufArchitectures: ["qwen3next"],
+    reading: .decoder(
+      DecoderTraits(
+        qkNorm: .perHead,
+        gatedAttention: true,
+        gatedDeltaNet: true,
+        experts: .qwen(sharedExpert: true)
+      )
+    ),
+    rotaryModule: true
+  )
+}
+
+/// The shape of a Gated DeltaNet layer (transformers' `Qwen3NextGatedDeltaNet`):
+/// `in_proj_qkvz` [2·K + 2·V, H], `in_proj_ba` [2·n_v, H], a depthwise `conv1d`
+/// [2·K + V, 1, kernel] over queries, keys and values, `dt_bias` and `A_log` [n_v],
+/// a gated RMS norm [d_v] and `out_proj` [H, V], where K = n_k·d_k and V = n_v·d_v.
+///
+/// Per sequence it keeps a convolution state of (2·K + V)·(kernel − 1) values and
+/// a recurrent state of n_v·d_k·d_v values (one d_k × d_v matrix per value head),
+/// the same at any context length.
+struct GatedDeltaNetShape {
+  var keyHeads: Int
+  var valueHeads: Int
+  var keyHeadDim: Int
+  var valueHeadDim: Int
+  var kernel: Int
+
+  var keyDim: Int { keyHeads * keyHeadDim }
+  var valueDim: Int { valueHeads * valueHeadDim }
+  var convolutionChannels: Int { 2 * keyDim + valueDim }
+
+  /// State values of one sequence: convolution plus recurrent state.
+  var stateValues: Int64 {
+    Int64(convolutionChannels) * Int64(max(kernel - 1, 0))
+      + Int64(valueHeads) * Int64(keyHeadDim) * Int64(valueHeadDim)
+  }
+
+  func append(to builder: inout TensorListBuilder, prefix p: String, hidden: Int, layer: Int) {
+    builder.linear(p + "in_proj_qkvz", out: 2 * keyDim + 2 * valueDim, input: hidden, layer: layer, role: .attention)
+    builder.linear(p + "in_proj_ba", out: 2 * valueHeads, input: hidden, layer: layer, role: .attention)
+    builder.plain(p + "conv1d.weight", [convolutionChannels, 1, kernel], layer: layer, role: .attention)
+    builder.plain(p + "dt_bias", [valueHeads], layer: layer, role: .attention)
+    builder.plain(p + "A_log", [valueHeads], layer: layer, role: .attention)
+    builder.plain(p + "norm.weight", [valueHeadDim], layer: layer, role: .norm)
+    builder.linear(p + "out_proj", out: hidden, input: valueDim, layer: layer, role: .attention)
+  }
+}
+
+extension Config {
+  /// The Gated DeltaNet shape of a Qwen3-Next config.
+  func gatedDeltaNetShape(hidden: Int) throws -> GatedDeltaNetShape {
+    let family = modelType
+    return GatedDeltaNetShape(
+      keyHeads: try int("linear_num_key_heads", family: family),
+      valueHeads: try int("linear_num_value_heads", family: family),
+      keyHeadDim: try int("linear_key_head_dim", family: family),
+      valueHeadDim: try int("linear_value_head_dim", family: family),
+      kernel: try optionalInt("linear_conv_kernel_dim") ?? 4
+    )
+  }
+
+  /// The linear-attention layers: those `layer_types` names `linear_attention`,
+  /// else all but every `full_attention_interval`-th (transformers' default: 4).
+  func linearAttentionLayers(layers: Int) throws -> [Int] {
+    if let types = json["layer_types"]?.arrayValue?.compactMap(\.stringValue) {
+      guard types.count == layers else {
+        throw InputError(
+          .malformed,
+          source: source,
+          field: "layer_types",
+          message: "layer_types lists \(types.count) layers but num_hidden_layers is \(layers)",
+          expected: "one entry per decoder layer",
+          fix: "Use the model's original config.json"
+        )
+      }
+      return types.indices.filter { types[$0] == "linear_attention" }
+    }
+    let interval = max(try optionalInt("full_attention_interval") ?? 4, 1)
+    return (0..<layers).filter { ($0 + 1) % interval != 0 }
+  }
 }

@@ -7,8 +7,5 @@ extension ModelFamily {
     ModelFamily(name: "BLOOM", modelTypes: ["bloom"], reading: .tensorsOnly, baseModelPrefix: "transformer"),
     ModelFamily(name: "Falcon", modelTypes: ["falcon"], reading: .tensorsOnly, baseModelPrefix: "transformer"),
     ModelFamily(name: "GPT-J", modelTypes: ["gptj"], reading: .tensorsOnly, baseModelPrefix: "transformer"),
-    ModelFamily(name: "Granite", modelTypes: ["granite"], reading: .tensorsOnly, rotaryModule: true),
-    ModelFamily(name: "OLMo 2", modelTypes: ["olmo2"], reading: .tensorsOnly, rotaryModule: true),
-    ModelFamily(name: "Command-R", modelTypes: ["cohere"], reading: .tensorsOnly, rotaryModule: true),
   ]
 }

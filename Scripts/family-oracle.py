@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Counts what transformers' own modeling code builds from each family fixture.
+
+For every `Tests/ShardPlanTests/Fixtures/families/*.config.json` this builds the
+model with `AutoModelForCausalLM.from_config` on PyTorch's `meta` device (no
+memory is allocated, no weights are downloaded) in the config's dtype, and records
+what `save_pretrained` would write: every parameter once (tied weights once) and
+every persistent buffer, with their exact bytes. The result goes to
+`Fixtures/families/oracle.json`, which `FamilyOracleTests` compares with
+shardplan's own tensor list, to the byte.
+
+    Scripts/family-oracle.py            # needs torch and transformers
+    Scripts/family-oracle.py --seed T   # writes T.config.json from transformers' defaults
+
+The conformance venv of Scripts/check-emitters.sh has both (CPU torch):
+    .build/conformance/consumers/bin/python Scripts/family-oracle.py
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+import warnings
+
+import torch
+import transformers
+from transformers import AutoConfig, AutoModelForCausalLM
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "Tests" / "ShardPlanTests" / "Fixtures" / "families"
+
+
+def build(config_dict):
+    config = AutoConfig.for_model(**config_dict)
+    dtype = getattr(torch, {"float32": "float32", "float16": "float16"}.get(config_dict.get("torch_dtype"), "bfloat16"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.device("meta"):
+            return AutoModelForCausalLM.from_config(config, torch_dtype=dtype)
+
+
+def print_tensors(config_dict):
+    """One line per tensor name with the layer index replaced by N, first layer seen."""
+    import re
+
+    model = build(config_dict)
+    shown = {}
+    for name, tensor in model.state_dict().items():
+        folded = re.sub(r"\.(\d+)\.", ".N.", name, count=1)
+        layer = re.search(r"\.(\d+)\.", name)
+        shown.setdefault((folded, tuple(tensor.shape), str(tensor.dtype)), []).append(layer.group(1) if layer else "-")
+    for (folded, shape, dtype), layers in shown.items():
+        print(f"{folded} {list(shape)} {dtype} layers={','.join(layers[:6])}{'…' if len(layers) > 6 else ''} ({len(layers)})")
+
+
+def count(config_dict):
+    model = build(config_dict)
+    parameters = 0
+    total = 0
+    seen = set()
+    for _, p in model.named_parameters():
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        parameters += p.numel()
+        total += p.numel() * p.element_size()
+    buffers = 0
+    for module_name, module in model.named_modules():
+        for name, b in module.named_buffers(recurse=False):
+            if b is None or name in module._non_persistent_buffers_set:
+                continue
+            buffers += b.numel() * b.element_size()
+    return {
+        "class": type(model).__name__,
+        "parameters": parameters,
+        "parameterBytes": total,
+        "persistentBufferBytes": buffers,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", help="model_type whose transformers default config to write")
+    parser.add_argument("--name", help="fixture name for --seed")
+    parser.add_argument("--tensors", help="print the tensors transformers builds for this fixture, layers folded")
+    args = parser.parse_args()
+    if args.tensors:
+        print_tensors(json.loads((FIXTURES / f"{args.tensors}.config.json").read_text()))
+        return
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    if args.seed:
+        config = AutoConfig.for_model(args.seed).to_dict()
+        config["torch_dtype"] = "bfloat16"
+        for key in ("transformers_version", "dtype", "_name_or_path", "id2label", "label2id", "output_hidden_states"):
+            config.pop(key, None)
+        path = FIXTURES / f"{args.name or args.seed}.config.json"
+        path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {path.relative_to(ROOT)}")
+        return
+    oracle = {"transformers": transformers.__version__, "torch": torch.__version__, "models": {}}
+    for path in sorted(FIXTURES.glob("*.config.json")):
+        name = path.name[: -len(".config.json")]
+        result = count(json.loads(path.read_text()))
+        oracle["models"][name] = result
+        print(f"{name}: {result['class']} {result['parameters']:,} parameters, {result['parameterBytes']:,} bytes")
+    (FIXTURES / "oracle.json").write_text(json.dumps(oracle, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+import Foundation
+import Testing
+import _ShardPlanTestSupport
+
+@testable import ShardPlan
+
+/// Each family fixture's tensor list against what transformers' own modeling
+/// code builds from the same config.json (`Scripts/family-oracle.py`: the model
+/// instantiated on PyTorch's meta device, every parameter once and every
+/// persistent buffer, as `save_pretrained` writes them). The oracle reproduces the
+/// published `total_size` of Llama-3.1-8B (16,060,522,496), Qwen3-30B-A3B
+/// (61,064,245,248) and Mixtral-8x7B (93,405,585,408), which are among the fixtures.
+@Suite("Families against transformers' modeling code")
+struct FamilyOracleTests {
+  struct Oracle: Decodable {
+    struct Model: Decodable {
+      var `class`: String
+      var parameters: Int64
+      var parameterBytes: Int64
+      var persistentBufferBytes: Int64
+    }
+    var transformers: String
+    var models: [String: Model]
+  }
+
+  static let folder = "Tests/ShardPlanTests/Fixtures/families"
+
+  static let oracle: Oracle = {
+    let url = URL(fileURLWithPath: Repository.path(folder + "/oracle.json"))
+    // swift-format-ignore: NeverUseForceTry
+    return try! JSONDecoder().decode(Oracle.self, from: Data(contentsOf: url))
+  }()
+
+  static func spec(_ name: String) throws -> ModelSpec {
+    let path = Repository.path("\(folder)/\(name).config.json")
+    return try HFConfigReader.read(
+      Data(contentsOf: URL(fileURLWithPath: path)),
+      name: name,
+      source: path
+    )
+  }
+
+  static let names = oracle.models.keys.sorted()
+
+  static func modelType(_ name: String) throws -> String {
+    let path = Repository.path("\(folder)/\(name).config.json")
+    let json = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path)), source: path)
+    return json["model_type"]?.stringValue ?? ""
+  }
+
+  /// Every family shardplan reads gets transformers' bytes and parameter count exactly.
+  @Test(arguments: names)
+  func weightsMatchTransformers(_ name: String) throws {
+    guard ModelFamily.named(modelType: try Self.modelType(name))?.readsConfig == true else { return }
+    let expected = try #require(Self.oracle.models[name])
+    let spec = try Self.spec(name)
+    #expect(spec.unknownArchitecture == nil, "\(name) is read as an unknown architecture")
+    #expect(spec.weightBytes == expected.parameterBytes + expected.persistentBufferBytes, "\(name) bytes")
+    #expect(spec.parameters == expected.parameters, "\(name) parameters")
+  }
+
+  /// A fixture of a family shardplan does not read yet (Falcon, Falcon-H1,
+  /// Nemotron-H, MiniMax) fails closed: from config.json alone the loader refuses it,
+  /// naming the model_type, rather than guess a Llama-shaped total.
+  @Test(arguments: names)
+  func unreadFamiliesFailClosed(_ name: String) throws {
+    let type = try Self.modelType(name)
+    guard ModelFamily.named(modelType: type)?.readsConfig != true else { return }
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("oracle-\(name)-\(getpid())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try FileManager.default.copyItem(
+      atPath: Repository.path("\(Self.folder)/\(name).config.json"),
+      toPath: folder.appendingPathComponent("config.json").path
+    )
+    #expect {
+      try ModelLoader(environment: [:]).load(folder.path)
+    } throws: { error in
+      "\(error)".contains(type)
+    }
+  }
+
+  /// The fixtures cover both kinds, so neither test above passes vacuously.
+  @Test func fixturesCoverReadAndUnreadFamilies() throws {
+    let read = try Self.names.filter { ModelFamily.named(modelType: try Self.modelType($0))?.readsConfig == true }
+    #expect(read.count >= 15)
+    #expect(Self.names.count - read.count >= 3)
+  }
+}
+
+/// KV cache and recurrent state of the hybrid and chunked-attention families,
+/// each worked out by hand from transformers' modeling code in the comment.
+@Suite("KV cache and recurrent state by family")
+struct FamilyCacheTests {
+  static func cache(_ name: String) throws -> (ModelSpec, KVCacheModel) {
+    let spec = try FamilyOracleTests.spec(name)
+    return (spec, KVCacheModel(attention: spec.attention, type: .bf16))
+  }
+
+  /// Qwen3-Next (the 80B-A3B shape): 48 layers, every fourth full attention.
+  /// Gated DeltaNet layers (36): convolution state (2·16·128 + 32·128) · (4 − 1) =
+  /// 24,576 values, recurrent state 32 value heads · 128 · 128 = 524,288 values;
+  /// 548,864 values · 2 bytes = 1,097,728 bytes per layer, 39,518,208 per sequence.
+  /// Full-attention layers (12): 2 KV heads · (256 + 256) · 2 bytes = 2,048 bytes
+  /// per token each, 24,576 per token.
+  @Test func qwen3NextHybrid() throws {
+    let (spec, cache) = try Self.cache("qwen3_next")
+    #expect(spec.attention.layers.filter { $0 == .full }.count == 12)
+    #expect(spec.attention.layers[3] == .full && spec.attention.layers[0] == .recurrent(stateBytes: 1_097_728))
+    #expect(cache.bytesPerToken() == 24_576)
+    #expect(cache.stateBytesPerSequence() == 39_518_208)
+    // The state does not grow with the context; the KV cache does.
+    #expect(
+      cache.bytes(context: 8192, sequences: 2) == 2 * (8192 * 24_576 + 39_518_208)
+    )
+    // Tensor parallelism splits the state by heads: each of 4 ranks holds a quarter.
+    #expect(cache.stateBytesPerSequence(tensorParallel: 4) == 36 * (1_097_728 / 4))
+  }
+
+  /// Mamba (transformers' default: hidden 768, inner 1536, state 16, kernel 4,
+  /// 32 layers): 1536 · 3 + 1536 · 16 = 29,184 values, 58,368 bytes per layer,
+  /// 1,867,776 bytes per sequence, no KV cache at all.
+  @Test func mambaState() throws {
+    let (_, cache) = try Self.cache("mamba")
+    #expect(cache.bytesPerToken() == 0)
+    #expect(cache.stateBytesPerSequence() == 1_867_776)
+    #expect(cache.bytes(context: 1_000_000, sequences: 3) == 3 * 1_867_776)
+  }
+
+  /// Mamba-2 (hidden 4096, inner 8192, 128 heads of 64, 8 groups, state 128, kernel 4,
+  /// 64 layers): convolution (8192 + 2 · 8 · 128) · 3 = 30,720 values, SSM state
+  /// 128 · 64 · 128 = 1,048,576 values; 2,158,592 bytes per layer, 138,149,888 per sequence.
+  @Test func mamba2State() throws {
+    let (_, cache) = try Self.cache("mamba2")
+    #expect(cache.stateBytesPerSequence() == 138_149_888)
+    #expect(cache.bytesPerToken() == 0)
+  }
+
+  /// Jamba (v0.1's shape): attention on layers 4, 12, 20, 28; Mamba on the other 28.
+  /// Mamba: 8192 · 3 + 8192 · 16 = 155,648 values, 311,296 bytes per layer, 8,716,288
+  /// per sequence. Attention: 8 KV heads · 128 · 2 · 2 bytes = 4,096 per token and
+  /// layer, 16,384 per token.
+  @Test func jambaHybrid() throws {
+    let (spec, cache) = try Self.cache("jamba")
+    #expect(spec.attention.layers.indices.filter { spec.attention.layers[$0] == .full } == [4, 12, 20, 28])
+    #expect(cache.stateBytesPerSequence() == 8_716_288)
+    #expect(cache.bytesPerToken() == 16_384)
+    #expect(spec.moe?.moeLayers == Array(stride(from: 1, to: 32, by: 2)))
+  }
+
+  /// Llama 4 Scout: chunked local attention (8192 tokens) on 36 layers, full on 12
+  /// (every fourth, without RoPE); 8 KV heads · 128 · 2 · 2 bytes = 4,096 bytes per
+  /// token and layer. At 32,768 tokens: 36 · 8192 · 4096 + 12 · 32,768 · 4096 =
+  /// 2,818,572,288 bytes per sequence, not the 6,442,450,944 of full attention everywhere.
+  @Test func llama4ChunkedAttention() throws {
+    let (spec, cache) = try Self.cache("llama4_text")
+    #expect(spec.attention.layers.filter { $0 == .sliding(window: 8192) }.count == 36)
+    #expect(cache.bytes(context: 32_768, sequences: 1) == 2_818_572_288)
+    #expect(spec.moe?.routedExperts == 16 && spec.moe?.expertsPerToken == 1 && spec.moe?.sharedExperts == 1)
+  }
+
+  /// The estimate shows the state as its own term, per sequence, and counts it in
+  /// the total; a plan on a card too small for the state of many sequences says so.
+  @Test func estimateAndPlanCountTheState() throws {
+    let spec = try FamilyOracleTests.spec("mamba2")
+    let workload = Workload(mode: .inference, context: 4096, batch: 8)
+    let estimate = MemoryModel.estimate(model: spec, workload: workload, weights: .stored("bf16"))
+    #expect(estimate.stateBytesPerSequence == 138_149_888)
+    #expect(estimate.stateBytes == 8 * 138_149_888)
+    #expect(estimate.kvCacheBytes == 0)
+    let withoutState = estimate.weightBytesPerGPU + estimate.activationBytes + estimate.overheadBytes
+    #expect(estimate.perGPUBytes == withoutState + estimate.stateBytes)
+    let report = EstimateReport(model: spec, workload: workload, estimate: estimate).tableText()
+    #expect(report.contains("recurrent state") && report.contains("per sequence"))
+  }
+}
