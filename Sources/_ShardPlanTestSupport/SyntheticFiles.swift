@@ -44,6 +44,7 @@ public enum SyntheticFiles {
   /// A GGUF metadata value to write.
   public enum Meta {
     case u32(UInt32), i32(Int32), f32(Float), string(String), strings([String]), bool(Bool), u64(UInt64)
+    case u32s([UInt32])
   }
 
   /// Writes a GGUF v3 file with the given metadata and tensors (ggml type ids,
@@ -76,6 +77,9 @@ public enum SyntheticFiles {
       case .bool(let v): u32(7); data.append(v ? 1 : 0)
       case .string(let v): u32(8); string(v)
       case .u64(let v): u32(10); u64(v)
+      case .u32s(let values):
+        u32(9); u32(4); u64(UInt64(values.count))
+        for v in values { u32(v) }
       case .strings(let values):
         u32(9); u32(8); u64(UInt64(values.count))
         for v in values { string(v) }

@@ -174,3 +174,76 @@ struct FamilyCacheTests {
     #expect(report.contains("recurrent state") && report.contains("per sequence"))
   }
 }
+
+/// Recurrent state read from GGUF metadata alone, as llama.cpp sizes it (f32).
+@Suite("Recurrent state from GGUF metadata")
+struct GGUFStateTests {
+  static func spec(_ label: String, _ metadata: [(String, SyntheticFiles.Meta)]) throws -> ModelSpec {
+    let folder = try SyntheticFiles.folder("gguf-state-\(label)")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let url = folder.appendingPathComponent("model.gguf")
+    try SyntheticFiles.writeGGUF(
+      url,
+      metadata: metadata,
+      tensors: [(name: "token_embd.weight", type: 0, dimensions: [64, 100], bytes: 64 * 100 * 4)]
+    )
+    return try GGUFModel.spec(path: url.path)
+  }
+
+  /// Qwen3-Next as llama.cpp's converter writes it: ssm.state_size = d_k 128,
+  /// ssm.group_count = 16 key heads, ssm.inner_size = 32 · 128 = 4096 value dim,
+  /// conv kernel 4, every fourth layer full attention. State per recurrent layer:
+  /// 3 · (4096 + 2 · 16 · 128) + 128 · 4096 = 548,864 values, 2,195,456 bytes in f32;
+  /// 6 of 8 layers recurrent: 13,172,736 bytes per sequence. KV on the 2 full
+  /// layers: 2 heads · (256 + 256) · 2 bytes = 2,048 per token and layer.
+  @Test func qwen3NextFromGGUF() throws {
+    let spec = try Self.spec(
+      "qwen3next",
+      [
+        ("general.architecture", .string("qwen3next")), ("qwen3next.block_count", .u32(8)),
+        ("qwen3next.embedding_length", .u32(64)), ("qwen3next.attention.head_count", .u32(16)),
+        ("qwen3next.attention.head_count_kv", .u32(2)), ("qwen3next.attention.key_length", .u32(256)),
+        ("qwen3next.attention.value_length", .u32(256)), ("qwen3next.ssm.conv_kernel", .u32(4)),
+        ("qwen3next.ssm.state_size", .u32(128)), ("qwen3next.ssm.group_count", .u32(16)),
+        ("qwen3next.ssm.time_step_rank", .u32(32)), ("qwen3next.ssm.inner_size", .u32(4096)),
+        ("qwen3next.full_attention_interval", .u32(4)),
+      ]
+    )
+    let cache = KVCacheModel(attention: spec.attention, type: .f16)
+    #expect(spec.unknownArchitecture == nil)
+    #expect(cache.stateBytesPerSequence() == 6 * 2_195_456)
+    #expect(cache.bytesPerToken() == 2 * 2048)
+  }
+
+  /// Jamba in GGUF: a per-layer head_count_kv array, 0 on the Mamba layers. Mamba
+  /// (n_group 0): 3 · 8192 + 16 · 8192 = 155,648 values, 622,592 bytes in f32.
+  @Test func jambaFromPerLayerHeads() throws {
+    let kv: [UInt32] = [0, 0, 0, 0, 8, 0, 0, 0]
+    let spec = try Self.spec(
+      "jamba",
+      [
+        ("general.architecture", .string("jamba")), ("jamba.block_count", .u32(8)),
+        ("jamba.embedding_length", .u32(64)), ("jamba.attention.head_count", .u32(32)),
+        ("jamba.attention.head_count_kv", .u32s(kv)), ("jamba.attention.key_length", .u32(128)),
+        ("jamba.ssm.conv_kernel", .u32(4)), ("jamba.ssm.state_size", .u32(16)),
+        ("jamba.ssm.inner_size", .u32(8192)), ("jamba.ssm.time_step_rank", .u32(256)),
+      ]
+    )
+    #expect(spec.attention.layers.filter { $0 == .full }.count == 1)
+    #expect(KVCacheModel(attention: spec.attention, type: .f16).stateBytesPerSequence() == 7 * 622_592)
+  }
+
+  /// State-space keys this reader cannot size (no inner size): the weights are
+  /// read, the state is refused until given.
+  @Test func uninterpretableStateFailsClosed() throws {
+    let spec = try Self.spec(
+      "odd",
+      [
+        ("general.architecture", .string("oddssm")), ("oddssm.block_count", .u32(4)),
+        ("oddssm.embedding_length", .u32(64)), ("oddssm.ssm.state_size", .u32(16)),
+      ]
+    )
+    #expect(spec.unknownArchitecture == "oddssm")
+    #expect(!spec.kvCacheIsKnown)
+  }
+}

@@ -87,6 +87,42 @@ package enum GGUFModel {
         maxWindowLayers: nil
       )
     }
+    // Recurrent layers (Mamba, Mamba-2, Gated DeltaNet, and the hybrids): llama.cpp
+    // keeps per sequence and layer a convolution state of (d_conv − 1) ·
+    // (d_inner + 2 · n_group · d_state) values and a recurrent state of
+    // d_state · d_inner values, both in f32 (llama-memory-recurrent).
+    var notes: [String] = []
+    var unknownState: String?
+    if metadata.keys.contains(where: { $0.hasPrefix("\(architecture).ssm.") }) {
+      if let inner = int("ssm.inner_size"), let state = int("ssm.state_size"), let kernel = int("ssm.conv_kernel") {
+        let groups = int("ssm.group_count") ?? 0
+        let values =
+          Int64(max(kernel - 1, 0)) * (Int64(inner) + 2 * Int64(groups) * Int64(state)) + Int64(state) * Int64(inner)
+        let recurrent = LayerAttention.recurrent(stateBytes: values * 4)
+        let perLayerKV: [Int]? = {
+          if case .array(let values) = key("attention.head_count_kv") ?? .bool(false) {
+            return values.compactMap(\.intValue).map { Int($0) }
+          }
+          return nil
+        }()
+        for layer in 0..<decoderLayers {
+          let isRecurrent: Bool
+          if let perLayerKV, perLayerKV.count >= decoderLayers {
+            isRecurrent = perLayerKV[layer] == 0
+          } else if let interval = int("full_attention_interval"), interval > 0 {
+            isRecurrent = (layer + 1) % interval != 0
+          } else {
+            isRecurrent = heads == 0 || kvHeads == 0
+          }
+          if isRecurrent { attentionLayers[layer] = recurrent }
+        }
+        notes.append(
+          "recurrent state in f32, as llama.cpp keeps it: \(values * 4) bytes per sequence and recurrent layer"
+        )
+      } else {
+        unknownState = architecture
+      }
+    }
     var mla: AttentionSpec.MLA?
     if let rank = int("attention.kv_lora_rank"), rank > 0 {
       mla = .init(kvLoraRank: rank, ropeHeadDim: int("rope.dimension_count") ?? 64)
@@ -110,7 +146,7 @@ package enum GGUFModel {
         moeLayers: moeLayers
       )
     }
-    return ModelSpec(
+    var spec = ModelSpec(
       name: metadata["general.name"]?.stringValue ?? name,
       family: architecture,
       hiddenSize: hidden,
@@ -132,7 +168,12 @@ package enum GGUFModel {
       tensors: tensors,
       tensorSource: .gguf,
       quantization: types.sorted().joined(separator: "+"),
-      notes: fileType.map { ["GGUF v\(header.version), general.file_type \($0)"] } ?? ["GGUF v\(header.version)"]
+      notes: (fileType.map { ["GGUF v\(header.version), general.file_type \($0)"] } ?? ["GGUF v\(header.version)"])
+        + notes
     )
+    // State-space metadata this reader cannot interpret: the weights are exact,
+    // the state is refused (fail closed) until given.
+    spec.unknownArchitecture = unknownState
+    return spec
   }
 }
