@@ -55,21 +55,34 @@ def print_tensors(config_dict):
 
 def count(config_dict):
     model = build(config_dict)
+    dtype = next(model.parameters()).dtype
+    # Modules from_pretrained keeps in float32 under bf16 too (`_keep_in_fp32_modules_strict`:
+    # DeepSeek-V3's e_score_correction_bias); their checkpoints store them so. The
+    # non-strict list applies to float16 loads only.
+    fp32 = list(getattr(model, "_keep_in_fp32_modules_strict", None) or [])
+    if dtype == torch.float16:
+        fp32 += list(getattr(model, "_keep_in_fp32_modules", None) or [])
+
+    def size(name, tensor):
+        if any(part in name for part in fp32) and tensor.is_floating_point():
+            return tensor.numel() * 4
+        return tensor.numel() * tensor.element_size()
+
     parameters = 0
     total = 0
     seen = set()
-    for _, p in model.named_parameters():
+    for name, p in model.named_parameters():
         if id(p) in seen:
             continue
         seen.add(id(p))
         parameters += p.numel()
-        total += p.numel() * p.element_size()
+        total += size(name, p)
     buffers = 0
     for module_name, module in model.named_modules():
         for name, b in module.named_buffers(recurse=False):
             if b is None or name in module._non_persistent_buffers_set:
                 continue
-            buffers += b.numel() * b.element_size()
+            buffers += size(f"{module_name}.{name}", b)
     return {
         "class": type(model).__name__,
         "parameters": parameters,
@@ -91,6 +104,8 @@ def main():
     if args.seed:
         config = AutoConfig.for_model(args.seed).to_dict()
         config["torch_dtype"] = "bfloat16"
+        if config.get("head_dim", 0) is None:
+            config.pop("head_dim")  # None means hidden_size / heads, and reads back as an error
         for key in ("transformers_version", "dtype", "_name_or_path", "id2label", "label2id", "output_hidden_states"):
             config.pop(key, None)
         path = FIXTURES / f"{args.name or args.seed}.config.json"

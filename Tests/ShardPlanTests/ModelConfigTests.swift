@@ -26,8 +26,9 @@ struct ModelConfigTests {
     .init(file: "Qwen__Qwen3-30B-A3B", bytes: 61_064_245_248, parameters: 30_532_122_624),
     .init(file: "mistralai__Mistral-7B-v0.1", bytes: 14_483_464_192, parameters: 7_241_732_096),
     .init(file: "mistralai__Mixtral-8x7B-v0.1", bytes: 93_405_585_408, parameters: 46_702_792_704),
-    // Parameters exclude the FP8 block scales (the Hub's 684,531,386,000 includes their 41,540,496 elements).
-    .init(file: "deepseek-ai__DeepSeek-V3", bytes: 688_574_839_360, parameters: 684_489_845_504),
+    // Parameters exclude the FP8 block scales (the Hub's 684,531,386,000 includes their 41,540,496 elements)
+    // and the 58 decoder layers' float32 score-correction biases (58 × 256), buffers in transformers.
+    .init(file: "deepseek-ai__DeepSeek-V3", bytes: 688_574_839_360, parameters: 684_489_830_656),
     // Logical parameters: bf16 tensors + 2 FP4 values per packed byte (the Hub also counts the scale bytes).
     .init(file: "openai__gpt-oss-20b", bytes: 13_761_264_768, parameters: 20_914_757_184),
     .init(file: "microsoft__phi-2", bytes: 5_559_367_680, parameters: 2_779_683_840),

@@ -49,7 +49,10 @@ extension Config {
     let mtp = try optionalInt("num_nextn_predict_layers") ?? 0
     let (storage, skip, quantization) = try linearStorage()
     var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
-    let correctionBias = json["topk_method"]?.stringValue == "noaux_tc"
+    // V3's router (noaux_tc) has a float32 score-correction bias; transformers'
+    // DeepSeek-V3 model has it whatever topk_method says, V2's never.
+    let topK = json["topk_method"]?.stringValue
+    let correctionBias = topK == "noaux_tc" || (topK == nil && family != "deepseek_v2")
     builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
     var moeLayers: [Int] = []
     func decoderLayer(_ layer: Int, role override: TensorRole?) {
@@ -95,7 +98,7 @@ extension Config {
             p + "mlp.gate.e_score_correction_bias",
             [experts],
             layer: layer,
-            role: override ?? .router,
+            role: override ?? .buffer,
             dtype: .f32
           )
         }

@@ -11,7 +11,7 @@ extension ModelFamily {
   /// Mistral: Llama with a sliding window on every layer.
   static let mistral = ModelFamily(
     name: "Mistral",
-    modelTypes: ["mistral"],
+    modelTypes: ["mistral", "ministral"],
     reading: .decoder(DecoderTraits()),
     slidingWindow: .everyLayer,
     rotaryModule: true
