@@ -251,3 +251,49 @@ struct GGUFStateTests {
     #expect(!spec.kvCacheIsKnown)
   }
 }
+
+/// A config whose numbers contradict each other is refused, naming the field.
+@Suite("Contradicting config numbers")
+struct ContradictingConfigTests {
+  static let base: [String: String] = [
+    "model_type": "\"llama\"", "hidden_size": "4096", "num_hidden_layers": "4", "num_attention_heads": "32",
+    "num_key_value_heads": "8", "vocab_size": "32000", "intermediate_size": "11008",
+  ]
+
+  static func read(_ changes: [String: String]) throws -> ModelSpec {
+    let fields = base.merging(changes) { $1 }.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }
+    return try HFConfigReader.read(
+      Data("{\(fields.joined(separator: ", "))}".utf8),
+      name: "test",
+      source: "test/config.json"
+    )
+  }
+
+  @Test(arguments: [
+    (["num_key_value_heads": "12"], "num_key_value_heads"),  // 12 does not divide 32
+    (["num_key_value_heads": "64"], "num_key_value_heads"),  // more KV heads than heads
+    (["num_key_value_heads": "0"], "num_key_value_heads"),
+    (["hidden_size": "4100"], "num_attention_heads"),  // 4100 / 32 is not whole, no head_dim
+    (["vocab_size": "0"], "vocab_size"),
+    (["head_dim": "0"], "head_dim"),
+    (["layer_types": #"["full_attention", "sliding_attention"]"#], "layer_types"),  // 2 for 4 layers
+    (
+      ["model_type": "\"qwen3_next\"", "num_experts": "4", "num_experts_per_tok": "2", "layer_types": #"["linear_attention"]"#],
+      "layer_types"
+    ),
+  ])
+  func refusedNamingTheField(_ changes: [String: String], _ field: String) throws {
+    #expect {
+      try Self.read(changes)
+    } throws: { error in
+      (error as? InputError)?.field == field && "\(error)".contains("test/config.json")
+    }
+  }
+
+  /// The same numbers made consistent are read: an explicit head_dim frees the
+  /// hidden size from being a multiple of the heads (Gemma, Qwen3).
+  @Test func consistentNumbersAreRead() throws {
+    #expect(try Self.read([:]).attention.keyHeadDim == 128)
+    #expect(try Self.read(["hidden_size": "4100", "head_dim": "128"]).attention.keyHeadDim == 128)
+  }
+}

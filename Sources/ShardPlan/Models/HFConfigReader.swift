@@ -176,6 +176,47 @@ struct Config {
     }
   }
 
+  /// The head dimension, after checking that the attention numbers agree: every
+  /// size positive, KV heads dividing the query heads (grouped-query attention),
+  /// and, without an explicit `head_dim`, heads dividing the hidden size.
+  ///
+  /// - Throws: ``InputError`` naming the field that contradicts the others.
+  func attentionShape(hidden: Int, heads: Int, kvHeads: Int, vocab: Int) throws -> Int {
+    func contradiction(_ field: String, _ message: String, expected: String) -> InputError {
+      InputError(
+        .malformed,
+        source: source,
+        field: field,
+        message: message,
+        expected: expected,
+        fix: "Use the model's original config.json"
+      )
+    }
+    for (field, value) in [("hidden_size", hidden), ("num_attention_heads", heads), ("vocab_size", vocab)]
+    where value <= 0 {
+      throw contradiction(field, "'\(field)' is \(value)", expected: "a positive number")
+    }
+    guard kvHeads > 0, kvHeads <= heads, heads % kvHeads == 0 else {
+      throw contradiction(
+        "num_key_value_heads",
+        "\(kvHeads) key/value heads do not divide \(heads) attention heads",
+        expected: "a divisor of num_attention_heads (\(heads))"
+      )
+    }
+    if let explicit = try optionalInt("head_dim") {
+      guard explicit > 0 else { throw contradiction("head_dim", "'head_dim' is 0", expected: "a positive number") }
+      return explicit
+    }
+    guard hidden % heads == 0 else {
+      throw contradiction(
+        "num_attention_heads",
+        "hidden_size \(hidden) is not a multiple of num_attention_heads \(heads), and no head_dim is given",
+        expected: "a divisor of hidden_size, or an explicit head_dim"
+      )
+    }
+    return hidden / heads
+  }
+
   /// A model with standard (non-MLA) attention: every family but DeepSeek's.
   func standardSpec(
     name: String,
@@ -251,15 +292,7 @@ struct Config {
     let heads = try int("num_attention_heads", family: family)
     let kvHeads = try optionalInt("num_key_value_heads") ?? heads
     let vocab = try int("vocab_size", family: family)
-    guard heads > 0, kvHeads > 0, hidden > 0 else {
-      throw InputError(
-        .malformed,
-        source: source,
-        field: "num_attention_heads",
-        message: "heads and hidden size must be positive"
-      )
-    }
-    let headDim = try optionalInt("head_dim") ?? hidden / heads
+    let headDim = try attentionShape(hidden: hidden, heads: heads, kvHeads: kvHeads, vocab: vocab)
     let intermediate = try optionalInt("intermediate_size") ?? 4 * hidden
     let (storage, skip, quantization) = try linearStorage()
     let tied = tiedOverride ?? bool("tie_word_embeddings", default: traits.tiedByDefault)
@@ -553,7 +586,17 @@ struct Config {
   /// lists them, else the family's rule (``ModelFamily/SlidingWindow``).
   func layerAttention(layers: Int, rule: ModelFamily.SlidingWindow) throws -> [LayerAttention] {
     let window = try optionalInt("sliding_window")
-    if let types = json["layer_types"]?.arrayValue?.compactMap(\.stringValue), types.count == layers {
+    if let types = json["layer_types"]?.arrayValue?.compactMap(\.stringValue) {
+      guard types.count == layers else {
+        throw InputError(
+          .malformed,
+          source: source,
+          field: "layer_types",
+          message: "layer_types lists \(types.count) layers but num_hidden_layers is \(layers)",
+          expected: "one entry per decoder layer",
+          fix: "Use the model's original config.json"
+        )
+      }
       let chunk = try optionalInt("attention_chunk_size")
       return types.map { type in
         switch type {

@@ -165,15 +165,7 @@ extension Config {
     let kvHeads = try optionalInt("num_key_value_heads") ?? heads
     let vocab = try int("vocab_size", family: family)
     let intermediate = try int("intermediate_size", family: family)
-    guard heads > 0, kvHeads > 0, hidden % heads == 0 else {
-      throw InputError(
-        .malformed,
-        source: source,
-        field: "num_attention_heads",
-        message: "hidden_size \(hidden) is not a multiple of num_attention_heads \(heads)"
-      )
-    }
-    let headDim = hidden / heads
+    let headDim = try attentionShape(hidden: hidden, heads: heads, kvHeads: kvHeads, vocab: vocab)
     let experts = try optionalInt("num_experts") ?? 1
     let perToken = try optionalInt("num_experts_per_tok") ?? 1
     let attentionPeriod = max(try optionalInt("attn_layer_period") ?? 8, 1)

@@ -108,17 +108,7 @@ extension Config {
   /// The linear-attention layers: those `layer_types` names `linear_attention`,
   /// else all but every `full_attention_interval`-th (transformers' default: 4).
   func linearAttentionLayers(layers: Int) throws -> [Int] {
-    if let types = json["layer_types"]?.arrayValue?.compactMap(\.stringValue) {
-      guard types.count == layers else {
-        throw InputError(
-          .malformed,
-          source: source,
-          field: "layer_types",
-          message: "layer_types lists \(types.count) layers but num_hidden_layers is \(layers)",
-          expected: "one entry per decoder layer",
-          fix: "Use the model's original config.json"
-        )
-      }
+    if let types = json["layer_types"]?.arrayValue?.compactMap(\.stringValue), types.count == layers {
       return types.indices.filter { types[$0] == "linear_attention" }
     }
     let interval = max(try optionalInt("full_attention_interval") ?? 4, 1)
