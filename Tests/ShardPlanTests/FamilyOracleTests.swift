@@ -278,7 +278,10 @@ struct ContradictingConfigTests {
     (["head_dim": "0"], "head_dim"),
     (["layer_types": #"["full_attention", "sliding_attention"]"#], "layer_types"),  // 2 for 4 layers
     (
-      ["model_type": "\"qwen3_next\"", "num_experts": "4", "num_experts_per_tok": "2", "layer_types": #"["linear_attention"]"#],
+      [
+        "model_type": "\"qwen3_next\"", "num_experts": "4", "num_experts_per_tok": "2",
+        "layer_types": #"["linear_attention"]"#,
+      ],
       "layer_types"
     ),
   ])

@@ -476,6 +476,11 @@ struct Config {
       builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head)
       if bool("lm_head_bias", default: false) { builder.plain("lm_head.bias", [vocab], layer: nil, role: .head) }
     }
+    if traits.gatedDeltaNet {
+      notes.append(
+        "the checkpoint also stores a multi-token-prediction block (mtp.*), which transformers does not load and vLLM loads only for speculative decoding: not counted"
+      )
+    }
     if let mtp = try optionalInt("num_nextn_predict_layers"), mtp > 0 {
       notes.append(
         "the checkpoint also stores \(mtp) multi-token-prediction layer(s), which transformers does not load and vLLM loads only for speculative decoding: not counted"
