@@ -68,7 +68,7 @@ public struct KVCacheModel: Hashable, Sendable {
   func entriesPerToken(_ layer: LayerAttention, tensorParallel: Int) -> Int64 {
     switch layer {
     case .none, .recurrent: return 0
-    case .full, .sliding: break
+    case .full, .sliding, .fullAndRecurrent: break
     }
     if let mla = attention.mla { return Int64(mla.kvLoraRank + mla.ropeHeadDim) }
     let heads = max(1, attention.kvHeads / max(tensorParallel, 1))
@@ -80,7 +80,7 @@ public struct KVCacheModel: Hashable, Sendable {
   func bytesPerToken(_ layer: LayerAttention, tensorParallel: Int) -> Int64 {
     switch layer {
     case .none, .recurrent: return 0
-    case .full, .sliding: break
+    case .full, .sliding, .fullAndRecurrent: break
     }
     // Given by the user for an unknown architecture: bytes as given, in whatever type.
     if let given = attention.kvBytesPerTokenPerLayer { return given }
@@ -104,7 +104,7 @@ public struct KVCacheModel: Hashable, Sendable {
 
   /// The state of one sequence in one layer on one rank.
   func stateBytes(_ layer: LayerAttention, tensorParallel: Int) -> Int64 {
-    guard case .recurrent(let bytes) = layer else { return 0 }
+    let bytes = layer.stateBytes
     let ranks = Int64(max(tensorParallel, 1))
     return (bytes + ranks - 1) / ranks
   }

@@ -324,7 +324,7 @@ struct Config {
     switch expertLayout {
     case .inferred:
       break
-    case .mixtral, .graniteStacked:
+    case .mixtral, .miniMax, .graniteStacked:
       experts = try int("num_local_experts", family: family)
       expertsPerToken = try int("num_experts_per_tok", family: family)
       moeLayers = Array(0..<layers)
@@ -521,8 +521,11 @@ struct Config {
   ) throws {
     switch layout {
     case .inferred: return
-    case .mixtral:
+    case .mixtral, .miniMax:
       builder.plain(p + "block_sparse_moe.gate.weight", [experts, hidden], layer: layer, role: .router)
+      if case .miniMax = layout {
+        builder.plain(p + "block_sparse_moe.e_score_correction_bias", [experts], layer: layer, role: .buffer)
+      }
       for e in 0..<experts {
         let q = p + "block_sparse_moe.experts.\(e)."
         builder.linear(q + "w1", out: intermediate, input: hidden, layer: layer, role: .expert, expert: e)

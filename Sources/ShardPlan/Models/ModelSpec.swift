@@ -88,6 +88,17 @@ public enum LayerAttention: Hashable, Sendable, Codable {
   /// KV cache, but a fixed state of `stateBytes` per sequence (convolution and
   /// recurrent state, in the weights' float type), whatever the context length.
   case recurrent(stateBytes: Int64)
+  /// Full attention and a recurrent mixer side by side in one layer (Falcon-H1):
+  /// a KV cache per token and a fixed state per sequence.
+  case fullAndRecurrent(stateBytes: Int64)
+
+  /// The recurrent state this layer keeps per sequence (0 for attention-only layers).
+  public var stateBytes: Int64 {
+    switch self {
+    case .recurrent(let bytes), .fullAndRecurrent(let bytes): bytes
+    case .full, .sliding, .none: 0
+    }
+  }
 }
 
 /// The attention shape of the model.

@@ -62,7 +62,61 @@ struct MambaMixerShape {
   }
 }
 
+/// The shape of a Mamba-2 mixer as transformers builds it (`Mamba2Mixer`, and the
+/// mixers of Falcon-H1 and Nemotron-H): `in_proj` [2·D + 2·G·N + heads, H], a
+/// depthwise `conv1d` over D + 2·G·N channels, `dt_bias`, `A_log` and `D` per head,
+/// an optional gated RMS norm [D] and `out_proj` [H, D], where D = heads · head_dim,
+/// G the groups and N the state size.
+///
+/// Per sequence it keeps (D + 2·G·N)·(kernel − 1) convolution values and
+/// heads · head_dim · N SSM values.
+struct Mamba2MixerShape {
+  var inner: Int
+  var heads: Int
+  var headDim: Int?
+  var groups: Int
+  var state: Int
+  var kernel: Int
+  var convolutionBias: Bool
+  var projectionBias: Bool
+  var gatedNorm: Bool
+  /// A bias on `out_proj` (Falcon-H1's `projectors_bias`); `projectionBias` when nil.
+  var outputBias: Bool? = nil
+
+  var channels: Int { inner + 2 * groups * state }
+  var convolutionValues: Int64 { Int64(channels) * Int64(max(kernel - 1, 0)) }
+  var ssmValues: Int64 { Int64(heads) * Int64(headDim ?? inner / max(heads, 1)) * Int64(state) }
+
+  /// State bytes per sequence: the convolution state in `element` bytes, the SSM
+  /// state in `ssmElement` (float32 where the config's `mamba_ssm_cache_dtype` says so).
+  func stateBytes(element: Int, ssmElement: Int) -> Int64 {
+    convolutionValues * Int64(element) + ssmValues * Int64(ssmElement)
+  }
+
+  func append(to builder: inout TensorListBuilder, prefix m: String, hidden: Int, layer: Int) {
+    let projection = 2 * inner + 2 * groups * state + heads
+    builder.linear(m + "in_proj", out: projection, input: hidden, layer: layer, role: .attention)
+    if projectionBias { builder.plain(m + "in_proj.bias", [projection], layer: layer, role: .attention) }
+    builder.plain(m + "conv1d.weight", [channels, 1, kernel], layer: layer, role: .attention)
+    if convolutionBias { builder.plain(m + "conv1d.bias", [channels], layer: layer, role: .attention) }
+    builder.plain(m + "dt_bias", [heads], layer: layer, role: .attention)
+    builder.plain(m + "A_log", [heads], layer: layer, role: .attention)
+    builder.plain(m + "D", [heads], layer: layer, role: .attention)
+    if gatedNorm { builder.plain(m + "norm.weight", [inner], layer: layer, role: .norm) }
+    builder.linear(m + "out_proj", out: hidden, input: inner, layer: layer, role: .attention)
+    if outputBias ?? projectionBias {
+      builder.plain(m + "out_proj.bias", [hidden], layer: layer, role: .attention)
+    }
+  }
+}
+
 extension Config {
+  /// The element bytes of an SSM state: float32 where `mamba_ssm_cache_dtype` says
+  /// so (vLLM reads the key), else the weights' float type.
+  func ssmStateElementBytes() -> Int {
+    json["mamba_ssm_cache_dtype"]?.stringValue == "float32" ? 4 : dtype.bytesPerElement
+  }
+
   /// Mamba's time-step rank: an integer, or `"auto"` for ⌈hidden / 16⌉.
   func timeStepRank(_ key: String, hidden: Int) throws -> Int {
     if json[key]?.stringValue == "auto" { return (hidden + 15) / 16 }
@@ -100,35 +154,22 @@ extension Config {
         mixer.append(to: &builder, prefix: p + "mixer.", hidden: hidden, layer: layer)
       }
     } else {
-      // transformers' Mamba2Mixer: in_proj [2·D + 2·G·N + heads, H], conv over
-      // D + 2·G·N channels, per-head dt_bias, A_log and D, a gated norm [D].
-      let heads = try int("num_heads", family: family)
-      let headDim = try optionalInt("head_dim") ?? inner / max(heads, 1)
-      let groups = try optionalInt("n_groups") ?? 1
-      let channels = inner + 2 * groups * state
-      stateValues = Int64(channels) * Int64(max(kernel - 1, 0)) + Int64(heads) * Int64(headDim) * Int64(state)
+      let mixer = Mamba2MixerShape(
+        inner: inner,
+        heads: try int("num_heads", family: family),
+        headDim: try optionalInt("head_dim"),
+        groups: try optionalInt("n_groups") ?? 1,
+        state: state,
+        kernel: kernel,
+        convolutionBias: convolutionBias,
+        projectionBias: projectionBias,
+        gatedNorm: true
+      )
+      stateValues = mixer.convolutionValues + mixer.ssmValues
       for layer in 0..<layers {
         let p = "backbone.layers.\(layer)."
         builder.plain(p + "norm.weight", [hidden], layer: layer, role: .norm)
-        let m = p + "mixer."
-        builder.linear(
-          m + "in_proj",
-          out: 2 * inner + 2 * groups * state + heads,
-          input: hidden,
-          layer: layer,
-          role: .attention
-        )
-        if projectionBias {
-          builder.plain(m + "in_proj.bias", [2 * inner + 2 * groups * state + heads], layer: layer, role: .attention)
-        }
-        builder.plain(m + "conv1d.weight", [channels, 1, kernel], layer: layer, role: .attention)
-        if convolutionBias { builder.plain(m + "conv1d.bias", [channels], layer: layer, role: .attention) }
-        builder.plain(m + "dt_bias", [heads], layer: layer, role: .attention)
-        builder.plain(m + "A_log", [heads], layer: layer, role: .attention)
-        builder.plain(m + "D", [heads], layer: layer, role: .attention)
-        builder.plain(m + "norm.weight", [inner], layer: layer, role: .norm)
-        builder.linear(m + "out_proj", out: hidden, input: inner, layer: layer, role: .attention)
-        if projectionBias { builder.plain(m + "out_proj.bias", [hidden], layer: layer, role: .attention) }
+        mixer.append(to: &builder, prefix: p + "mixer.", hidden: hidden, layer: layer)
       }
     }
     builder.plain("backbone.norm_f.weight", [hidden], layer: nil, role: .norm)

@@ -24,6 +24,9 @@ struct ModelFamily: Sendable {
       case inferred
       /// Mixtral: `block_sparse_moe.experts.E.w1/w2/w3` in every layer.
       case mixtral
+      /// MiniMax-M2: Mixtral's layout with a sigmoid router's score-correction bias
+      /// (`block_sparse_moe.e_score_correction_bias`).
+      case miniMax
       /// Qwen MoE: `mlp.experts.E.*` on the sparse layers; with a gated shared
       /// expert for Qwen2-MoE and Qwen3-Next.
       case qwen(sharedExpert: Bool)
@@ -130,7 +133,8 @@ struct ModelFamily: Sendable {
     [
       .llama, .mistral, .mixtral, .qwen2, .qwen2MoE, .qwen3, .qwen3MoE, .gemma, .gemma2, .gemma3, .phi3, .phi2,
       .deepSeekV2, .deepSeekV3, .kimiK2, .gptOSS, .gpt2, .bert, .roberta, .granite, .graniteMoE, .olmo2, .cohere,
-      .starCoder2, .smolLM3, .phiMoE, .glm4MoE, .llama4, .qwen3Next, .mamba, .mamba2, .jamba,
+      .starCoder2, .smolLM3, .phiMoE, .glm4MoE, .llama4, .qwen3Next, .mamba, .mamba2, .jamba, .falcon, .miniMaxM2,
+      .falconH1, .nemotronH,
     ] + tensorsOnlyFamilies
 
   /// The family of a config.json `model_type`, or nil.

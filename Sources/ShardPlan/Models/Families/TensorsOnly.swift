@@ -5,7 +5,6 @@ extension ModelFamily {
   static let tensorsOnlyFamilies: [ModelFamily] = [
     ModelFamily(name: "GPT-NeoX", modelTypes: ["gpt_neox"], reading: .tensorsOnly, baseModelPrefix: "gpt_neox"),
     ModelFamily(name: "BLOOM", modelTypes: ["bloom"], reading: .tensorsOnly, baseModelPrefix: "transformer"),
-    ModelFamily(name: "Falcon", modelTypes: ["falcon"], reading: .tensorsOnly, baseModelPrefix: "transformer"),
     ModelFamily(name: "GPT-J", modelTypes: ["gptj"], reading: .tensorsOnly, baseModelPrefix: "transformer"),
   ]
 }
