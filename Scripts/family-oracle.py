@@ -24,7 +24,7 @@ import warnings
 
 import torch
 import transformers
-from transformers import AutoConfig, AutoModelForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "Tests" / "ShardPlanTests" / "Fixtures" / "families"
@@ -36,7 +36,11 @@ def build(config_dict):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with torch.device("meta"):
-            return AutoModelForCausalLM.from_config(config, torch_dtype=dtype)
+            # Vision-language models (a vision tower and a language model) build as
+            # image-text-to-text models, the class their checkpoints load into.
+            multimodal = hasattr(config, "vision_config")
+            factory = AutoModelForImageTextToText if multimodal else AutoModelForCausalLM
+            return factory.from_config(config, torch_dtype=dtype)
 
 
 def print_tensors(config_dict):

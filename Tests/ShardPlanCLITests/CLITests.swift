@@ -418,4 +418,28 @@ extension CLITests {
     let devices = try #require(json["devices"] as? [[String: Any]])
     #expect(devices.compactMap { $0["kvCacheBytes"] as? Int }.reduce(0, +) == 65_536 * 4096)
   }
+
+  /// A vision-language model's device_map places its tower and projector whole,
+  /// beside the embeddings (Gemma 3 with its SigLIP tower, transformers' default shape).
+  @Test func deviceMapPlacesAVisionTowerWhole() throws {
+    let folder = try SyntheticFiles.folder("cli-vision")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let model = folder.appendingPathComponent("gemma3")
+    try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+      atPath: Repository.path("Tests/ShardPlanTests/Fixtures/families/gemma3.config.json"),
+      toPath: model.appendingPathComponent("config.json").path
+    )
+    let output = folder.appendingPathComponent("out").path
+    let result = try Self.run([
+      "plan", model.path, "--topology", "2x-rtx-pro-6000-blackwell", "--engine", "transformers", "--emit",
+      "device-map", "--output", output,
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    let map = try String(contentsOfFile: output + "/device_map.json", encoding: .utf8)
+    #expect(map.contains("\"vision_tower\": 0") && map.contains("\"multi_modal_projector\": 0"))
+    #expect(!map.contains("vision_tower."))
+    let estimate = try Self.run(["estimate", model.path])
+    #expect(estimate.stdout.contains("vision tower (SigLIP, 12 layers of 768) is counted as weights"))
+  }
 }

@@ -342,3 +342,20 @@ struct HybridLayoutTests {
     #expect(throws: InputError.self) { try HFConfigReader.read(Data(bad.utf8), name: "t", source: "t/config.json") }
   }
 }
+
+/// Vision-language models count their vision tower as weights, and say so.
+@Suite("Vision towers")
+struct VisionTowerTests {
+  /// Qwen2.5-VL: the tower is `visual.*`, outside the decoder layers, in the note
+  /// with its size; the bytes it adds are what transformers' model has beyond the
+  /// language model (the oracle test holds the total to the byte).
+  @Test func qwen25VLTowerIsCountedAndSaid() throws {
+    let spec = try FamilyOracleTests.spec("qwen2_5_vl")
+    let tower = spec.tensors.filter { $0.role == .vision }
+    #expect(!tower.isEmpty && tower.allSatisfy { $0.layer == nil && $0.name.hasPrefix("visual.") })
+    // 32 blocks of 3584: qkv (3 · 3584² + 3 · 3584) per block is part of it.
+    #expect(tower.contains { $0.name == "visual.blocks.31.attn.qkv.weight" && $0.shape == [10_752, 3584] })
+    #expect(spec.notes.contains { $0.contains("vision tower") && $0.contains("counted as weights") })
+    #expect(!spec.notes.contains { $0.contains("vision tower is not") })
+  }
+}

@@ -92,6 +92,11 @@ extension Emitter {
       }
       let module = parts.dropLast().joined(separator: ".")
       guard !module.isEmpty else { continue }
+      // A vision tower and its projector go whole, with the embeddings.
+      if tensor.role == .vision, let top = parts.first {
+        place(top, first)
+        continue
+      }
       switch tensor.role {
       case .embedding, .positionEmbedding:
         if tensor.role == .embedding { embedding = module }

@@ -22,17 +22,34 @@ package enum HFConfigReader {
       throw InputError(.malformed, source: source, message: "config.json is not a JSON object")
     }
     var config = Config(json: json, source: source)
-    // Multimodal wrappers (Gemma 3, Llava-style) keep the language model in text_config.
+    let outerType = json["model_type"]?.stringValue ?? "this model"
+    let vision: JSONValue? = if case .object = json["vision_config"] ?? .null { json["vision_config"] } else { nil }
+    let tower = vision == nil ? nil : VisionTower.reader(modelType: outerType)
+    // Multimodal wrappers (Gemma 3, Llama 4, Llava-style) keep the language model
+    // in text_config; others (Qwen2.5-VL) at the top level beside vision_config.
     if let text = json["text_config"], case .object = text {
-      let outerType = json["model_type"]?.stringValue
       config = Config(json: text, source: source)
-      config.wrapperNote =
-        "\(outerType ?? "this model") is multimodal: only its language model (text_config) is counted; the vision tower is not"
+      config.inheritedDType = Config(json: json, source: source).declaredDType
+      if tower == nil {
+        config.wrapperNote =
+          "\(outerType) is multimodal: only its language model (text_config) is counted; the vision tower is not"
+      }
       if config.json["tie_word_embeddings"] == nil, let tied = json["tie_word_embeddings"]?.boolValue {
         config.tiedOverride = tied
       }
     }
-    return try config.build(name: name)
+    var spec = try config.build(name: name)
+    if let tower, let vision {
+      let visionConfig = Config(json: vision, source: source)
+      var builder = TensorListBuilder(dtype: config.dtype, linear: .unquantized(config.dtype), skip: [])
+      let summary = try tower(visionConfig, &builder, spec.hiddenSize)
+      let bytes = builder.tensors.reduce(0) { $0 + $1.bytes }
+      spec.tensors += builder.tensors
+      spec.notes.append(
+        "\(outerType) is multimodal: its vision tower (\(summary)) is counted as weights, \(Units.formatBytes(bytes)), placed with the embeddings; image activations are not"
+      )
+    }
+    return spec
   }
 
   /// Keys every decoder needs, for the error when one is missing.
@@ -45,6 +62,8 @@ struct Config {
   let source: String
   var wrapperNote: String?
   var tiedOverride: Bool?
+  /// The wrapper's dtype, for a text_config that names none.
+  var inheritedDType: TensorDType?
 
   init(json: JSONValue, source: String) {
     self.json = json
@@ -95,13 +114,12 @@ struct Config {
   var modelType: String { json["model_type"]?.stringValue ?? "" }
 
   /// The stored dtype of unquantized tensors.
-  var dtype: TensorDType {
-    if let name = json["torch_dtype"]?.stringValue ?? json["dtype"]?.stringValue,
-      let dtype = TensorDType(torchName: name)
-    {
-      return dtype
-    }
-    return .f32
+  var dtype: TensorDType { declaredDType ?? inheritedDType ?? .f32 }
+
+  /// The dtype config.json names (`torch_dtype`, or `dtype` in transformers 5), if any.
+  var declaredDType: TensorDType? {
+    guard let name = json["torch_dtype"]?.stringValue ?? json["dtype"]?.stringValue else { return nil }
+    return TensorDType(torchName: name)
   }
 
   /// The family's reader (``ModelFamily/reading``); an unknown family, or one read

@@ -28,6 +28,8 @@ public enum TensorStorage: Hashable, Sendable, Codable, CustomStringConvertible 
 public enum TensorRole: String, Hashable, Sendable, Codable {
   case embedding, positionEmbedding, attention, norm, mlp, router, expert, sharedExpert, head, multiTokenPrediction
   case buffer, other
+  /// A vision-language model's vision tower and projector, outside the decoder layers.
+  case vision
 }
 
 /// One stored tensor: name, shape, storage and exact bytes.

@@ -2,7 +2,7 @@ extension ModelFamily {
   /// Qwen2 and Qwen2.5: biases on q, k and v.
   static let qwen2 = ModelFamily(
     name: "Qwen2",
-    modelTypes: ["qwen2"],
+    modelTypes: ["qwen2", "qwen2_vl", "qwen2_vl_text", "qwen2_5_vl", "qwen2_5_vl_text"],
     ggufArchitectures: ["qwen2"],
     reading: .decoder(DecoderTraits(attentionBias: true)),
     rotaryModule: true
