@@ -250,6 +250,19 @@ struct GGUFStateTests {
     #expect(spec.unknownArchitecture == "oddssm")
     #expect(!spec.kvCacheIsKnown)
   }
+
+  /// No attention heads and no state-space keys at all: the cache is not guessed
+  /// as zero but refused until given.
+  @Test func noHeadsAndNoStateFailsClosed() throws {
+    let spec = try Self.spec(
+      "headless",
+      [
+        ("general.architecture", .string("llama")), ("llama.block_count", .u32(4)),
+        ("llama.embedding_length", .u32(64)),
+      ]
+    )
+    #expect(spec.unknownArchitecture == "llama" && !spec.kvCacheIsKnown)
+  }
 }
 
 /// A config whose numbers contradict each other is refused, naming the field.

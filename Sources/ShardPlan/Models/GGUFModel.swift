@@ -21,6 +21,10 @@ package enum GGUFModel {
     }
     func key(_ suffix: String) -> GGUFReader.Value? { metadata["\(architecture).\(suffix)"] }
     func int(_ suffix: String) -> Int? { key(suffix)?.intValue }
+    func latent(rank: Int?) -> AttentionSpec.MLA? {
+      guard let rank, rank > 0 else { return nil }
+      return .init(kvLoraRank: rank, ropeHeadDim: int("rope.dimension_count") ?? 64)
+    }
     func required(_ suffix: String) throws -> Int {
       guard let value = int(suffix), value >= 0, value <= 100_000_000 else {
         throw InputError(
@@ -123,10 +127,15 @@ package enum GGUFModel {
         unknownState = architecture
       }
     }
-    var mla: AttentionSpec.MLA?
-    if let rank = int("attention.kv_lora_rank"), rank > 0 {
-      mla = .init(kvLoraRank: rank, ropeHeadDim: int("rope.dimension_count") ?? 64)
+    // No attention heads and no state-space keys: nothing says what the cache holds.
+    if unknownState == nil, latent(rank: int("attention.kv_lora_rank")) == nil, heads == 0 || kvHeads == 0,
+      !attentionLayers.contains(where: { $0.stateBytes > 0 })
+    {
+      unknownState = architecture
+      notes.append("the file gives no attention heads and no state-space sizes: its KV cache is not known")
     }
+    var mla: AttentionSpec.MLA?
+    mla = latent(rank: int("attention.kv_lora_rank"))
     let types = Set(
       header.tensors.filter { $0.name.hasSuffix("attn_q.weight") || $0.name.hasSuffix("ffn_down.weight") }.map(
         \.type.name
