@@ -43,12 +43,17 @@ public struct HubClient: HubFetching {
     self.progress = progress
   }
 
-  /// A client configured from `HF_ENDPOINT` and `HF_TOKEN`, reporting progress on stderr.
-  public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> HubClient
-  {
+  /// A client configured from `HF_ENDPOINT` and the token huggingface_hub would
+  /// use (`HF_TOKEN`, else the `HF_TOKEN_PATH` or `HF_HOME/token` file), at
+  /// `revision` (nil: main), reporting progress on stderr.
+  public static func fromEnvironment(
+    _ environment: [String: String] = ProcessInfo.processInfo.environment,
+    revision: String? = nil
+  ) -> HubClient {
     HubClient(
       endpoint: environment["HF_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://huggingface.co",
-      token: (environment["HF_TOKEN"] ?? environment["HUGGING_FACE_HUB_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 },
+      token: HuggingFaceCache(environment: environment).token,
+      revision: revision ?? "main",
       progress: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
     )
   }

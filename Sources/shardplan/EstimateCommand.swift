@@ -38,7 +38,7 @@ struct EstimateCommand: ParsableCommand {
   func run() throws {
     var spec: ModelSpec
     do {
-      spec = try ModelLoader(hub: HubClient.fromEnvironment()).load(model)
+      spec = try options.loader.load(model)
     } catch {
       failWithInputError(error)
     }

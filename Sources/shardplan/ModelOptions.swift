@@ -1,5 +1,6 @@
 import ArgumentParser
 import ShardPlan
+import ShardPlanHub
 
 extension Engine: ExpressibleByArgument {}
 
@@ -30,6 +31,12 @@ struct ModelOptions: ParsableArguments {
       "KV cache bytes per token over all layers, for a model of an architecture shardplan does not know (its weights from safetensors headers); ignored for known ones."
   )
   var kvBytesPerToken: Int64?
+
+  @Option(help: "Hub revision (branch, tag or commit) to read from the HF cache or the Hub (default: main).")
+  var revision: String?
+
+  /// The loader of this command's models: the HF cache and the Hub at `--revision`.
+  var loader: ModelLoader { ModelLoader(hub: HubClient.fromEnvironment(revision: revision), revision: revision) }
 
   func validate() throws {
     if let dtype, WeightFormat(dtype: dtype) == nil {

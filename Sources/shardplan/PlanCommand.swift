@@ -185,7 +185,7 @@ struct PlanCommand: ParsableCommand {
             expected: "indices 0 to \(graph.gpus.count - 1)"
           )
         }
-        let spec = try ModelLoader(hub: HubClient.fromEnvironment()).load(asked.model)
+        let spec = try options.loader.load(asked.model)
         loaded[asked.role] = spec
         var request = try request(for: spec)
         request.role = asked.role
@@ -229,7 +229,7 @@ struct PlanCommand: ParsableCommand {
     let spec: ModelSpec
     do {
       graph = try TopologyLoader(hwloc: .libhwloc).load([topology])
-      spec = try ModelLoader(hub: HubClient.fromEnvironment()).load(models.first ?? "")
+      spec = try options.loader.load(models.first ?? "")
     } catch {
       failWithInputError(error)
     }

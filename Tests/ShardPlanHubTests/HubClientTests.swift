@@ -84,6 +84,32 @@ struct HubClientTests {
     #expect(server.seen.last?.authorization == "Bearer hf_test")
   }
 
+  /// The token huggingface_hub saves (`HF_HOME/token`, written by `hf auth login`)
+  /// is sent when HF_TOKEN is unset, and `--revision` goes into the resolve URLs.
+  @Test func tokenFileAndRevisionFromTheEnvironment() throws {
+    let (files, _) = try Self.repository()
+    var atRevision: [String: Data] = [:]
+    for (path, data) in files {
+      atRevision[path.replacingOccurrences(of: "/resolve/main/", with: "/resolve/v2.0/")] = data
+    }
+    let server = try LoopbackHTTPServer(files: atRevision)
+    defer { server.stop() }
+    server.requiredToken = "hf_from_file"
+    let home = FileManager.default.temporaryDirectory.appendingPathComponent("hf-home-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: home) }
+    try "hf_from_file\n".write(to: home.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+    let environment = ["HF_ENDPOINT": server.baseURL, "HF_HOME": home.path]
+    var client = HubClient.fromEnvironment(environment, revision: "v2.0")
+    client.progress = nil
+    #expect(client.token == "hf_from_file")
+    #expect(try client.fetchModel("org/tiny").layers == 2)
+    #expect(server.seen.allSatisfy { $0.path.contains("/resolve/v2.0/") })
+    #expect(server.seen.last?.authorization == "Bearer hf_from_file")
+    // HF_TOKEN wins over the file, as in huggingface_hub.
+    #expect(HubClient.fromEnvironment(environment.merging(["HF_TOKEN": "hf_env"]) { $1 }).token == "hf_env")
+  }
+
   @Test func retriesAFailedRequestOnce() throws {
     let (files, _) = try Self.repository()
     let server = try LoopbackHTTPServer(files: files)

@@ -93,3 +93,22 @@ struct ByteSource {
     return value
   }
 }
+
+extension ByteSource {
+  /// A whole small file (a manifest, a config), refused when larger than `limit`
+  /// bytes rather than read into memory.
+  static func readWhole(_ path: String, limit: Int) throws -> Data {
+    var source = try ByteSource(path: path)
+    defer { source.close() }
+    guard source.fileSize <= UInt64(limit) else {
+      throw InputError(
+        .malformed,
+        source: path,
+        message: "the file is \(source.fileSize) bytes, more than the \(limit) such a file can sensibly be",
+        expected: "at most \(limit) bytes",
+        fix: "Check that this is the file meant"
+      )
+    }
+    return Data(try source.read(Int(source.fileSize)))
+  }
+}

@@ -14,11 +14,18 @@ public struct ModelLoader: Sendable {
   public var environment: [String: String]
   /// Fetches from the Hub when the model is nowhere local; nil to stay offline.
   public var hub: (any HubFetching)?
+  /// The Hub revision (branch, tag or commit) to read from the HF cache; nil for `main`.
+  public var revision: String?
 
   /// A loader reading the HF cache and offline setting from `environment`, and the Hub through `hub` when given.
-  public init(environment: [String: String] = ProcessInfo.processInfo.environment, hub: (any HubFetching)? = nil) {
+  public init(
+    environment: [String: String] = ProcessInfo.processInfo.environment,
+    hub: (any HubFetching)? = nil,
+    revision: String? = nil
+  ) {
     self.environment = environment
     self.hub = hub
+    self.revision = revision
   }
 
   /// Reads the model named by `reference`.
@@ -58,12 +65,45 @@ public struct ModelLoader: Sendable {
       }
       return try HFConfigReader.read(text, name: reference, source: reference)
     }
-    if let bundled = BundledModels.config(for: reference) {
+    if reference.hasPrefix("lmstudio:") {
+      guard let file = try LMStudioStore(environment: environment).file(for: reference) else {
+        throw InputError(
+          .unknownName,
+          source: reference,
+          message:
+            "not in LM Studio's models folder (\(LMStudioStore(environment: environment).folders.joined(separator: ", ")))",
+          expected: "lmstudio:PUBLISHER/REPOSITORY or lmstudio:PUBLISHER/REPOSITORY/FILE.gguf",
+          fix: "Download it in LM Studio, or give the .gguf file's path"
+        )
+      }
+      return try GGUFModel.spec(path: file)
+    }
+    if OllamaStore.looksLikeName(reference) {
+      if let blob = try OllamaStore(environment: environment).blob(for: reference) {
+        var spec = try GGUFModel.spec(path: blob)
+        spec.notes.append("read from Ollama's store: \(reference) → \(blob)")
+        return spec
+      }
+      if reference.hasPrefix("ollama:") {
+        throw InputError(
+          .unknownName,
+          source: reference,
+          message:
+            "no Ollama manifest for it in \(OllamaStore(environment: environment).folders.joined(separator: ", "))",
+          expected: "a pulled model, as `ollama list` shows it (name:tag)",
+          fix: "Pull it (`ollama pull \(reference.dropFirst(7))`) or set OLLAMA_MODELS to the store"
+        )
+      }
+    }
+    if let bundled = BundledModels.config(for: reference), revision == nil {
       return try HFConfigReader.read(Data(bundled.json.utf8), name: bundled.id, source: "bundled:\(bundled.id)")
     }
     if Self.looksLikeHubID(reference) {
-      if let snapshot = HuggingFaceCache(environment: environment).snapshot(for: reference) {
+      if let snapshot = try HuggingFaceCache(environment: environment).snapshot(for: reference, revision: revision) {
         return try Self.loadFolder(snapshot, name: reference)
+      }
+      if let file = try LMStudioStore(environment: environment).file(for: reference) {
+        return try GGUFModel.spec(path: file)
       }
       let offline = ["1", "true", "yes", "on"].contains((environment["HF_HUB_OFFLINE"] ?? "").lowercased())
       if let hub, !offline {
@@ -218,21 +258,66 @@ public struct HuggingFaceCache: Sendable {
     return base + "/huggingface/hub"
   }
 
-  /// The snapshot folder of a model: `models--ORG--NAME/snapshots/<refs/main>`,
-  /// or the only snapshot there when refs/main is absent; nil when not cached.
-  public func snapshot(for id: String) -> String? {
+  /// The snapshot folder of a model at `revision` (nil: `main`), as huggingface_hub
+  /// lays the cache out: `models--ORG--NAME/refs/<branch or tag>` holds a commit,
+  /// `snapshots/<commit>` its files. A commit (or a unique prefix of at least 7
+  /// hex digits) names a snapshot directly. Without a revision and without
+  /// `refs/main`, the only (or last) snapshot with a config.json; nil when not cached.
+  ///
+  /// - Throws: ``InputError`` when `revision` is asked for and the model is cached
+  ///   but not at that revision (another revision is never silently taken).
+  public func snapshot(for id: String, revision: String? = nil) throws -> String? {
     let repo = (hubFolder as NSString).appendingPathComponent("models--" + id.replacingOccurrences(of: "/", with: "--"))
     let snapshots = (repo as NSString).appendingPathComponent("snapshots")
-    let refPath = (repo as NSString).appendingPathComponent("refs/main")
-    if let ref = try? String(contentsOfFile: refPath, encoding: .utf8) {
-      let revision = ref.trimmingCharacters(in: .whitespacesAndNewlines)
-      let folder = (snapshots as NSString).appendingPathComponent(revision)
-      if !revision.contains("/"), FileManager.default.fileExists(atPath: folder + "/config.json") { return folder }
+    func hasConfig(_ folder: String) -> Bool { FileManager.default.fileExists(atPath: folder + "/config.json") }
+    func commit(ofRef name: String) -> String? {
+      guard !name.contains(".."), let ref = try? String(contentsOfFile: repo + "/refs/" + name, encoding: .utf8) else {
+        return nil
+      }
+      let commit = ref.trimmingCharacters(in: .whitespacesAndNewlines)
+      return commit.contains("/") || commit.isEmpty ? nil : commit
     }
-    let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? []).sorted()
-      .map { (snapshots as NSString).appendingPathComponent($0) }
-      .filter { FileManager.default.fileExists(atPath: $0 + "/config.json") }
+    let all = ((try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? []).sorted()
+    if let revision {
+      guard FileManager.default.fileExists(atPath: repo) else { return nil }
+      var candidates: [String] = []
+      if let commit = commit(ofRef: revision) { candidates.append(commit) }
+      if revision.count >= 7, revision.allSatisfy(\.isHexDigit) {
+        candidates += all.filter { $0.hasPrefix(revision.lowercased()) }
+      }
+      let found = Array(Set(candidates)).sorted().map { snapshots + "/" + $0 }.filter(hasConfig)
+      guard found.count == 1 else {
+        throw InputError(
+          .unknownName,
+          source: repo,
+          field: "--revision",
+          message: found.isEmpty
+            ? "\(id) is cached, but not at revision '\(revision)'"
+            : "revision '\(revision)' matches \(found.count) cached snapshots",
+          expected: "a branch or tag under refs/, or a commit among: \(all.joined(separator: ", "))",
+          fix: "huggingface-cli download \(id) config.json --revision \(revision)"
+        )
+      }
+      return found[0]
+    }
+    if let commit = commit(ofRef: "main"), hasConfig(snapshots + "/" + commit) { return snapshots + "/" + commit }
+    let candidates = all.map { (snapshots as NSString).appendingPathComponent($0) }.filter(hasConfig)
     return candidates.count == 1 ? candidates[0] : candidates.last
+  }
+
+  /// The Hub token as huggingface_hub finds it: `HF_TOKEN`, else the file
+  /// `HF_TOKEN_PATH`, else `HF_HOME/token` (`~/.cache/huggingface/token`); nil when none.
+  public var token: String? {
+    for name in ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"] {
+      if let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty { return value }
+    }
+    let home =
+      environment["HF_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+      ?? ((environment["XDG_CACHE_HOME"] ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.cache")) + "/huggingface")
+    let path = environment["HF_TOKEN_PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/token"
+    guard let data = try? ByteSource.readWhole(path, limit: 4096) else { return nil }
+    let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    return token.isEmpty ? nil : token
   }
 }
 
