@@ -101,6 +101,34 @@ struct FamilyCacheTests {
     return (spec, KVCacheModel(attention: spec.attention, type: .bf16))
   }
 
+  /// KV bytes per token over all layers in bf16, by hand: layers · kv_heads ·
+  /// (d_k + d_v) · 2 bytes, or layers · (kv_lora_rank + rope_dim) · 2 for MLA.
+  @Test(arguments: [
+    ("cohere", Int64(1_310_720)),  // 40 · 64 · 256 · 2
+    ("falcon", 8_192),  // 32 · 1 (multi-query) · 128 · 2
+    ("glm4_moe", 188_416),  // 46 · 8 · 256 · 2
+    ("granite", 524_288),  // 32 · 32 · 256 · 2
+    ("minimax_m2", 253_952),  // 62 · 8 · 256 · 2
+    ("olmo2", 524_288),  // 32 · 32 · 256 · 2
+    ("phimoe", 131_072),  // 32 · 8 · 256 · 2
+    ("smollm3", 73_728),  // 36 · 4 · 256 · 2
+    ("starcoder2", 30_720),  // 30 · 2 · 256 · 2
+    ("gpt_oss", 73_728),  // 36 · 8 · 128 · 2
+    ("qwen2_5_vl", 327_680),  // 80 · 8 · 256 · 2 (the tower keeps no cache)
+    ("deepseek_v2", 36_864),  // 32 · (512 + 64) · 2, MLA
+    ("deepseek_v3", 70_272),  // 61 · (512 + 64) · 2, MLA
+    ("ministral", 131_072),  // 32 · 8 · 256 · 2, every layer sliding over 4096
+  ])
+  func kvBytesPerToken(_ name: String, _ bytes: Int64) throws {
+    #expect(try Self.cache(name).1.bytesPerToken() == bytes)
+  }
+
+  /// Gemma 2: even layers slide over 4096 tokens. At 8192 tokens, 13 layers hold
+  /// 4096 and 13 hold 8192, each 4 · 512 · 2 = 4,096 bytes per token.
+  @Test func gemma2Windows() throws {
+    #expect(try Self.cache("gemma2").1.bytes(context: 8192, sequences: 1) == 13 * 4096 * 4096 + 13 * 8192 * 4096)
+  }
+
   /// Qwen3-Next (the 80B-A3B shape): 48 layers, every fourth full attention.
   /// Gated DeltaNet layers (36): convolution state (2·16·128 + 32·128) · (4 − 1) =
   /// 24,576 values, recurrent state 32 value heads · 128 · 128 = 524,288 values;
