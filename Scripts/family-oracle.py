@@ -30,7 +30,14 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "Tests" / "ShardPlanTests" / "Fixtures" / "families"
 
 
+# Architectures shipped as remote code that transformers builds with another
+# family's classes: Kimi-K2 is DeepseekV3ForCausalLM.
+SAME_AS = {"kimi_k2": "deepseek_v3"}
+
+
 def build(config_dict):
+    config_dict = dict(config_dict)
+    config_dict["model_type"] = SAME_AS.get(config_dict["model_type"], config_dict["model_type"])
     config = AutoConfig.for_model(**config_dict)
     dtype = getattr(torch, {"float32": "float32", "float16": "float16"}.get(config_dict.get("torch_dtype"), "bfloat16"))
     with warnings.catch_warnings():

@@ -117,6 +117,7 @@ struct FamilyCacheTests {
     ("qwen2_5_vl", 327_680),  // 80 · 8 · 256 · 2 (the tower keeps no cache)
     ("deepseek_v2", 36_864),  // 32 · (512 + 64) · 2, MLA
     ("deepseek_v3", 70_272),  // 61 · (512 + 64) · 2, MLA
+    ("kimi_k2", 70_272),  // DeepSeek-V3's MLA: 61 · (512 + 64) · 2
     ("ministral", 131_072),  // 32 · 8 · 256 · 2, every layer sliding over 4096
   ])
   func kvBytesPerToken(_ name: String, _ bytes: Int64) throws {
