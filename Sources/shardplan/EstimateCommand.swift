@@ -52,7 +52,10 @@ struct EstimateCommand: ParsableCommand {
     if let setup = training.setup() {
       mode = .training(setup)
     } else {
-      do { try options.requireKnownKVCache(spec, source: model) } catch { failWithInputError(error) }
+      do {
+        try options.requireKnownKVCache(spec, source: model)
+        try InferenceRequest(model: spec, weights: weights, context: context, engine: engine).checkContext()
+      } catch { failWithInputError(error) }
     }
     let workload = Workload(mode: mode, context: context, batch: batch, kvCache: kvType, engine: engine, gpus: gpus)
     let estimate = MemoryModel.estimate(model: spec, workload: workload, weights: weights)

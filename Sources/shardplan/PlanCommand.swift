@@ -192,6 +192,13 @@ struct PlanCommand: ParsableCommand {
         request.pinnedGPUs = asked.pins
         if let context = asked.context { request.context = context }
         if let concurrency = asked.concurrency { request.concurrency = concurrency }
+        do {
+          try request.checkContext()
+        } catch var error as InputError where asked.context == nil && roles.count > 0 {
+          error.fix =
+            "Give the role a context of its own within the limit: --role '\(asked.role)=\(asked.model)\(asked.pins.map { "@" + $0.map(String.init).joined(separator: ",") } ?? "");context=\(request.model.maxContext)'"
+          throw error
+        }
         request.redundantExperts = redundantExperts
         if let load, let expertLoad {
           guard let moe = request.model.moe else {
@@ -290,7 +297,7 @@ struct PlanCommand: ParsableCommand {
     let (spec, weights) = options.weights(loaded)
     try options.requireKnownKVCache(spec, source: loaded.name)
     let engine = options.engine(for: spec)
-    return InferenceRequest(
+    let request = InferenceRequest(
       model: spec,
       weights: weights,
       context: options.context(for: spec),
@@ -298,6 +305,7 @@ struct PlanCommand: ParsableCommand {
       kvCache: options.kvCache(for: engine),
       engine: engine
     )
+    return request
   }
 
 }

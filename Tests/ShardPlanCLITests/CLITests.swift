@@ -114,7 +114,7 @@ struct CLITests {
       "estimate-llama-3.1-70b-q4_k_m.txt"
     ),
     (
-      ["estimate", "Qwen/Qwen3-30B-A3B", "--dtype", "fp8", "--gpus", "2", "--context", "131072", "--kv-dtype", "fp8"],
+      ["estimate", "Qwen/Qwen3-30B-A3B", "--dtype", "fp8", "--gpus", "2", "--context", "32768", "--kv-dtype", "fp8"],
       "estimate-qwen3-30b-a3b-fp8-tp2.txt"
     ),
     (
@@ -441,5 +441,29 @@ extension CLITests {
     #expect(!map.contains("vision_tower."))
     let estimate = try Self.run(["estimate", model.path])
     #expect(estimate.stdout.contains("vision tower (SigLIP, 12 layers of 768) is counted as weights"))
+  }
+
+  /// A context the engine would refuse exits 2 before any launch file is written;
+  /// in a role split the fix names the role's own context setting.
+  @Test func contextBeyondTheLimitExits2() throws {
+    let single = try Self.run([
+      "plan", "Qwen/Qwen3-8B", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "1000000",
+    ])
+    #expect(single.status == 2 && single.stdout.isEmpty)
+    #expect(single.stderr.contains("limit of 40960 (max_position_embeddings 40960): vllm refuses to start"))
+    let estimate = try Self.run(["estimate", "Qwen/Qwen3-8B", "--context", "65536", "--engine", "sglang"])
+    #expect(estimate.status == 2 && estimate.stderr.contains("sglang refuses to start"))
+    let roles = try Self.run([
+      "plan", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "32768", "--role", "chat=Qwen/Qwen3-8B@0",
+      "--role", "embedder=google-bert/bert-base-cased@1",
+    ])
+    #expect(roles.status == 2)
+    #expect(roles.stderr.contains("--role 'embedder=google-bert/bert-base-cased@1;context=512'"))
+    // llama.cpp runs past the limit with a warning, and the plan says so.
+    let gguf = try Self.run([
+      "plan", "Qwen/Qwen3-8B", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "65536", "--engine",
+      "llama.cpp",
+    ])
+    #expect(gguf.status == 0 && gguf.stdout.contains("llama.cpp warns and runs"))
   }
 }

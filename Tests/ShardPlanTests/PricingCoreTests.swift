@@ -70,6 +70,12 @@ struct PricingCoreTests {
         #expect(device.verdict == rule, "\(name): GPU \(device.index) is \(device.verdict), the rule says \(rule)")
       }
       for workload in plan.workloads {
+        // No plan asks an engine that checks it for more context than the model allows.
+        let limit = try Self.loader.load(workload.model).maxContext
+        #expect(
+          workload.context <= limit || !EngineProfile.profile(workload.engine).refusesContextBeyondLimit,
+          "\(name): context \(workload.context) beyond \(limit)"
+        )
         // The plan's verdict is never better than its worst GPU.
         let worst = plan.devices.filter { workload.gpuShares.map(\.gpu).contains($0.index) }.map(\.verdict).max()
         #expect(

@@ -195,6 +195,10 @@ public struct LayoutValidator: Sendable {
         kvCache: workload.kvCache,
         engine: workload.engine
       )
+      if workload.training == nil, let refusal = request.contextRefusal {
+        problem(refusal, .model)
+        continue
+      }
       let placement: Placement
       let job: WorkloadRequest
       if let training = workload.training {

@@ -111,6 +111,10 @@ public struct EngineProfile: Hashable, Sendable {
   public var defaultKVCache: KVCacheType = .bf16
   /// Whether the engine takes pipeline cuts from `VLLM_PP_LAYER_PARTITION`.
   public var setsLayerPartition: Bool = false
+  /// Whether the engine refuses to start with a context longer than the model's
+  /// limit (vLLM's `max_model_len` check, SGLang's `context_length` check; both
+  /// need an environment override to go past it). llama.cpp warns and runs.
+  public var refusesContextBeyondLimit: Bool = false
   /// The KV cache types the engine has, each with the value of its flag
   /// (vLLM `--kv-cache-dtype`, SGLang `--kv-cache-dtype`, llama.cpp `-ctk`/`-ctv`).
   public var kvCacheSpellings: [KVCacheType: String] = [:]
@@ -154,6 +158,7 @@ public struct EngineProfile: Hashable, Sendable {
           "CUDA graphs 512 MiB: typical capture size; measured up to 2.4 GiB with TP 4 (vLLM #7553)",
         ],
         setsLayerPartition: true,
+        refusesContextBeyondLimit: true,
         // vLLM's --kv-cache-dtype choices (auto is the model's dtype).
         kvCacheSpellings: [.bf16: "bfloat16", .f16: "float16", .fp8: "fp8"]
       )
@@ -171,6 +176,7 @@ public struct EngineProfile: Hashable, Sendable {
           "mem_fraction_static about 0.88 on large cards (SGLang picks it by card size)",
           "runtime and CUDA graph sizes as for vLLM",
         ],
+        refusesContextBeyondLimit: true,
         // SGLang's --kv-cache-dtype choices: auto is the model's (fp16) dtype.
         kvCacheSpellings: [.bf16: "bf16", .f16: "auto", .fp8: "fp8_e4m3"]
       )

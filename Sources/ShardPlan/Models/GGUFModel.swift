@@ -183,6 +183,7 @@ package enum GGUFModel {
     // State-space metadata this reader cannot interpret: the weights are exact,
     // the state is refused (fail closed) until given.
     spec.unknownArchitecture = unknownState
+    if int("context_length") != nil { spec.contextLimitSource = "GGUF \(architecture).context_length \(context)" }
     return spec
   }
 }

@@ -39,6 +39,10 @@ package enum HFConfigReader {
       }
     }
     var spec = try config.build(name: name)
+    if let (limit, source) = try config.contextLimit() {
+      spec.maxContext = limit
+      spec.contextLimitSource = source
+    }
     if let tower, let vision {
       let visionConfig = Config(json: vision, source: source)
       var builder = TensorListBuilder(dtype: config.dtype, linear: .unquantized(config.dtype), skip: [])
@@ -192,6 +196,36 @@ struct Config {
         fix: "Read the model's safetensors headers instead: they list the stored tensors exactly"
       )
     }
+  }
+
+  /// The longest context as vLLM derives it (`derive_max_model_len_and_key` and
+  /// `_get_and_verify_max_len`): the smallest of `max_position_embeddings`,
+  /// `n_positions`, `max_seq_len`, `seq_length`, `max_target_positions`,
+  /// `max_sequence_length`, `max_seq_length`, `seq_len`, or `model_max_length` when
+  /// given; times the RoPE scaling `factor`, except for the types whose
+  /// `max_position_embeddings` is already scaled (`su`, `longrope`, `llama3`, `yarn`,
+  /// `deepseek_yarn`, `deepseek_llama_scaling`) and for Gemma 3. Nil when no key is given.
+  func contextLimit() throws -> (Int, String)? {
+    let keys = [
+      "max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "max_target_positions",
+      "max_sequence_length", "max_seq_length", "seq_len",
+    ]
+    var found: (Int, String)?
+    for key in keys {
+      if let value = try optionalInt(key), value > 0, value < (found?.0 ?? Int.max) { found = (value, key) }
+    }
+    if let value = try optionalInt("model_max_length"), value > 0 { found = (value, "model_max_length") }
+    guard let (length, key) = found else { return nil }
+    let rope = json["rope_scaling"]?.objectValue ?? json["rope_parameters"]?.objectValue
+    let type = rope?["rope_type"]?.stringValue ?? rope?["type"]?.stringValue ?? "default"
+    let alreadyScaled = ["su", "longrope", "llama3", "yarn", "deepseek_yarn", "deepseek_llama_scaling", "default"]
+    guard !alreadyScaled.contains(type), !modelType.hasPrefix("gemma3"),
+      let factor = rope?["factor"]?.doubleValue, factor > 1, factor <= 1024
+    else {
+      return (length, "\(key) \(length)")
+    }
+    let scaled = Int((Double(length) * factor).rounded(.down))
+    return (scaled, "\(key) \(length) × RoPE \(type) factor \(Units.formatDecimal(factor, places: 2))")
   }
 
   /// The head dimension, after checking that the attention numbers agree: every

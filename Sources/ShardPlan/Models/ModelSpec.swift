@@ -162,7 +162,8 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   public var vocabularySize: Int
   /// MLP intermediate size of dense layers.
   public var intermediateSize: Int
-  /// Longest context the model was configured for.
+  /// Longest context the model was configured for, as vLLM derives it
+  /// (``contextLimitSource`` says from what).
   public var maxContext: Int
   /// Attention shape.
   public var attention: AttentionSpec
@@ -183,6 +184,9 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   /// headers, but its KV cache or recurrent state is not known, so inference is
   /// refused until one is given (``withKVBytesPerToken(_:)``).
   public var unknownArchitecture: String? = nil
+  /// Where ``maxContext`` comes from (`max_position_embeddings 40960`, a RoPE
+  /// scaling factor, GGUF `context_length`); nil when the reader assumed it.
+  public var contextLimitSource: String? = nil
 
   /// Whether inference can be priced: the architecture is known, or the KV cache
   /// per token was given.

@@ -64,7 +64,9 @@ extension Planner {
 
   func price(_ placement: Placement, _ serving: Serving, occupied: Occupancy) -> PricedLayout? {
     let gpus = placement.gpus
-    guard !gpus.isEmpty, gpus.allSatisfy(graph.gpus.indices.contains), serving.model.kvCacheIsKnown else {
+    guard !gpus.isEmpty, gpus.allSatisfy(graph.gpus.indices.contains), serving.model.kvCacheIsKnown,
+      serving.request.contextRefusal == nil
+    else {
       return nil
     }
     switch placement {

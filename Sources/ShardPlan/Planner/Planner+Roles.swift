@@ -30,7 +30,7 @@ extension Planner {
     var cpuBytes: Int64 = 0
     for (position, serving) in order {
       let request = serving.request
-      if let refusal = Self.unknownKVCache(request.model) {
+      if let refusal = Self.unknownKVCache(request.model) ?? request.contextRefusal {
         verdict = .doesNotFit
         reasons.append("\(request.role): \(refusal)")
         continue

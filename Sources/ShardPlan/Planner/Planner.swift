@@ -51,6 +51,38 @@ public struct InferenceRequest: Hashable, Sendable {
     self.profile = profile ?? EngineProfile.profile(engine)
     self.pinnedGPUs = pinnedGPUs
   }
+
+  /// Why the engine would refuse to start with this context: longer than the
+  /// model's limit (``ModelSpec/maxContext``) for an engine that checks it (vLLM,
+  /// SGLang). Nil when the context is within the limit or the engine only warns.
+  public var contextRefusal: String? {
+    guard profile.refusesContextBeyondLimit, context > model.maxContext else { return nil }
+    return
+      "a context of \(context) tokens is beyond \(model.name)'s limit of \(model.maxContext) (\(model.contextLimitSource ?? "assumed")): \(engine.rawValue) refuses to start with it"
+  }
+
+  /// The same, as the error the command line exits 2 with.
+  ///
+  /// - Throws: ``InputError`` naming `--context` and the longest context allowed.
+  public func checkContext() throws {
+    guard let refusal = contextRefusal else { return }
+    throw InputError(
+      .inconsistent,
+      source: model.name,
+      field: "--context",
+      message: refusal,
+      expected: "at most \(model.maxContext) tokens",
+      fix:
+        "Plan --context \(model.maxContext) or less, or use a config.json whose rope_scaling extends the model (a larger max_position_embeddings with YaRN)"
+    )
+  }
+
+  /// Said in a plan whose engine runs past the model's limit (llama.cpp warns and runs).
+  var contextWarning: String? {
+    guard !profile.refusesContextBeyondLimit, context > model.maxContext else { return nil }
+    return
+      "the context of \(context) tokens is beyond \(model.name)'s limit of \(model.maxContext) (\(model.contextLimitSource ?? "assumed")): \(engine.rawValue) warns and runs, but quality past the trained length is not assured"
+  }
 }
 
 /// Searches layouts of models on a device graph — tensor, pipeline, data and
@@ -118,7 +150,7 @@ public struct Planner: Sendable {
   /// - Complexity: O(T · G · S · L²) for T tensor-parallel degrees, G device groups,
   ///   S pipeline stages and L layers; milliseconds for 8-GPU nodes.
   public func plan(_ request: InferenceRequest) -> Plan {
-    if let refusal = Self.unknownKVCache(request.model) {
+    if let refusal = Self.unknownKVCache(request.model) ?? request.contextRefusal {
       return Plan.empty(topology: graph.name, objective: objective, reason: refusal)
     }
     var serving = Serving(request)
@@ -133,7 +165,11 @@ public struct Planner: Sendable {
         && candidate.workload.strategy != .expert
       {
         let groups = candidate.workload.stages.map(\.devices)
-        let low = Self.largest(in: 0...max(request.model.maxContext, request.context)) { context in
+        // Engines that check the model's limit never get a longer context.
+        let ceiling =
+          request.profile.refusesContextBeyondLimit
+          ? request.model.maxContext : max(request.model.maxContext, request.context)
+        let low = Self.largest(in: 0...ceiling) { context in
           let probe = serving.with { $0.context = context }
           return (layerCandidate(probe, stageGroups: groups, occupied: [:])?.verdict ?? .doesNotFit) != .doesNotFit
         }
@@ -229,7 +265,8 @@ public struct Planner: Sendable {
   }
 
   func assumptions(_ request: InferenceRequest) -> [String] {
-    var list = [
+    var list = request.contextWarning.map { [$0] } ?? []
+    list += [
       "decode reads every weight and the KV cache once per step at \(Int(CostModel.memoryEfficiency * 100))% of HBM bandwidth (aiconfigurator)",
       "prefill GEMMs at \(Int(CostModel.computeEfficiency * 100))% of dense bf16 peak (assumed)",
       "\(Int(CostModel.collectiveLatencySeconds * 1e6)) µs per collective and hand-off (aiconfigurator p2p_latency)",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Written by shardplan (shardplan plan) for role 'default': Examples/models/qwen3-235b-a22b.config.json as int4 (GPTQ g128)
+# Written by shardplan (shardplan plan) for role 'default': Examples/models/qwen3-235b-a22b-yarn.config.json as int4 (GPTQ g128)
 # on topology '2x-rtx-pro-6000-blackwell', verdict fits. Plan: EP 2 (TP 1 × DP 2 attention) on GPU 0,1, context 131072 tokens × 1 sequence(s), KV fp8.
 #
 # --gpu-memory-utilization is this engine's share of each card: its planned bytes plus its part of the
@@ -7,7 +7,7 @@
 # Extra arguments are passed on to vllm serve; set MODEL to serve a local copy.
 set -euo pipefail
 
-MODEL="${MODEL:?set MODEL to an int4 (GPTQ, AWQ or compressed-tensors) checkpoint of Examples/models/qwen3-235b-a22b.config.json}"
+MODEL="${MODEL:?set MODEL to an int4 (GPTQ, AWQ or compressed-tensors) checkpoint of Examples/models/qwen3-235b-a22b-yarn.config.json}"
 export CUDA_VISIBLE_DEVICES=0,1
 args=(
   --tensor-parallel-size 1

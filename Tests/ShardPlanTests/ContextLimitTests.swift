@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import _ShardPlanTestSupport
+
+@testable import ShardPlan
+
+/// A context beyond the model's limit is refused where the engine refuses it
+/// (vLLM, SGLang) and planned with a warning where it runs (llama.cpp,
+/// transformers); the limit is derived as vLLM derives it.
+@Suite("Context limits")
+struct ContextLimitTests {
+  static let loader = ModelLoader(environment: [:])
+
+  static func read(_ json: String) throws -> ModelSpec {
+    try HFConfigReader.read(Data(json.utf8), name: "test", source: "test/config.json")
+  }
+
+  static let base =
+    #""model_type":"llama","hidden_size":256,"intermediate_size":512,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":1000,"torch_dtype":"bfloat16""#
+
+  /// vLLM's derivation: the smallest length key; a linear or dynamic RoPE factor
+  /// multiplies it; YaRN, llama3 and longrope configs are already scaled.
+  @Test func limitsAsVLLMDerivesThem() throws {
+    let plain = try Self.read("{\(Self.base),\"max_position_embeddings\":40960}")
+    #expect(plain.maxContext == 40960 && plain.contextLimitSource == "max_position_embeddings 40960")
+    let linear = try Self.read(
+      "{\(Self.base),\"max_position_embeddings\":4096,\"rope_scaling\":{\"type\":\"linear\",\"factor\":4.0}}"
+    )
+    #expect(linear.maxContext == 16384)
+    #expect(linear.contextLimitSource?.contains("RoPE linear factor 4") == true)
+    let yarn = try Self.read(
+      "{\(Self.base),\"max_position_embeddings\":131072,\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":4.0,\"original_max_position_embeddings\":32768}}"
+    )
+    #expect(yarn.maxContext == 131072)
+    let smallest = try Self.read("{\(Self.base),\"max_position_embeddings\":8192,\"seq_length\":2048}")
+    #expect(smallest.maxContext == 2048 && smallest.contextLimitSource == "seq_length 2048")
+    // Bundled models: Qwen3-8B 40960, Llama 3.1 (llama3 RoPE, already scaled) 131072.
+    #expect(try Self.loader.load("Qwen/Qwen3-8B").maxContext == 40960)
+    #expect(try Self.loader.load("meta-llama/Llama-3.1-8B").maxContext == 131_072)
+  }
+
+  /// For every model of the generated-plan set and every engine, a context one
+  /// token past the limit: refused by vLLM and SGLang (no layout, the reason says
+  /// why), planned by llama.cpp and transformers with the warning in the assumptions.
+  @Test func onePastTheLimitEverywhere() throws {
+    let planner = try Planner(graph: try TopologyLoader().load(["8x-h100-sxm"]))
+    var checked = 0
+    for id in ["meta-llama/Llama-3.2-1B", "Qwen/Qwen3-8B", "openai-community/gpt2", "Qwen/Qwen3-30B-A3B"] {
+      let model = try Self.loader.load(id)
+      for engine in Engine.allCases {
+        let request = InferenceRequest(
+          model: model,
+          weights: .asStored(model),
+          context: model.maxContext + 1,
+          kvCache: EngineProfile.profile(engine).defaultKVCache,
+          engine: engine
+        )
+        let plan = planner.plan(request)
+        checked += 1
+        if engine == .vllm || engine == .sglang {
+          #expect(plan.workloads.isEmpty && plan.verdict == .doesNotFit, "\(id) \(engine)")
+          #expect(plan.reasons.contains { $0.contains("refuses to start") }, "\(id) \(engine)")
+          #expect(throws: InputError.self) { try request.checkContext() }
+          let placement = Placement.layers(stages: [[0]], layers: [0..<model.layers], replicas: [])
+          #expect(planner.price(placement, for: .inference(request)) == nil)
+        } else {
+          #expect(!plan.workloads.isEmpty, "\(id) \(engine)")
+          #expect(plan.assumptions.contains { $0.contains("warns and runs") }, "\(id) \(engine)")
+        }
+        // At the limit every engine plans it.
+        var within = request
+        within.context = model.maxContext
+        #expect(within.contextRefusal == nil)
+      }
+    }
+    #expect(checked == 16)
+  }
+
+  /// A layout file asking vLLM for more than the model allows gets a `model` finding.
+  @Test func validateRefusesIt() throws {
+    let yaml = """
+      topology: 2x-rtx-pro-6000-blackwell
+      workloads:
+        - role: chat
+          model: Qwen/Qwen3-8B
+          engine: vllm
+          context: 65536
+          stages:
+            - devices: [0]
+              layers: 0-35
+      """
+    let report = LayoutValidator(models: Self.loader, topologies: TopologyLoader()).validate(yaml, source: "l.yaml")
+    #expect(report.findings.contains { $0.code == .model && $0.message.contains("beyond") })
+  }
+}
