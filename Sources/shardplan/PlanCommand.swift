@@ -39,7 +39,10 @@ struct PlanCommand: ParsableCommand {
 
   @OptionGroup var options: ModelOptions
 
-  @Option(help: "Sequences served at once.")
+  @Option(
+    help:
+      "Sequences in flight across the whole deployment (all replicas and data-parallel ranks together); each engine instance holds its share."
+  )
   var concurrency: Int = 1
 
   @Option(help: "Measured expert load (JSON: per MoE layer, tokens per expert) for expert-parallel placement.")

@@ -226,8 +226,11 @@ extension EmitTests {
       if let vllm = file("vllm\(suffix).sh") {
         #expect(Self.flag("--tensor-parallel-size", in: vllm) == "\(int("tensorParallel"))")
         #expect(Self.flag("--max-model-len", in: vllm) == "\(int("context"))")
-        #expect(Self.flag("--max-num-seqs", in: vllm) == "\(int("concurrency"))")
         let expert = workload["strategy"] as? String == "expert"
+        // Each engine instance (replica or data-parallel rank) schedules its share.
+        let instances = max(expert ? int("dataParallel") : replicas.count, 1)
+        let perInstance = max(1, (int("concurrency") + instances - 1) / instances)
+        #expect(Self.flag("--max-num-seqs", in: vllm) == "\(perInstance)")
         #expect(Self.flag("--pipeline-parallel-size", in: vllm) == "\(expert ? 1 : int("pipelineParallel"))")
         #expect(Self.flag("--data-parallel-size", in: vllm) == "\(expert ? int("dataParallel") : replicas.count)")
         #expect(vllm.contains("--enable-expert-parallel") == expert)
@@ -240,7 +243,11 @@ extension EmitTests {
       }
       if let sglang = file("sglang\(suffix).sh") {
         #expect(Self.flag("--context-length", in: sglang) == "\(int("context"))")
-        #expect(Self.flag("--max-running-requests", in: sglang) == "\(int("concurrency"))")
+        // SGLang divides a DP-attention server's count over its ranks itself.
+        let expert = workload["strategy"] as? String == "expert"
+        let instances = expert ? 1 : max(replicas.count, 1)
+        let perInstance = max(1, (int("concurrency") + instances - 1) / instances)
+        #expect(Self.flag("--max-running-requests", in: sglang) == "\(perInstance)")
       }
       if let llama = file("llama\(suffix).sh") {
         #expect(Self.flag("-c", in: llama) == "\(int("context") * int("concurrency"))")

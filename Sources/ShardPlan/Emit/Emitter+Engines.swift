@@ -304,6 +304,10 @@ extension Emitter {
     var sequences: String
     var kvSpellings: [KVCacheType: String]
     var port: Int
+    /// Whether the sequences flag of an expert-parallel (DP-attention) server is the
+    /// whole server's, divided over its attention ranks by the engine (SGLang's
+    /// `max_running_requests // attn_dp_size`), rather than each rank's (vLLM).
+    var sequencesOverAttentionRanks = false
 
     static let vllm = ServingNames(
       engine: "vLLM",
@@ -317,7 +321,8 @@ extension Emitter {
       context: "--context-length",
       sequences: "--max-running-requests",
       kvSpellings: EngineProfile.profile(.sglang).kvCacheSpellings,
-      port: Port.sglang
+      port: Port.sglang,
+      sequencesOverAttentionRanks: true
     )
   }
 
@@ -333,7 +338,7 @@ extension Emitter {
   ) {
     var arguments: [[String]] = [
       [names.context, "\(workload.context)"],
-      [names.sequences, "\(workload.concurrency)"],
+      [names.sequences, "\(sequencesFlag(workload, names: names))"],
       [
         "--kv-cache-dtype",
         try kvCacheValue(workload, engine: names.engine, spellings: names.kvSpellings, suggested: .fp8),
@@ -344,6 +349,15 @@ extension Emitter {
     arguments.append(contentsOf: weights.flags)
     arguments.append(["--port", "\(names.port + roleIndex(workload))"])
     return (arguments, modelLine(workload, requirement: weights.requirement))
+  }
+
+  /// The sequences flag's value: `--concurrency` counts the whole deployment's
+  /// sequences, and each engine instance (replica or data-parallel rank) schedules
+  /// its share — except where the engine divides a DP-attention server's flag over
+  /// its ranks itself (SGLang), which then gets the whole count.
+  func sequencesFlag(_ workload: WorkloadPlan, names: ServingNames) -> Int {
+    if names.sequencesOverAttentionRanks, workload.strategy == .expert { return max(workload.concurrency, 1) }
+    return Planner.sequencesPerCopy(workload.concurrency, copies: engineUnits(workload).count)
   }
 
   /// `--cpu-offload-gb` of vLLM and SGLang: the GiB of weights an offload plan keeps

@@ -119,15 +119,18 @@ public enum CostModel {
     decodeSeconds: Double,
     prefillSeconds: Double,
     promptTokens: Int,
-    sequencesPerStep: Double,
-    copies: Int,
+    sequencesInFlight: Int,
+    slots: Int,
     bound: String
   ) -> Prediction {
     let perSequence = decodeSeconds > 0 ? 1 / decodeSeconds : 0
+    // The whole deployment decodes min(sequences asked for, sequence slots) at
+    // once, each at the per-sequence rate of its copy's batch: idle replicas add nothing.
+    let decoding = min(max(sequencesInFlight, 1), max(slots, 1))
     return Prediction(
       prefillTokensPerSecond: prefillSeconds > 0 ? Double(promptTokens) / prefillSeconds : 0,
       decodeTokensPerSecond: perSequence,
-      aggregateDecodeTokensPerSecond: perSequence * sequencesPerStep * Double(copies),
+      aggregateDecodeTokensPerSecond: perSequence * Double(decoding),
       timeToFirstTokenSeconds: prefillSeconds,
       decodeBound: bound
     )

@@ -149,15 +149,24 @@ extension Planner {
     return PricedLayout(workload: plan, devices: devices, verdict: verdict, shortfall: shortfall)
   }
 
+  /// Sequences each of `copies` engine copies (data-parallel replicas or attention
+  /// ranks) holds when `concurrency` sequences are in flight over the whole
+  /// deployment: its share, rounded up, at least one.
+  static func sequencesPerCopy(_ concurrency: Int, copies: Int) -> Int {
+    let copies = max(copies, 1)
+    return max(1, (max(concurrency, 1) + copies - 1) / copies)
+  }
+
   /// Layer bytes that go on each rank for weights and the KV cache.
-  func perLayerBytes(_ serving: Serving, tensorParallel: Int) -> (weights: [Int64], kv: [Int64]) {
+  func perLayerBytes(_ serving: Serving, tensorParallel: Int, sequences: Int? = nil) -> (weights: [Int64], kv: [Int64])
+  {
     let model = serving.model
     let request = serving.request
     let kvModel = KVCacheModel(attention: model.attention, type: request.kvCache)
     let weights = serving.summary.layerBytes.map { ($0 + Int64(tensorParallel) - 1) / Int64(tensorParallel) }
     let kv = kvModel.layerBytes(
       context: request.context,
-      sequences: request.concurrency,
+      sequences: sequences ?? request.concurrency,
       tensorParallel: tensorParallel,
       blockSize: serving.profile.kvBlockSize
     ).prefix(model.layers)
@@ -257,12 +266,14 @@ extension Planner {
       ranges.allSatisfy({ $0.lowerBound >= 0 && $0.upperBound <= model.layers })
     else { return nil }
     let replicas = 1 + otherReplicas.count
-    let (layerWeights, layerKV) = perLayerBytes(serving, tensorParallel: tp)
+    // The requested sequences are spread over the replicas: each holds its share.
+    let perCopy = Self.sequencesPerCopy(request.concurrency, copies: replicas)
+    let (layerWeights, layerKV) = perLayerBytes(serving, tensorParallel: tp, sequences: perCopy)
     let (activation, overhead) = fixedBytes(
       serving,
       tensorParallel: tp,
       collectiveGroup: tp,
-      sequences: request.concurrency
+      sequences: perCopy
     )
     let embedding = (serving.summary.firstStageBytes + Int64(tp) - 1) / Int64(tp)
     let head = (serving.summary.lastStageBytes + Int64(tp) - 1) / Int64(tp)
@@ -290,7 +301,7 @@ extension Planner {
     // Decode: each stage reads its weights and cache and all-reduces twice per
     // layer; stages hand the batch's hidden states on. Prefill: one prompt of the
     // context, split over the group's GPUs.
-    let batch = Int64(max(request.concurrency, 1))
+    let batch = Int64(perCopy)
     let tokens = Int64(request.context)
     var decode = 0.0
     var prefill = 0.0
@@ -343,8 +354,8 @@ extension Planner {
       decodeSeconds: decode,
       prefillSeconds: prefill,
       promptTokens: request.context,
-      sequencesPerStep: Double(batch),
-      copies: replicas,
+      sequencesInFlight: request.concurrency,
+      slots: perCopy * replicas,
       bound: communication > decode / 2 ? "tensor-parallel all-reduce" : "HBM bandwidth"
     )
     let pipeline = stageGroups.count
@@ -366,13 +377,18 @@ extension Planner {
 
   /// The capacities of replica 0's stages for the pipeline partition: each
   /// stage's smallest usable memory less activations and overheads.
-  func pipelineStages(_ serving: Serving, stageGroups: [[Int]], occupied: Occupancy) -> [PipelinePartition.Stage] {
+  func pipelineStages(
+    _ serving: Serving,
+    stageGroups: [[Int]],
+    occupied: Occupancy,
+    sequences: Int
+  ) -> [PipelinePartition.Stage] {
     let tp = stageGroups.first?.count ?? 1
     let (activation, overhead) = fixedBytes(
       serving,
       tensorParallel: tp,
       collectiveGroup: tp,
-      sequences: serving.request.concurrency
+      sequences: sequences
     )
     let embedding = (serving.summary.firstStageBytes + Int64(tp) - 1) / Int64(tp)
     let head = (serving.summary.lastStageBytes + Int64(tp) - 1) / Int64(tp)
@@ -500,8 +516,8 @@ extension Planner {
         decodeSeconds: decode,
         prefillSeconds: prefill,
         promptTokens: request.context,
-        sequencesPerStep: Double(tokens),
-        copies: dp,
+        sequencesInFlight: request.concurrency,
+        slots: sequencesPerRank * dp,
         bound: allToAll > decode / 2 ? "expert all-to-all" : "HBM bandwidth"
       )
     )
@@ -637,8 +653,8 @@ extension Planner {
         decodeSeconds: decode,
         prefillSeconds: prefill,
         promptTokens: request.context,
-        sequencesPerStep: Double(request.concurrency),
-        copies: 1,
+        sequencesInFlight: request.concurrency,
+        slots: request.concurrency,
         bound: streams ? "host-to-GPU copies of offloaded weights" : "CPU RAM bandwidth"
       )
     )
@@ -749,8 +765,8 @@ extension Planner {
         decodeSeconds: decode,
         prefillSeconds: prefill,
         promptTokens: request.context,
-        sequencesPerStep: Double(request.concurrency),
-        copies: 1,
+        sequencesInFlight: request.concurrency,
+        slots: request.concurrency,
         bound: "CPU RAM bandwidth (the routed experts of \(cpuExpertLayers) layers in RAM)"
       )
     )

@@ -406,8 +406,9 @@ public struct Planner: Sendable {
   ) -> PricedLayout? {
     let layers = serving.model.layers
     let tp = stageGroups.first?.count ?? 1
-    let (weights, kv) = perLayerBytes(serving, tensorParallel: tp)
-    let stages = pipelineStages(serving, stageGroups: stageGroups, occupied: occupied)
+    let perCopy = Self.sequencesPerCopy(serving.request.concurrency, copies: 1 + replicas.count)
+    let (weights, kv) = perLayerBytes(serving, tensorParallel: tp, sequences: perCopy)
+    let stages = pipelineStages(serving, stageGroups: stageGroups, occupied: occupied, sequences: perCopy)
     let ranges: [Range<Int>]
     if let solution = PipelinePartition.solve(layerBytes: zip(weights, kv).map { $0 + $1 }, stages: stages) {
       ranges = solution.ranges

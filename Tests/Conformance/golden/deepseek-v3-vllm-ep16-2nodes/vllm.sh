@@ -24,7 +24,7 @@ args=(
   --enable-expert-parallel
   --gpu-memory-utilization 0.900
   --max-model-len 16384
-  --max-num-seqs 64
+  --max-num-seqs 8
   --kv-cache-dtype bfloat16
   --port 8000
 )

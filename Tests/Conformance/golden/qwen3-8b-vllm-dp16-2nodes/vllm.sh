@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Written by shardplan (shardplan plan) for role 'default': Qwen/Qwen3-8B as bf16
-# on topology '2x8-h100-ib', verdict fits. Plan: TP 1 × PP 1 × DP 16 on GPU 0 (one replica; 16 in all), all replicas together on GPU 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15, context 8192 tokens × 16 sequence(s), KV bf16.
+# on topology '2x8-h100-ib', verdict fits. Plan: TP 8 × PP 1 × DP 2 on GPU 0,1,2,3,4,5,6,7 (one replica; 2 in all), all replicas together on GPU 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15, context 8192 tokens × 16 sequence(s), KV bf16.
 #
 # --gpu-memory-utilization is this engine's share of each card: its planned bytes plus its part of the
 # free memory, over the card's capacity (vLLM gives what is left after weights and activations to KV cache).
@@ -8,22 +8,22 @@
 set -euo pipefail
 
 MODEL="${MODEL:-Qwen/Qwen3-8B}"
-# 16 data-parallel ranks over 2 nodes (vLLM's multi-node data parallelism); the first node serves the API.
+# 2 data-parallel ranks over 2 nodes (vLLM's multi-node data parallelism); the first node serves the API.
 # Run this script on every node with NODE_RANK set: 0 on node0, 1 on node1.
 NODE_RANK="${NODE_RANK:?set NODE_RANK: 0 on node0, 1 on node1}"
 MASTER_ADDR="${MASTER_ADDR:-node0}"  # the address of node0, reachable from every node
 case "$NODE_RANK" in
-  0) export CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7; DP_LOCAL=8; DP_START=0 ;;  # node0
-  1) export CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7; DP_LOCAL=8; DP_START=8 ;;  # node1
+  0) export CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7; DP_LOCAL=1; DP_START=0 ;;  # node0
+  1) export CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7; DP_LOCAL=1; DP_START=1 ;;  # node1
   *) echo "NODE_RANK must be 0 to 1" >&2; exit 2 ;;
 esac
 args=(
-  --tensor-parallel-size 1
+  --tensor-parallel-size 8
   --pipeline-parallel-size 1
-  --data-parallel-size 16
+  --data-parallel-size 2
   --gpu-memory-utilization 0.900
   --max-model-len 8192
-  --max-num-seqs 16
+  --max-num-seqs 8
   --kv-cache-dtype bfloat16
   --dtype bfloat16
   --port 8000
