@@ -223,6 +223,13 @@ extension EmitTests {
       let int = { (key: String) in workload[key] as? Int ?? -1 }
       let replicas = workload["replicaDevices"] as? [[Int]] ?? []
       let gpus = replicas.flatMap { $0 }
+      // Every script that pins GPUs makes CUDA number them as nvidia-smi does, before any pin.
+      for name in ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
+      where name.hasSuffix(".sh") {
+        guard let text = file(name), let pin = text.range(of: "CUDA_VISIBLE_DEVICES=") else { continue }
+        let order = text.range(of: "export CUDA_DEVICE_ORDER=PCI_BUS_ID\n")
+        #expect(order.map { $0.lowerBound < pin.lowerBound } == true, "\(name) pins GPUs without CUDA_DEVICE_ORDER")
+      }
       if let vllm = file("vllm\(suffix).sh") {
         #expect(Self.flag("--tensor-parallel-size", in: vllm) == "\(int("tensorParallel"))")
         #expect(Self.flag("--max-model-len", in: vllm) == "\(int("context"))")

@@ -322,9 +322,16 @@ extension Emitter {
     }.joined(separator: "\n") + "\n"
   }
 
-  /// A bash script: shebang, header, `set -euo pipefail`, then `body`.
+  /// A bash script: shebang, header, `set -euo pipefail`, then `body`. A script
+  /// that pins GPUs numbers them as nvidia-smi does (PCI bus order) and makes CUDA
+  /// count the same way: by default CUDA puts the fastest card first, which on a
+  /// machine of mixed cards is another card than the plan's.
   static func script(header: [String], body: String) -> String {
-    "#!/usr/bin/env bash\n" + comment(header) + "set -euo pipefail\n\n" + body
+    let order =
+      body.contains("CUDA_VISIBLE_DEVICES")
+      ? "# GPU numbers are nvidia-smi's (PCI bus order); CUDA counts that way too only when told.\nexport CUDA_DEVICE_ORDER=PCI_BUS_ID\n\n"
+      : ""
+    return "#!/usr/bin/env bash\n" + comment(header) + "set -euo pipefail\n\n" + order + body
   }
 
   /// Lines of a bash array `name=( … )`, one argument pair per line.

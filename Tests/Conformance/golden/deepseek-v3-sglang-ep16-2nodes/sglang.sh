@@ -7,6 +7,9 @@
 # live in the rest. Extra arguments are passed on; set MODEL to serve a local copy.
 set -euo pipefail
 
+# GPU numbers are nvidia-smi's (PCI bus order); CUDA counts that way too only when told.
+export CUDA_DEVICE_ORDER=PCI_BUS_ID
+
 MODEL="${MODEL:-deepseek-ai/DeepSeek-V3}"
 # One engine over 2 nodes, started on each.
 # Run this script on every node with NODE_RANK set: 0 on node0, 1 on node1.

@@ -7,6 +7,9 @@
 # Extra arguments are passed on to vllm serve; set MODEL to serve a local copy.
 set -euo pipefail
 
+# GPU numbers are nvidia-smi's (PCI bus order); CUDA counts that way too only when told.
+export CUDA_DEVICE_ORDER=PCI_BUS_ID
+
 MODEL="${MODEL:-deepseek-ai/DeepSeek-V3}"
 # 8 data-parallel ranks over 2 nodes (vLLM's multi-node data parallelism); the first node serves the API.
 # Run this script on every node with NODE_RANK set: 0 on node0, 1 on node1.

@@ -7,6 +7,9 @@
 # Extra arguments are passed on to vllm serve; set MODEL to serve a local copy.
 set -euo pipefail
 
+# GPU numbers are nvidia-smi's (PCI bus order); CUDA counts that way too only when told.
+export CUDA_DEVICE_ORDER=PCI_BUS_ID
+
 MODEL="${MODEL:-openai-community/gpt2}"
 export CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7
 args=(

@@ -7,6 +7,9 @@
 # Extra arguments are passed on to vllm serve; set MODEL to serve a local copy.
 set -euo pipefail
 
+# GPU numbers are nvidia-smi's (PCI bus order); CUDA counts that way too only when told.
+export CUDA_DEVICE_ORDER=PCI_BUS_ID
+
 MODEL="${MODEL:?set MODEL to the Hub id or folder of the model planned from Examples/models/llama-3.1-405b.config.json}"
 # One engine over 2 nodes, started on each (vLLM's multiprocessing launch).
 # Run this script on every node with NODE_RANK set: 0 on node0, 1 on node1.

@@ -6,6 +6,9 @@
 # order, so GPU k holds exactly its stage. -c is the KV cache of all --parallel sequences together.
 set -euo pipefail
 
+# GPU numbers are nvidia-smi's (PCI bus order); CUDA counts that way too only when told.
+export CUDA_DEVICE_ORDER=PCI_BUS_ID
+
 # Set MODEL to the GGUF file of Qwen/Qwen3-30B-A3B as Q4_K_M.
 MODEL="${MODEL:?set MODEL to the .gguf file of Qwen/Qwen3-30B-A3B as Q4_K_M}"
 args=(

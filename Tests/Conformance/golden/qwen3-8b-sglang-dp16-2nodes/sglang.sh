@@ -7,6 +7,9 @@
 # live in the rest. Extra arguments are passed on; set MODEL to serve a local copy.
 set -euo pipefail
 
+# GPU numbers are nvidia-smi's (PCI bus order); CUDA counts that way too only when told.
+export CUDA_DEVICE_ORDER=PCI_BUS_ID
+
 MODEL="${MODEL:-Qwen/Qwen3-8B}"
 # 2 replicas over 2 nodes: an independent server on each node with its own replicas;
 # put SGLang's router (sglang_router) in front of them.

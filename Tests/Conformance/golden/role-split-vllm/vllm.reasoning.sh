@@ -8,6 +8,9 @@
 # Extra arguments are passed on to vllm serve; set MODEL to serve a local copy.
 set -euo pipefail
 
+# GPU numbers are nvidia-smi's (PCI bus order); CUDA counts that way too only when told.
+export CUDA_DEVICE_ORDER=PCI_BUS_ID
+
 MODEL="${MODEL:-Qwen/Qwen3-32B}"
 export CUDA_VISIBLE_DEVICES=0
 args=(

@@ -6,6 +6,9 @@
 # For DeepSpeed through the Hugging Face Trainer pass --deepspeed ds_config.json to the script.
 set -euo pipefail
 
+# GPU numbers are nvidia-smi's (PCI bus order); CUDA counts that way too only when told.
+export CUDA_DEVICE_ORDER=PCI_BUS_ID
+
 if [ "$#" -lt 1 ]; then echo "usage: $0 TRAIN_SCRIPT [ARGS...]" >&2; exit 2; fi
 # Run this script on every node with NODE_RANK set: 0 on node0, 1 on node1.
 NODE_RANK="${NODE_RANK:?set NODE_RANK: 0 on node0, 1 on node1}"

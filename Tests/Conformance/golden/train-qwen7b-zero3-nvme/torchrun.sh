@@ -7,6 +7,9 @@
 # The plan assumes gradient checkpointing: call model.gradient_checkpointing_enable() (or --gradient_checkpointing).
 set -euo pipefail
 
+# GPU numbers are nvidia-smi's (PCI bus order); CUDA counts that way too only when told.
+export CUDA_DEVICE_ORDER=PCI_BUS_ID
+
 if [ "$#" -lt 1 ]; then echo "usage: $0 TRAIN_SCRIPT [ARGS...]" >&2; exit 2; fi
 export CUDA_VISIBLE_DEVICES=0,1
 exec torchrun --standalone --nnodes=1 --nproc-per-node=2 "$@"
