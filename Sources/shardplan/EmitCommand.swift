@@ -30,10 +30,15 @@ struct EmitOptions: ParsableArguments {
     guard let emit, let output else { return }
     do {
       let formats = try EmitFormat.parseList(emit)
-      let files = try Emitter(plan: plan, graph: graph, models: models, origin: origin).emit(formats)
+      let emitter = Emitter(plan: plan, graph: graph, models: models, origin: origin)
+      let files = try emitter.emit(formats)
       try EmittedFiles.write(files, to: output)
       let list = files.map(\.name).joined(separator: ", ")
-      FileHandle.standardError.write(Data("wrote \(files.count) file(s) to \(output): \(list)\n".utf8))
+      var report = "wrote \(files.count) file(s) to \(output): \(list)\n"
+      if formats == nil {
+        for (format, reason) in emitter.skippedFormats() { report += "  not \(format.rawValue): \(reason)\n" }
+      }
+      FileHandle.standardError.write(Data(report.utf8))
     } catch {
       failWithInputError(error)
     }

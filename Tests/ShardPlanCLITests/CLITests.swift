@@ -466,4 +466,19 @@ extension CLITests {
     ])
     #expect(gguf.status == 0 && gguf.stdout.contains("llama.cpp warns and runs"))
   }
+
+  /// `--emit all` says which formats it left out and which plan writes each.
+  @Test func emitAllNamesWhatItSkipped() throws {
+    let folder = try SyntheticFiles.folder("cli-emit-all")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let result = try Self.run([
+      "plan", "Qwen/Qwen3-8B", "--topology", "2x-rtx-pro-6000-blackwell", "--emit", "all", "--output", folder.path,
+    ])
+    #expect(result.status == 0)
+    #expect(result.stderr.contains("wrote 1 file(s)") && result.stderr.contains("vllm.sh"))
+    #expect(result.stderr.contains("not sglang: the plan is for vllm; plan with --engine sglang"))
+    #expect(result.stderr.contains("not llama.cpp: the plan is for vllm"))
+    let script = try String(contentsOf: folder.appendingPathComponent("vllm.sh"), encoding: .utf8)
+    #expect(script.contains("--max-num-seqs 1 is the plan's --concurrency 1"))
+  }
 }

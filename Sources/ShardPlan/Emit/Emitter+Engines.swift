@@ -77,8 +77,20 @@ extension Emitter {
       "",
       "--gpu-memory-utilization is this engine's share of each card: its planned bytes plus its part of the",
       "free memory, over the card's capacity (vLLM gives what is left after weights and activations to KV cache).",
+      sequencesNote(workload, flag: "--max-num-seqs", names: .vllm),
       "Extra arguments are passed on to vllm serve; set MODEL to serve a local copy.",
     ]
+  }
+
+  /// Where the sequences flag's value comes from: the plan's `--concurrency` (1
+  /// unless asked), each instance's share, the number the memory was planned for.
+  func sequencesNote(_ workload: WorkloadPlan, flag: String, names: ServingNames) -> String {
+    let value = sequencesFlag(workload, names: names)
+    let instances = engineUnits(workload).count
+    let share =
+      value == workload.concurrency ? "" : " over \(instances) \(workload.strategy == .expert ? "ranks" : "replicas")"
+    return
+      "\(flag) \(value) is the plan's --concurrency \(workload.concurrency)\(share): the memory above is planned for that many sequences; plan again with --concurrency N to serve more."
   }
 
   // MARK: - SGLang
@@ -150,7 +162,9 @@ extension Emitter {
           "",
           "--mem-fraction-static is the share of each card for weights and the KV pool: the planned weights and KV",
           "cache plus this engine's part of the free memory, over the card's capacity; activations and CUDA graphs",
-          "live in the rest. Extra arguments are passed on; set MODEL to serve a local copy.",
+          "live in the rest.",
+          sequencesNote(workload, flag: "--max-running-requests", names: .sglang),
+          "Extra arguments are passed on; set MODEL to serve a local copy.",
         ],
         body: body
       ),

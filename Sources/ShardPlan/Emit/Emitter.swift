@@ -80,6 +80,16 @@ public struct Emitter: Sendable {
     EmitFormat.allCases.filter { format in plan.workloads.contains { applies(format, to: $0) } }
   }
 
+  /// The formats `--emit all` leaves out, each with why and what plan writes it:
+  /// every engine sizes memory its own way, so a file is written only from a plan
+  /// for its own engine, never translated from another's.
+  public func skippedFormats() -> [(format: EmitFormat, reason: String)] {
+    let engines = Set(plan.workloads.map { $0.training == nil ? $0.engine.rawValue : "training" }).sorted()
+    return EmitFormat.allCases.filter { !applicableFormats().contains($0) }.map { format in
+      (format, "the plan is for \(engines.joined(separator: ", ")); \(Self.hint(format).lowercasedFirst)")
+    }
+  }
+
   /// Whether `format` can launch `workload`.
   public func applies(_ format: EmitFormat, to workload: WorkloadPlan) -> Bool {
     let training = workload.training
@@ -376,4 +386,9 @@ extension Emitter {
   static func shellMessage(_ text: String) -> String {
     String(text.filter { !"\"$`\\}!".contains($0) && !$0.isNewline })
   }
+}
+
+extension String {
+  /// The text with its first letter in lower case (a hint inside a sentence).
+  var lowercasedFirst: String { prefix(1).lowercased() + dropFirst() }
 }

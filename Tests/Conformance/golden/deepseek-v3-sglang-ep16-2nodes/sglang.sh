@@ -4,7 +4,9 @@
 #
 # --mem-fraction-static is the share of each card for weights and the KV pool: the planned weights and KV
 # cache plus this engine's part of the free memory, over the card's capacity; activations and CUDA graphs
-# live in the rest. Extra arguments are passed on; set MODEL to serve a local copy.
+# live in the rest.
+# --max-running-requests 64 is the plan's --concurrency 64: the memory above is planned for that many sequences; plan again with --concurrency N to serve more.
+# Extra arguments are passed on; set MODEL to serve a local copy.
 set -euo pipefail
 
 # GPU numbers are nvidia-smi's (PCI bus order); CUDA counts that way too only when told.

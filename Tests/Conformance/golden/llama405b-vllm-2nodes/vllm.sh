@@ -4,6 +4,7 @@
 #
 # --gpu-memory-utilization is this engine's share of each card: its planned bytes plus its part of the
 # free memory, over the card's capacity (vLLM gives what is left after weights and activations to KV cache).
+# --max-num-seqs 1 is the plan's --concurrency 1: the memory above is planned for that many sequences; plan again with --concurrency N to serve more.
 # Extra arguments are passed on to vllm serve; set MODEL to serve a local copy.
 set -euo pipefail
 
