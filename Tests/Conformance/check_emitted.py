@@ -150,10 +150,13 @@ def check_vllm_values(where, rank, workload, args, engine, env, nodes):
     expect(engine.data_parallel_size == dp, where, f"data parallel size {engine.data_parallel_size} != {dp}")
     expect(bool(engine.enable_expert_parallel) == expert, where, "expert parallel flag")
     expect(engine.max_model_len == workload["context"], where, "max model len")
+    # An encoder (no decode: the plan predicts encoding) is served by the pooling runner.
+    encoder = workload.get("kvCacheType") is None  # an encoder's plan names no KV cache
+    expect((engine.runner == "pooling") == encoder, where, f"runner {engine.runner} for an encoder: {encoder}")
     # --concurrency is the whole deployment's; each data-parallel rank schedules its share.
     share = max(1, -(-workload["concurrency"] // max(dp, 1)))
     expect(engine.max_num_seqs == share, where, f"max num seqs {engine.max_num_seqs} != {share}")
-    kv = {"bf16": "bfloat16", "f16": "float16", "fp8": "fp8"}[workload["kvCacheType"]]
+    kv = {"bf16": "bfloat16", "f16": "float16", "fp8": "fp8", None: "auto"}[workload.get("kvCacheType")]
     expect(engine.kv_cache_dtype == kv, where, f"kv cache dtype {engine.kv_cache_dtype}")
     expect(0 < engine.gpu_memory_utilization <= 0.9, where, "gpu memory utilization")
     expect(env.get("VLLM_PP_LAYER_PARTITION") == workload.get("vllmLayerPartition"), where, "VLLM_PP_LAYER_PARTITION")
@@ -199,13 +202,15 @@ def check_sglang():
                         continue
                     expect(args.model_path == "model-under-test", where, "model path")
                     expect(args.context_length == workload["context"], where, "context length")
+                    encoder = workload.get("kvCacheType") is None
+                    expect(bool(args.is_embedding) == encoder, where, "is-embedding for an encoder")
                     # Each replica schedules its share; a DP-attention (expert) server takes the
                     # whole count and divides it over its ranks (max_running_requests // attn_dp_size).
                     replicas = 1 if workload["strategy"] == "expert" else max(len(workload["replicaDevices"]), 1)
                     share = max(1, -(-workload["concurrency"] // replicas))
                     expect(args.max_running_requests == share, where, f"max running requests {args.max_running_requests} != {share}")
                     expect(0 < args.mem_fraction_static < 0.9, where, "mem fraction static")
-                    kv = {"bf16": "bf16", "f16": "auto", "fp8": "fp8_e4m3"}[workload["kvCacheType"]]
+                    kv = {"bf16": "bf16", "f16": "auto", "fp8": "fp8_e4m3", None: "auto"}[workload.get("kvCacheType")]
                     expect(args.kv_cache_dtype == kv, where, "kv cache dtype")
                     offload = args.cpu_offload_gb or 0
                     expect((offload * 2**30 >= workload["cpuBytes"] > 0) == bool(workload.get("cpuLayers")), where,

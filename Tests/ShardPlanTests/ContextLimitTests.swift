@@ -93,3 +93,31 @@ struct ContextLimitTests {
     #expect(report.findings.contains { $0.code == .model && $0.message.contains("beyond") })
   }
 }
+
+/// Encoders (BERT-style embedding and reranking models): no KV cache, no decode;
+/// their speed is encoding and they are served as pooling models.
+@Suite("Encoders")
+struct EncoderTests {
+  @Test func bertIsPlannedAsAnEncoder() throws {
+    let model = try ModelLoader(environment: [:]).load("google-bert/bert-base-cased")
+    #expect(model.isEncoder && model.maxContext == 512)
+    let planner = try Planner(graph: try TopologyLoader().load(["2x-rtx-pro-6000-blackwell"]))
+    let request = InferenceRequest(model: model, weights: .asStored(model), context: 512, concurrency: 16)
+    let plan = planner.plan(request)
+    let workload = try #require(plan.workloads.first)
+    let p = workload.prediction
+    #expect(workload.kvCache == nil)
+    #expect(p.decodeTokensPerSecond == 0 && p.aggregateDecodeTokensPerSecond == 0)
+    // Each copy with a sequence encodes a 512-token prompt per prefill time.
+    let copies = Double(min(16, workload.dataParallel))
+    let encode = try #require(p.encodeTokensPerSecond)
+    #expect(abs(encode - copies * p.prefillTokensPerSecond) < 1e-6 * encode)
+    #expect(plan.devices.allSatisfy { $0.kvCacheBytes == 0 })
+    #expect(plan.tableText().contains("no decode (an encoder)"))
+    // Decoders are untouched: a decoder's prediction has no encoding rate.
+    let llama = try ModelLoader(environment: [:]).load("meta-llama/Llama-3.2-1B")
+    #expect(!llama.isEncoder)
+    let decoder = planner.plan(InferenceRequest(model: llama, weights: .asStored(llama), context: 4096))
+    #expect(decoder.workloads.first?.prediction.encodeTokensPerSecond == nil)
+  }
+}

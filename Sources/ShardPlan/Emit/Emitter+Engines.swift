@@ -220,13 +220,17 @@ extension Emitter {
         fix: "Plan again with --engine llama.cpp (it keeps each layer's experts together)"
       )
     }
-    // Every cache type of llama.cpp's `--cache-type-k` list; it has no fp8.
-    let kv = try kvCacheValue(
-      workload,
-      engine: "llama.cpp",
-      spellings: EngineProfile.profile(.llamaCpp).kvCacheSpellings,
-      suggested: .q8_0
-    )
+    // Every cache type of llama.cpp's `--cache-type-k` list; it has no fp8. An
+    // encoder keeps no cache: llama-server serves it with --embedding.
+    let kv =
+      spec.isEncoder
+      ? nil
+      : try kvCacheValue(
+        workload,
+        engine: "llama.cpp",
+        spellings: EngineProfile.profile(.llamaCpp).kvCacheSpellings,
+        suggested: .q8_0
+      )
     var arguments: [[String]] = [["-m", "\"$MODEL\""]]
     let slots = workload.llamaCppGPULayerSlots ?? (spec.layers + 1)
     arguments.append(["-ngl", "\(slots)"])
@@ -240,9 +244,13 @@ extension Emitter {
     arguments.append(["--main-gpu", "0"])
     arguments.append(["-c", "\(workload.context * workload.concurrency)"])
     arguments.append(["--parallel", "\(workload.concurrency)"])
-    arguments.append(["-ctk", kv])
-    arguments.append(["-ctv", kv])
-    if KVCacheType(name: kv).map({ ![.f32, .f16, .bf16].contains($0) }) ?? false {
+    if let kv {
+      arguments.append(["-ctk", kv])
+      arguments.append(["-ctv", kv])
+    } else {
+      arguments.append(["--embedding"])
+    }
+    if let kv, KVCacheType(name: kv).map({ ![.f32, .f16, .bf16].contains($0) }) ?? false {
       // llama.cpp quantizes the V cache only with flash attention.
       arguments.append(["--flash-attn", "on"])
     }
@@ -322,13 +330,17 @@ extension Emitter {
     /// whole server's, divided over its attention ranks by the engine (SGLang's
     /// `max_running_requests // attn_dp_size`), rather than each rank's (vLLM).
     var sequencesOverAttentionRanks = false
+    /// The flag that serves an encoder as a pooling (embedding) model.
+    var pooling: [String] = []
 
     static let vllm = ServingNames(
       engine: "vLLM",
       context: "--max-model-len",
       sequences: "--max-num-seqs",
       kvSpellings: EngineProfile.profile(.vllm).kvCacheSpellings,
-      port: Port.vllm
+      port: Port.vllm,
+      // vLLM 0.32's `--runner pooling` (its older `--task embed` is gone).
+      pooling: ["--runner", "pooling"]
     )
     static let sglang = ServingNames(
       engine: "SGLang",
@@ -336,7 +348,8 @@ extension Emitter {
       sequences: "--max-running-requests",
       kvSpellings: EngineProfile.profile(.sglang).kvCacheSpellings,
       port: Port.sglang,
-      sequencesOverAttentionRanks: true
+      sequencesOverAttentionRanks: true,
+      pooling: ["--is-embedding"]
     )
   }
 
@@ -353,11 +366,17 @@ extension Emitter {
     var arguments: [[String]] = [
       [names.context, "\(workload.context)"],
       [names.sequences, "\(sequencesFlag(workload, names: names))"],
-      [
+    ]
+    if spec.isEncoder {
+      // An encoder (an embedding or reranking model) has no KV cache and no decode:
+      // the engine serves it as a pooling model.
+      arguments.append(names.pooling)
+    } else {
+      arguments.append([
         "--kv-cache-dtype",
         try kvCacheValue(workload, engine: names.engine, spellings: names.kvSpellings, suggested: .fp8),
-      ],
-    ]
+      ])
+    }
     if let offload = offloadGiB(workload) { arguments.append(["--cpu-offload-gb", offload]) }
     let weights = try weightFlags(workload, spec, source: source, engine: names.engine)
     arguments.append(contentsOf: weights.flags)

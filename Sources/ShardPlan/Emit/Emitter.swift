@@ -285,7 +285,7 @@ public struct Emitter: Sendable {
       text += ", all replicas together on GPU \(all)"
     }
     return
-      "\(text), context \(workload.context) tokens × \(workload.concurrency) sequence(s), KV \(workload.kvCache?.rawValue ?? "none")"
+      "\(text), context \(workload.context) tokens × \(workload.concurrency) sequence(s), \(workload.kvCache.map { "KV \($0.rawValue)" } ?? "no KV cache")"
   }
 
   /// Memory of the workload's own share of `gpu`: its planned bytes plus its part

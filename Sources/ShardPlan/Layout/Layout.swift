@@ -141,7 +141,8 @@ extension Plan {
         out += "      mfu: \(training.mfu)\n"
       } else {
         out += "    concurrency: \(workload.concurrency)\n"
-        out += "    kvCache: \(workload.kvCache?.rawValue ?? "none")\n"
+        // An encoder keeps no cache: its layout names none.
+        if let kv = workload.kvCache { out += "    kvCache: \(kv.rawValue)\n" }
       }
       out += "    tensorParallel: \(workload.tensorParallel)\n"
       out += "    pipelineParallel: \(workload.pipelineParallel)\n"

@@ -206,6 +206,11 @@ public struct ModelSpec: Hashable, Sendable, Codable {
     return copy
   }
 
+  /// Whether the model is an encoder (BERT, RoBERTa, embedding and reranker
+  /// models): no layer keeps a KV cache or a state, nothing is decoded; it is
+  /// served by a pooling runner and its speed is encoding.
+  public var isEncoder: Bool { !attention.layers.isEmpty && attention.layers.allSatisfy { $0 == .none } }
+
   /// Exact bytes of all stored tensors.
   public var weightBytes: Int64 { tensors.reduce(0) { $0 + $1.bytes } }
 

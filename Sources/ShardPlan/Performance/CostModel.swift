@@ -121,8 +121,23 @@ public enum CostModel {
     promptTokens: Int,
     sequencesInFlight: Int,
     slots: Int,
+    copies: Int = 1,
+    encoder: Bool = false,
     bound: String
   ) -> Prediction {
+    if encoder {
+      // No decode: each copy that has a sequence encodes a prompt per prefill time.
+      let busy = min(max(sequencesInFlight, 1), max(copies, 1))
+      let rate = prefillSeconds > 0 ? Double(promptTokens) / prefillSeconds : 0
+      return Prediction(
+        prefillTokensPerSecond: rate,
+        decodeTokensPerSecond: 0,
+        aggregateDecodeTokensPerSecond: 0,
+        timeToFirstTokenSeconds: prefillSeconds,
+        decodeBound: "no decode (an encoder)",
+        encodeTokensPerSecond: rate * Double(busy)
+      )
+    }
     let perSequence = decodeSeconds > 0 ? 1 / decodeSeconds : 0
     // The whole deployment decodes min(sequences asked for, sequence slots) at
     // once, each at the per-sequence rate of its copy's batch: idle replicas add nothing.

@@ -71,7 +71,7 @@ extension Plan {
         continue
       }
       out +=
-        "\nWorkload \(workload.role): \(workload.model) as \(workload.weights.label), \(workload.concurrency) × \(workload.context) tokens, KV \(workload.kvCache?.rawValue ?? "none"), \(workload.engine.rawValue)\n"
+        "\nWorkload \(workload.role): \(workload.model) as \(workload.weights.label), \(workload.concurrency) × \(workload.context) tokens, \(workload.prediction.encodeTokensPerSecond == nil ? "KV \(workload.kvCache?.rawValue ?? "none")" : "no KV cache (an encoder)"), \(workload.engine.rawValue)\n"
       if let state = workload.recurrentStateBytesPerSequence {
         out +=
           "  recurrent state: \(Units.formatBytes(state)) per sequence whatever the context, \(Units.formatBytes(state * Int64(workload.concurrency))) for \(workload.concurrency) (in the K column)\n"
@@ -106,6 +106,12 @@ extension Plan {
         }
       }
       let p = workload.prediction
+      if let encode = p.encodeTokensPerSecond {
+        let sequences = encode / Double(max(workload.context, 1))
+        out +=
+          "  predicted: encoding \(Units.formatDecimal(encode, places: 0)) tokens/s over the deployment (\(Units.formatDecimal(sequences, places: 1)) sequences of \(workload.context) tokens per second), \(Units.formatDecimal(p.timeToFirstTokenSeconds * 1000, places: 1)) ms per sequence; no decode (an encoder)\n"
+        continue
+      }
       out +=
         "  predicted: prefill \(Units.formatDecimal(p.prefillTokensPerSecond, places: 0)) tokens/s (TTFT \(Units.formatDecimal(p.timeToFirstTokenSeconds, places: 2)) s), decode \(Units.formatDecimal(p.decodeTokensPerSecond, places: 1)) tokens/s per sequence, \(Units.formatDecimal(p.aggregateDecodeTokensPerSecond, places: 0)) in aggregate; decode bound by \(p.decodeBound)\n"
     }

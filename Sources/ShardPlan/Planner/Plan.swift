@@ -50,6 +50,19 @@ public struct Prediction: Hashable, Sendable, Codable {
   public var timeToFirstTokenSeconds: Double
   /// What bounds decode (`HBM bandwidth`, `PCIe all-reduce`, `CPU RAM bandwidth` …).
   public var decodeBound: String
+  /// Encoders only: prompt tokens encoded per second over the whole deployment
+  /// (every copy with a sequence encoding at once); nil for models that decode.
+  public var encodeTokensPerSecond: Double? = nil
+
+  /// What the throughput objective ranks: encoding tokens/s for an encoder, else
+  /// aggregate decode tokens/s.
+  public var throughput: Double { encodeTokensPerSecond ?? aggregateDecodeTokensPerSecond }
+  /// What the latency objective ranks: a sequence's decode rate, or for an encoder
+  /// how many sequences one copy encodes per second.
+  public var sequenceSpeed: Double {
+    encodeTokensPerSecond == nil
+      ? decodeTokensPerSecond : (timeToFirstTokenSeconds > 0 ? 1 / timeToFirstTokenSeconds : 0)
+  }
 }
 
 /// One workload's layout.

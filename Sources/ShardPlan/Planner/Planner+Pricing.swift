@@ -240,7 +240,8 @@ extension Planner {
       cpuExpertLayers: nil,
       context: request.context,
       concurrency: request.concurrency,
-      kvCache: request.kvCache,
+      // An encoder keeps no KV cache (its plan names no cache type).
+      kvCache: request.model.isEncoder ? nil : request.kvCache,
       engine: request.engine,
       prediction: prediction
     )
@@ -356,6 +357,8 @@ extension Planner {
       promptTokens: request.context,
       sequencesInFlight: request.concurrency,
       slots: perCopy * replicas,
+      copies: replicas,
+      encoder: model.isEncoder,
       bound: communication > decode / 2 ? "tensor-parallel all-reduce" : "HBM bandwidth"
     )
     let pipeline = stageGroups.count
@@ -655,6 +658,7 @@ extension Planner {
         promptTokens: request.context,
         sequencesInFlight: request.concurrency,
         slots: request.concurrency,
+        encoder: request.model.isEncoder,
         bound: streams ? "host-to-GPU copies of offloaded weights" : "CPU RAM bandwidth"
       )
     )
@@ -767,6 +771,7 @@ extension Planner {
         promptTokens: request.context,
         sequencesInFlight: request.concurrency,
         slots: request.concurrency,
+        encoder: request.model.isEncoder,
         bound: "CPU RAM bandwidth (the routed experts of \(cpuExpertLayers) layers in RAM)"
       )
     )

@@ -238,7 +238,7 @@ public struct Planner: Sendable {
       Alternative(
         summary: describe(candidate.workload),
         verdict: candidate.verdict,
-        aggregateDecodeTokensPerSecond: candidate.workload.prediction.aggregateDecodeTokensPerSecond,
+        aggregateDecodeTokensPerSecond: candidate.workload.prediction.throughput,
         whyNot: whyNot(candidate, versus: best)
       )
     }
@@ -294,18 +294,12 @@ public struct Planner: Sendable {
     let pb = b.workload.prediction
     switch objective {
     case .throughput, .longestContext:
-      if pa.aggregateDecodeTokensPerSecond != pb.aggregateDecodeTokensPerSecond {
-        return pa.aggregateDecodeTokensPerSecond > pb.aggregateDecodeTokensPerSecond
-      }
+      if pa.throughput != pb.throughput { return pa.throughput > pb.throughput }
     case .latency:
-      if pa.decodeTokensPerSecond != pb.decodeTokensPerSecond {
-        return pa.decodeTokensPerSecond > pb.decodeTokensPerSecond
-      }
+      if pa.sequenceSpeed != pb.sequenceSpeed { return pa.sequenceSpeed > pb.sequenceSpeed }
     case .fewestGPUs:
       if a.gpuCount != b.gpuCount { return a.gpuCount < b.gpuCount }
-      if pa.aggregateDecodeTokensPerSecond != pb.aggregateDecodeTokensPerSecond {
-        return pa.aggregateDecodeTokensPerSecond > pb.aggregateDecodeTokensPerSecond
-      }
+      if pa.throughput != pb.throughput { return pa.throughput > pb.throughput }
     }
     return a.gpuCount < b.gpuCount
   }
@@ -318,6 +312,8 @@ public struct Planner: Sendable {
     let mine = candidate.workload.prediction
     let theirs = best.workload.prediction
     switch objective {
+    case .latency where mine.encodeTokensPerSecond != nil:
+      return "slower per sequence: \(format(mine.sequenceSpeed)) vs \(format(theirs.sequenceSpeed)) sequences/s"
     case .latency:
       return
         "slower per sequence: \(format(mine.decodeTokensPerSecond)) vs \(format(theirs.decodeTokensPerSecond)) tokens/s"
@@ -325,7 +321,7 @@ public struct Planner: Sendable {
       return "uses \(candidate.gpuCount) GPUs instead of \(best.gpuCount)"
     default:
       return
-        "lower throughput: \(format(mine.aggregateDecodeTokensPerSecond)) vs \(format(theirs.aggregateDecodeTokensPerSecond)) tokens/s"
+        "lower throughput: \(format(mine.throughput)) vs \(format(theirs.throughput)) tokens/s\(mine.encodeTokensPerSecond == nil ? "" : " encoded")"
     }
   }
 
