@@ -32,6 +32,13 @@ struct ModelOptions: ParsableArguments {
   )
   var kvBytesPerToken: Int64?
 
+  @Option(
+    name: .customLong("memory-fraction"),
+    help:
+      "Share of each GPU the engine may take: vLLM's --gpu-memory-utilization, SGLang's --mem-fraction-static (default 0.9 and 0.88; at most 0.95)."
+  )
+  var memoryFraction: Double?
+
   @Option(help: "Hub revision (branch, tag or commit) to read from the HF cache or the Hub (default: main).")
   var revision: String?
 
@@ -39,6 +46,11 @@ struct ModelOptions: ParsableArguments {
   var loader: ModelLoader { ModelLoader(hub: HubClient.fromEnvironment(revision: revision), revision: revision) }
 
   func validate() throws {
+    if let memoryFraction, !(0.1...EngineProfile.highestMemoryFraction).contains(memoryFraction) {
+      throw ValidationError(
+        "--memory-fraction must be from 0.1 to \(EngineProfile.highestMemoryFraction): the CUDA context needs the rest of the card"
+      )
+    }
     if let dtype, WeightFormat(dtype: dtype) == nil {
       throw ValidationError("unknown --dtype '\(dtype)'; expected fp32, fp16, bf16 or fp8")
     }

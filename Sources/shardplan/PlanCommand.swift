@@ -300,7 +300,7 @@ struct PlanCommand: ParsableCommand {
     let (spec, weights) = options.weights(loaded)
     try options.requireKnownKVCache(spec, source: loaded.name)
     let engine = options.engine(for: spec)
-    let request = InferenceRequest(
+    var request = InferenceRequest(
       model: spec,
       weights: weights,
       context: options.context(for: spec),
@@ -308,6 +308,19 @@ struct PlanCommand: ParsableCommand {
       kvCache: options.kvCache(for: engine),
       engine: engine
     )
+    if let fraction = options.memoryFraction {
+      guard request.profile.memoryFraction != nil else {
+        throw InputError(
+          .inconsistent,
+          source: spec.name,
+          field: "--memory-fraction",
+          message: "\(engine.rawValue) takes no memory fraction (it allocates what it needs)",
+          expected: "--engine vllm or sglang",
+          fix: "Leave out --memory-fraction"
+        )
+      }
+      request.profile.memoryFraction = fraction
+    }
     return request
   }
 

@@ -158,7 +158,8 @@ def check_vllm_values(where, rank, workload, args, engine, env, nodes):
     expect(engine.max_num_seqs == share, where, f"max num seqs {engine.max_num_seqs} != {share}")
     kv = {"bf16": "bfloat16", "f16": "float16", "fp8": "fp8", None: "auto"}[workload.get("kvCacheType")]
     expect(engine.kv_cache_dtype == kv, where, f"kv cache dtype {engine.kv_cache_dtype}")
-    expect(0 < engine.gpu_memory_utilization <= 0.9, where, "gpu memory utilization")
+    planned = workload.get("memoryFraction") or 0.9
+    expect(0 < engine.gpu_memory_utilization <= planned, where, f"gpu memory utilization above {planned}")
     expect(env.get("VLLM_PP_LAYER_PARTITION") == workload.get("vllmLayerPartition"), where, "VLLM_PP_LAYER_PARTITION")
     if workload.get("cpuLayers"):
         expect(engine.cpu_offload_gb * 2**30 >= workload["cpuBytes"], where, "--cpu-offload-gb holds the offloaded layers")
@@ -209,7 +210,8 @@ def check_sglang():
                     replicas = 1 if workload["strategy"] == "expert" else max(len(workload["replicaDevices"]), 1)
                     share = max(1, -(-workload["concurrency"] // replicas))
                     expect(args.max_running_requests == share, where, f"max running requests {args.max_running_requests} != {share}")
-                    expect(0 < args.mem_fraction_static < 0.9, where, "mem fraction static")
+                    planned = workload.get("memoryFraction") or 0.88
+                    expect(0 < args.mem_fraction_static <= planned, where, f"mem fraction static above {planned}")
                     kv = {"bf16": "bf16", "f16": "auto", "fp8": "fp8_e4m3", None: "auto"}[workload.get("kvCacheType")]
                     expect(args.kv_cache_dtype == kv, where, "kv cache dtype")
                     offload = args.cpu_offload_gb or 0

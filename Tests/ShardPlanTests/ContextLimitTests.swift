@@ -121,3 +121,37 @@ struct EncoderTests {
     #expect(decoder.workloads.first?.prediction.encodeTokensPerSecond == nil)
   }
 }
+
+/// The engine's own memory knob: offered as a fix within the safe range, honoured
+/// by the plan, its layout file and its launch file.
+@Suite("Memory fraction")
+struct MemoryFractionTests {
+  @Test func qwen72bAt128kFitsAt95Percent() throws {
+    let loader = ModelLoader(environment: [:])
+    let model = try loader.load("Qwen/Qwen2.5-72B")
+    let planner = try Planner(graph: try TopologyLoader().load(["2x-rtx-pro-6000-blackwell"]))
+    var request = InferenceRequest(model: model, weights: .asStored(model), context: 131_072)
+    let short = planner.plan(request)
+    #expect(short.verdict == .doesNotFit)
+    let fix = try #require(short.fixes.first { if case .memoryFraction = $0.change { true } else { false } })
+    #expect(fix.change == .memoryFraction(0.95))
+    // The fix holds: planned again with it, the layout fits.
+    request = try #require(fix.apply(to: request))
+    let fitted = planner.plan(request)
+    #expect(fitted.verdict != .doesNotFit)
+    #expect(fitted.workloads.first?.memoryFraction == 0.95)
+    // Budgets are 95% of each card.
+    for device in fitted.devices {
+      #expect(device.usableBytes == Int64(Double(device.capacityBytes) * 0.95))
+    }
+    // Its layout file carries the fraction, and validate prices it the same.
+    let yaml = fitted.layoutYAML()
+    #expect(yaml.contains("memoryFraction: 0.95"))
+    let report = LayoutValidator(models: loader, topologies: TopologyLoader()).validate(yaml, source: "l.yaml")
+    #expect(report.findings.isEmpty)
+    #expect(report.plan?.devices == fitted.devices)
+    // Never past the safe range: the CUDA context keeps the rest of the card.
+    #expect(EngineProfile.profile(.vllm).safeMemoryFraction(capacity: 8 << 30) <= 0.93)
+    #expect(EngineProfile.profile(.vllm).safeMemoryFraction(capacity: 96 << 30) == 0.95)
+  }
+}

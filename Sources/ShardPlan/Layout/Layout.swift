@@ -13,6 +13,8 @@ package struct Layout: Hashable, Sendable {
     package var context: Int
     package var concurrency: Int
     package var kvCache: KVCacheType
+    /// The engine's share of each card, when not its default.
+    package var memoryFraction: Double? = nil
     package var tensorParallel: Int
     package var pipelineParallel: Int
     package var dataParallel: Int
@@ -143,6 +145,9 @@ extension Plan {
         out += "    concurrency: \(workload.concurrency)\n"
         // An encoder keeps no cache: its layout names none.
         if let kv = workload.kvCache { out += "    kvCache: \(kv.rawValue)\n" }
+        if let fraction = workload.memoryFraction, fraction != EngineProfile.profile(workload.engine).memoryFraction {
+          out += "    memoryFraction: \(fraction)\n"
+        }
       }
       out += "    tensorParallel: \(workload.tensorParallel)\n"
       out += "    pipelineParallel: \(workload.pipelineParallel)\n"
@@ -175,6 +180,7 @@ extension Layout {
   static let workloadKeys = [
     "role", "model", "weights", "engine", "context", "concurrency", "kvCache", "tensorParallel", "pipelineParallel",
     "dataParallel", "expertParallel", "stages", "replicas", "gpuLayers", "cpuExpertLayers", "training",
+    "memoryFraction",
   ]
   static let trainingKeys = [
     "method", "optimizer", "trainer", "zeroStage", "offload", "gradientCheckpointing", "mixedPrecision", "microBatch",
@@ -250,6 +256,10 @@ extension Layout {
       }
       let context = (attempt { try entry.int("context", range: 1...100_000_000) } ?? nil) ?? 4096
       let concurrency = (attempt { try entry.int("concurrency", range: 1...100_000) } ?? nil) ?? 1
+      let memoryFraction =
+        attempt {
+          try entry.double("memoryFraction", range: 0.1...EngineProfile.highestMemoryFraction)
+        } ?? nil
       let tp = (attempt { try entry.int("tensorParallel", range: 1...1024) } ?? nil) ?? 1
       let pp = (attempt { try entry.int("pipelineParallel", range: 1...1024) } ?? nil) ?? 1
       let dp = (attempt { try entry.int("dataParallel", range: 1...1024) } ?? nil) ?? 1
@@ -345,6 +355,7 @@ extension Layout {
           context: context,
           concurrency: concurrency,
           kvCache: kv ?? .bf16,
+          memoryFraction: memoryFraction,
           tensorParallel: tp,
           pipelineParallel: pp,
           dataParallel: dp,

@@ -186,7 +186,7 @@ public struct LayoutValidator: Sendable {
         continue
       }
       // Memory of this workload as written.
-      let request = InferenceRequest(
+      var request = InferenceRequest(
         model: spec,
         weights: weights,
         role: workload.role,
@@ -195,6 +195,13 @@ public struct LayoutValidator: Sendable {
         kvCache: workload.kvCache,
         engine: workload.engine
       )
+      if let fraction = workload.memoryFraction {
+        if request.profile.memoryFraction == nil {
+          problem("\(workload.engine.rawValue) takes no memoryFraction (it allocates what it needs)")
+        } else {
+          request.profile.memoryFraction = fraction
+        }
+      }
       if workload.training == nil, let refusal = request.contextRefusal {
         problem(refusal, .model)
         continue

@@ -126,6 +126,18 @@ public struct EngineProfile: Hashable, Sendable {
     setsLayerPartition ? VLLMPartition.environmentValue(for: stages, layers: layers) : nil
   }
 
+  /// The highest memory fraction a plan raises an engine to: 0.95 of the card,
+  /// and never so much that the CUDA context and workspaces (``runtimeBytes``)
+  /// lose the room they need outside the engine's budget.
+  public static let highestMemoryFraction = 0.95
+
+  /// The highest safe fraction of a card of `capacity` bytes for this engine.
+  public func safeMemoryFraction(capacity: Int64) -> Double {
+    guard capacity > 0 else { return Self.highestMemoryFraction }
+    let room = 1 - Double(runtimeBytes) / Double(capacity)
+    return min(Self.highestMemoryFraction, (room * 100).rounded(.down) / 100)
+  }
+
   /// NCCL's buffers on each GPU for a tensor-parallel group of `size`:
   /// 342 MiB for 2 GPUs, 392 MiB for 4 and 8 (aiconfigurator `misc.nccl_mem`,
   /// shared/reference/gpus/*.yaml); none for one GPU.

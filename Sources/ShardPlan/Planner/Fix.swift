@@ -14,6 +14,9 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
     case context(Int)
     /// Serve this many sequences at once.
     case concurrency(Int)
+    /// Let the engine take this fraction of each card (vLLM's
+    /// `--gpu-memory-utilization`, SGLang's `--mem-fraction-static`).
+    case memoryFraction(Double)
     /// Serve with this engine, which keeps `cpuLayers` decoder layers in CPU RAM.
     case offloadLayers(engine: Engine, cpuLayers: Int)
     /// Use at least this many GPUs like GPU `like`.
@@ -32,6 +35,7 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
       case .weights: "weights"
       case .context: "context"
       case .concurrency: "concurrency"
+      case .memoryFraction: "memory-fraction"
       case .offloadLayers: "offload-layers"
       case .gpus: "gpus"
       case .searchTrainingSetup: "search-training-setup"
@@ -69,6 +73,9 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
       changed.weights = .converted(format)
     case .context(let tokens): changed.context = tokens
     case .concurrency(let sequences): changed.concurrency = sequences
+    case .memoryFraction(let fraction):
+      guard changed.profile.memoryFraction != nil else { return nil }
+      changed.profile.memoryFraction = fraction
     case .offloadLayers(let engine, _):
       // The old engine's default KV cache becomes the new one's, as does a type the new one lacks.
       let profile = EngineProfile.profile(engine)
@@ -118,6 +125,7 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
     case .kvCache(let type): try container.encode(type.rawValue, forKey: .value)
     case .weights(let format): try container.encode(format.key, forKey: .value)
     case .context(let value), .concurrency(let value): try container.encode(value, forKey: .value)
+    case .memoryFraction(let value): try container.encode(value, forKey: .value)
     case .offloadLayers(let engine, let layers):
       try container.encode(OffloadValue(engine: engine.rawValue, cpuLayers: layers), forKey: .value)
     case .gpus(let count, let like): try container.encode(["count": count, "like": like], forKey: .value)
@@ -146,6 +154,10 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
       change = .weights(format)
     case "context": change = .context(try container.decode(Int.self, forKey: .value))
     case "concurrency": change = .concurrency(try container.decode(Int.self, forKey: .value))
+    case "memory-fraction":
+      let value = try container.decode(Double.self, forKey: .value)
+      guard value > 0, value <= 1 else { throw fail() }
+      change = .memoryFraction(value)
     case "offload-layers":
       let value = try container.decode(OffloadValue.self, forKey: .value)
       guard let engine = Engine(rawValue: value.engine) else { throw fail() }

@@ -112,6 +112,10 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   public var expertLoadImbalance: Double? = nil
   /// Expert-parallel plans: replica slots for hot experts.
   public var redundantExperts: Int? = nil
+  /// The share of each card the engine was planned to take (vLLM's
+  /// `--gpu-memory-utilization`, SGLang's `--mem-fraction-static`); nil for engines
+  /// that allocate what they need.
+  public var memoryFraction: Double? = nil
   /// Recurrent state one sequence holds over the whole model (Mamba, Gated DeltaNet
   /// layers), fixed whatever the context; counted in the GPUs' KV cache bytes.
   /// Absent for models without recurrent layers.
@@ -129,7 +133,7 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
     case role, model, strategy, tensorParallel, pipelineParallel, expertParallel, dataParallel, stages
     case replicaDevices, gpuLayers, cpuLayers, cpuExpertLayers, context, concurrency, engine, prediction
     case vllmLayerPartition, expertLoadImbalance, redundantExperts, training, cpuBytes, gpuShares
-    case recurrentStateBytesPerSequence
+    case recurrentStateBytesPerSequence, memoryFraction
     case weights = "weightFormat"
     case kvCache = "kvCacheType"
   }

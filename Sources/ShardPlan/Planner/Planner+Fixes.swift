@@ -13,6 +13,28 @@ extension Planner {
       return candidates(priced, occupied: occupied, strategy: strategy == .offload ? .offload : .tensor)
         .contains { $0.verdict != .doesNotFit && $0.workload.cpuLayers == nil }
     }
+    // The engine's own memory knob, up to the safe highest fraction of the
+    // smallest card: the smallest raise, in hundredths, that fits.
+    if let current = serving.profile.memoryFraction {
+      let smallest = graph.gpus.compactMap(\.memoryBytes).min() ?? 0
+      let highest = serving.profile.safeMemoryFraction(capacity: smallest)
+      // In whole hundredths, so that 0.95 − 0.90 is 5 steps and not 4.999….
+      let steps = Int((highest * 100).rounded()) - Int((current * 100).rounded())
+      if steps >= 1 {
+        let fraction = { (step: Int) in Double(Int((current * 100).rounded()) + step) / 100 }
+        if fits(Fix(.memoryFraction(fraction(steps)), summary: "")) {
+          let step = Self.largest(in: 0...steps) { !fits(Fix(.memoryFraction(fraction($0)), summary: "")) } + 1
+          let value = fraction(min(step, steps))
+          found.append(
+            Fix(
+              .memoryFraction(value),
+              summary:
+                "let \(request.engine.rawValue) take \(Int((value * 100).rounded()))% of each GPU instead of \(Int((current * 100).rounded()))% (at most \(Int((highest * 100).rounded()))%: the CUDA context needs the rest)"
+            )
+          )
+        }
+      }
+    }
     let compact = serving.profile.compactKVCache
     if ![KVCacheType.fp8, .q4_0, .q8_0].contains(request.kvCache) {
       let fix = Fix(.kvCache(compact), summary: "store the KV cache in \(compact.rawValue)")

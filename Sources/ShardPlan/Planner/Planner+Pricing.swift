@@ -247,6 +247,7 @@ extension Planner {
     )
     let state = KVCacheModel(attention: request.model.attention, type: request.kvCache).stateBytesPerSequence()
     if state > 0 { plan.recurrentStateBytesPerSequence = state }
+    plan.memoryFraction = request.profile.memoryFraction
     return plan
   }
 

@@ -272,7 +272,12 @@ public struct Planner: Sendable {
       "\(Int(CostModel.collectiveLatencySeconds * 1e6)) µs per collective and hand-off (aiconfigurator p2p_latency)",
     ]
     if let fraction = request.profile.memoryFraction {
-      list.append("\(request.engine.rawValue) uses \(Int(fraction * 100))% of each GPU")
+      list.append("\(request.engine.rawValue) uses \(Int((fraction * 100).rounded()))% of each GPU")
+    }
+    if request.profile.refusesContextBeyondLimit, !request.model.isEncoder {
+      list.append(
+        "\(request.engine.rawValue) starts only if its KV pool holds at least one sequence of the full context (\(request.context) tokens); the plan holds \(request.concurrency)"
+      )
     }
     if graph.hosts.contains(where: { $0.ramBandwidthBytesPerSecond == nil }) {
       list.append(
