@@ -34,8 +34,11 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "Strategy: auto, tensor, pipeline, expert, role or offload.")
   var strategy: Strategy = .auto
 
-  @Option(help: "Objective: throughput, latency, longest-context or fewest-gpus.")
-  var objective: Objective = .throughput
+  @Option(
+    help:
+      "Objective: throughput, latency, longest-context or fewest-gpus (default: throughput; a role split packs onto the fewest GPUs)."
+  )
+  var objective: Objective?
 
   @OptionGroup var options: ModelOptions
 
@@ -222,14 +225,23 @@ struct PlanCommand: ParsableCommand {
     } catch {
       failWithInputError(error)
     }
+    let single = requests.count == 1 && requests[0].pinnedGPUs == nil
     let planner: Planner
     do {
-      planner = try Planner(graph: graph, strategy: strategy, objective: objective)
+      if !single, let objective, objective != .fewestGPUs {
+        throw InputError(
+          .inconsistent,
+          source: "--objective \(objective.rawValue)",
+          message: "a role split packs its roles onto the fewest GPUs, so it cannot plan for \(objective.rawValue)",
+          expected: "no --objective, or fewest-gpus, with --role or several models",
+          fix: "Plan each model on its own GPUs with its own command to choose its layout by \(objective.rawValue)"
+        )
+      }
+      planner = try Planner(graph: graph, strategy: strategy, objective: objective ?? .throughput)
     } catch {
       failWithInputError(error)
     }
-    let plan =
-      requests.count == 1 && requests[0].pinnedGPUs == nil ? planner.plan(requests[0]) : planner.planRoles(requests)
+    let plan = single ? planner.plan(requests[0]) : planner.planRoles(requests)
     try finish(plan, graph: graph, models: loaded)
   }
 
@@ -246,7 +258,7 @@ struct PlanCommand: ParsableCommand {
     guard let setup = training.setup() else { return }
     let planner: Planner
     do {
-      planner = try Planner(graph: graph, objective: objective)
+      planner = try Planner(graph: graph, objective: objective ?? .throughput)
     } catch {
       failWithInputError(error)
     }

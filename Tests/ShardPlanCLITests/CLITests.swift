@@ -481,4 +481,14 @@ extension CLITests {
     let script = try String(contentsOf: folder.appendingPathComponent("vllm.sh"), encoding: .utf8)
     #expect(script.contains("--max-num-seqs 1 is the plan's --concurrency 1"))
   }
+
+  /// A role split cannot plan for another objective than packing: refused, not
+  /// silently replaced (it used to print "objective: fewest-gpus" for latency).
+  @Test func roleSplitRefusesAnObjectiveItCannotHonour() throws {
+    let result = try Self.run([
+      "plan", "--topology", "2x-rtx-pro-6000-blackwell", "--objective", "latency", "--role", "a=Qwen/Qwen3-8B@0",
+      "--role", "b=meta-llama/Llama-3.2-1B@1",
+    ])
+    #expect(result.status == 2 && result.stderr.contains("cannot plan for latency"))
+  }
 }

@@ -68,6 +68,19 @@ struct PricingCoreTests {
           device.freeBytes < 0
           ? .doesNotFit : (Double(device.freeBytes) < 0.05 * Double(device.capacityBytes) ? .tight : .fits)
         #expect(device.verdict == rule, "\(name): GPU \(device.index) is \(device.verdict), the rule says \(rule)")
+        // The bar and the columns say the same: 40 characters over the card, the
+        // budget's end where Budget (plus what others hold) falls on it, and free
+        // dots only when Free is positive.
+        let bar = Plan.bar(device)
+        #expect(bar.count == 40, "\(name): bar \(bar)")
+        let scale = 40 / Double(device.capacityBytes)
+        let end = min(40, Int((Double(device.otherBytes + device.usableBytes) * scale).rounded()))
+        if end < 40, device.freeBytes >= 0, let outside = bar.firstIndex(where: { $0 == "|" || $0 == "-" }) {
+          #expect(bar.distance(from: bar.startIndex, to: outside) <= end, "\(name): budget mark in \(bar)")
+        }
+        if device.freeBytes <= 0 {
+          #expect(!bar.contains("."), "\(name): free dots in \(bar) with \(device.freeBytes)")
+        }
       }
       for workload in plan.workloads {
         // No plan asks an engine that checks it for more context than the model allows.

@@ -18,20 +18,33 @@ extension Plan {
     return String(decoding: try encoder.encode(Form(plan: self)), as: UTF8.self) + "\n"
   }
 
-  /// A per-GPU memory bar of `width` characters: W weights, K KV cache,
-  /// A activations, O overheads, x memory others hold, . free.
+  /// A per-GPU memory bar of `width` characters over the card's capacity:
+  /// x memory others hold, W weights, G gradients, S optimizer states, K KV cache,
+  /// A activations, O overheads, `.` free within the budget, `|` where the
+  /// engine's budget ends and `-` the part of the card outside it (the memory
+  /// fraction an engine leaves); `!` when the use runs past the card.
   static func bar(_ device: DeviceBudget, width: Int = 40) -> String {
     guard device.capacityBytes > 0 else { return "" }
     let scale = Double(width) / Double(device.capacityBytes)
     var text = ""
+    // Each part ends where its running total falls on the bar, so the parts
+    // together are exactly the rounded whole (and end inside the budget when they fit).
+    var total: Int64 = 0
     for (bytes, mark) in [
       (device.otherBytes, "x"), (device.weightBytes, "W"), (device.gradientBytes, "G"), (device.optimizerBytes, "S"),
       (device.kvCacheBytes, "K"), (device.activationBytes, "A"), (device.overheadBytes, "O"),
     ] {
-      text += String(repeating: mark, count: max(0, Int((Double(bytes) * scale).rounded())))
+      total += max(bytes, 0)
+      let end = Int((Double(total) * scale).rounded())
+      text += String(repeating: mark, count: max(0, end - text.count))
     }
     if text.count > width { return String(text.prefix(width - 1)) + "!" }
-    return text + String(repeating: ".", count: width - text.count)
+    // The budget's end, on the card's scale (what others hold is inside it).
+    let budget = min(width, Int((Double(device.otherBytes + device.usableBytes) * scale).rounded()))
+    guard budget < width else { return text + String(repeating: ".", count: width - text.count) }
+    if text.count >= budget { return text + String(repeating: "-", count: width - text.count) }
+    return text + String(repeating: ".", count: budget - text.count) + "|"
+      + String(repeating: "-", count: max(0, width - budget - 1))
   }
 
   static func trainingText(_ workload: WorkloadPlan, _ training: TrainingPlan) -> String {
@@ -117,12 +130,14 @@ extension Plan {
     }
     let trains = workloads.contains { $0.training != nil }
     out +=
-      "\nGPU budgets (W weights, \(trains ? "G gradients, S optimizer states, " : "")K KV cache, A activations, O overheads, x others, . free):\n"
-    var rows: [[String]] = [["  GPU", "Name", "Capacity", "Used", "Free", "Verdict", "Memory"]]
+      "\nGPU budgets (Budget: what the engine may use; Free = Budget − Used. Bar over the card: W weights, \(trains ? "G gradients, S optimizer states, " : "")K KV cache, A activations, O overheads, x others, . free, | end of the budget, - outside it):\n"
+    var rows: [[String]] = [["  GPU", "Name", "Capacity", "Budget", "Used", "Free", "Verdict", "Memory"]]
     for device in devices {
       rows.append([
-        "  \(device.index)", device.name, Units.formatBytes(device.capacityBytes), Units.formatBytes(device.usedBytes),
-        Units.formatBytes(device.freeBytes), device.verdict.rawValue, Plan.bar(device),
+        "  \(device.index)", device.name, Units.formatBytes(device.capacityBytes),
+        Units.formatBytes(device.usableBytes),
+        Units.formatBytes(device.usedBytes), Units.formatBytes(device.freeBytes), device.verdict.rawValue,
+        Plan.bar(device),
       ])
     }
     out += DeviceGraph.columns(rows, indent: "")

@@ -28,6 +28,7 @@ extension Planner {
     var fixes: [Fix] = []
     var verdict = Verdict.fits
     var cpuBytes: Int64 = 0
+    var placedReasons: [Int: [Int]] = [:]
     for (position, serving) in order {
       let request = serving.request
       if let refusal = Self.unknownKVCache(request.model) ?? request.contextRefusal {
@@ -56,13 +57,20 @@ extension Planner {
           }
         )
       default:
-        reasons.append(
-          "\(request.role) (\(request.model.name)): \(describe(best.workload)), headroom \(Units.formatBytes(best.headroomBytes))"
-        )
+        // Its headroom is said once every role is placed: what its GPUs keep free then.
+        reasons.append("\(request.role) (\(request.model.name)): \(describe(best.workload))")
+        placedReasons[reasons.count - 1] = best.workload.gpuShares.map(\.gpu)
       }
       workloads.append((position, best.workload))
       cpuBytes += best.cpuBytes
       ledger.record(best, graph: graph)
+    }
+    let devices = ledger.devices(of: graph)
+    for (index, gpus) in placedReasons {
+      let free = devices.filter { gpus.contains($0.index) }.map(\.freeBytes).min() ?? 0
+      let shared = gpus.contains { gpu in workloads.filter { $0.1.gpuShares.contains { $0.gpu == gpu } }.count > 1 }
+      reasons[index] +=
+        ", its tightest GPU keeps \(Units.formatBytes(free)) free\(shared ? " after every role sharing it" : "")"
     }
     return Plan(
       topology: graph.name,
@@ -71,7 +79,7 @@ extension Planner {
       reasons: reasons,
       fixes: fixes,
       workloads: workloads.sorted { $0.0 < $1.0 }.map(\.1),
-      devices: ledger.devices(of: graph),
+      devices: devices,
       cpuBytes: cpuBytes,
       alternatives: [],
       assumptions: assumptions(requests[0])
