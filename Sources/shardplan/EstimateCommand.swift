@@ -47,9 +47,11 @@ struct EstimateCommand: ParsableCommand {
     (spec, weights) = options.weights(original)
     let engine = options.engine(for: spec)
     let kvType = options.kvCache(for: engine)
-    let context = options.context(for: spec)
+    let setup = training.setup()
+    // Training plans at most 2048 tokens unless asked, as the help says; serving 8192.
+    let context = options.context(for: spec, cap: setup == nil ? 8192 : 2048)
     var mode = Workload.Mode.inference
-    if let setup = training.setup() {
+    if let setup {
       mode = .training(setup)
     } else {
       do {

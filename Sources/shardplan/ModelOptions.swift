@@ -1,20 +1,27 @@
 import ArgumentParser
+import Foundation
 import ShardPlan
 import ShardPlanHub
+import ShardPlanHwloc
 
 extension Engine: ExpressibleByArgument {}
 
 /// The options `estimate` and `plan` share: the weights' precision, the context, the
 /// KV cache type and the engine, with the defaults both apply.
 struct ModelOptions: ParsableArguments {
-  @Option(help: "Weights as fp32, fp16, bf16 or fp8 (default: as stored).")
+  @Option(
+    help: "Weights as fp32, fp16, bf16 or fp8; auto (the default) keeps them as stored, as vLLM's --dtype auto does."
+  )
   var dtype: String?
 
   @Option(help: "Quantize weights: int8, int4, nf4, mxfp4, fp8, or a llama.cpp type (q4_k_m, q8_0, …).")
   var quant: String?
 
-  @Option(help: "Tokens per sequence (default: the model's context, at most 8192; training: at most 2048).")
-  var context: Int?
+  @Option(
+    help:
+      "Tokens per sequence, a number or as vLLM writes it (32k = 32000, 32K = 32768) (default: the model's context, at most 8192; training: at most 2048)."
+  )
+  var context: TokenCount?
 
   @Option(
     name: .customLong("kv-dtype"),
@@ -51,15 +58,15 @@ struct ModelOptions: ParsableArguments {
         "--memory-fraction must be from 0.1 to \(EngineProfile.highestMemoryFraction): the CUDA context needs the rest of the card"
       )
     }
-    if let dtype, WeightFormat(dtype: dtype) == nil {
-      throw ValidationError("unknown --dtype '\(dtype)'; expected fp32, fp16, bf16 or fp8")
+    if let dtype, dtype != "auto", WeightFormat(dtype: dtype) == nil {
+      throw ValidationError("unknown --dtype '\(dtype)'; expected auto (as stored), fp32, fp16, bf16 or fp8")
     }
     if let quant, WeightFormat(quant: quant) == nil {
       throw ValidationError(
         "unknown --quant '\(quant)'; expected int8, int4, nf4, mxfp4, fp8 or one of \(GGUFQuantization.allCases.map(\.rawValue).joined(separator: ", "))"
       )
     }
-    if dtype != nil && quant != nil { throw ValidationError("give --dtype or --quant, not both") }
+    if dtype != nil && dtype != "auto" && quant != nil { throw ValidationError("give --dtype or --quant, not both") }
     if kvDtype != "auto" && KVCacheType(name: kvDtype) == nil {
       throw ValidationError(
         "unknown --kv-dtype '\(kvDtype)'; expected auto, \(KVCacheType.allCases.map(\.rawValue).joined(separator: ", "))"
@@ -68,7 +75,7 @@ struct ModelOptions: ParsableArguments {
     if let kvBytesPerToken, kvBytesPerToken < 1 || kvBytesPerToken > 1 << 30 {
       throw ValidationError("--kv-bytes-per-token must be from 1 to 1073741824")
     }
-    if let context, context < 1 || context > 100_000_000 {
+    if let context = context?.value, context < 1 || context > 100_000_000 {
       throw ValidationError("--context must be from 1 to 100000000")
     }
   }
@@ -110,5 +117,52 @@ struct ModelOptions: ParsableArguments {
   }
 
   /// Tokens per sequence: as given, else the model's context up to `cap`.
-  func context(for spec: ModelSpec, cap: Int = 8192) -> Int { context ?? spec.defaultContext(cap: cap) }
+  func context(for spec: ModelSpec, cap: Int = 8192) -> Int { context?.value ?? spec.defaultContext(cap: cap) }
+}
+
+/// A token count as vLLM's `human_readable_int` reads it: a whole number, or one
+/// with a decimal (`32k` = 32,000, `25.6k` = 25,600) or binary (`32K` = 32,768)
+/// suffix k, m, g.
+struct TokenCount: ExpressibleByArgument, Hashable {
+  var value: Int
+
+  init?(argument: String) {
+    guard let value = Self.parse(argument) else { return nil }
+    self.value = value
+  }
+
+  static func parse(_ text: String) -> Int? {
+    let text = text.trimmingCharacters(in: .whitespaces)
+    if let value = Int(text) { return value }
+    guard let suffix = text.last, let multiplier = Self.multipliers[suffix] else { return nil }
+    let number = String(text.dropLast())
+    if suffix.isUppercase {
+      guard let whole = Int(number), whole >= 0, whole <= 100_000_000 else { return nil }
+      return whole * multiplier
+    }
+    guard let decimal = Double(number), decimal >= 0, decimal * Double(multiplier) <= 1e9 else { return nil }
+    return Int(decimal * Double(multiplier))
+  }
+
+  static let multipliers: [Character: Int] = [
+    "k": 1_000, "m": 1_000_000, "g": 1_000_000_000, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30,
+  ]
+}
+
+/// The topology a plan is made for, refused when it has no GPU (`local` on a
+/// machine without an NVIDIA GPU, or a file that lists none).
+///
+/// - Throws: ``InputError`` saying how to plan for another machine.
+func loadTopologyWithGPUs(_ topology: String) throws -> DeviceGraph {
+  let graph = try TopologyLoader(hwloc: .libhwloc).load([topology])
+  guard graph.gpus.isEmpty else { return graph }
+  throw InputError(
+    .inconsistent,
+    source: topology,
+    message: topology == "local"
+      ? "this machine has no NVIDIA GPU (nvidia-smi found none)" : "the topology lists no GPU",
+    expected: "a machine with at least one GPU",
+    fix:
+      "Plan for a machine with --topology NAME (`shardplan topology --list`) or a captured file (nvidia-smi topo -m, -q -x, an hwloc XML)"
+  )
 }

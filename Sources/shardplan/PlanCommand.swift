@@ -100,7 +100,7 @@ struct PlanCommand: ParsableCommand {
       var concurrency: Int?
       for option in parts {
         let pair = option.split(separator: "=", maxSplits: 1).map(String.init)
-        guard pair.count == 2, let value = Int(pair[1]), value >= 1 else {
+        guard pair.count == 2, let value = TokenCount.parse(pair[1]), value >= 1 else {
           throw ValidationError("--role '\(full)': '\(option)' is not context=N or concurrency=N")
         }
         switch pair[0] {
@@ -179,7 +179,7 @@ struct PlanCommand: ParsableCommand {
     var requests: [InferenceRequest] = []
     var loaded: [String: ModelSpec] = [:]
     do {
-      graph = try TopologyLoader(hwloc: .libhwloc).load([topology])
+      graph = try loadTopologyWithGPUs(topology)
       let load = try expertLoad.map { try ExpertBalancer.readLoad(TopologyLoader.readFile($0), source: $0) }
       for asked in try workloads() {
         if let pins = asked.pins, let bad = pins.first(where: { $0 >= graph.gpus.count }) {
@@ -250,7 +250,7 @@ struct PlanCommand: ParsableCommand {
     let graph: DeviceGraph
     let spec: ModelSpec
     do {
-      graph = try TopologyLoader(hwloc: .libhwloc).load([topology])
+      graph = try loadTopologyWithGPUs(topology)
       spec = try options.loader.load(models.first ?? "")
     } catch {
       failWithInputError(error)

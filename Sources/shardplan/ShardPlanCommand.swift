@@ -131,6 +131,10 @@ struct GPUsCommand: ParsableCommand {
   @Option(help: "Output format: table or json.")
   var format: OutputFormat = .table
 
+  func validate() throws {
+    if format == .yaml || format == .dot { throw ValidationError("--format for gpus is table or json") }
+  }
+
   func run() throws {
     if format == .json {
       let encoder = JSONEncoder()

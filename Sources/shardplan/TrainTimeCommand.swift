@@ -58,7 +58,7 @@ struct TrainTimeCommand: ParsableCommand {
     let graph: DeviceGraph
     let spec: ModelSpec
     do {
-      graph = try TopologyLoader(hwloc: .libhwloc).load([topology])
+      graph = try loadTopologyWithGPUs(topology)
       spec = try ModelLoader(hub: HubClient.fromEnvironment()).load(model)
     } catch {
       failWithInputError(error)
@@ -104,7 +104,7 @@ struct TrainTimeCommand: ParsableCommand {
       "  on \(main.gpus) × \(main.gpuName) at \(Int(main.mfu * 100))% MFU: \(duration(main.seconds)), \(Units.formatDecimal(main.tokensPerSecond, places: 0)) tokens/s (\(Units.formatDecimal(main.totalFLOPs / 1e21, places: 2)) ZFLOP)"
     )
     print(
-      "  step: \(formatCount(main.tokensPerStep)) tokens (micro-batch 1 × \(context) tokens × \(main.gpus) GPUs) in \(Units.formatDecimal(main.stepSeconds, places: 3)) s"
+      "  step: \(formatCount(main.tokensPerStep)) tokens (micro-batch 1 × \(main.sequence) tokens × \(main.gpus) GPUs) in \(Units.formatDecimal(main.stepSeconds, places: 3)) s"
     )
     print(
       "  memory: \(main.setup): \(Units.formatBytes(main.perGPUBytes)) per GPU of \(Units.formatBytes(main.gpuMemoryBytes)) — \(main.fits ? "fits" : "does not fit")"

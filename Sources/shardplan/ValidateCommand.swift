@@ -27,7 +27,7 @@ struct ValidateCommand: ParsableCommand {
     commandName: "validate",
     abstract: "Check a layout file: every problem with file:line, the per-GPU budget, and the verdict.",
     discussion:
-      "Exit status 0 when the layout fits, 1 when it has problems or does not fit, 2 when the file cannot be read."
+      "Exit status 0 when the layout fits, 1 when it has problems or does not fit, 2 when the file cannot be read or is not a layout (not YAML, no workloads)."
   )
 
   @Argument(help: "The layout file (YAML).")
@@ -38,6 +38,10 @@ struct ValidateCommand: ParsableCommand {
 
   @Option(help: "Output format: table or json.")
   var format: OutputFormat = .table
+
+  func validate() throws {
+    if format == .yaml || format == .dot { throw ValidationError("--format for validate is table or json") }
+  }
 
   func run() throws {
     let report = Self.check(layout, topology: topology)
@@ -58,6 +62,8 @@ struct ValidateCommand: ParsableCommand {
       }
       print("Verdict: \(report.verdict.rawValue)")
     }
+    // A file that is not a layout at all (not YAML, no workloads) cannot be read: 2.
+    if report.plan == nil, report.findings.contains(where: { $0.code == .syntax }) { throw ExitCode(2) }
     if report.verdict == .doesNotFit { throw ExitCode(1) }
   }
 }

@@ -491,4 +491,39 @@ extension CLITests {
     ])
     #expect(result.status == 2 && result.stderr.contains("cannot plan for latency"))
   }
+
+  /// First contact and options honoured or refused (issue 11, items 7 and 8).
+  @Test func firstContactAndOptionsHonoured() throws {
+    // A near-miss topology name: neither a file nor bundled, with the nearest name.
+    let topology = try Self.run(["plan", "Qwen/Qwen3-8B", "--topology", "2x-rtx-pro-6000"])
+    #expect(topology.status == 2)
+    #expect(topology.stderr.contains("neither a file nor a bundled topology"))
+    #expect(topology.stderr.contains("Did you mean 2x-rtx-pro-6000-blackwell?"))
+    // A near-miss model id, offline: the bundled model it resembles.
+    let model = try Self.run(["plan", "Qwen/Qwen3-32B-Instruct", "--topology", "2x-rtx-pro-6000-blackwell"])
+    #expect(model.status == 2 && model.stderr.contains("Did you mean Qwen/Qwen3-32B"))
+    // vLLM's token counts: 32k is 32000, 32K is 32768; --dtype auto keeps the weights as stored.
+    let decimal = try Self.run([
+      "plan", "Qwen/Qwen3-8B", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "32k", "--dtype", "auto",
+    ])
+    #expect(decimal.status == 0 && decimal.stdout.contains("as bf16, 1 × 32000 tokens"))
+    let binary = try Self.run(["plan", "Qwen/Qwen3-8B", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "32K"])
+    #expect(binary.stdout.contains("1 × 32768 tokens"))
+    // Formats a command cannot write are refused, not replaced by a table.
+    let gpus = try Self.run(["gpus", "--format", "yaml"])
+    #expect(gpus.status == 2 && gpus.stderr.contains("table or json"))
+    #expect(try Self.run(["validate", "Examples/layouts/broken.yaml", "--format", "dot"]).status == 2)
+    let notYAML = FileManager.default.temporaryDirectory.appendingPathComponent("not-yaml-\(getpid()).yaml")
+    try "workloads: [unclosed".write(to: notYAML, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: notYAML) }
+    #expect(try Self.run(["validate", notYAML.path]).status == 2)
+    // estimate --train plans at most 2048 tokens unless asked, as its help says.
+    let train = try Self.run(["estimate", "Qwen/Qwen3-8B", "--train", "lora"])
+    #expect(train.stdout.contains("micro-batch 1 × 2048 tokens"))
+    // train-time's step and memory check use the same sequence (GPT-2 has 1024 positions).
+    let time = try Self.run([
+      "train-time", "openai-community/gpt2", "--tokens", "1B", "--topology", "2x-rtx-pro-6000-blackwell",
+    ])
+    #expect(time.stdout.contains("micro-batch 1 × 1024 tokens × 2 GPUs"))
+  }
 }

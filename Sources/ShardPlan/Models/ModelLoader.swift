@@ -107,7 +107,14 @@ public struct ModelLoader: Sendable {
       }
       let offline = ["1", "true", "yes", "on"].contains((environment["HF_HUB_OFFLINE"] ?? "").lowercased())
       if let hub, !offline {
-        return try hub.fetchModel(reference)
+        do {
+          return try hub.fetchModel(reference)
+        } catch var error as InputError {
+          // A mistyped id of a bundled model is likelier than a missing network.
+          let hint = NameSuggestions.didYouMean(reference, among: BundledModels.ids)
+          if !hint.isEmpty { error.fix = (error.fix.map { $0 + "." } ?? "") + hint }
+          throw error
+        }
       }
       throw InputError(
         .unknownName,
@@ -116,7 +123,8 @@ public struct ModelLoader: Sendable {
           ? "not in the Hugging Face cache, and HF_HUB_OFFLINE is set"
           : "not a bundled model and not in the Hugging Face cache",
         expected: "a path, a bundled model (`shardplan models`), or a Hub id in the cache",
-        fix: "Download its config.json (`huggingface-cli download \(reference) config.json`) or give a local path"
+        fix:
+          "Download its config.json (`huggingface-cli download \(reference) config.json`) or give a local path.\(NameSuggestions.didYouMean(reference, among: BundledModels.ids))"
       )
     }
     throw InputError(

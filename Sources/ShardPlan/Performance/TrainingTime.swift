@@ -36,6 +36,8 @@ public enum TrainingTime {
     public var tokensPerSecond: Double
     /// Seconds to train on `tokens`.
     public var seconds: Double
+    /// Tokens per sequence trained on: the asked length, at most the model's limit.
+    public var sequence: Int = 0
     /// Tokens in one optimizer step: micro-batch 1 × sequence × data-parallel GPUs
     /// (no gradient accumulation).
     public var tokensPerStep: Int64
@@ -88,6 +90,7 @@ public enum TrainingTime {
       totalFLOPs: Double(factor) * Double(model.activeParameters) * Double(tokens),
       tokensPerSecond: rate,
       seconds: rate > 0 ? Double(tokens) / rate : .infinity,
+      sequence: context,
       tokensPerStep: Int64(context * gpus),
       stepSeconds: training?.stepSeconds ?? 0,
       setup: (workload.map { "\($0.layoutSummary), " } ?? "") + "micro-batch 1 × \(context) tokens",

@@ -100,6 +100,17 @@ public struct TopologyLoader: Sendable {
           fix: "Give the bundled name alone"
         )
       }
+      // A bare name (no folder in it) that is no file was meant as a bundled name.
+      if !source.contains("/"), !FileManager.default.fileExists(atPath: source) {
+        throw InputError(
+          .unknownName,
+          source: source,
+          message: "neither a file nor a bundled topology",
+          expected: "a path to a topology input, `local`, or a bundled name",
+          fix:
+            "Run `shardplan topology --list` for the bundled names.\(NameSuggestions.didYouMean(source, among: BundledTopologies.names))"
+        )
+      }
       let text = try Self.readFile(source)
       guard let kind = TopologyInputKind.detect(text) else {
         throw InputError(
