@@ -83,6 +83,13 @@ struct PricingCoreTests {
         }
       }
       for workload in plan.workloads {
+        // The sequences asked for bound the throughput: never more than each decoding
+        // at the per-sequence rate.
+        let p = workload.prediction
+        #expect(
+          p.aggregateDecodeTokensPerSecond <= p.decodeTokensPerSecond * Double(workload.concurrency) * (1 + 1e-9),
+          "\(name): aggregate \(p.aggregateDecodeTokensPerSecond) above \(workload.concurrency) × \(p.decodeTokensPerSecond)"
+        )
         // No plan asks an engine that checks it for more context than the model allows.
         let limit = try Self.loader.load(workload.model).maxContext
         #expect(
@@ -315,5 +322,69 @@ struct PricingCoreTests {
     )
     let decodeFour = (Double(model.weightBytes) + 4 * kv) / bandwidth + 32 * 3e-6
     #expect(abs(batch.workload.prediction.aggregateDecodeTokensPerSecond - 4 / decodeFour) * decodeFour < 1e-8)
+  }
+}
+
+/// The generated plans' launch files against the checks the engines make at
+/// start (vLLM's and SGLang's): the context within the model's limit, the
+/// tensor-parallel degree dividing the attention heads and fitting the KV heads,
+/// the experts dividing over the expert-parallel group, the pooling runner for
+/// encoders, and a memory share no larger than the plan's.
+@Suite("Launch files of the generated plans")
+struct GeneratedLaunchFileTests {
+  /// `--flag value` pairs of a script's argument lines.
+  static func flags(_ script: String) -> [String: String] {
+    var found: [String: String] = [:]
+    for line in script.split(separator: "\n") {
+      let parts = line.trimmingCharacters(in: .whitespaces).split(separator: " ").map(String.init)
+      guard let flag = parts.first, flag.hasPrefix("--") else { continue }
+      found[flag] = parts.count > 1 ? parts[1] : ""
+    }
+    return found
+  }
+
+  @Test func everyServingScriptPassesTheEnginesStartupChecks() throws {
+    let plans = try PricingCoreTests.generated.get().filter { $0.1.verdict != .doesNotFit }
+    var checked = 0
+    var models: [String: ModelSpec] = [:]
+    var graphs: [String: DeviceGraph] = [:]
+    for (name, plan) in plans {
+      guard let workload = plan.workloads.first, [.vllm, .sglang].contains(workload.engine) else { continue }
+      let model = try models[workload.model] ?? PricingCoreTests.loader.load(workload.model)
+      models[workload.model] = model
+      let graph = try graphs[plan.topology] ?? PricingCoreTests.topologies.load([plan.topology])
+      graphs[plan.topology] = graph
+      let format: EmitFormat = workload.engine == .vllm ? .vllm : .sglang
+      let files = try Emitter(plan: plan, graph: graph, models: ["default": model], origin: "test").emit([format])
+      let script = try #require(files.first { $0.name.hasSuffix(".sh") }).contents
+      let flags = Self.flags(script)
+      let heads = model.attention.heads
+      let kvHeads = model.attention.kvHeads
+      checked += 1
+      if format == .vllm {
+        let tp = Int(flags["--tensor-parallel-size"] ?? "") ?? -1
+        #expect(Int(flags["--max-model-len"] ?? "") ?? .max <= model.maxContext, "\(name): max-model-len")
+        #expect(tp >= 1 && heads % tp == 0, "\(name): TP \(tp) does not divide \(heads) heads")
+        #expect(kvHeads % tp == 0 || tp % kvHeads == 0, "\(name): TP \(tp) and \(kvHeads) KV heads")
+        #expect(Int(flags["--pipeline-parallel-size"] ?? "") ?? .max <= model.layers, "\(name): PP")
+        if flags["--enable-expert-parallel"] != nil, let moe = model.moe {
+          let dp = Int(flags["--data-parallel-size"] ?? "") ?? 1
+          #expect(moe.routedExperts % (tp * dp) == 0, "\(name): \(moe.routedExperts) experts over EP \(tp * dp)")
+        }
+        #expect((flags["--runner"] == "pooling") == model.isEncoder, "\(name): runner")
+        let share = Double(flags["--gpu-memory-utilization"] ?? "") ?? 2
+        #expect(share > 0 && share <= (workload.memoryFraction ?? 0.9) + 1e-9, "\(name): utilization \(share)")
+        #expect((Int(flags["--max-num-seqs"] ?? "") ?? 0) >= 1, "\(name): max-num-seqs")
+      } else {
+        let tp = Int(flags["--tp-size"] ?? "") ?? -1
+        #expect(Int(flags["--context-length"] ?? "") ?? .max <= model.maxContext, "\(name): context-length")
+        if workload.strategy != .expert { #expect(tp >= 1 && heads % tp == 0, "\(name): TP \(tp), \(heads) heads") }
+        #expect((flags["--is-embedding"] != nil) == model.isEncoder, "\(name): is-embedding")
+        let share = Double(flags["--mem-fraction-static"] ?? "") ?? 2
+        #expect(share > 0 && share <= (workload.memoryFraction ?? 0.88) + 1e-9, "\(name): mem fraction \(share)")
+      }
+    }
+    // Half the engines of the 480 requests are vLLM or SGLang; most of them fit.
+    #expect(checked >= 150, "only \(checked) scripts checked")
   }
 }
