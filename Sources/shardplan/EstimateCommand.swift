@@ -76,12 +76,45 @@ struct ModelsCommand: ParsableCommand {
     abstract: "List the bundled models (Hub ids) with parameters and stored bytes."
   )
 
+  @Option(help: "Output format: table or json.")
+  var format: OutputFormat = .table
+
+  func validate() throws {
+    if format == .yaml || format == .dot { throw ValidationError("--format for models is table or json") }
+  }
+
   func run() throws {
+    let specs = BundledModels.ids.compactMap { id -> ModelSpec? in
+      guard let config = BundledModels.config(for: id) else { return nil }
+      return try? HFConfigReader.read(Data(config.json.utf8), name: id, source: id)
+    }
+    if format == .json {
+      struct Row: Encodable {
+        var id, family: String
+        var parameters, activeParameters, weightBytes: Int64
+        var layers, maxContext: Int
+      }
+      struct Form: Encodable {
+        var schemaVersion = 1
+        var models: [Row]
+      }
+      let rows = specs.map {
+        Row(
+          id: $0.name,
+          family: $0.family,
+          parameters: $0.parameters,
+          activeParameters: $0.activeParameters,
+          weightBytes: $0.weightBytes,
+          layers: $0.layers,
+          maxContext: $0.maxContext
+        )
+      }
+      print(try jsonString(Form(models: rows)))
+      return
+    }
     var rows: [[String]] = [["Hub id", "Family", "Parameters", "Active", "Stored", "Layers", "Context"]]
-    for id in BundledModels.ids {
-      guard let config = BundledModels.config(for: id),
-        let spec = try? HFConfigReader.read(Data(config.json.utf8), name: id, source: id)
-      else { continue }
+    for spec in specs {
+      let id = spec.name
       rows.append([
         id, spec.family, formatCount(spec.parameters), formatCount(spec.activeParameters),
         Units.formatBytes(spec.weightBytes), "\(spec.layers)", "\(spec.maxContext)",

@@ -49,8 +49,51 @@ func failWithInputError(_ error: Error) -> Never {
   case let error as HwlocError: message = error.description
   default: message = "\(error)"
   }
-  FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+  // Asked for JSON, a tool reads the error as JSON on stdout (the status is still 2).
+  let arguments = CommandLine.arguments
+  let json =
+    arguments.contains("--format=json")
+    || zip(arguments, arguments.dropFirst()).contains { $0 == "--format" && $1 == "json" }
+  if json {
+    struct Form: Encodable {
+      var schemaVersion = 1
+      var error: Detail
+      struct Detail: Encodable {
+        var code: String
+        var source: String
+        var line: Int?
+        var field: String?
+        var message: String
+        var expected: String?
+        var fix: String?
+      }
+    }
+    let detail: Form.Detail
+    if let input = error as? InputError {
+      detail = .init(
+        code: input.code.description,
+        source: input.source,
+        line: input.line,
+        field: input.field,
+        message: input.message,
+        expected: input.expected,
+        fix: input.fix
+      )
+    } else {
+      detail = .init(code: "unreadable", source: "", message: message)
+    }
+    if let text = try? jsonString(Form(error: detail)) { print(text) }
+  } else {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+  }
   exit(2)
+}
+
+/// Stable, pretty JSON of a value (sorted keys, slashes unescaped).
+func jsonString(_ value: some Encodable) throws -> String {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+  return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -137,9 +180,11 @@ struct GPUsCommand: ParsableCommand {
 
   func run() throws {
     if format == .json {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-      print(String(decoding: try encoder.encode(GPUCatalog.all), as: UTF8.self))
+      struct Form: Encodable {
+        var schemaVersion = 1
+        var gpus: [GPUSpec]
+      }
+      print(try jsonString(Form(gpus: GPUCatalog.all)))
       return
     }
     var rows: [[String]] = [["ID", "Memory", "Bandwidth", "BF16 TFLOPS", "FP8", "NVLink", "PCIe", "CC"]]

@@ -89,12 +89,11 @@ struct TrainTimeCommand: ParsableCommand {
     }
     if format == .json {
       struct Form: Encodable {
+        var schemaVersion = 1
         var estimate: TrainingTime.Estimate
         var oneCardBySize: [TrainingTime.Estimate]
       }
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-      print(String(decoding: try encoder.encode(Form(estimate: main, oneCardBySize: sizes)), as: UTF8.self))
+      print(try jsonString(Form(estimate: main, oneCardBySize: sizes)))
       return
     }
     print(

@@ -222,7 +222,7 @@ struct CLITests {
     let stage = try #require((workload["stages"] as? [[String: Any]])?.first)
     #expect(stage["devices"] is [Int] && stage["firstLayer"] as? Int == 0 && stage["lastLayer"] as? Int == 79)
     let devices = try #require(json["devices"] as? [[String: Any]])
-    #expect(devices.count == 2 && devices.allSatisfy { $0["capacityBytes"] is Int && $0["usedBytes"] is Int })
+    #expect(devices.count == 2 && devices.allSatisfy { $0["memoryBytes"] is Int && $0["usedBytes"] is Int })
     let tooLong = try Self.run([
       "plan", "Qwen/Qwen2.5-72B", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "131072",
     ])
@@ -525,5 +525,79 @@ extension CLITests {
       "train-time", "openai-community/gpt2", "--tokens", "1B", "--topology", "2x-rtx-pro-6000-blackwell",
     ])
     #expect(time.stdout.contains("micro-batch 1 × 1024 tokens × 2 GPUs"))
+  }
+
+  /// Every `--format json` output carries `schemaVersion` and conforms to its
+  /// schema in `Schemas/`, errors included (JSON on stdout, exit status 2).
+  @Test(arguments: [
+    ("topology", ["topology", "2x8-h100-ib", "--format", "json"]),
+    ("topology", ["topology", "Topologies/captured/nvsmi-topo_8xH200-NV18_noNIC.txt", "--format", "json"]),
+    ("estimate", ["estimate", "Qwen/Qwen3-30B-A3B", "--format", "json"]),
+    ("estimate", ["estimate", "Qwen/Qwen3-8B", "--train", "lora", "--format", "json"]),
+    ("plan", ["plan", "Qwen/Qwen3-8B", "--topology", "2x-rtx-pro-6000-blackwell", "--format", "json"]),
+    (
+      "plan",
+      [
+        "plan", "Qwen/Qwen2.5-72B", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "131072", "--format",
+        "json",
+      ]
+    ),
+    (
+      "plan",
+      [
+        "plan", "meta-llama/Llama-3.1-8B", "--train", "lora", "--topology", "2x-rtx-pro-6000-blackwell", "--format",
+        "json",
+      ]
+    ),
+    (
+      "plan",
+      [
+        "plan", "google-bert/bert-base-cased", "--topology", "2x-rtx-pro-6000-blackwell", "--context", "512",
+        "--format", "json",
+      ]
+    ),
+    ("validate", ["validate", "Examples/layouts/llama70b-pp2-2x-rtx-pro-6000.yaml", "--format", "json"]),
+    ("validate", ["validate", "Examples/layouts/broken.yaml", "--format", "json"]),
+    (
+      "train-time",
+      [
+        "train-time", "openai-community/gpt2", "--tokens", "1B", "--topology", "2x-rtx-pro-6000-blackwell", "--format",
+        "json",
+      ]
+    ),
+    ("gpus", ["gpus", "--format", "json"]),
+    ("models", ["models", "--format", "json"]),
+    ("error", ["plan", "Qwen/Qwen3-8B", "--topology", "2x-rtx-pro-6000", "--format", "json"]),
+    ("error", ["estimate", "/nonexistent/config.json", "--format", "json"]),
+  ])
+  func jsonOutputsMatchTheirSchemas(_ schema: String, _ arguments: [String]) throws {
+    let result = try Self.run(arguments)
+    #expect(schema == "error" ? result.status == 2 : result.status <= 1, "\(arguments): \(result.stderr)")
+    let value = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+    let url = Repository.root.appendingPathComponent("Schemas/\(schema).schema.json")
+    let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    let violations = JSONSchemaCheck.violations(value, schema: document)
+    #expect(violations.isEmpty, "\(arguments.joined(separator: " ")): \(violations.prefix(5))")
+    #expect((value as? [String: Any])?["schemaVersion"] is Int)
+  }
+
+  /// The schema check is not vacuous: a plan missing its verdict, with a renamed
+  /// device field or a string where a count goes, is caught.
+  @Test func schemaCheckCatchesDrift() throws {
+    let result = try Self.run(["plan", "Qwen/Qwen3-8B", "--topology", "2x-rtx-pro-6000-blackwell", "--format", "json"])
+    var plan = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    let url = Repository.root.appendingPathComponent("Schemas/plan.schema.json")
+    let schema = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    #expect(JSONSchemaCheck.violations(plan, schema: schema).isEmpty)
+    plan["verdict"] = nil
+    var devices = try #require(plan["devices"] as? [[String: Any]])
+    devices[0]["capacityBytes"] = devices[0]["memoryBytes"]
+    devices[0]["memoryBytes"] = nil
+    devices[0]["usedBytes"] = "12 GiB"
+    plan["devices"] = devices
+    let found = JSONSchemaCheck.violations(plan, schema: schema)
+    #expect(found.contains { $0.contains("'verdict' is missing") })
+    #expect(found.contains { $0.contains("'capacityBytes' is not in the schema") })
+    #expect(found.contains { $0.contains("usedBytes: string where integer is expected") })
   }
 }

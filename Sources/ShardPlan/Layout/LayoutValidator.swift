@@ -29,10 +29,22 @@ public struct LayoutValidator: Sendable {
     /// The layout’s models by role, as loaded.
     public var models: [String: ModelSpec] = [:]
 
-    enum CodingKeys: String, CodingKey { case verdict, findings, plan }
+    enum CodingKeys: String, CodingKey { case verdict, findings, plan, schemaVersion }
 
-    /// `validate --format json`: `verdict`, `findings[]` (`source`, `line`,
-    /// `code`, `role`, `message`) and `plan` (a plan of the layout as written).
+    /// The version of `validate --format json`'s shape (`Schemas/validate.schema.json`).
+    public static let schemaVersion = 1
+
+    /// Encodes the report with its `schemaVersion`.
+    public func encode(to encoder: any Encoder) throws {
+      var container = encoder.container(keyedBy: CodingKeys.self)
+      try container.encode(Self.schemaVersion, forKey: .schemaVersion)
+      try container.encode(verdict, forKey: .verdict)
+      try container.encode(findings, forKey: .findings)
+      try container.encodeIfPresent(plan, forKey: .plan)
+    }
+
+    /// `validate --format json`: `schemaVersion`, `verdict`, `findings[]` (`source`,
+    /// `line`, `code`, `role`, `message`) and `plan` (a plan of the layout as written).
     public func jsonText() throws -> String {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

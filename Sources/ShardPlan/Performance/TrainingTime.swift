@@ -51,6 +51,13 @@ public enum TrainingTime {
     public var gpuMemoryBytes: Int64
     /// Whether the setup fits the GPUs.
     public var fits: Bool
+
+    /// JSON names: the card's memory is `memoryBytes`, as in every other output.
+    enum CodingKeys: String, CodingKey {
+      case model, parameters, activeParameters, tokens, gpus, gpuName, mfu, flopsPerParameterPerToken, totalFLOPs
+      case tokensPerSecond, seconds, sequence, tokensPerStep, stepSeconds, setup, perGPUBytes, fits
+      case gpuMemoryBytes = "memoryBytes"
+    }
   }
 
   /// Estimates training `model` on `tokens` tokens over the GPUs of `graph` (data

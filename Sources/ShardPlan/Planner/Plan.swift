@@ -217,6 +217,13 @@ public struct DeviceBudget: Hashable, Sendable, Codable {
   public var gradientBytes: Int64 = 0
   /// Training: optimizer states on this GPU.
   public var optimizerBytes: Int64 = 0
+
+  /// JSON names: the card's memory is `memoryBytes`, as in every other output.
+  enum CodingKeys: String, CodingKey {
+    case index, name, usableBytes, usedBytes, weightBytes, kvCacheBytes, activationBytes, overheadBytes
+    case otherBytes, freeBytes, verdict, gradientBytes, optimizerBytes
+    case capacityBytes = "memoryBytes"
+  }
 }
 
 extension DeviceBudget {
@@ -283,7 +290,7 @@ public struct Alternative: Hashable, Sendable, Codable {
 /// The planner's answer.
 public struct Plan: Hashable, Sendable, Codable {
   /// The version of `--format json`’s shape; bumped when it changes.
-  public static let schemaVersion = 2
+  public static let schemaVersion = 3
   /// The topology’s name.
   public var topology: String
   /// What the search optimised.
