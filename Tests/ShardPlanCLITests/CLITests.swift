@@ -345,6 +345,25 @@ extension CLITests {
 extension CLITests {
   /// Every scenario script in Examples/scenarios reaches the verdict its
   /// `# expect:` line states, run as a user would run it (shardplan on the PATH).
+  /// Runs a scenario script with the built binary first on PATH: its output and status.
+  static func runScenario(_ script: String) throws -> (output: String, status: Int32) {
+    let folder = Repository.root.appendingPathComponent("Examples/scenarios")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = [folder.appendingPathComponent(script).path]
+    var environment = ProcessInfo.processInfo.environment
+    environment["PATH"] = Self.binary.deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+    environment["HF_HUB_OFFLINE"] = "1"
+    process.environment = environment
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = Pipe()
+    try process.run()
+    let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (output, process.terminationStatus)
+  }
+
   @Test func scenarioScriptsReachTheirExpectedVerdicts() throws {
     let folder = Repository.root.appendingPathComponent("Examples/scenarios")
     let scripts = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sh") }
@@ -355,23 +374,10 @@ extension CLITests {
       let expected = try #require(
         text.components(separatedBy: "\n").first { $0.hasPrefix("# expect: ") }?.dropFirst("# expect: ".count)
       )
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: "/bin/bash")
-      process.arguments = [folder.appendingPathComponent(script).path]
-      var environment = ProcessInfo.processInfo.environment
-      environment["PATH"] =
-        Self.binary.deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-      environment["HF_HUB_OFFLINE"] = "1"
-      process.environment = environment
-      let out = Pipe()
-      process.standardOutput = out
-      process.standardError = Pipe()
-      try process.run()
-      let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      process.waitUntilExit()
+      let (output, status) = try Self.runScenario(script)
       let firstLine = output.components(separatedBy: "\n").first ?? ""
       #expect(firstLine.hasSuffix("verdict: \(expected)"), "\(script): \(firstLine)")
-      #expect(process.terminationStatus == (expected == "does-not-fit" ? 1 : 0), "\(script)")
+      #expect(status == (expected == "does-not-fit" ? 1 : 0), "\(script)")
     }
   }
 
@@ -599,5 +605,37 @@ extension CLITests {
     #expect(found.contains { $0.contains("'verdict' is missing") })
     #expect(found.contains { $0.contains("'capacityBytes' is not in the schema") })
     #expect(found.contains { $0.contains("usedBytes: string where integer is expected") })
+  }
+
+  /// The README shows scenarios' output as they run today: each block between
+  /// `<!-- output of Examples/scenarios/NAME.sh -->` and `<!-- end of output -->` is
+  /// the script's output. `Scripts/update-readme-examples.sh` (or
+  /// `RECORD_SNAPSHOTS=1 swift test --filter readmeShows`) rewrites them.
+  @Test func readmeShowsTheScenariosAsTheyRun() throws {
+    let url = Repository.root.appendingPathComponent("README.md")
+    let readme = try String(contentsOf: url, encoding: .utf8)
+    let start = "<!-- output of Examples/scenarios/"
+    let end = "<!-- end of output -->"
+    var updated = ""
+    var rest = Substring(readme)
+    var blocks = 0
+    while let open = rest.range(of: start) {
+      let nameEnd = try #require(rest[open.upperBound...].range(of: " -->"))
+      let script = String(rest[open.upperBound..<nameEnd.lowerBound])
+      let close = try #require(rest[nameEnd.upperBound...].range(of: end), "\(script): no end marker")
+      let shown = String(rest[nameEnd.upperBound..<close.lowerBound])
+      let fresh = "\n```\n\(try Self.runScenario(script).output)```\n"
+      if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] == nil {
+        #expect(shown == fresh, "README's output of \(script) is stale: run Scripts/update-readme-examples.sh")
+      }
+      updated += rest[..<nameEnd.upperBound] + fresh
+      rest = rest[close.lowerBound...]
+      blocks += 1
+    }
+    updated += rest
+    #expect(blocks >= 2)
+    if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] != nil, updated != readme {
+      try updated.write(to: url, atomically: true, encoding: .utf8)
+    }
   }
 }
