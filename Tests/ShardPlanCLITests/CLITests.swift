@@ -289,7 +289,9 @@ extension CLITests {
     #expect(result.status == 1)
     for expected in [
       "broken.yaml:7: unknown key 'contxt'", "Did you mean 'context'?", "broken.yaml:17: unknown kvCache 'fp9'",
-      "tensorParallel 3 does not divide the 64 attention heads", "stage 1 starts at layer 41",
+      "tensorParallel 3 does not divide the 64 attention heads",
+      // A stage's problem points at the stage's own line.
+      "broken.yaml:13: reasoning: stage 1 starts at layer 41", "broken.yaml:11: reasoning: stage 0 has 1 GPU(s)",
       "broken.yaml:15: coder: GPU 2 does not exist",
     ] {
       #expect(result.stdout.contains(expected), "missing: \(expected)")

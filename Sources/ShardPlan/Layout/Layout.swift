@@ -29,6 +29,8 @@ package struct Layout: Hashable, Sendable {
     package var training: Training?
     /// The line of the workload's entry, for findings.
     package var line: Int
+    /// The line of each stage's entry, in order, for findings about a stage.
+    package var stageLines: [Int] = []
   }
 
   /// The `training:` block of a training workload.
@@ -326,6 +328,7 @@ extension Layout {
         }
       }
       var stages: [Stage] = []
+      var stageLines: [Int] = []
       for stageEntry in attempt({ try entry.mappings("stages", context: "a stage") }) ?? [] {
         _ = attempt { try stageEntry.checkKeysAll(stageKeys, into: &findings) }
         let devices = (attempt { try stageEntry.ints("devices") } ?? nil) ?? []
@@ -345,6 +348,7 @@ extension Layout {
           findings.append(Finding(source: source, line: stageEntry.line, message: "a stage lists no devices"))
         }
         stages.append(Stage(devices: devices, firstLayer: first, lastLayer: last))
+        stageLines.append(stageEntry.line)
       }
       workloads.append(
         Workload(
@@ -365,7 +369,8 @@ extension Layout {
           expertParallel: ep,
           cpuExpertLayers: cpuExperts,
           training: training,
-          line: entry.line
+          line: entry.line,
+          stageLines: stageLines
         )
       )
     }

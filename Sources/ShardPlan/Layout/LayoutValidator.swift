@@ -92,8 +92,12 @@ public struct LayoutValidator: Sendable {
     var layoutVerdict = Verdict.fits
     var cpuBytes: Int64 = 0
     for workload in layout.workloads {
-      func problem(_ message: String, _ code: Finding.Code = .structure) {
-        findings.append(Finding(source: source, line: workload.line, code: code, role: workload.role, message: message))
+      func problem(_ message: String, _ code: Finding.Code = .structure, stage: Int? = nil) {
+        // A problem of one stage points at the stage's own line.
+        let line = stage.flatMap { workload.stageLines.indices.contains($0) ? workload.stageLines[$0] : nil }
+        findings.append(
+          Finding(source: source, line: line ?? workload.line, code: code, role: workload.role, message: message)
+        )
       }
       if !roles.insert(workload.role).inserted { problem("role name used twice") }
       var spec: ModelSpec
@@ -166,7 +170,10 @@ public struct LayoutValidator: Sendable {
       }
       if !special {
         for (index, stage) in workload.stages.enumerated() where stage.devices.count != workload.tensorParallel {
-          problem("stage \(index) has \(stage.devices.count) GPU(s) but tensorParallel is \(workload.tensorParallel)")
+          problem(
+            "stage \(index) has \(stage.devices.count) GPU(s) but tensorParallel is \(workload.tensorParallel)",
+            stage: index
+          )
         }
         if spec.attention.heads > 0 && spec.attention.heads % workload.tensorParallel != 0 {
           problem(
@@ -186,7 +193,8 @@ public struct LayoutValidator: Sendable {
       for (index, stage) in workload.stages.enumerated() {
         if stage.firstLayer != expected {
           problem(
-            "stage \(index) starts at layer \(stage.firstLayer); layers must follow on from \(expected) with no gap or overlap"
+            "stage \(index) starts at layer \(stage.firstLayer); layers must follow on from \(expected) with no gap or overlap",
+            stage: index
           )
         }
         expected = stage.lastLayer + 1
