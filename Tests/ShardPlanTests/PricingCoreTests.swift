@@ -388,3 +388,48 @@ struct GeneratedLaunchFileTests {
     #expect(checked >= 150, "only \(checked) scripts checked")
   }
 }
+
+/// MoE decode reads only the experts the step's tokens visit, on every path
+/// (issue: Qwen3-30B-A3B predicted at a dense model's speed outside expert parallelism).
+@Suite("MoE decode reads the visited experts")
+struct MoEDecodeTests {
+  @Test func oneTokenReadsKOfEExperts() throws {
+    let model = try PricingCoreTests.loader.load("Qwen/Qwen3-30B-A3B").converted(to: .gguf(.q4_0))
+    let graph = try PricingCoreTests.topologies.load(["2x-rtx-3090-nvlink"])
+    let planner = try Planner(graph: graph)
+    let request = InferenceRequest(
+      model: model,
+      weights: .converted(.gguf(.q4_0)),
+      context: 4096,
+      kvCache: .f16,
+      engine: .llamaCpp
+    )
+    let one = try #require(
+      planner.price(.layers(stages: [[0]], layers: [0..<48], replicas: []), for: .inference(request))
+    )
+    // By hand: every tensor but the routed experts, plus 8 of the 128 experts of
+    // each layer (one token), plus the KV cache of 4096 tokens (48 layers × 4 KV
+    // heads × 256 values × 2 bytes, in 256-cell padding: 4096 already is).
+    let experts = model.tensors.filter { $0.role == .expert }.reduce(Int64(0)) { $0 + $1.bytes }
+    let rest = model.weightBytes - experts
+    let kv = Int64(48 * 4 * 256 * 2 * 4096)
+    let bytes = Double(rest) + Double(experts) * 8 / 128 + Double(kv)
+    let bandwidth = Double(try #require(graph.gpus[0].memoryBandwidthBytesPerSecond)) * 0.8
+    let seconds = bytes / bandwidth + 48 * 3e-6
+    let rate = one.workload.prediction.decodeTokensPerSecond
+    #expect(abs(rate - 1 / seconds) * seconds < 1e-3, "\(rate) vs \(1 / seconds)")
+    // Not the dense reading of every expert: several times faster than that.
+    let dense = Double(model.weightBytes + kv) / bandwidth + 48 * 3e-6
+    #expect(rate > 3 / dense)
+    // Sixteen sequences visit more experts per step: 1 − (1 − 8/128)^16 of them.
+    var sixteen = request
+    sixteen.concurrency = 16
+    let many = try #require(
+      planner.price(.layers(stages: [[0]], layers: [0..<48], replicas: []), for: .inference(sixteen))
+    )
+    let touched: Double = 1 - pow(1 - 8.0 / 128, 16.0)
+    let bytes16 = Double(rest) + Double(experts) * touched + 16 * Double(kv)
+    let seconds16 = bytes16 / bandwidth + 48 * 3e-6
+    #expect(abs(many.workload.prediction.decodeTokensPerSecond - 1 / seconds16) * seconds16 < 1e-3)
+  }
+}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Aggregates of a model's tensors that the planner needs for every candidate,
 /// computed in one pass so that pricing a layout does not walk the tensor list
 /// again (DeepSeek-V3 has about 90,000 tensors).
@@ -19,6 +21,26 @@ package struct ModelSummary: Hashable, Sendable {
   package var weightBytes: Int64
   /// 2 × active parameters in matrix products.
   package var flopsPerToken: Int64
+  /// Routed experts per MoE layer and experts each token uses (0 and 0 for a dense model).
+  package var routedExperts = 0
+  package var expertsPerToken = 0
+
+  /// The fraction of a layer's routed experts one decode step reads when `tokens`
+  /// tokens are in it: the expected share of distinct experts the tokens are
+  /// routed to under uniform routing, 1 − (1 − k/E)^tokens (1 for a dense model).
+  /// One token reads k of E; a large batch reads nearly all.
+  package func touchedExpertFraction(tokens: Int) -> Double {
+    guard routedExperts > 0, expertsPerToken > 0 else { return 1 }
+    let share = min(Double(expertsPerToken) / Double(routedExperts), 1)
+    return 1 - pow(1 - share, Double(max(tokens, 1)))
+  }
+
+  /// Bytes one decode step of `tokens` tokens reads of `layer`'s weights: all of
+  /// them but the routed experts no token visits.
+  package func decodeReadBytes(layer: Int, tokens: Int) -> Int64 {
+    let untouched = Double(expertBytesPerLayer[layer]) * (1 - touchedExpertFraction(tokens: tokens))
+    return layerBytes[layer] - Int64(untouched)
+  }
 
   package init(_ model: ModelSpec) {
     var layers = [Int64](repeating: 0, count: model.layers)
@@ -59,5 +81,7 @@ package struct ModelSummary: Hashable, Sendable {
     embeddingBytes = embedding
     weightBytes = total
     flopsPerToken = 2 * (active - lookup)
+    routedExperts = model.moe?.routedExperts ?? 0
+    expertsPerToken = model.moe?.expertsPerToken ?? 0
   }
 }

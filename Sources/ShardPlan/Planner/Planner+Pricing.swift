@@ -313,7 +313,11 @@ extension Planner {
       let card = slowest(group)
       let link = graph.slowestLinkBandwidth(among: group) ?? Int64.max
       let layers = ranges[index].count
-      var bytes = layerWeights[ranges[index]].reduce(0, +) + layerKV[ranges[index]].reduce(0, +)
+      // A MoE layer's step reads only the experts the batch's tokens visit.
+      let read = ranges[index].reduce(Int64(0)) { sum, layer in
+        sum + (serving.summary.decodeReadBytes(layer: layer, tokens: Int(batch)) + Int64(tp) - 1) / Int64(tp)
+      }
+      var bytes = read + layerKV[ranges[index]].reduce(0, +)
       if index == 0 { bytes += embedding }
       if index == stageGroups.count - 1 { bytes += head }
       let stageComm = CostModel.tensorParallelSeconds(
@@ -636,11 +640,16 @@ extension Planner {
     let card = rates[index]
     let ramRate = Double(ramBandwidth(host)) * CostModel.ramEfficiency
     let streamRate = streams ? min(Double(card.pcieBytesPerSecond), ramRate) : ramRate
+    // Routed experts no token of the step visits are not read, on the GPU or in RAM.
+    let untouched = 1 - serving.summary.touchedExpertFraction(tokens: request.concurrency)
+    let experts = serving.summary.expertBytesPerLayer
+    let gpuSkipped = Int64(Double(experts[cpuLayers...].reduce(0, +)) * untouched)
+    let cpuSkipped = Int64(Double(experts[0..<cpuLayers].reduce(0, +)) * untouched)
     let gpuRead = CostModel.readSeconds(
-      bytes: device.usedBytes - shape.activation - shape.overhead,
+      bytes: device.usedBytes - shape.activation - shape.overhead - gpuSkipped,
       bandwidth: card.bandwidthBytesPerSecond
     )
-    let cpuRead = Double(cpuBytes - (streams ? 0 : shape.embedding)) / streamRate
+    let cpuRead = Double(cpuBytes - cpuSkipped - (streams ? 0 : shape.embedding)) / streamRate
     let decode = gpuRead + cpuRead + Double(model.layers) * CostModel.layerLatencySeconds
     let prefill =
       CostModel.computeSeconds(
@@ -743,7 +752,7 @@ extension Planner {
     let gpusFit = onGPU <= shape.usable.reduce(0, +)
     let rates = slowest(gpus)
     let ramRate = ramBandwidth(host)
-    let activeFraction = Double(moe.expertsPerToken) / Double(moe.routedExperts)
+    let activeFraction = serving.summary.touchedExpertFraction(tokens: request.concurrency)
     let gpuExperts = experts[cpuExpertLayers...].reduce(0, +)
     let gpuRead = onGPU - Int64(Double(gpuExperts) * (1 - activeFraction))
     let decode =

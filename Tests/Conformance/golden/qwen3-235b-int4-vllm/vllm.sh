@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Written by shardplan (shardplan plan) for role 'default': Examples/models/qwen3-235b-a22b-yarn.config.json as int4 (GPTQ g128)
-# on topology '2x-rtx-pro-6000-blackwell', verdict fits. Plan: EP 2 (TP 2 × DP 1 attention) on GPU 0,1, context 131072 tokens × 1 sequence(s), KV fp8.
+# on topology '2x-rtx-pro-6000-blackwell', verdict fits. Plan: TP 2 × PP 1 on GPU 0,1, context 131072 tokens × 1 sequence(s), KV fp8.
 #
 # --gpu-memory-utilization is this engine's share of each card: its planned bytes plus its part of the
 # free memory, over the card's capacity (vLLM gives what is left after weights and activations to KV cache).
@@ -17,7 +17,6 @@ args=(
   --tensor-parallel-size 2
   --pipeline-parallel-size 1
   --data-parallel-size 1
-  --enable-expert-parallel
   --gpu-memory-utilization 0.900
   --max-model-len 131072
   --max-num-seqs 1
