@@ -155,3 +155,30 @@ struct MemoryFractionTests {
     #expect(EngineProfile.profile(.vllm).safeMemoryFraction(capacity: 96 << 30) == 0.95)
   }
 }
+
+/// `--dtype` and `--quant` on a checkpoint that is already quantized start from the
+/// unquantized model its config describes (issue: DeepSeek-V3 --dtype bf16 printed
+/// the fp8 checkpoint's 641 GiB, and --quant int4 the same).
+@Suite("Converting quantized checkpoints")
+struct QuantizedCheckpointConversionTests {
+  @Test func deepSeekV3InBF16AndInt4() throws {
+    let stored = try ModelLoader(environment: [:]).load("deepseek-ai/DeepSeek-V3")
+    #expect(stored.quantization == "fp8")
+    let bf16 = stored.converted(to: .float(.bf16))
+    // Every parameter in 2 bytes, and the 58 decoder layers' float32 score-correction
+    // biases (256 each, buffers: 2 bytes more than bf16 each).
+    #expect(bf16.weightBytes == 2 * bf16.parameters + 58 * 256 * 2)
+    #expect(bf16.parameters == stored.parameters)
+    #expect(bf16.notes.contains { $0.contains("dequantized") })
+    // int4 (GPTQ g128) of the linears: far below the fp8 checkpoint's bytes.
+    let int4 = stored.converted(to: .int4)
+    #expect(Double(int4.weightBytes) < 0.6 * Double(stored.weightBytes))
+    // The verdict follows: 8 × H100 cannot hold the fp8 checkpoint under vLLM's 90%,
+    // and holds its int4 form.
+    let planner = try Planner(graph: try TopologyLoader().load(["8x-h100-sxm"]))
+    let asStored = planner.plan(InferenceRequest(model: stored, weights: .asStored(stored), context: 4096))
+    #expect(asStored.verdict == .doesNotFit)
+    let quantized = planner.plan(InferenceRequest(model: int4, weights: .converted(.int4), context: 4096))
+    #expect(quantized.verdict != .doesNotFit)
+  }
+}

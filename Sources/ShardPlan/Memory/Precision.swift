@@ -1,3 +1,5 @@
+import Foundation
+
 /// A change of how a model's weights are stored: a float dtype (`--dtype`) or a
 /// quantization (`--quant`), applied to a model read from config.json or
 /// safetensors. GGUF models are already quantized and are not converted.
@@ -226,6 +228,21 @@ extension ModelSpec {
     if tensorSource.isGGUF {
       copy.notes.append("\(format.label) not applied: a GGUF file's tensors are already quantized")
       return copy
+    }
+    // A quantized checkpoint converts from the unquantized model its config.json
+    // describes (what the weights are before quantization), not from its packed
+    // tensors: DeepSeek-V3's fp8 in bf16 is 684.5 B × 2 bytes, in int4 GPTQ's layout.
+    if let quantization, !quantization.isEmpty, let config = quantizedConfig,
+      var base = try? HFConfigReader.read(Data(config.utf8), name: name, source: name, dropQuantization: true)
+    {
+      base.notes =
+        notes + [
+          "\(format.label) computed from the unquantized model (\(quantization) checkpoint dequantized: its config.json without quantization_config)"
+        ]
+      base.contextLimitSource = contextLimitSource
+      base.maxContext = maxContext
+      if let kv = attention.kvBytesPerTokenPerLayer { base.attention.kvBytesPerTokenPerLayer = kv }
+      return base.converted(to: format)
     }
     if let quantization, !quantization.isEmpty, case .float = format {
       copy.notes.append("\(format.label) not applied to the \(quantization) checkpoint's quantized tensors")

@@ -17,9 +17,23 @@ package enum HFConfigReader {
   ///   - source: where the text came from, for errors.
   /// - Throws: ``InputError`` naming the missing or malformed key.
   package static func read(_ data: Data, name: String, source: String) throws -> ModelSpec {
-    let json = try JSONValue.parse(data, source: source)
-    guard case .object = json else {
+    try read(data, name: name, source: source, dropQuantization: false)
+  }
+
+  /// Reads config.json text, optionally as the unquantized model it describes
+  /// (`quantization_config` left out: every linear in the config's float dtype).
+  static func read(_ data: Data, name: String, source: String, dropQuantization: Bool) throws -> ModelSpec {
+    var json = try JSONValue.parse(data, source: source)
+    guard case .object(var object) = json else {
       throw InputError(.malformed, source: source, message: "config.json is not a JSON object")
+    }
+    if dropQuantization {
+      object["quantization_config"] = nil
+      if case .object(var text) = object["text_config"] ?? .null {
+        text["quantization_config"] = nil
+        object["text_config"] = .object(text)
+      }
+      json = .object(object)
     }
     var config = Config(json: json, source: source)
     let outerType = json["model_type"]?.stringValue ?? "this model"
@@ -39,6 +53,11 @@ package enum HFConfigReader {
       }
     }
     var spec = try config.build(name: name)
+    if spec.quantization != nil,
+      json["quantization_config"] != nil || json["text_config"]?["quantization_config"] != nil
+    {
+      spec.quantizedConfig = String(decoding: data, as: UTF8.self)
+    }
     if let (limit, source) = try config.contextLimit() {
       spec.maxContext = limit
       spec.contextLimitSource = source

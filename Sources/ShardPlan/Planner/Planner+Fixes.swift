@@ -44,7 +44,11 @@ extension Planner {
     switch request.weights {
     case .converted(.float): floatWeights = true
     case .converted: floatWeights = false
-    case .stored: floatWeights = !request.model.tensorSource.isGGUF && request.model.quantization == nil
+    case .stored:
+      // A quantized checkpoint converts from the model its config describes.
+      floatWeights =
+        !request.model.tensorSource.isGGUF
+        && (request.model.quantization == nil || request.model.quantizedConfig != nil)
     }
     if floatWeights {
       for format in [WeightFormat.fp8, .int4] {
