@@ -57,6 +57,21 @@ struct EstimateCommand: ParsableCommand {
       do {
         try options.requireKnownKVCache(spec, source: model)
         try InferenceRequest(model: spec, weights: weights, context: context, engine: engine).checkContext()
+        try options.requireEngineKVCache(engine, source: model)
+        // vLLM and SGLang split attention heads over tensor-parallel ranks: the
+        // degree must divide them, as both check at start.
+        let heads = spec.attention.heads
+        if EngineProfile.profile(engine).splitsTensors, gpus > 1, heads > 0, heads % gpus != 0 {
+          throw InputError(
+            .inconsistent,
+            source: model,
+            field: "--gpus",
+            message: "\(engine.rawValue) cannot split \(heads) attention heads over \(gpus) GPUs",
+            expected: "a number of GPUs that divides \(heads)",
+            fix:
+              "Use --gpus \((1...gpus).last { heads % $0 == 0 } ?? 1) or --gpus \((gpus...heads).first { heads % $0 == 0 } ?? heads)"
+          )
+        }
       } catch { failWithInputError(error) }
     }
     let workload = Workload(mode: mode, context: context, batch: batch, kvCache: kvType, engine: engine, gpus: gpus)

@@ -116,6 +116,24 @@ struct ModelOptions: ParsableArguments {
     KVCacheType(name: kvDtype) ?? EngineProfile.profile(engine).defaultKVCache
   }
 
+  /// Refuses a KV cache type the engine does not have (vLLM has no q8_0, llama.cpp
+  /// no fp8), as the engine itself would at start.
+  ///
+  /// - Throws: ``InputError`` naming the types it has.
+  func requireEngineKVCache(_ engine: Engine, source: String) throws {
+    let type = kvCache(for: engine)
+    let profile = EngineProfile.profile(engine)
+    guard !profile.kvCacheSpellings.isEmpty, profile.kvCacheSpellings[type] == nil else { return }
+    throw InputError(
+      .inconsistent,
+      source: source,
+      field: "--kv-dtype",
+      message: "\(engine.rawValue) has no \(type.rawValue) KV cache",
+      expected: profile.kvCacheSpellings.keys.map(\.rawValue).sorted().joined(separator: ", "),
+      fix: "Use --kv-dtype \(profile.compactKVCache.rawValue) (its 8-bit cache) or another engine"
+    )
+  }
+
   /// Tokens per sequence: as given, else the model's context up to `cap`.
   func context(for spec: ModelSpec, cap: Int = 8192) -> Int { context?.value ?? spec.defaultContext(cap: cap) }
 }

@@ -131,6 +131,13 @@ struct PlanCommand: ParsableCommand {
   }
 
   func validate() throws {
+    if training.train == nil,
+      let unused = TrainingOptions.givenTrainingOnly([
+        "--trainer", "--micro-batch", "--gradient-accumulation", "--global-batch", "--gpus", "--mfu",
+      ])
+    {
+      throw ValidationError("\(unused) sets up training and does nothing without --train full, lora or qlora")
+    }
     let asked = try workloads()
     guard !asked.isEmpty else { throw ValidationError("give a MODEL or at least one --role NAME=MODEL") }
     if Set(asked.map(\.role)).count != asked.count { throw ValidationError("role names must be different") }
@@ -320,6 +327,7 @@ struct PlanCommand: ParsableCommand {
       kvCache: options.kvCache(for: engine),
       engine: engine
     )
+    try options.requireEngineKVCache(engine, source: spec.name)
     if let fraction = options.memoryFraction {
       guard request.profile.memoryFraction != nil else {
         throw InputError(

@@ -32,6 +32,21 @@ struct TrainingOptions: ParsableArguments {
   func validate() throws {
     if let zero, !(0...3).contains(zero) { throw ValidationError("--zero must be 0, 1, 2 or 3") }
     guard loraRank >= 1, loraRank <= 65536 else { throw ValidationError("--lora-rank must be from 1 to 65536") }
+    if train == nil, let unused = Self.givenTrainingOnly(Self.trainingOnly) {
+      throw ValidationError("\(unused) sets up training and does nothing without --train full, lora or qlora")
+    }
+  }
+
+  /// Options that mean something only for a training run.
+  static let trainingOnly = [
+    "--optimizer", "--zero", "--offload", "--gradient-checkpointing", "--lora-rank", "--lora-targets",
+  ]
+
+  /// The first of `options` given on the command line (`--flag value` or `--flag=value`), if any.
+  static func givenTrainingOnly(_ options: [String]) -> String? {
+    CommandLine.arguments.dropFirst().first { argument in
+      options.contains { argument == $0 || argument.hasPrefix($0 + "=") }
+    }.map { $0.split(separator: "=").first.map(String.init) ?? $0 }
   }
 
   /// The setup asked for, with `defaultZero` when `--zero` is not given.

@@ -640,4 +640,36 @@ extension CLITests {
       try updated.write(to: url, atomically: true, encoding: .utf8)
     }
   }
+
+  /// Issue 12, items 5 and 9–11: ties broken by what the objective promises,
+  /// engine rules applied as the engine applies them, catalog memory as nvidia-smi
+  /// reports it, and options that would do nothing refused.
+  @Test func expertNumbersAndEngineRules() throws {
+    // Longest context: TP 8 and the pipelines all reach 131072 tokens; the fastest wins.
+    let longest = try Self.run([
+      "plan", "meta-llama/Llama-3.1-70B", "--topology", "8x-h100-sxm", "--objective", "longest-context",
+    ])
+    #expect(longest.stdout.contains("TP 8 × PP 1 on GPU 0,1,2,3,4,5,6,7 fits"))
+    #expect(!longest.stdout.contains("lower throughput: 95.8 vs"))
+    // Engine rules: vLLM has no q8_0 cache; 32 heads do not split over 3 GPUs.
+    let kv = try Self.run(["plan", "Qwen/Qwen3-8B", "--topology", "2x-rtx-pro-6000-blackwell", "--kv-dtype", "q8_0"])
+    #expect(kv.status == 2 && kv.stderr.contains("vllm has no q8_0 KV cache"))
+    let heads = try Self.run(["estimate", "Qwen/Qwen3-8B", "--gpus", "3"])
+    #expect(heads.status == 2 && heads.stderr.contains("Use --gpus 2 or --gpus 4"))
+    // Options that do nothing without --train are refused.
+    for arguments in [
+      ["plan", "Qwen/Qwen3-8B", "--topology", "2x-rtx-pro-6000-blackwell", "--zero", "3"],
+      ["plan", "Qwen/Qwen3-8B", "--topology", "2x-rtx-pro-6000-blackwell", "--mfu", "0.5"],
+      ["estimate", "Qwen/Qwen3-8B", "--lora-rank", "8"],
+    ] {
+      let result = try Self.run(arguments)
+      #expect(result.status == 2 && result.stderr.contains("does nothing without --train"), "\(arguments)")
+    }
+    // nvidia-smi's MiB: H200 143771, B200 183359, H100 SXM 81559.
+    let gpus = try Self.run(["gpus", "--format", "json"])
+    let catalog = try #require(try JSONSerialization.jsonObject(with: Data(gpus.stdout.utf8)) as? [String: Any])
+    let cards = try #require(catalog["gpus"] as? [[String: Any]])
+    func memory(_ id: String) -> Int? { cards.first { $0["id"] as? String == id }?["memoryBytes"] as? Int }
+    #expect(memory("h200") == 143_771 << 20 && memory("b200") == 183_359 << 20 && memory("h100-sxm") == 81_559 << 20)
+  }
 }

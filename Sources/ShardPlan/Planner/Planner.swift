@@ -159,7 +159,8 @@ public struct Planner: Sendable {
     if objective == .longestContext {
       // Bisect the context for each GPU layout; keep the layout that holds the most.
       var bestContext = 0
-      var bestGroups: [[Int]]?
+      // Every layout that reaches the longest context: ties are broken by throughput.
+      var bestGroups: Set<[[Int]]> = []
       for candidate in candidates
       where candidate.workload.cpuLayers == nil && candidate.workload.cpuExpertLayers == nil
         && candidate.workload.strategy != .expert
@@ -175,15 +176,17 @@ public struct Planner: Sendable {
         }
         if low > bestContext {
           bestContext = low
-          bestGroups = groups
+          bestGroups = [groups]
+        } else if low == bestContext, low > 0 {
+          bestGroups.insert(groups)
         }
       }
-      if let bestGroups, bestContext > 0 {
+      if !bestGroups.isEmpty, bestContext > 0 {
         serving = serving.with { $0.context = bestContext }
         candidates = self.candidates(serving, occupied: [:])
         candidates.sort { a, b in
-          let matchA = a.workload.stages.map(\.devices) == bestGroups
-          let matchB = b.workload.stages.map(\.devices) == bestGroups
+          let matchA = bestGroups.contains(a.workload.stages.map(\.devices))
+          let matchB = bestGroups.contains(b.workload.stages.map(\.devices))
           return matchA != matchB ? matchA : better(a, b)
         }
         reasons.append(
