@@ -182,3 +182,32 @@ struct QuantizedCheckpointConversionTests {
     #expect(quantized.verdict != .doesNotFit)
   }
 }
+
+/// vLLM's "does not fit" says whether it would not start at all or start and queue
+/// (issue 12, item 9).
+@Suite("Will not start, or starts and queues")
+struct StartOrQueueTests {
+  @Test func theTwoCasesAreTold() throws {
+    let model = try ModelLoader(environment: [:]).load("Qwen/Qwen2.5-72B")
+    let planner = try Planner(graph: try TopologyLoader().load(["2x-rtx-pro-6000-blackwell"]))
+    let one = planner.plan(InferenceRequest(model: model, weights: .asStored(model), context: 131_072))
+    #expect(one.reasons.contains { $0.contains("will not start") })
+    let many = planner.plan(
+      InferenceRequest(model: model, weights: .asStored(model), context: 32_768, concurrency: 64)
+    )
+    let held = try #require(
+      many.fixes.compactMap { fix -> Int? in
+        if case .concurrency(let n) = fix.change { n } else { nil }
+      }.first
+    )
+    #expect(many.reasons.contains { $0.contains("would start and hold \(held) of the 64 sequences") })
+    // And the number is right: that many fit, one more does not.
+    let fits = planner.plan(
+      InferenceRequest(model: model, weights: .asStored(model), context: 32_768, concurrency: held)
+    )
+    let over = planner.plan(
+      InferenceRequest(model: model, weights: .asStored(model), context: 32_768, concurrency: held + 1)
+    )
+    #expect(fits.verdict != .doesNotFit && over.verdict == .doesNotFit)
+  }
+}

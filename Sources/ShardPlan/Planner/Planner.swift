@@ -222,6 +222,22 @@ public struct Planner: Sendable {
         "no layout fits: the closest, \(describe(best.workload)), \(best.shortfall?.description ?? "is short of memory")"
       )
       fixes = self.fixes(serving)
+      // vLLM and SGLang start when the weights and one full-context sequence fit,
+      // and queue what does not fit at once: say which of the two this is.
+      if serving.profile.refusesContextBeyondLimit {
+        let engine = request.engine.rawValue
+        if let held = fixes.lazy.compactMap({ fix -> Int? in
+          if case .concurrency(let n) = fix.change { n } else { nil }
+        }).first {
+          reasons.append(
+            "\(engine) would start and hold \(held) of the \(request.concurrency) sequences at once, queueing the rest; to hold all of them, apply a fix"
+          )
+        } else if request.concurrency == 1 || !fits(serving.with { $0.concurrency = 1 }) {
+          reasons.append(
+            "\(engine) will not start: the weights and one sequence of \(request.context) tokens do not fit"
+          )
+        }
+      }
       // More cards of the same kind: what the closest layout needs in all, over one card's budget.
       if let card = best.devices.first, card.usableBytes > 0 {
         let needed = best.devices.reduce(Int64(0)) { $0 + $1.usedBytes }
@@ -257,6 +273,11 @@ public struct Planner: Sendable {
       alternatives: Array(alternatives),
       assumptions: assumptions(serving.request)
     )
+  }
+
+  /// Whether some GPU-only layout of `serving` fits.
+  func fits(_ serving: Serving) -> Bool {
+    candidates(serving, occupied: [:]).contains { $0.verdict != .doesNotFit && $0.workload.cpuLayers == nil }
   }
 
   /// Why a model cannot be served in a plan: an architecture shardplan does not
