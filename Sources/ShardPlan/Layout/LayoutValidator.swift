@@ -226,6 +226,15 @@ public struct LayoutValidator: Sendable {
         problem(refusal, .model)
         continue
       }
+      // bf16 on a card without it is refused by vLLM, SGLang and transformers.
+      if workload.training == nil, workload.engine != .llamaCpp,
+        let old = devicesUsed.map({ graph.gpus[$0] }).first(where: { !$0.hasBF16 }),
+        request.kvCache == .bf16 || weights.label == "bf16"
+      {
+        problem(
+          "GPU \(old.index) (\(old.name), compute capability \(old.computeCapability ?? "?")) has no bf16: use weights fp16 and kvCache f16"
+        )
+      }
       let placement: Placement
       let job: WorkloadRequest
       if let training = workload.training {

@@ -10,7 +10,8 @@ extension Planner {
       return requests.first.map(plan)
         ?? Plan.empty(topology: graph.name, objective: .fewestGPUs, reason: "no role to place")
     }
-    let servings = requests.map(Serving.init)
+    let adapted = requests.map(adaptedToGPUs)
+    let servings = adapted.map { Serving($0.0) }
     let order = servings.enumerated().sorted { a, b in
       let pinnedA = a.element.request.pinnedGPUs != nil
       let pinnedB = b.element.request.pinnedGPUs != nil
@@ -82,7 +83,15 @@ extension Planner {
       devices: devices,
       cpuBytes: cpuBytes,
       alternatives: [],
-      assumptions: assumptions(requests[0])
+      assumptions: adapted.compactMap(\.1).uniqued() + assumptions(requests[0])
     )
+  }
+}
+
+extension Array where Element: Hashable {
+  /// The elements in order, each once.
+  func uniqued() -> [Element] {
+    var seen = Set<Element>()
+    return filter { seen.insert($0).inserted }
   }
 }

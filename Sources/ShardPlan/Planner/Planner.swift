@@ -120,7 +120,10 @@ public struct Planner: Sendable {
       if (gpu.memoryBytes ?? 0) <= 0 { missing.append("memory") }
       let bandwidth = gpu.memoryBandwidthBytesPerSecond ?? 0
       if bandwidth <= 0 { missing.append("HBM bandwidth") }
-      let tflops = gpu.bf16TFLOPS ?? 0
+      // A card without bf16 (compute capability below 8.0) computes the plan in fp16:
+      // its dense fp16 figure from the catalog prices it.
+      let fp16 = gpu.hasBF16 ? nil : gpu.model.flatMap { GPUCatalog.spec(named: $0)?.tflops.fp16 }
+      let tflops = gpu.bf16TFLOPS ?? fp16 ?? 0
       if !(tflops > 0) { missing.append("dense bf16 TFLOPS") }
       guard missing.isEmpty, gpu.index == position else {
         throw InputError(
@@ -149,10 +152,11 @@ public struct Planner: Sendable {
   /// Plans one model.
   /// - Complexity: O(T · G · S · L²) for T tensor-parallel degrees, G device groups,
   ///   S pipeline stages and L layers; milliseconds for 8-GPU nodes.
-  public func plan(_ request: InferenceRequest) -> Plan {
-    if let refusal = Self.unknownKVCache(request.model) ?? request.contextRefusal {
+  public func plan(_ asked: InferenceRequest) -> Plan {
+    if let refusal = Self.unknownKVCache(asked.model) ?? asked.contextRefusal {
       return Plan.empty(topology: graph.name, objective: objective, reason: refusal)
     }
+    let (request, capabilityNote) = adaptedToGPUs(asked)
     var serving = Serving(request)
     var candidates = self.candidates(serving, occupied: [:])
     var reasons: [String] = []
@@ -271,7 +275,42 @@ public struct Planner: Sendable {
       devices: best.devices.includingIdleGPUs(of: graph),
       cpuBytes: best.cpuBytes,
       alternatives: Array(alternatives),
-      assumptions: assumptions(serving.request)
+      assumptions: (capabilityNote.map { [$0] } ?? []) + assumptions(serving.request)
+    )
+  }
+
+  /// The request as the GPUs can run it: on a card without bf16 (compute
+  /// capability below 8.0: V100, T4, RTX 20xx) vLLM, SGLang and transformers refuse
+  /// bf16, so bf16 weights are planned cast to fp16 at load (the same bytes;
+  /// `--dtype float16`) and a bf16 KV cache as fp16, with a note saying so.
+  func adaptedToGPUs(_ request: InferenceRequest) -> (InferenceRequest, String?) {
+    guard request.engine != .llamaCpp, let old = graph.gpus.first(where: { !$0.hasBF16 }) else {
+      return (request, nil)
+    }
+    var changed = request
+    var what: [String] = []
+    let storedBF16 =
+      request.model.quantization == nil && !request.model.tensorSource.isGGUF
+      && request.model.tensors.contains { $0.storage == .dense(.bf16) }
+    let bf16Weights: Bool
+    switch request.weights {
+    case .converted(.float(.bf16)): bf16Weights = true
+    case .stored: bf16Weights = storedBF16
+    default: bf16Weights = false
+    }
+    if bf16Weights {
+      changed.model = request.model.converted(to: .float(.f16))
+      changed.weights = .converted(.float(.f16))
+      what.append("the weights (cast at load)")
+    }
+    if request.kvCache == .bf16 {
+      changed.kvCache = .f16
+      what.append("the KV cache")
+    }
+    guard !what.isEmpty else { return (request, nil) }
+    return (
+      changed,
+      "GPU \(old.index) (\(old.name), compute capability \(old.computeCapability ?? "?")) has no bf16, which \(request.engine.rawValue) refuses there: \(what.joined(separator: " and ")) planned in fp16"
     )
   }
 
