@@ -117,7 +117,7 @@ struct EmitterTests {
       try Self.emitter(plan, graph: graph, model: model).emit(nil)
     } throws: { error in
       (error as? InputError)?.message.contains("does not fit") == true
-        && (error as? InputError)?.fix?.contains("take 95% of each GPU") == true
+        && (error as? InputError)?.fix?.contains("quantize the weights to fp8") == true
     }
   }
 

@@ -57,3 +57,48 @@ struct GPUCapabilityTests {
     #expect(report.findings.contains { $0.message.contains("has no bf16") })
   }
 }
+
+/// Fixes ranked by what the user gets (issue 12, item 3): Qwen2.5-72B on 2×A100-80GB
+/// at 16k, short by under a GiB on vLLM.
+@Suite("Fixes ranked by speed")
+struct FixRankingTests {
+  @Test func qwen72bOnTwoA100s() throws {
+    let yaml = """
+      name: 2x-a100-80gb
+      hosts:
+        - name: box
+          ram: 512 GiB
+          gpus:
+            - model: a100-sxm-80gb
+            - model: a100-sxm-80gb
+      """
+    let graph = try TopologyLoader().graph(fromTopologyFile: yaml, source: "2x-a100.yaml")
+    let model = try ModelLoader(environment: [:]).load("Qwen/Qwen2.5-72B")
+    let plan = try Planner(graph: graph).plan(
+      InferenceRequest(model: model, weights: .asStored(model), context: 16_384)
+    )
+    #expect(plan.verdict == .doesNotFit)
+    let kinds = plan.fixes.map { fix -> String in
+      switch fix.change {
+      case .memoryFraction: "fraction"
+      case .offloadLayers(_, let cpu): cpu == 0 ? "engine" : "offload"
+      default: "other"
+      }
+    }
+    // vLLM's own knob is offered, llama.cpp whole on the GPUs comes before any
+    // offload to RAM, and every fix says the speed it gives.
+    #expect(kinds.contains("fraction"))
+    let engine = try #require(kinds.firstIndex(of: "engine"))
+    let offload = try #require(kinds.firstIndex(of: "offload"))
+    #expect(engine < offload)
+    #expect(plan.fixes.dropLast().allSatisfy { $0.summary.contains("tokens/s") })
+    // Speeds never rise down the list among the vLLM fixes.
+    let speeds = plan.fixes.compactMap { fix -> Double? in
+      guard case .offloadLayers = fix.change else {
+        return Double(fix.summary.components(separatedBy: "about ").last?.split(separator: " ").first ?? "")
+      }
+      return nil
+    }
+    #expect(speeds == speeds.sorted(by: >))
+  }
+}

@@ -4,15 +4,21 @@ extension Planner {
   func fixes(_ serving: Serving, occupied: Occupancy = [:]) -> [Fix] {
     let request = serving.request
     var found: [Fix] = []
-    /// Whether the request with `fix` applied has a GPU-only layout that fits.
-    func fits(_ fix: Fix) -> Bool {
-      guard let changed = fix.apply(to: request) else { return false }
-      // Only a change of weights changes the model's aggregates.
+    /// The fastest GPU-only layout that fits with `fix` applied, if any.
+    func bestFit(_ fix: Fix, strategy search: Strategy? = nil) -> PricedLayout? {
+      guard let changed = fix.apply(to: request) else { return nil }
+      // Only a change of weights (or of engine) changes the model's aggregates.
       let priced: Serving
-      if case .weights = fix.change { priced = Serving(changed) } else { priced = serving.with { $0 = changed } }
-      return candidates(priced, occupied: occupied, strategy: strategy == .offload ? .offload : .tensor)
-        .contains { $0.verdict != .doesNotFit && $0.workload.cpuLayers == nil }
+      switch fix.change {
+      case .weights, .offloadLayers: priced = Serving(changed)
+      default: priced = serving.with { $0 = changed }
+      }
+      return candidates(priced, occupied: occupied, strategy: search ?? (strategy == .offload ? .offload : .tensor))
+        .filter { $0.verdict != .doesNotFit && $0.workload.cpuLayers == nil }
+        .max { $0.workload.prediction.throughput < $1.workload.prediction.throughput }
     }
+    /// Whether the request with `fix` applied has a GPU-only layout that fits.
+    func fits(_ fix: Fix) -> Bool { bestFit(fix) != nil }
     // The engine's own memory knob, up to the safe highest fraction of the
     // smallest card: the smallest raise, in hundredths, that fits.
     if let current = serving.profile.memoryFraction {
@@ -73,6 +79,23 @@ extension Planner {
         )
       }
     }
+    // Another engine on the same GPUs (llama.cpp keeps no CUDA graphs and a smaller
+    // runtime), before any offload: whole on the GPUs is faster than any offload.
+    if let engine = Engine.allCases.first(where: { EngineProfile.profile($0).offloadsExperts }),
+      engine != request.engine
+    {
+      let fix = Fix(.offloadLayers(engine: engine, cpuLayers: 0), summary: "")
+      // llama.cpp splits whole layers: its layouts are pipelines, not tensor groups.
+      if let fitted = bestFit(fix, strategy: .pipeline) {
+        found.append(
+          Fix(
+            fix.change,
+            summary:
+              "serve with \(engine.rawValue) on the same GPUs (\(describe(fitted.workload)), no layer in CPU RAM)"
+          )
+        )
+      }
+    }
     // Layers in CPU RAM with the engine that runs them there (llama.cpp).
     if let engine = Engine.allCases.first(where: { EngineProfile.profile($0).offloadsExperts }),
       let changed = Fix(.offloadLayers(engine: engine, cpuLayers: 0), summary: "").apply(to: request),
@@ -89,6 +112,43 @@ extension Planner {
       )
     }
     if found.isEmpty { found.append(Fix(.addGPUs, summary: "add GPUs: no single change above makes it fit")) }
-    return found
+    return ranked(
+      found,
+      request: request,
+      speed: { fix in
+        if case .offloadLayers(_, let cpu) = fix.change, cpu > 0 {
+          return self.offloadCandidates(Serving(fix.apply(to: request) ?? request), occupied: occupied)
+            .first { $0.verdict != .doesNotFit }?.workload.prediction.throughput
+        }
+        if case .offloadLayers = fix.change { return bestFit(fix, strategy: .pipeline)?.workload.prediction.throughput }
+        return bestFit(fix)?.workload.prediction.throughput
+      }
+    )
+  }
+
+  /// Fixes in the order a user wants them: by the speed each gives, the user's own
+  /// engine first unless its fix is more than 5× slower than another; each with
+  /// that speed said. Fixes of no speed (more GPUs) come last.
+  func ranked(_ fixes: [Fix], request: InferenceRequest, speed: (Fix) -> Double?) -> [Fix] {
+    let speeds = fixes.map(speed)
+    let fastest = speeds.compactMap { $0 }.max() ?? 0
+    let unit = request.model.isEncoder ? "tokens/s encoded" : "tokens/s"
+    let order = fixes.indices.sorted { a, b in
+      func key(_ i: Int) -> (Int, Double) {
+        guard let s = speeds[i] else { return (2, 0) }
+        let own: Bool
+        if case .offloadLayers(let engine, _) = fixes[i].change { own = engine == request.engine } else { own = true }
+        return (own && s * 5 >= fastest ? 0 : 1, -s)
+      }
+      let (ka, kb) = (key(a), key(b))
+      return ka != kb ? ka < kb : a < b
+    }
+    return order.map { i in
+      var fix = fixes[i]
+      if let s = speeds[i], !fix.summary.contains("tokens/s") {
+        fix.summary += ", about \(format(s)) \(unit)"
+      }
+      return fix
+    }
   }
 }
