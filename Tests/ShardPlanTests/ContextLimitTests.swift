@@ -32,6 +32,11 @@ struct ContextLimitTests {
       "{\(Self.base),\"max_position_embeddings\":131072,\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":4.0,\"original_max_position_embeddings\":32768}}"
     )
     #expect(yarn.maxContext == 131072)
+    // The plan says when a context relies on the scaling: past the 32768 trained positions.
+    #expect(yarn.trainedContext == 32768)
+    let planner = try Planner(graph: try TopologyLoader().load(["2x-rtx-pro-6000-blackwell"]))
+    let long = planner.plan(InferenceRequest(model: yarn, weights: .asStored(yarn), context: 65536))
+    #expect(long.assumptions.contains { $0.contains("goes past the 32768 positions the model was trained on") })
     let smallest = try Self.read("{\(Self.base),\"max_position_embeddings\":8192,\"seq_length\":2048}")
     #expect(smallest.maxContext == 2048 && smallest.contextLimitSource == "seq_length 2048")
     // Bundled models: Qwen3-8B 40960, Llama 3.1 (llama3 RoPE, already scaled) 131072.

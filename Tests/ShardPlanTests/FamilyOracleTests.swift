@@ -280,6 +280,19 @@ struct GGUFStateTests {
     #expect(!spec.kvCacheIsKnown)
   }
 
+  /// A BERT-family GGUF (an embedding model) is an encoder: no cache.
+  @Test func bertGGUFIsAnEncoder() throws {
+    let spec = try Self.spec(
+      "bert",
+      [
+        ("general.architecture", .string("bert")), ("bert.block_count", .u32(12)),
+        ("bert.embedding_length", .u32(768)), ("bert.attention.head_count", .u32(12)),
+        ("bert.attention.causal", .bool(false)),
+      ]
+    )
+    #expect(spec.isEncoder && KVCacheModel(attention: spec.attention, type: .f16).bytesPerToken() == 0)
+  }
+
   /// No attention heads and no state-space keys at all: the cache is not guessed
   /// as zero but refused until given.
   @Test func noHeadsAndNoStateFailsClosed() throws {

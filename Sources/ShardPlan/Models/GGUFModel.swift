@@ -91,6 +91,14 @@ package enum GGUFModel {
         maxWindowLayers: nil
       )
     }
+    // Encoders (llama.cpp's BERT family: embedding and reranking models) keep no
+    // cache at all.
+    if ["bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "jina-bert-v3", "neo-bert", "modern-bert"]
+      .contains(architecture)
+      || metadata["\(architecture).attention.causal"] == .bool(false)
+    {
+      attentionLayers = Array(repeating: .none, count: decoderLayers)
+    }
     // Recurrent layers (Mamba, Mamba-2, Gated DeltaNet, and the hybrids): llama.cpp
     // keeps per sequence and layer a convolution state of (d_conv − 1) ·
     // (d_inner + 2 · n_group · d_state) values and a recurrent state of

@@ -61,6 +61,10 @@ package enum HFConfigReader {
     if let (limit, source) = try config.contextLimit() {
       spec.maxContext = limit
       spec.contextLimitSource = source
+      let rope = config.json["rope_scaling"] ?? config.json["rope_parameters"]
+      if let original = rope?["original_max_position_embeddings"]?.intValue, original < limit {
+        spec.trainedContext = Int(original)
+      }
     }
     if let tower, let vision {
       let visionConfig = Config(json: vision, source: source)
@@ -237,6 +241,9 @@ struct Config {
     guard let (length, key) = found else { return nil }
     let rope = json["rope_scaling"]?.objectValue ?? json["rope_parameters"]?.objectValue
     let type = rope?["rope_type"]?.stringValue ?? rope?["type"]?.stringValue ?? "default"
+    if type != "default", let original = rope?["original_max_position_embeddings"]?.intValue, original < length {
+      return (length, "\(key) \(length), RoPE \(type) over \(original) trained positions")
+    }
     let alreadyScaled = ["su", "longrope", "llama3", "yarn", "deepseek_yarn", "deepseek_llama_scaling", "default"]
     guard !alreadyScaled.contains(type), !modelType.hasPrefix("gemma3"),
       let factor = rope?["factor"]?.doubleValue, factor > 1, factor <= 1024

@@ -187,6 +187,9 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   /// Where ``maxContext`` comes from (`max_position_embeddings 40960`, a RoPE
   /// scaling factor, GGUF `context_length`); nil when the reader assumed it.
   public var contextLimitSource: String? = nil
+  /// The positions the model was trained on when its config extends them by RoPE
+  /// scaling (`original_max_position_embeddings`); nil otherwise.
+  public var trainedContext: Int? = nil
   /// The config.json text a quantized checkpoint's tensors were derived from, so
   /// that ``converted(to:)`` can start from the unquantized model the config
   /// describes (nil when not read from a config.json, or not quantized).

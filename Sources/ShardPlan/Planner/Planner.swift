@@ -329,6 +329,13 @@ public struct Planner: Sendable {
 
   func assumptions(_ request: InferenceRequest) -> [String] {
     var list = request.contextWarning.map { [$0] } ?? []
+    if let trained = request.model.trainedContext, request.context > trained,
+      request.context <= request.model.maxContext
+    {
+      list.append(
+        "the context of \(request.context) tokens goes past the \(trained) positions the model was trained on, as its config's RoPE scaling allows (\(request.model.contextLimitSource ?? "config.json"))"
+      )
+    }
     list += [
       "decode reads every weight and the KV cache once per step at \(Int(CostModel.memoryEfficiency * 100))% of HBM bandwidth (aiconfigurator)",
       "prefill GEMMs at \(Int(CostModel.computeEfficiency * 100))% of dense bf16 peak (assumed)",
