@@ -162,6 +162,16 @@ struct Config {
 
   // MARK: - Quantization of the checkpoint
 
+  /// A tensor-list builder in the config's dtype and linear storage, and the
+  /// checkpoint's quantization name: how every family's reader starts.
+  func tensorBuilder() throws -> (TensorListBuilder, String?) {
+    let (storage, skip, quantization) = try linearStorage()
+    return (TensorListBuilder(dtype: dtype, linear: storage, skip: skip), quantization)
+  }
+
+  /// The wrapper's note (a multimodal model's text part), as a list of notes.
+  var wrapperNotes: [String] { wrapperNote.map { [$0] } ?? [] }
+
   /// The storage of quantizable linear layers, and the module patterns left unquantized.
   func linearStorage() throws -> (LinearStorage, [String], String?) {
     let base = LinearStorage.unquantized(dtype)
@@ -372,9 +382,8 @@ struct Config {
     let vocab = try int("vocab_size", family: family)
     let headDim = try attentionShape(hidden: hidden, heads: heads, kvHeads: kvHeads, vocab: vocab)
     let intermediate = try optionalInt("intermediate_size") ?? 4 * hidden
-    let (storage, skip, quantization) = try linearStorage()
+    var (builder, quantization) = try tensorBuilder()
     let tied = tiedOverride ?? bool("tie_word_embeddings", default: traits.tiedByDefault)
-    var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
     builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
     let attentionBias = bool("attention_bias", default: traits.attentionBias)
     // StarCoder2's `use_bias` puts biases on every linear; Llama's `mlp_bias` on the MLP's.

@@ -47,8 +47,7 @@ extension Config {
     let firstDense = try optionalInt("first_k_dense_replace") ?? 0
     let frequency = max(try optionalInt("moe_layer_freq") ?? 1, 1)
     let mtp = try optionalInt("num_nextn_predict_layers") ?? 0
-    let (storage, skip, quantization) = try linearStorage()
-    var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
+    var (builder, quantization) = try tensorBuilder()
     // V3's router (noaux_tc) has a float32 score-correction bias; transformers'
     // DeepSeek-V3 model has it whatever topk_method says, V2's never.
     let topK = json["topk_method"]?.stringValue

@@ -31,8 +31,7 @@ extension Config {
     // num_ln_in_parallel_attn says 1.
     let normsInParallel = try optionalInt("num_ln_in_parallel_attn") ?? 2
     let twoNorms = newArchitecture && normsInParallel == 2
-    let (storage, skip, quantization) = try linearStorage()
-    var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
+    var (builder, quantization) = try tensorBuilder()
     builder.plain("transformer.word_embeddings.weight", [vocab, hidden], layer: nil, role: .embedding)
     let fused = newArchitecture || multiQuery ? (heads + 2 * kvHeads) * headDim : 3 * hidden
     for layer in 0..<layers {
@@ -75,7 +74,7 @@ extension Config {
       tied: tied,
       tensors: builder.tensors,
       quantization: quantization,
-      notes: wrapperNote.map { [$0] } ?? []
+      notes: wrapperNotes
     )
   }
 }

@@ -47,8 +47,7 @@ extension Config {
     )
     let attentionBias = bool("attention_bias", default: false)
     let mlpBias = bool("mlp_bias", default: false)
-    let (storage, skip, quantization) = try linearStorage()
-    var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
+    var (builder, quantization) = try tensorBuilder()
     builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
     for layer in 0..<layers {
       let p = "model.layers.\(layer)."
@@ -92,7 +91,7 @@ extension Config {
       tied: tied,
       tensors: builder.tensors,
       quantization: quantization,
-      notes: wrapperNote.map { [$0] } ?? []
+      notes: wrapperNotes
     )
   }
 
@@ -181,8 +180,7 @@ extension Config {
     let expertIntermediate = experts > 0 ? try int("moe_intermediate_size", family: family) : 0
     let sharedIntermediate = try optionalInt("moe_shared_expert_intermediate_size") ?? 0
     let sharedExperts = try optionalInt("n_shared_experts") ?? (sharedIntermediate > 0 ? 1 : 0)
-    let (storage, skip, quantization) = try linearStorage()
-    var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
+    var (builder, quantization) = try tensorBuilder()
     builder.plain("backbone.embeddings.weight", [vocab, hidden], layer: nil, role: .embedding)
     let state = mixer.stateBytes(element: dtype.bytesPerElement, ssmElement: ssmStateElementBytes())
     var attentionLayers: [LayerAttention] = []
@@ -277,7 +275,7 @@ extension Config {
       tied: tied,
       tensors: builder.tensors,
       quantization: quantization,
-      notes: wrapperNote.map { [$0] } ?? []
+      notes: wrapperNotes
     )
   }
 }

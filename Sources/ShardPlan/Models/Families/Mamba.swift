@@ -134,8 +134,7 @@ extension Config {
     let inner = try optionalInt("intermediate_size") ?? (try optionalInt("expand") ?? 2) * hidden
     let convolutionBias = bool("use_conv_bias", default: true)
     let projectionBias = bool("use_bias", default: false)
-    let (storage, skip, quantization) = try linearStorage()
-    var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
+    var (builder, quantization) = try tensorBuilder()
     builder.plain("backbone.embeddings.weight", [vocab, hidden], layer: nil, role: .embedding)
     let stateValues: Int64
     if version == 1 {
@@ -192,7 +191,7 @@ extension Config {
       tied: tied,
       tensors: builder.tensors,
       quantization: quantization,
-      notes: wrapperNote.map { [$0] } ?? []
+      notes: wrapperNotes
     )
   }
 
@@ -221,8 +220,7 @@ extension Config {
       convolutionBias: bool("mamba_conv_bias", default: true),
       projectionBias: bool("mamba_proj_bias", default: false)
     )
-    let (storage, skip, quantization) = try linearStorage()
-    var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
+    var (builder, quantization) = try tensorBuilder()
     builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
     var attentionLayers: [LayerAttention] = []
     var moeLayers: [Int] = []
@@ -280,7 +278,7 @@ extension Config {
       tied: tied,
       tensors: builder.tensors,
       quantization: quantization,
-      notes: wrapperNote.map { [$0] } ?? []
+      notes: wrapperNotes
     )
   }
 }

@@ -39,8 +39,7 @@ extension Config {
     let vocab = try int("vocab_size", family: family)
     let intermediate = try int("intermediate_size", family: family)
     let headDim = hidden / max(heads, 1)
-    let (storage, skip, quantization) = try linearStorage()
-    var builder = TensorListBuilder(dtype: dtype, linear: storage, skip: skip)
+    var (builder, quantization) = try tensorBuilder()
     builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
     for layer in 0..<layers {
       let p = "model.layers.\(layer)."
