@@ -445,7 +445,12 @@ public struct Planner: Sendable {
         for depth in depths {
           // Fewest GPUs: a layout needing more GPUs than one that already fits cannot win.
           if objective == .fewestGPUs, let fewest = fewestFitting, degree * depth > fewest { break }
-          let replicas = max(objective == .throughput ? groups.count / depth : 1, 1)
+          // Replicas on spare GPUs for throughput, never more than there are
+          // sequences to give them: an idle replica adds no throughput.
+          let replicas = max(
+            objective == .throughput ? min(groups.count / depth, serving.request.concurrency) : 1,
+            1
+          )
           let stageGroups = Array(groups.prefix(depth))
           let others = (1..<replicas).map { Array(groups[($0 * depth)..<(($0 + 1) * depth)]) }
           if let candidate = layerCandidate(serving, stageGroups: stageGroups, replicas: others, occupied: occupied) {
