@@ -96,11 +96,15 @@ struct PricingCoreTests {
           workload.context <= limit || !EngineProfile.profile(workload.engine).refusesContextBeyondLimit,
           "\(name): context \(workload.context) beyond \(limit)"
         )
-        // The plan's verdict is never better than its worst GPU.
-        let worst = plan.devices.filter { workload.gpuShares.map(\.gpu).contains($0.index) }.map(\.verdict).max()
+        // The plan's verdict is the worst of its GPUs' and its CPU RAM's, the rows it prints.
+        let used = Set(plan.workloads.flatMap(\.gpuShares).map(\.gpu))
+        let worst = plan.devices.filter { used.contains($0.index) }.map(\.verdict).max()
+        // One exception, said in the plan's reason: an offload layout with no decoder
+        // layer left on its GPU is not a GPU plan, whatever the rows say.
+        let rows = workload.gpuLayers == 0 ? Verdict.doesNotFit : max(worst ?? .fits, plan.cpuVerdict ?? .fits)
         #expect(
-          plan.verdict >= (worst ?? .fits),
-          "\(name): plan \(plan.verdict), worst GPU \(String(describing: worst))"
+          plan.verdict == rows,
+          "\(name): plan \(plan.verdict), worst GPU \(String(describing: worst)), CPU RAM \(String(describing: plan.cpuVerdict))"
         )
         for share in workload.gpuShares {
           let device = plan.devices.first { $0.index == share.gpu }

@@ -55,6 +55,10 @@ public struct PricedLayout: Hashable, Sendable {
   public var verdict: Verdict
   /// What is short when the layout does not fit.
   public var shortfall: Shortfall?
+  /// The verdict on CPU RAM when the layout keeps bytes there: `tight` when they
+  /// fit (the plan works, at the speed stated), does-not-fit when RAM is short;
+  /// nil when nothing is off the GPUs.
+  public var cpuVerdict: Verdict? = nil
 
   /// Bytes the workload keeps off its GPUs.
   public var cpuBytes: Int64 { workload.cpuBytes }

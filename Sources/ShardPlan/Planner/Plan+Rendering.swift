@@ -140,6 +140,16 @@ extension Plan {
         Plan.bar(device),
       ])
     }
+    if let ram = cpuVerdict {
+      // The bytes kept off the GPUs, against the RAM of their hosts: the plan's
+      // verdict is the worst of this row and the GPU rows.
+      let capacity = cpuRAMBytes.map(Units.formatBytes) ?? "unknown"
+      rows.append([
+        "  CPU", "host RAM (offloaded)", capacity, capacity, Units.formatBytes(cpuBytes),
+        cpuRAMBytes.map { Units.formatBytes($0 - cpuBytes) } ?? "-", ram.rawValue,
+        ram == .doesNotFit ? "short of RAM" : "works, at the offload speed above",
+      ])
+    }
     out += DeviceGraph.columns(rows, indent: "")
     if !fixes.isEmpty {
       out +=

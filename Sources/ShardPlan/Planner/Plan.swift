@@ -290,7 +290,7 @@ public struct Alternative: Hashable, Sendable, Codable {
 /// The planner's answer.
 public struct Plan: Hashable, Sendable, Codable {
   /// The version of `--format json`’s shape; bumped when it changes.
-  public static let schemaVersion = 3
+  public static let schemaVersion = 4
   /// The topology’s name.
   public var topology: String
   /// What the search optimised.
@@ -308,6 +308,12 @@ public struct Plan: Hashable, Sendable, Codable {
   public var devices: [DeviceBudget]
   /// CPU RAM used by offloaded layers, bytes.
   public var cpuBytes: Int64
+  /// The CPU RAM of the hosts whose GPUs the workloads use, bytes, when something
+  /// is offloaded and the topology knows it.
+  public var cpuRAMBytes: Int64? = nil
+  /// The verdict on CPU RAM when something is offloaded (nil otherwise). The plan's
+  /// verdict is the worst of this and its GPUs' verdicts.
+  public var cpuVerdict: Verdict? = nil
   /// Layouts that were not chosen, best first.
   public var alternatives: [Alternative]
   /// What the numbers assume.

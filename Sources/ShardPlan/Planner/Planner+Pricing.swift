@@ -126,11 +126,14 @@ extension Planner {
   }
 
   /// The priced layout of budgets: the worst GPU's verdict (or `extra`, when worse),
-  /// and the shortfall of the tightest GPU when it is over.
+  /// and the shortfall of the tightest GPU when it is over. `ram` is the verdict on
+  /// CPU RAM for the `cpuBytes` kept off the GPUs (nil in the layout when there are
+  /// none): inference offload is at best `tight`, it works at the speed stated.
   func priced(
     _ workload: WorkloadPlan,
     devices: [DeviceBudget],
     cpuBytes: Int64,
+    ram: Verdict = .tight,
     verdict extra: Verdict = .fits,
     shortfall extraShortfall: Shortfall? = nil
   ) -> PricedLayout {
@@ -146,7 +149,13 @@ extension Planner {
     {
       shortfall = .gpu(index: worst.index, bytes: -worst.freeBytes)
     }
-    return PricedLayout(workload: plan, devices: devices, verdict: verdict, shortfall: shortfall)
+    return PricedLayout(
+      workload: plan,
+      devices: devices,
+      verdict: verdict,
+      shortfall: shortfall,
+      cpuVerdict: cpuBytes > 0 ? ram : nil
+    )
   }
 
   /// Sequences each of `copies` engine copies (data-parallel replicas or attention
@@ -625,7 +634,8 @@ extension Planner {
     var verdict = Verdict.tight
     var shortfall: Shortfall?
     let ram = host.ramBytes ?? 0
-    if ram > 0 && cpuBytes > ram {
+    let ramFits = !(ram > 0 && cpuBytes > ram)
+    if !ramFits {
       verdict = .doesNotFit
       shortfall = .cpuRAM(neededBytes: cpuBytes, availableBytes: ram, host: nil)
     }
@@ -674,7 +684,14 @@ extension Planner {
     )
     workload.gpuLayers = gpuLayers
     workload.cpuLayers = cpuLayers
-    return priced(workload, devices: [device], cpuBytes: cpuBytes, verdict: verdict, shortfall: shortfall)
+    return priced(
+      workload,
+      devices: [device],
+      cpuBytes: cpuBytes,
+      ram: ramFits ? .tight : .doesNotFit,
+      verdict: verdict,
+      shortfall: shortfall
+    )
   }
 
   // MARK: Expert offload
@@ -792,6 +809,7 @@ extension Planner {
       workload,
       devices: devices,
       cpuBytes: cpuBytes,
+      ram: ramFits ? .tight : .doesNotFit,
       verdict: fits ? .tight : .doesNotFit,
       shortfall: fits
         ? nil
@@ -911,7 +929,17 @@ extension Planner {
       ),
       training: training
     )
-    return priced(workload, devices: devices, cpuBytes: estimate.cpuBytes, verdict: ramVerdict, shortfall: shortfall)
+    var layout = priced(
+      workload,
+      devices: devices,
+      cpuBytes: estimate.cpuBytes,
+      ram: ramVerdict,
+      verdict: ramVerdict,
+      shortfall: shortfall
+    )
+    // States offloaded to NVMe are on disk, not in RAM: no CPU RAM verdict.
+    if request.setup.offload == .nvme { layout.cpuVerdict = nil }
+    return layout
   }
 }
 

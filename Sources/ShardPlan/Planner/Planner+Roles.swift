@@ -29,6 +29,8 @@ extension Planner {
     var fixes: [Fix] = []
     var verdict = Verdict.fits
     var cpuBytes: Int64 = 0
+    var cpuVerdict: Verdict?
+    var offloading: [PricedLayout] = []
     var placedReasons: [Int: [Int]] = [:]
     for (position, serving) in order {
       let request = serving.request
@@ -64,6 +66,10 @@ extension Planner {
       }
       workloads.append((position, best.workload))
       cpuBytes += best.cpuBytes
+      if let ram = best.cpuVerdict {
+        cpuVerdict = max(cpuVerdict ?? ram, ram)
+        offloading.append(best)
+      }
       ledger.record(best, graph: graph)
     }
     let devices = ledger.devices(of: graph)
@@ -82,6 +88,8 @@ extension Planner {
       workloads: workloads.sorted { $0.0 < $1.0 }.map(\.1),
       devices: devices,
       cpuBytes: cpuBytes,
+      cpuRAMBytes: hostRAM(of: offloading),
+      cpuVerdict: cpuVerdict,
       alternatives: [],
       assumptions: adapted.compactMap(\.1).uniqued() + assumptions(requests[0])
     )

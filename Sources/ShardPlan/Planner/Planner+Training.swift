@@ -189,6 +189,8 @@ extension Planner {
       workloads: [best.workload],
       devices: best.devices.includingIdleGPUs(of: graph),
       cpuBytes: best.cpuBytes,
+      cpuRAMBytes: hostRAM(of: [best]),
+      cpuVerdict: best.cpuVerdict,
       alternatives: Array(alternatives),
       assumptions: [
         "step time: \(best.workload.training?.flopsPerParameterPerToken ?? 6) FLOPs per active parameter per token at \(Int(request.mfu * 100))% of the slowest GPU's dense bf16 peak (an assumed MFU; pass --mfu)",

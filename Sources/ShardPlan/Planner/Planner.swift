@@ -274,9 +274,20 @@ public struct Planner: Sendable {
       workloads: [best.workload],
       devices: best.devices.includingIdleGPUs(of: graph),
       cpuBytes: best.cpuBytes,
+      cpuRAMBytes: hostRAM(of: [best]),
+      cpuVerdict: best.cpuVerdict,
       alternatives: Array(alternatives),
       assumptions: (capabilityNote.map { [$0] } ?? []) + assumptions(serving.request)
     )
+  }
+
+  /// The CPU RAM of the hosts whose GPUs the layouts that keep bytes in CPU RAM
+  /// use, bytes; nil when none does or the topology does not know a host's RAM.
+  func hostRAM(of layouts: [PricedLayout]) -> Int64? {
+    let hosts = Set(layouts.filter { $0.cpuVerdict != nil }.flatMap(\.devices).map { graph.gpus[$0.index].host })
+    guard !hosts.isEmpty else { return nil }
+    let ram = hosts.map { graph.hosts[$0].ramBytes ?? 0 }
+    return ram.contains(0) ? nil : ram.reduce(0, +)
   }
 
   /// The request as the GPUs can run it: on a card without bf16 (compute
