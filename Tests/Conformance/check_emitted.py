@@ -237,6 +237,7 @@ def check_consumers():
     check_llama_cpp()
     check_accelerate()
     check_deepspeed()
+    check_deepspeed_estimator()
     check_device_maps()
     check_torchrun()
 
@@ -419,6 +420,49 @@ def check_deepspeed():
             hosts = fetch_hostfile(str(path))
             expect(sum(hosts.values()) == workload["dataParallel"], where, "slots add up to the GPUs")
             expect(len(hosts) == workload["training"]["nodes"], where, "one line per node")
+
+
+def check_deepspeed_estimator():
+    """shardplan's port of DeepSpeed's model-state estimator against DeepSpeed's own
+    functions, on models transformers builds from the same configs (on the meta
+    device: no weights are allocated)."""
+    import torch
+    from deepspeed.runtime.zero.stage3 import estimate_zero3_model_states_mem_needs
+    from deepspeed.runtime.zero.stage_1_and_2 import estimate_zero2_model_states_mem_needs
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    cases = json.loads((ROOT / "Tests" / "Conformance" / "deepspeed-estimates.json").read_text())
+    expect(len(cases) >= 50, "deepspeed-estimates.json", f"only {len(cases)} cases")
+    counted = {}
+    for case in cases:
+        name = case["model"]
+        where = f"deepspeed-estimates.json {name} ZeRO-{case['zeroStage']} offload {case['offload']} " \
+                f"{case['nodes']}x{case['gpusPerNode']}"
+        if name not in counted:
+            raw = dict(model_config(name))
+            raw.pop("quantization_config", None)
+            config = AutoConfig.for_model(raw.pop("model_type"), **raw)
+            with torch.device("meta"):
+                model = AutoModelForCausalLM.from_config(config)
+            # DeepSpeed's model_to_params (stage3.py), with parameters told apart by
+            # identity: meta tensors all have data_ptr 0, which it keys on.
+            total = sum(dict((id(p), p.numel()) for p in model.parameters()).values())
+            largest = max(sum(p.numel() for p in m.parameters(recurse=False)) for m in model.modules())
+            counted[name] = (total, largest)
+        total, largest = counted[name]
+        expect(case["totalParameters"] == total, where, f"parameters {case['totalParameters']} vs transformers {total}")
+        expect(case["largestLayerParameters"] == largest, where,
+               f"largest layer {case['largestLayerParameters']} vs DeepSpeed's count {largest}")
+        offload = case["offload"] != "none"
+        if case["zeroStage"] == 3:
+            cpu, gpu, _ = estimate_zero3_model_states_mem_needs(
+                total, largest, num_gpus_per_node=case["gpusPerNode"], num_nodes=case["nodes"],
+                cpu_offload=offload, cpu_offload_params=offload, zero_init=True)
+        else:
+            cpu, gpu = estimate_zero2_model_states_mem_needs(
+                total, num_gpus_per_node=case["gpusPerNode"], num_nodes=case["nodes"], cpu_offload=offload)
+        expect(case["gpuBytes"] == gpu, where, f"GPU {case['gpuBytes']} vs DeepSpeed {gpu}")
+        expect(case["cpuBytes"] == cpu, where, f"CPU {case['cpuBytes']} vs DeepSpeed {cpu}")
 
 
 def model_config(name):

@@ -133,10 +133,25 @@ struct MemoryModelTests {
     let zero1 = perGPU(1)
     let zero2 = perGPU(2)
     #expect(zero1.perGPUBytes - zero2.perGPUBytes == 2 * p - (2 * p + 7) / 8)
+    // ZeRO-Offload keeps on the host what its CPU Adam steps: fp32 master weights
+    // and both moments (12 bytes per parameter) and the fp32 gradients (4).
     let offloaded = perGPU(2, .cpu)
-    #expect(offloaded.cpuBytes == 12 * p)
-    // DeepSpeed's own ZeRO-2 formula as a cross-check: 2P + 18P/G on the GPU.
-    #expect(zero2.deepSpeedEstimatePerGPUBytes == 2 * p + 18 * p / 8)
+    #expect(offloaded.cpuBytes == 16 * p)
+    // ZeRO-3 offload moves the bf16 parameters there too (2 more).
+    #expect(perGPU(3, .cpu).cpuBytes == 18 * p)
+    // DeepSpeed 0.19.8's own formulas as a cross-check, one node of 8 GPUs:
+    // stage 1/2 is 2P + 18P/G on the GPU and 4P·8·1.5 of RAM; with offload 2P and
+    // P·max(4G, 16)·1.5.
+    #expect(zero2.deepSpeedEstimatePerGPUBytes == 2 * p + Int64(Double(18 * p) / 8))
+    #expect(zero2.deepSpeedEstimateCPUBytes == Int64(Double(p * 4 * 8) * 1.5))
+    #expect(offloaded.deepSpeedEstimatePerGPUBytes == 2 * p)
+    #expect(offloaded.deepSpeedEstimateCPUBytes == Int64(Double(p * 32) * 1.5))
+    // Stage 3 counts the largest module's own parameters, which for Llama-3.1-8B is
+    // the 128256 × 4096 embedding (lm_head is as large), not a decoder layer.
+    #expect(spec.largestModuleParameters == 128_256 * 4096)
+    let zero3 = perGPU(3, .cpu)
+    #expect(zero3.deepSpeedEstimatePerGPUBytes == Int64(4 * 128_256 * 4096))
+    #expect(zero3.deepSpeedEstimateCPUBytes == Int64(Double(p * 18) * 1.5))
   }
 
   @Test func loraTrainsOnlyAdapters() throws {
@@ -161,5 +176,76 @@ struct MemoryModelTests {
     // 4 heads of 64 dims, 1 KV head: f16 KV = 2 layers × 1 × 64 × 2 × 2 bytes per token.
     #expect(KVCacheModel(attention: spec.attention, type: .f16).bytesPerToken() == 2 * 64 * 2 * 2)
     #expect(spec.converted(to: .int4).weightBytes == spec.weightBytes)  // GGUF stays as it is
+  }
+}
+
+/// The DeepSpeed estimator figures shardplan prints, written to
+/// Tests/Conformance/deepspeed-estimates.json (`RECORD_SNAPSHOTS=1` re-records it),
+/// where Scripts/check-emitters.sh runs DeepSpeed's own functions on the same
+/// models, built by transformers from the same configs, and compares to the byte.
+@Suite("DeepSpeed's estimator")
+struct DeepSpeedEstimatorTests {
+  struct Case: Codable, Equatable {
+    var model: String
+    var zeroStage: Int
+    var offload: String
+    var gpusPerNode: Int
+    var nodes: Int
+    var totalParameters: Int64
+    var largestLayerParameters: Int64
+    var gpuBytes: Int64
+    var cpuBytes: Int64
+  }
+
+  @Test func figuresAsRecordedForTheConsumerCheck() throws {
+    var cases: [Case] = []
+    for id in ["meta-llama/Llama-3.1-8B", "Qwen/Qwen2.5-7B-Instruct", "openai-community/gpt2"] {
+      let spec = try MemoryModelTests.bundled(id)
+      for zero in 1...3 {
+        for offload in [Workload.Training.Offload.none, .cpu] {
+          for (perNode, nodes) in [(1, 1), (8, 1), (8, 2)] {
+            let training = Workload.Training(zeroStage: zero, offload: offload)
+            let estimate = MemoryModel.estimate(
+              model: spec,
+              workload: Workload(
+                mode: .training(training),
+                context: 1024,
+                gpus: perNode * nodes,
+                nodes: nodes
+              ),
+              weights: .converted(.float(.bf16))
+            )
+            let gpu = try #require(estimate.deepSpeedEstimatePerGPUBytes)
+            let cpu = try #require(estimate.deepSpeedEstimateCPUBytes)
+            cases.append(
+              Case(
+                model: id,
+                zeroStage: zero,
+                offload: offload.rawValue,
+                gpusPerNode: perNode,
+                nodes: nodes,
+                totalParameters: spec.parameters,
+                largestLayerParameters: spec.largestModuleParameters,
+                gpuBytes: gpu,
+                cpuBytes: cpu
+              )
+            )
+          }
+        }
+      }
+    }
+    // Hand-checked: GPT-2's largest own-parameter module is its 50257 × 768 token
+    // embedding (the head is tied to it).
+    #expect(try MemoryModelTests.bundled("openai-community/gpt2").largestModuleParameters == 50257 * 768)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let text = String(decoding: try encoder.encode(cases), as: UTF8.self) + "\n"
+    let url = Repository.root.appendingPathComponent("Tests/Conformance/deepspeed-estimates.json")
+    if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] != nil {
+      try text.write(to: url, atomically: true, encoding: .utf8)
+      return
+    }
+    let stored = try String(contentsOf: url, encoding: .utf8)
+    #expect(text == stored, "deepspeed-estimates.json is stale; RECORD_SNAPSHOTS=1 swift test re-records it")
   }
 }

@@ -282,6 +282,39 @@ struct PricingCoreTests {
     #expect(plan.workloads.first?.training?.stepSeconds == estimate.stepSeconds)
   }
 
+  /// CPU offload is priced in the step, by hand: Llama-3.1-8B full training on two
+  /// 3090s needs ZeRO-3 with offload; the step adds the gradient partitions out in
+  /// fp32 and the bf16 parameters back (6 bytes per parameter over each GPU's PCIe),
+  /// the CPU Adam pass (30 bytes per parameter at 70% of RAM bandwidth) and the
+  /// weights fetched from RAM per pass. The setup chosen is the fastest that fits.
+  @Test func offloadIsPricedAndTheFastestSetupWins() throws {
+    let spec = try Self.loader.load("meta-llama/Llama-3.1-8B")
+    let graph = try Self.topologies.load(["2x-rtx-3090-nvlink"])
+    let planner = try Planner(graph: graph)
+    let request = TrainingRequest(model: spec, sequence: 2048)
+    let plan = planner.planTraining(request)
+    let training = try #require(plan.workloads.first?.training)
+    #expect(training.zeroStage == 3 && training.offload == .cpu)
+    let p = Double(spec.parameters)
+    let pcie = Double(min(planner.rates[0].pcieBytesPerSecond, planner.rates[1].pcieBytesPerSecond))
+    let ram = Double(graph.hosts[0].ramBandwidthBytesPerSecond ?? CostModel.assumedRAMBandwidthBytesPerSecond)
+    let passes = Double(training.gradientCheckpointing ? 3 : 2)
+    let weights = Double(spec.converted(to: .float(.bf16)).weightBytes)
+    let expected = p / 2 * 6 / pcie + p * 30 / (ram * 0.7) + passes * weights / 2 / pcie
+    #expect(abs(training.offloadSeconds - expected) / expected < 1e-9, "\(training.offloadSeconds) vs \(expected)")
+    #expect(training.stepSeconds > training.offloadSeconds)
+    // No setup that fits is faster than the chosen one at the same verdict.
+    for setup in planner.setups(request) {
+      var attempt = request
+      attempt.setup = setup
+      guard let other = planner.evaluateTraining(attempt, gpus: [0, 1]), other.verdict != .doesNotFit else { continue }
+      #expect(other.verdict >= plan.verdict, "\(planner.describe(other.workload)) has a better verdict")
+      if other.verdict == plan.verdict {
+        #expect((other.workload.training?.stepSeconds ?? 0) >= training.stepSeconds - 1e-9)
+      }
+    }
+  }
+
   /// Decode and prefill of a layout from first principles (the roofline of
   /// CostModel), for one H100 SXM and for a tensor-parallel pair.
   @Test func predictionsFromFirstPrinciples() throws {

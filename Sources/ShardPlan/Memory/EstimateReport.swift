@@ -202,7 +202,12 @@ package struct EstimateReport: Sendable {
       table.append(["  overheads", gib(e.overheadBytes), "per GPU"])
       table.append(["  total per GPU", gib(e.perGPUBytes), e.cpuBytes > 0 ? "plus \(gib(e.cpuBytes)) in CPU RAM" : ""])
       if let deepSpeed = e.deepSpeedEstimatePerGPUBytes {
-        table.append(["  DeepSpeed's estimator", gib(deepSpeed), "model states only, for comparison"])
+        let cpu =
+          e.deepSpeedEstimateCPUBytes.map { ", and \(gib($0)) of CPU RAM per node with its 1.5× buffer factor" } ?? ""
+        table.append([
+          "  DeepSpeed's estimator", gib(deepSpeed),
+          "model states only, every parameter trained (DeepSpeed 0.19.8's formula)\(cpu)",
+        ])
       }
       out += DeviceGraph.columns(table, indent: "")
     }

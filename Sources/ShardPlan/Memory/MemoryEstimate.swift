@@ -71,6 +71,9 @@ public struct Workload: Hashable, Sendable {
   /// GPUs: the tensor-parallel degree for inference, the data-parallel size
   /// for training (ZeRO shards over it).
   public var gpus: Int
+  /// Nodes the `gpus` are spread over, evenly (training: offloaded states are
+  /// split over the nodes' RAM).
+  public var nodes: Int
 
   /// A workload; the defaults are one sequence of inference on one GPU with vLLM.
   public init(
@@ -79,7 +82,8 @@ public struct Workload: Hashable, Sendable {
     batch: Int = 1,
     kvCache: KVCacheType = .bf16,
     engine: Engine = .vllm,
-    gpus: Int = 1
+    gpus: Int = 1,
+    nodes: Int = 1
   ) {
     self.mode = mode
     self.context = context
@@ -87,6 +91,7 @@ public struct Workload: Hashable, Sendable {
     self.kvCache = kvCache
     self.engine = engine
     self.gpus = gpus
+    self.nodes = nodes
   }
 }
 
@@ -164,8 +169,60 @@ public struct MemoryEstimate: Hashable, Sendable, Codable {
   public var leavesOut: [String]
   /// How the model was read and where the engine’s constants come from.
   public var notes: [String]
-  /// DeepSpeed's own estimator's figure for this setup, as a cross-check (training).
+  /// DeepSpeed's own estimator's GPU figure for this setup, as a cross-check
+  /// (training, ZeRO 1–3): model states only, per GPU.
   public var deepSpeedEstimatePerGPUBytes: Int64?
+  /// DeepSpeed's own estimator's CPU RAM figure, per node, with its 1.5× buffer factor.
+  public var deepSpeedEstimateCPUBytes: Int64? = nil
+}
+
+/// DeepSpeed's model-state memory estimator as DeepSpeed 0.19.8 computes it
+/// (`estimate_zero2_model_states_mem_needs` in runtime/zero/stage_1_and_2.py, which
+/// also serves stage 1, and `estimate_zero3_model_states_mem_needs` in stage3.py,
+/// with `zero_init=True` and the default `additional_buffer_factor=1.5`), ported
+/// operation for operation so the figures agree to the byte; Scripts/check-emitters.sh
+/// runs DeepSpeed's own functions on the same models to check that.
+public enum DeepSpeedEstimator {
+  /// The buffer factor DeepSpeed applies to CPU RAM.
+  public static let bufferFactor = 1.5
+
+  /// Stage 1 or 2: (CPU RAM per node, GPU per GPU), bytes.
+  public static func zero2(
+    totalParameters p: Int64,
+    gpusPerNode: Int,
+    nodes: Int,
+    cpuOffload: Bool
+  ) -> (
+    cpu: Int64, gpu: Int64
+  ) {
+    let totalGPUs = Int64(gpusPerNode * nodes)
+    if cpuOffload {
+      return (Int64(Double(p * max(4 * totalGPUs, 16)) * bufferFactor), 2 * p)
+    }
+    return (Int64(Double(p * 4 * Int64(gpusPerNode)) * bufferFactor), 2 * p + Int64(Double(18 * p) / Double(totalGPUs)))
+  }
+
+  /// Stage 3 with `zero_init=True`; offload moves parameters and optimizer states
+  /// (shardplan's ZeRO-3 offload does both): (CPU RAM per node, GPU per GPU), bytes.
+  /// `largestLayer` is the parameters of the largest module, its own only.
+  public static func zero3(
+    totalParameters p: Int64,
+    largestLayer: Int64,
+    gpusPerNode: Int,
+    nodes: Int,
+    cpuOffload: Bool
+  ) -> (cpu: Int64, gpu: Int64) {
+    let totalGPUs = Int64(gpusPerNode * nodes)
+    let gpusFactor = 1 / Double(nodes)
+    let largestMemory = 4 * largestLayer
+    if cpuOffload {
+      return (Int64(Double(p * 18) * gpusFactor * bufferFactor), largestMemory)
+    }
+    return (
+      Int64(Double(largestLayer * 4 * Int64(gpusPerNode)) * bufferFactor),
+      largestMemory + Int64(Double(18 * p) / Double(totalGPUs))
+    )
+  }
 }
 
 /// The memory model.
@@ -373,7 +430,10 @@ public enum MemoryModel {
     if zero >= 2 { gradientsPerGPU = (gradients + gpus - 1) / gpus }
     if zero >= 3 { weightsPerGPU = (baseBytes + gpus - 1) / gpus + model.largestLayerBytes }
     if training.offload != .none && zero >= 1 {
-      cpu += optimizer
+      // The host keeps what ZeRO-Offload steps on the CPU: the optimizer states
+      // (fp32 master weights included) and an fp32 copy of the gradients, which
+      // DeepSpeed copies out of the GPU for its CPU Adam; at ZeRO-3 the parameters too.
+      cpu += optimizer + trainable * 4
       optimizerPerGPU = 0
       if zero >= 3 {
         cpu += baseBytes
@@ -403,15 +463,31 @@ public enum MemoryModel {
     estimate.totalBytes = estimate.perGPUBytes * gpus
     estimate.cpuBytes = cpu
     estimate.kvCacheBytes = 0
-    // DeepSpeed's estimator (stage_1_and_2.py / stage3.py), model states only, for comparison.
-    let p = parameters
+    // DeepSpeed's estimator, model states only, for comparison: it counts every
+    // parameter as trained (full fine-tuning) whatever the method.
+    let nodes = max(workload.nodes, 1)
+    let perNode = max(Int(gpus) / nodes, 1)
+    let offloaded = training.offload != .none
     switch zero {
     case 3:
-      let largest = model.largestLayerBytes / 2  // parameters of the largest layer at 2 bytes each
-      estimate.deepSpeedEstimatePerGPUBytes =
-        training.offload != .none ? 4 * largest : 4 * largest + 18 * p / gpus
+      let figure = DeepSpeedEstimator.zero3(
+        totalParameters: parameters,
+        largestLayer: model.largestModuleParameters,
+        gpusPerNode: perNode,
+        nodes: nodes,
+        cpuOffload: offloaded
+      )
+      estimate.deepSpeedEstimatePerGPUBytes = figure.gpu
+      estimate.deepSpeedEstimateCPUBytes = figure.cpu
     case 1, 2:
-      estimate.deepSpeedEstimatePerGPUBytes = training.offload != .none ? 2 * p : 2 * p + 18 * p / gpus
+      let figure = DeepSpeedEstimator.zero2(
+        totalParameters: parameters,
+        gpusPerNode: perNode,
+        nodes: nodes,
+        cpuOffload: offloaded
+      )
+      estimate.deepSpeedEstimatePerGPUBytes = figure.gpu
+      estimate.deepSpeedEstimateCPUBytes = figure.cpu
     default:
       estimate.deepSpeedEstimatePerGPUBytes = nil
     }
@@ -419,7 +495,7 @@ public enum MemoryModel {
       "weights: \(training.method == .qlora ? "NF4 base with double quantization" : "bf16 working copy")\(training.method == .full ? "" : " (frozen) plus fp32 LoRA adapters of rank \(training.loraRank) on \(training.loraTargets.joined(separator: ", "))")",
       "gradients: \(training.method == .full ? "bf16, 2" : "fp32, 4") bytes per trainable parameter",
       "optimizer: \(training.optimizer.rawValue), \(optimizerPerParameter) bytes per trainable parameter (fp32 master weights included)",
-      "ZeRO-\(zero) over \(gpus) GPU(s)\(training.offload != .none ? ", offload to \(training.offload.rawValue)" : "")",
+      "ZeRO-\(zero) over \(gpus) GPU(s)\(training.offload != .none ? ", offload to \(training.offload.rawValue): optimizer states and fp32 gradients\(zero >= 3 ? " and the parameters" : "") kept there" : "")",
       "activations: Korthikanti et al. for micro-batch \(b) × \(s) tokens\(training.flashAttention ? ", flash attention" : "")\(training.gradientCheckpointing ? ", full checkpointing" : ""), plus logits for the loss",
     ]
     leaves += [

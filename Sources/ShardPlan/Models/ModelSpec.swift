@@ -259,6 +259,18 @@ public struct ModelSpec: Hashable, Sendable, Codable {
     tensors.filter { ($0.layer ?? Int.max) >= layers }.reduce(0) { $0 + $1.bytes }
   }
 
+  /// Parameters of the module that holds the most of its own (not its
+  /// children's): DeepSpeed's `largest_layer_params` (its `model_to_params` in
+  /// stage3.py), for Llama-3.1-8B the 128256 × 4096 embedding.
+  public var largestModuleParameters: Int64 {
+    var modules: [String: Int64] = [:]
+    for tensor in tensors {
+      let module = tensor.name.split(separator: ".", omittingEmptySubsequences: false).dropLast().joined(separator: ".")
+      modules[module, default: 0] += tensor.parameters
+    }
+    return modules.values.max() ?? 0
+  }
+
   /// The largest unit placed whole on one device: the largest decoder layer,
   /// or the embedding or the head when bigger (as accelerate's
   /// `calculate_maximum_sizes` reports it).

@@ -68,7 +68,7 @@ extension Plan {
         "  \(training.offload == .nvme ? "NVMe" : "CPU RAM") for offloaded states: \(Units.formatBytes(training.offloadBytesPerNode)) per node\n"
     }
     out +=
-      "  predicted: \(Units.formatDecimal(training.stepSeconds, places: 2)) s per optimizer step, \(Units.formatDecimal(training.tokensPerSecond, places: 0)) tokens/s at \(Int(training.mfu * 100))% MFU\n"
+      "  predicted: \(Units.formatDecimal(training.stepSeconds, places: 2)) s per optimizer step\(training.offloadSeconds > 0 ? " (\(Units.formatDecimal(training.offloadSeconds, places: 2)) s of it CPU offload: PCIe copies and the CPU optimizer step)" : ""), \(Units.formatDecimal(training.tokensPerSecond, places: 0)) tokens/s at \(Int(training.mfu * 100))% MFU\n"
     return out
   }
 

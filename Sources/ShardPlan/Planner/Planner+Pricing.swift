@@ -821,6 +821,37 @@ extension Planner {
 
   // MARK: - Training
 
+  /// Seconds a step spends on CPU offload, taken as not overlapped with compute
+  /// (an upper bound: DeepSpeed overlaps part of the gradient copy with the
+  /// backward pass). Optimizer offload: each GPU copies its gradient partition out
+  /// (fp32, 4 bytes per trainable parameter) and its updated bf16 parameters back
+  /// (2 bytes) over its PCIe link, and each node's CPU steps its share of the
+  /// optimizer, reading fp32 parameter, gradient and both Adam moments (16 bytes)
+  /// and writing parameter, moments and the bf16 copy (14 bytes) at RAM bandwidth.
+  /// ZeRO-3 parameter offload adds each GPU fetching its partition of the weights
+  /// from RAM for every forward and backward pass (and the recomputed forward of
+  /// checkpointing) of every micro-batch. NVMe offload is not priced (0).
+  func offloadStepSeconds(
+    _ request: TrainingRequest,
+    trainable: Int64,
+    baseWeightBytes: Int64,
+    gpus: [Int],
+    nodes: Int
+  ) -> Double {
+    let setup = request.setup
+    guard setup.offload == .cpu, setup.zeroStage >= 1, !gpus.isEmpty else { return 0 }
+    let pcie = Double(max(slowest(gpus).pcieBytesPerSecond, 1))
+    let dp = Double(gpus.count)
+    let ram = gpus.map { Double(ramBandwidth(graph.hosts[graph.gpus[$0].host])) }.min() ?? 1
+    var seconds = Double(trainable) / dp * 6 / pcie
+    seconds += Double(trainable) / Double(max(nodes, 1)) * 30 / (ram * CostModel.ramEfficiency)
+    if setup.zeroStage >= 3 {
+      let passes = Double((setup.gradientCheckpointing ? 3 : 2) * max(request.gradientAccumulation, 1))
+      seconds += passes * Double(baseWeightBytes) / dp / pcie
+    }
+    return seconds
+  }
+
   /// Prices one training setup, data parallel over `gpus`: the memory model's
   /// per-GPU states (ZeRO sharding, offload), CPU RAM for offloaded states on each
   /// node, and the step time at the request's MFU.
@@ -837,7 +868,8 @@ extension Planner {
         mode: .training(request.setup),
         context: request.sequence,
         batch: request.microBatch,
-        gpus: dp
+        gpus: dp,
+        nodes: Set(gpus.map { graph.gpus[$0].host }).count
       ),
       weights: .converted(format)
     )
@@ -859,9 +891,14 @@ extension Planner {
     var ramVerdict = Verdict.fits
     var shortfall: Shortfall?
     for host in hosts.sorted() where request.setup.offload != .nvme {
-      if let ram = graph.hosts[host].ramBytes, ram > 0, cpuPerNode > ram {
+      guard let ram = graph.hosts[host].ramBytes, ram > 0 else { continue }
+      if cpuPerNode > ram {
         ramVerdict = .doesNotFit
         shortfall = .cpuRAM(neededBytes: cpuPerNode, availableBytes: ram, host: graph.hosts[host].name)
+      } else if Double(cpuPerNode) * DeepSpeedEstimator.bufferFactor > Double(ram) {
+        // The states fit, but not with the pinned staging buffers DeepSpeed's
+        // estimator allows for (1.5×): it may start and then run out of host RAM.
+        ramVerdict = max(ramVerdict, .tight)
       }
     }
     // Step time: the slowest GPU sets the pace of synchronous data parallelism.
@@ -870,7 +907,7 @@ extension Planner {
       checkpointing: request.setup.gradientCheckpointing
     )
     let tokensPerStep = Double(request.sequence * request.microBatch * request.gradientAccumulation * dp)
-    let stepSeconds = CostModel.trainingStepSeconds(
+    let computeSeconds = CostModel.trainingStepSeconds(
       tokens: tokensPerStep,
       flopsPerParameter: factor,
       activeParameters: model.activeParameters,
@@ -878,6 +915,14 @@ extension Planner {
       tflops: slowest(gpus).bf16TFLOPS,
       mfu: request.mfu
     )
+    let offloadSeconds = offloadStepSeconds(
+      request,
+      trainable: estimate.trainableParameters ?? model.parameters,
+      baseWeightBytes: estimate.weightBytes,
+      gpus: gpus,
+      nodes: hosts.count
+    )
+    let stepSeconds = computeSeconds + offloadSeconds
     let bf16 = gpus.allSatisfy { graph.gpus[$0].hasBF16 }
     let training = TrainingPlan(
       method: request.setup.method,
@@ -898,6 +943,7 @@ extension Planner {
       loraTargets: request.setup.method == .full ? nil : request.setup.loraTargets,
       offloadBytesPerNode: cpuPerNode,
       stepSeconds: stepSeconds,
+      offloadSeconds: offloadSeconds,
       tokensPerSecond: stepSeconds > 0 ? tokensPerStep / stepSeconds : 0,
       mfu: request.mfu,
       flopsPerParameterPerToken: factor

@@ -103,8 +103,11 @@ public struct TrainingPlan: Hashable, Sendable, Codable {
   public var loraTargets: [String]?
   /// Bytes of offloaded states each node holds (in CPU RAM, or on NVMe for `nvme`).
   public var offloadBytesPerNode: Int64
-  /// Seconds per optimizer step and tokens per second over all GPUs, at `mfu`.
+  /// Seconds per optimizer step, at `mfu`, offload included.
   public var stepSeconds: Double
+  /// Of `stepSeconds`, what CPU offload adds: PCIe copies and the CPU optimizer
+  /// step (`Planner.offloadStepSeconds`); 0 without CPU offload.
+  public var offloadSeconds: Double = 0
   /// Tokens per second over all GPUs.
   public var tokensPerSecond: Double
   /// Model-FLOPs utilisation assumed.
@@ -139,6 +142,8 @@ extension Planner {
         reason: graph.gpus.isEmpty ? "the topology has no GPU" : "no GPU is left to train on"
       )
     }
+    // Every setup is priced, offload transfers included; the one chosen is the
+    // best verdict, then the fastest step, then the lightest (first listed).
     var tried: [PricedLayout] = []
     var chosen: PricedLayout?
     for setup in setups(request) {
@@ -146,9 +151,8 @@ extension Planner {
       attempt.setup = setup
       guard let candidate = evaluateTraining(attempt, gpus: gpus) else { continue }
       tried.append(candidate)
-      if candidate.verdict != .doesNotFit {
+      if candidate.verdict != .doesNotFit, chosen.map({ Self.fasterTraining(candidate, than: $0) }) ?? true {
         chosen = candidate
-        break
       }
     }
     guard let best = chosen ?? tried.last ?? evaluateTraining(request, gpus: gpus) else {
@@ -172,14 +176,16 @@ extension Planner {
     if best.verdict == .doesNotFit {
       fixes = trainingFixes(request, gpus: gpus)
     }
-    let alternatives = tried.filter { $0.workload != best.workload }.suffix(5).map { candidate in
-      Alternative(
-        summary: describe(candidate.workload),
-        verdict: candidate.verdict,
-        aggregateDecodeTokensPerSecond: 0,
-        whyNot: candidate.shortfall?.description ?? "a lighter setup was tried first"
-      )
-    }
+    let others = tried.filter { $0.workload != best.workload }
+    let alternatives = (others.filter { $0.verdict != .doesNotFit } + others.filter { $0.verdict == .doesNotFit })
+      .prefix(5).map { candidate in
+        Alternative(
+          summary: describe(candidate.workload),
+          verdict: candidate.verdict,
+          aggregateDecodeTokensPerSecond: 0,
+          whyNot: candidate.shortfall?.description ?? Self.trainingWhyNot(candidate, versus: best)
+        )
+      }
     return Plan(
       topology: graph.name,
       objective: objective,
@@ -194,7 +200,7 @@ extension Planner {
       alternatives: Array(alternatives),
       assumptions: [
         "step time: \(best.workload.training?.flopsPerParameterPerToken ?? 6) FLOPs per active parameter per token at \(Int(request.mfu * 100))% of the slowest GPU's dense bf16 peak (an assumed MFU; pass --mfu)",
-        "gradient all-reduce and ZeRO collectives are taken as overlapped with compute; offload transfers are not priced",
+        "gradient all-reduce and ZeRO collectives are taken as overlapped with compute; CPU offload's PCIe copies and CPU optimizer step are added, not overlapped; NVMe offload transfers are not priced",
         "memory: the training model of `estimate --train` (Korthikanti et al. activations, ZeRO sharding)",
       ]
     )
@@ -246,6 +252,26 @@ extension Planner {
       }
     }
     return list
+  }
+
+  /// Whether `a` is a better training setup than `b`: a better verdict, else a
+  /// faster step (offload transfers included). Equal ones keep the earlier, lighter.
+  static func fasterTraining(_ a: PricedLayout, than b: PricedLayout) -> Bool {
+    if a.verdict != b.verdict { return a.verdict < b.verdict }
+    return (a.workload.training?.stepSeconds ?? .infinity) < (b.workload.training?.stepSeconds ?? .infinity)
+  }
+
+  /// Why a setup that fits was not chosen over `best`, in numbers.
+  static func trainingWhyNot(_ candidate: PricedLayout, versus best: PricedLayout) -> String {
+    let a = candidate.workload.training?.stepSeconds ?? 0
+    let b = best.workload.training?.stepSeconds ?? 0
+    if candidate.verdict != best.verdict {
+      return "\(candidate.verdict.rawValue), the chosen setup \(best.verdict.rawValue)"
+    }
+    if a > b {
+      return "slower: \(Units.formatDecimal(a, places: 2)) s per step against \(Units.formatDecimal(b, places: 2))"
+    }
+    return "as fast, and a lighter setup came first"
   }
 
   /// Prices a setup on `gpus`.
