@@ -166,6 +166,33 @@ struct PlannerTests {
     #expect(workload.prediction.decodeTokensPerSecond < 51.2e9 * 0.7 / Double(plan.cpuBytes - 2 * 128_256 * 8_192 / 4))
   }
 
+  /// llama.cpp splits its GPU layers over every GPU of the host and keeps the rest
+  /// on the CPU (issue 12's example: before, 37 layers on GPU 0 and GPU 1 idle).
+  @Test func llamaCppOffloadUsesEveryGPU() throws {
+    let plan = try Self.plan(
+      "meta-llama/Llama-3.1-70B",
+      on: "2x-rtx-3090-nvlink",
+      context: 16384,
+      kv: .f16,
+      quant: .gguf(.q4_k_m),
+      engine: .llamaCpp,
+      concurrency: 2
+    )
+    #expect(plan.verdict != .doesNotFit)
+    let workload = plan.workloads[0]
+    #expect(workload.stages.map(\.devices) == [[0], [1]])
+    let cpu = try #require(workload.cpuLayers)
+    #expect(cpu > 0 && cpu + (workload.gpuLayers ?? 0) == 80)
+    // The stages follow on from the CPU layers to the last, one GPU each.
+    #expect(workload.stages[0].firstLayer == cpu && workload.stages[1].lastLayer == 79)
+    #expect(workload.stages[1].firstLayer == workload.stages[0].lastLayer + 1)
+    #expect(plan.devices.allSatisfy { $0.freeBytes >= 0 && $0.usedBytes > 0 })
+    // Both GPUs' layers are read from HBM, only the CPU layers from RAM: faster than
+    // the one-GPU offload with more layers in RAM.
+    let single = try #require(plan.alternatives.first { $0.summary.hasPrefix("GPU 0 with") })
+    #expect(workload.prediction.aggregateDecodeTokensPerSecond > 2 * single.aggregateDecodeTokensPerSecond)
+  }
+
   @Test func objectivesChooseDifferentLayouts() throws {
     let throughput = try Self.plan("meta-llama/Llama-3.1-8B", on: "8x-h100-sxm", context: 8192, concurrency: 16)
     let latency = try Self.plan(

@@ -291,11 +291,21 @@ public struct LayoutValidator: Sendable {
       } else if let cpuExpertLayers = workload.cpuExpertLayers {
         placement = .expertOffload(gpus: devicesUsed, cpuExpertLayers: cpuExpertLayers)
         job = .inference(request)
-      } else if let gpuLayers = workload.gpuLayers {
-        if devicesUsed.count != 1 {
-          problem("gpuLayers offloads to one GPU, but the stage lists \(devicesUsed.count); list one GPU")
+      } else if workload.gpuLayers != nil {
+        // llama.cpp splits its GPU layers over several GPUs, one stage each; the
+        // engines that stream offloaded layers to the GPU use one.
+        if workload.stages.contains(where: { $0.devices.count != 1 }) {
+          problem("with gpuLayers every stage lists one GPU (layer offload has no tensor parallelism)")
         }
-        placement = .layerOffload(gpu: devicesUsed[0], gpuLayers: gpuLayers)
+        if workload.stages.count > 1 && workload.engine != .llamaCpp {
+          problem(
+            "gpuLayers over \(workload.stages.count) GPUs: only llama.cpp splits offloaded layers over several GPUs; list one stage, or use engine llama.cpp"
+          )
+        }
+        placement = .layerOffload(
+          gpus: workload.stages.map { $0.devices.first ?? 0 },
+          gpuLayers: workload.stages.map { $0.lastLayer - $0.firstLayer + 1 }
+        )
         job = .inference(request)
       } else {
         // Further replicas have replica 0's shape: cut their GPU lists like its stages.

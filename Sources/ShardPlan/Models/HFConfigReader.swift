@@ -61,8 +61,14 @@ package enum HFConfigReader {
     if let (limit, source) = try config.contextLimit() {
       spec.maxContext = limit
       spec.contextLimitSource = source
+      // Past the trained positions where a scaling stretches them (YaRN, linear,
+      // dynamic); not for llama3 or longrope RoPE, whose models were trained at
+      // the long context (Llama 3.1 at 131072 over an original 8192).
       let rope = config.json["rope_scaling"] ?? config.json["rope_parameters"]
-      if let original = rope?["original_max_position_embeddings"]?.intValue, original < limit {
+      let type = (rope?["rope_type"] ?? rope?["type"])?.stringValue ?? ""
+      if !["llama3", "longrope", "su"].contains(type),
+        let original = rope?["original_max_position_embeddings"]?.intValue, original < limit
+      {
         spec.trainedContext = Int(original)
       }
     }

@@ -11,10 +11,12 @@ public enum Placement: Hashable, Sendable {
   /// attention tensor-parallel inside each group and data-parallel over the
   /// groups, the routed experts spread over all their GPUs.
   case experts(groups: [[Int]])
-  /// One GPU holds the last `gpuLayers` decoder layers and the output head; the
-  /// first layers stay in CPU RAM (llama.cpp `-ngl`, accelerate's `"cpu"` modules,
-  /// vLLM and SGLang `--cpu-offload-gb`).
-  case layerOffload(gpu: Int, gpuLayers: Int)
+  /// The GPUs hold the last decoder layers, `gpuLayers[k]` consecutive ones on
+  /// `gpus[k]` in order, the last GPU also the output head; the first layers stay
+  /// in CPU RAM (llama.cpp `-ngl` with `--tensor-split`, accelerate's `"cpu"`
+  /// modules, vLLM and SGLang `--cpu-offload-gb`). Several GPUs only for llama.cpp,
+  /// which splits its GPU layers over them.
+  case layerOffload(gpus: [Int], gpuLayers: [Int])
   /// Every layer on `gpus` (split in proportion to their memory) except the routed
   /// experts of the first `cpuExpertLayers` layers, which stay in CPU RAM
   /// (llama.cpp `--n-cpu-moe`).
@@ -27,7 +29,7 @@ public enum Placement: Hashable, Sendable {
     switch self {
     case .layers(let stages, _, let replicas): stages.flatMap { $0 } + replicas.flatMap { $0.flatMap { $0 } }
     case .experts(let groups): groups.flatMap { $0 }
-    case .layerOffload(let gpu, _): [gpu]
+    case .layerOffload(let gpus, _): gpus
     case .expertOffload(let gpus, _): gpus
     case .training(let gpus): gpus
     }

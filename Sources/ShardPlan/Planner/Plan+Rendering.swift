@@ -101,8 +101,15 @@ extension Plan {
           out += replicas > 0 ? " with \(replicas) replica slots for hot experts (EPLB)\n" : "\n"
         }
       } else if let cpu = workload.cpuLayers {
+        let gpus = workload.stages.flatMap(\.devices).map(String.init).joined(separator: ",")
         out +=
-          "  layout: \(workload.gpuLayers ?? 0) layers on GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-"), \(cpu) in CPU RAM (\(Units.formatBytes(cpuBytes)))\n"
+          "  layout: \(workload.gpuLayers ?? 0) layers on GPU \(gpus.isEmpty ? "-" : gpus), \(cpu) in CPU RAM (\(Units.formatBytes(cpuBytes)))\n"
+        if workload.stages.count > 1 {
+          for stage in workload.stages {
+            out +=
+              "  GPU \(stage.devices.map(String.init).joined(separator: ",")): layers \(stage.firstLayer)–\(stage.lastLayer)\n"
+          }
+        }
       } else {
         out += "  layout: TP \(workload.tensorParallel) × PP \(workload.pipelineParallel)"
         out += workload.dataParallel > 1 ? " × DP \(workload.dataParallel) replicas\n" : "\n"

@@ -99,8 +99,7 @@ extension Planner {
     // Layers in CPU RAM with the engine that runs them there (llama.cpp).
     if let engine = Engine.allCases.first(where: { EngineProfile.profile($0).offloadsExperts }),
       let changed = Fix(.offloadLayers(engine: engine, cpuLayers: 0), summary: "").apply(to: request),
-      let offload = offloadCandidates(serving.with { $0 = changed }, occupied: occupied).first,
-      offload.verdict != .doesNotFit,
+      let offload = bestOffload(serving.with { $0 = changed }, occupied: occupied),
       let cpu = offload.workload.cpuLayers
     {
       found.append(
@@ -117,13 +116,19 @@ extension Planner {
       request: request,
       speed: { fix in
         if case .offloadLayers(_, let cpu) = fix.change, cpu > 0 {
-          return self.offloadCandidates(Serving(fix.apply(to: request) ?? request), occupied: occupied)
-            .first { $0.verdict != .doesNotFit }?.workload.prediction.throughput
+          return self.bestOffload(Serving(fix.apply(to: request) ?? request), occupied: occupied)?
+            .workload.prediction.throughput
         }
         if case .offloadLayers = fix.change { return bestFit(fix, strategy: .pipeline)?.workload.prediction.throughput }
         return bestFit(fix)?.workload.prediction.throughput
       }
     )
+  }
+
+  /// The best layer-offload layout that fits (one GPU, or llama.cpp's split over
+  /// the host's GPUs), as the planner would rank them.
+  func bestOffload(_ serving: Serving, occupied: Occupancy) -> PricedLayout? {
+    offloadCandidates(serving, occupied: occupied).filter { $0.verdict != .doesNotFit }.sorted { better($0, $1) }.first
   }
 
   /// Fixes in the order a user wants them: by the speed each gives, the user's own

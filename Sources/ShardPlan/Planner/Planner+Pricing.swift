@@ -74,8 +74,8 @@ extension Planner {
       return priceLayers(serving, stages: stages, ranges: layers, replicas: replicas, occupied: occupied)
     case .experts(let groups):
       return priceExperts(serving, groups: groups, occupied: occupied)
-    case .layerOffload(let gpu, let gpuLayers):
-      return priceLayerOffload(serving, gpu: gpu, gpuLayers: gpuLayers, occupied: occupied)
+    case .layerOffload(let gpus, let gpuLayers):
+      return priceLayerOffload(serving, gpus: gpus, gpuLayers: gpuLayers, occupied: occupied)
     case .expertOffload(let gpus, let cpuExpertLayers):
       return priceExpertOffload(serving, gpus: gpus, cpuExpertLayers: cpuExpertLayers, occupied: occupied)
     case .training:
@@ -609,26 +609,69 @@ extension Planner {
     return count
   }
 
-  func priceLayerOffload(_ serving: Serving, gpu index: Int, gpuLayers: Int, occupied: Occupancy) -> PricedLayout? {
+  /// Prices layer offload: the first layers in CPU RAM, then `gpuLayers[k]` layers
+  /// on `gpus[k]` in order, the last GPU with the output head. Decode reads each
+  /// GPU's part at its bandwidth in turn and the CPU layers at RAM (or, for engines
+  /// that stream them, PCIe) speed; the GPUs' layers are computed one after another.
+  /// The most decoder layers that fit on each of `gpus` in turn, filled from the
+  /// last layer down and the last GPU (which holds the output head) first, as
+  /// llama.cpp's `-ngl` with `--tensor-split` lays them out.
+  func mostGPULayers(_ serving: Serving, gpus: [Int], occupied: Occupancy) -> [Int] {
+    var index = serving.model.layers - 1
+    var counts = Array(repeating: 0, count: gpus.count)
+    for position in gpus.indices.reversed() {
+      let shape = offloadShape(serving, gpu: graph.gpus[gpus[position]], occupied: occupied)
+      var left = shape.usable - shape.resident + (position == gpus.count - 1 ? 0 : shape.head)
+      while index >= 0, left >= shape.layerBytes(index) {
+        left -= shape.layerBytes(index)
+        counts[position] += 1
+        index -= 1
+      }
+    }
+    return counts
+  }
+
+  func priceLayerOffload(
+    _ serving: Serving,
+    gpus: [Int],
+    gpuLayers: [Int],
+    occupied: Occupancy
+  ) -> PricedLayout? {
     let request = serving.request
     let model = serving.model
-    guard (0...model.layers).contains(gpuLayers) else { return nil }
-    let gpu = graph.gpus[index]
-    let host = graph.hosts[gpu.host]
-    let shape = offloadShape(serving, gpu: gpu, occupied: occupied)
-    let cpuLayers = model.layers - gpuLayers
+    let onGPUs = gpuLayers.reduce(0, +)
+    guard !gpus.isEmpty, gpus.count == gpuLayers.count, gpuLayers.allSatisfy({ $0 >= 0 }),
+      (0...model.layers).contains(onGPUs), Set(gpus.map { graph.gpus[$0].host }).count == 1
+    else { return nil }
+    let shapes = gpus.map { offloadShape(serving, gpu: graph.gpus[$0], occupied: occupied) }
+    let shape = shapes[0]
+    let cpuLayers = model.layers - onGPUs
     let streams = shape.streams
+    // Several GPUs only where the engine computes the CPU layers itself (llama.cpp).
+    guard gpus.count == 1 || !streams else { return nil }
+    let host = graph.hosts[graph.gpus[gpus[0]].host]
     let cpuBytes =
       shape.weights[0..<cpuLayers].reduce(0, +)
       + (streams ? 0 : shape.kv[0..<cpuLayers].reduce(0, +) + shape.embedding)
-    let device = budget(
-      gpu,
-      usable: shape.usable,
-      weights: shape.weights[cpuLayers...].reduce(0, +) + shape.head + (streams ? shape.embedding : 0),
-      kv: streams ? shape.kv.reduce(0, +) : shape.kv[cpuLayers...].reduce(0, +),
-      activation: shape.activation,
-      overhead: shape.overhead
-    )
+    var first = cpuLayers
+    var stages: [Stage] = []
+    var devices: [DeviceBudget] = []
+    for (position, index) in gpus.enumerated() {
+      let range = first..<(first + gpuLayers[position])
+      let last = position == gpus.count - 1
+      devices.append(
+        budget(
+          graph.gpus[index],
+          usable: shapes[position].usable,
+          weights: shape.weights[range].reduce(0, +) + (last ? shape.head : 0) + (streams ? shape.embedding : 0),
+          kv: streams ? shape.kv.reduce(0, +) : shape.kv[range].reduce(0, +),
+          activation: shape.activation,
+          overhead: shape.overhead
+        )
+      )
+      stages.append(Stage(devices: [index], firstLayer: range.lowerBound, lastLayer: range.upperBound - 1))
+      first = range.upperBound
+    }
     // An offload plan ranks below any GPU-only plan that fits (it is slower), so it
     // is at best tight: it works, with the speed cost stated.
     var verdict = Verdict.tight
@@ -639,39 +682,45 @@ extension Planner {
       verdict = .doesNotFit
       shortfall = .cpuRAM(neededBytes: cpuBytes, availableBytes: ram, host: nil)
     }
-    // A plan with no decoder layer on its GPU is not a GPU plan (and no layout
-    // file can state an empty stage).
-    if gpuLayers == 0 {
+    // A plan with a GPU holding no decoder layer is not a GPU plan for it (and no
+    // layout file can state an empty stage).
+    if let empty = gpuLayers.firstIndex(of: 0) {
       verdict = .doesNotFit
-      shortfall = .buffers(gpu: gpu.index)
+      shortfall = .buffers(gpu: gpus[empty])
     }
     // llama.cpp runs the CPU layers on the CPU, reading them from RAM; the other
     // engines copy each offloaded layer to the GPU for every forward pass.
-    let card = rates[index]
+    let cards = gpus.map { rates[$0] }
     let ramRate = Double(ramBandwidth(host)) * CostModel.ramEfficiency
-    let streamRate = streams ? min(Double(card.pcieBytesPerSecond), ramRate) : ramRate
-    // Routed experts no token of the step visits are not read, on the GPU or in RAM.
+    let streamRate = streams ? min(Double(cards[0].pcieBytesPerSecond), ramRate) : ramRate
+    // Routed experts no token of the step visits are not read, on the GPUs or in RAM.
     let untouched = 1 - serving.summary.touchedExpertFraction(tokens: request.concurrency)
     let experts = serving.summary.expertBytesPerLayer
-    let gpuSkipped = Int64(Double(experts[cpuLayers...].reduce(0, +)) * untouched)
     let cpuSkipped = Int64(Double(experts[0..<cpuLayers].reduce(0, +)) * untouched)
-    let gpuRead = CostModel.readSeconds(
-      bytes: device.usedBytes - shape.activation - shape.overhead - gpuSkipped,
-      bandwidth: card.bandwidthBytesPerSecond
-    )
+    var gpuRead = 0.0
+    var gpuCompute = 0.0
+    let flops = Double(request.context) * Double(serving.summary.flopsPerToken)
+    for (position, stage) in stages.enumerated() {
+      let skipped = Int64(Double(experts[stage.firstLayer..<(stage.lastLayer + 1)].reduce(0, +)) * untouched)
+      gpuRead += CostModel.readSeconds(
+        bytes: devices[position].usedBytes - shape.activation - shape.overhead - skipped,
+        bandwidth: cards[position].bandwidthBytesPerSecond
+      )
+      // Prefill: each GPU computes its share of the layers (llama.cpp also runs the
+      // CPU layers' large batches on the first GPU, copying their weights: cpuRead).
+      let share = Double(gpuLayers[position] + (position == 0 ? cpuLayers : 0)) / Double(max(model.layers, 1))
+      gpuCompute += CostModel.computeSeconds(flops: flops * share, tflops: cards[position].bf16TFLOPS)
+    }
     let cpuRead = Double(cpuBytes - cpuSkipped - (streams ? 0 : shape.embedding)) / streamRate
     let decode = gpuRead + cpuRead + Double(model.layers) * CostModel.layerLatencySeconds
-    let prefill =
-      CostModel.computeSeconds(
-        flops: Double(request.context) * Double(serving.summary.flopsPerToken),
-        tflops: card.bf16TFLOPS
-      ) + cpuRead
+    let prefill = gpuCompute + cpuRead
     var workload = workloadPlan(
       request,
       strategy: .offload,
       tensorParallel: 1,
-      stages: [Stage(devices: [index], firstLayer: cpuLayers, lastLayer: model.layers - 1)],
-      replicaDevices: [[index]],
+      pipelineParallel: gpus.count,
+      stages: stages,
+      replicaDevices: [gpus],
       prediction: CostModel.prediction(
         decodeSeconds: decode,
         prefillSeconds: prefill,
@@ -682,11 +731,11 @@ extension Planner {
         bound: streams ? "host-to-GPU copies of offloaded weights" : "CPU RAM bandwidth"
       )
     )
-    workload.gpuLayers = gpuLayers
+    workload.gpuLayers = onGPUs
     workload.cpuLayers = cpuLayers
     return priced(
       workload,
-      devices: [device],
+      devices: devices,
       cpuBytes: cpuBytes,
       ram: ramFits ? .tight : .doesNotFit,
       verdict: verdict,

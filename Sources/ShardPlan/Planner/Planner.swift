@@ -553,7 +553,25 @@ public struct Planner: Sendable {
     }
     let gpuLayers = mostGPULayers(serving, gpu: gpu, occupied: occupied)
     guard gpuLayers < serving.model.layers else { return [] }
-    return price(.layerOffload(gpu: gpu.index, gpuLayers: gpuLayers), serving, occupied: occupied).map { [$0] } ?? []
+    var list =
+      price(.layerOffload(gpus: [gpu.index], gpuLayers: [gpuLayers]), serving, occupied: occupied).map { [$0] } ?? []
+    // llama.cpp splits its GPU layers over several GPUs (--tensor-split) and runs
+    // the rest on the CPU: every permitted GPU of the host, in index order.
+    let group = gpus.filter { $0.host == gpu.host }.map(\.index)
+    if group.count > 1, serving.profile.computesOffloadedLayersOnCPU {
+      let split = mostGPULayers(serving, gpus: group, occupied: occupied)
+      let used = zip(group, split).filter { $0.1 > 0 }
+      if used.count > 1, split.reduce(0, +) < serving.model.layers,
+        let layout = price(
+          .layerOffload(gpus: used.map(\.0), gpuLayers: used.map(\.1)),
+          serving,
+          occupied: occupied
+        )
+      {
+        list.append(layout)
+      }
+    }
+    return list
   }
 
   /// Expert offload (llama.cpp `--n-cpu-moe N`) over every GPU the request may
