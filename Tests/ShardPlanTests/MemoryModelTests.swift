@@ -249,3 +249,34 @@ struct DeepSpeedEstimatorTests {
     #expect(text == stored, "deepspeed-estimates.json is stale; RECORD_SNAPSHOTS=1 swift test re-records it")
   }
 }
+
+/// Sliding windows as each engine keeps them: vLLM and transformers always,
+/// llama.cpp and SGLang per architecture (llama.cpp issue 3377: Mistral runs as
+/// `llama`, which has none; SGLang's hybrid SWA pool lists a few architectures).
+@Suite("Sliding windows per engine")
+struct SlidingWindowPerEngineTests {
+  @Test func mistralKeepsItsWindowOnlyWhereTheEngineDoes() throws {
+    let mistral = try MemoryModelTests.bundled("mistralai/Mistral-7B-v0.1")
+    func kv(_ engine: Engine, _ model: ModelSpec) -> Int64 {
+      MemoryModel.estimate(
+        model: model,
+        workload: Workload(context: 32768, kvCache: .f16, engine: engine),
+        weights: .asStored(model)
+      ).kvCacheBytes
+    }
+    // 32 layers × 8 KV heads × 128 × (K + V) × 2 bytes = 128 KiB per token.
+    let perToken: Int64 = 32 * 8 * 128 * 2 * 2
+    #expect(kv(.vllm, mistral) == perToken * 4096)
+    #expect(kv(.transformers, mistral) == perToken * 4096)
+    #expect(kv(.llamaCpp, mistral) == perToken * 32768)
+    #expect(kv(.sglang, mistral) == perToken * 32768)
+    let (asRun, note) = mistral.asRun(by: .llamaCpp)
+    #expect(asRun.attention.layers.allSatisfy { $0 == .full })
+    #expect(note?.contains("issue 3377") == true)
+    // gpt-oss keeps its 128-token windows on half its layers in both.
+    let oss = try MemoryModelTests.bundled("openai/gpt-oss-20b")
+    #expect(oss.asRun(by: .llamaCpp).1 == nil && oss.asRun(by: .sglang).1 == nil)
+    #expect(oss.asRun(by: .sglang).0.attention.layers == oss.attention.layers)
+    #expect(oss.attention.layers.contains(.sliding(window: 128)))
+  }
+}

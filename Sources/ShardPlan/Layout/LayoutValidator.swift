@@ -226,6 +226,8 @@ public struct LayoutValidator: Sendable {
         problem(refusal, .model)
         continue
       }
+      // The cache as the engine allocates it, as the planner prices it.
+      if workload.training == nil { request.model = request.model.asRun(by: workload.engine).0 }
       // bf16 on a card without it is refused by vLLM, SGLang and transformers.
       if workload.training == nil, workload.engine != .llamaCpp,
         let old = devicesUsed.map({ graph.gpus[$0] }).first(where: { !$0.hasBF16 }),

@@ -245,7 +245,15 @@ public enum MemoryModel {
   /// follow Korthikanti et al. (2022): s·b·h·(34 + 5·a·s/h) bytes, 34·s·b·h with
   /// flash attention, 2·s·b·h with full checkpointing plus one layer recomputed,
   /// and fp32 logits for the loss.
-  public static func estimate(model: ModelSpec, workload: Workload, weights planned: PlannedWeights) -> MemoryEstimate {
+  public static func estimate(
+    model asked: ModelSpec,
+    workload: Workload,
+    weights planned: PlannedWeights
+  ) -> MemoryEstimate {
+    // The cache as the engine allocates it (llama.cpp drops some families' windows).
+    var runNote: String?
+    var model = asked
+    if case .inference = workload.mode { (model, runNote) = asked.asRun(by: workload.engine) }
     let gpus = max(workload.gpus, 1)
     let kvModel = KVCacheModel(attention: model.attention, type: workload.kvCache)
     // An architecture shardplan does not know has no KV formula: its cache is
@@ -254,7 +262,7 @@ public enum MemoryModel {
     let kvPerToken = kvKnown ? kvModel.bytesPerToken(tensorParallel: 1) : 0
     var counts: [String] = []
     var leaves: [String] = []
-    var notes = model.notes
+    var notes = model.notes + (runNote.map { [$0] } ?? [])
     let weights = model.weightBytes
     let active = model.activeParameters
     // Bytes read per decode token: dense weights plus k/E of the routed experts.

@@ -10,7 +10,7 @@ extension Planner {
       return requests.first.map(plan)
         ?? Plan.empty(topology: graph.name, objective: .fewestGPUs, reason: "no role to place")
     }
-    let adapted = requests.map(adaptedToGPUs)
+    let adapted = requests.map(adapted)
     let servings = adapted.map { Serving($0.0) }
     let order = servings.enumerated().sorted { a, b in
       let pinnedA = a.element.request.pinnedGPUs != nil
@@ -91,7 +91,7 @@ extension Planner {
       cpuRAMBytes: hostRAM(of: offloading),
       cpuVerdict: cpuVerdict,
       alternatives: [],
-      assumptions: adapted.compactMap(\.1).uniqued() + assumptions(requests[0])
+      assumptions: adapted.flatMap(\.1).uniqued() + assumptions(requests[0])
     )
   }
 }

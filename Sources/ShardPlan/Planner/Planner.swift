@@ -156,7 +156,7 @@ public struct Planner: Sendable {
     if let refusal = Self.unknownKVCache(asked.model) ?? asked.contextRefusal {
       return Plan.empty(topology: graph.name, objective: objective, reason: refusal)
     }
-    let (request, capabilityNote) = adaptedToGPUs(asked)
+    let (request, adaptations) = adapted(asked)
     var serving = Serving(request)
     var candidates = self.candidates(serving, occupied: [:])
     var reasons: [String] = []
@@ -277,7 +277,7 @@ public struct Planner: Sendable {
       cpuRAMBytes: hostRAM(of: [best]),
       cpuVerdict: best.cpuVerdict,
       alternatives: Array(alternatives),
-      assumptions: (capabilityNote.map { [$0] } ?? []) + assumptions(serving.request)
+      assumptions: adaptations + assumptions(serving.request)
     )
   }
 
@@ -294,6 +294,16 @@ public struct Planner: Sendable {
   /// capability below 8.0: V100, T4, RTX 20xx) vLLM, SGLang and transformers refuse
   /// bf16, so bf16 weights are planned cast to fp16 at load (the same bytes;
   /// `--dtype float16`) and a bf16 KV cache as fp16, with a note saying so.
+  /// The request as its engine and GPUs run it, with a note for each change:
+  /// the engine's own cache rules (``ModelSpec/asRun(by:)``), then the GPUs'.
+  func adapted(_ asked: InferenceRequest) -> (InferenceRequest, [String]) {
+    var request = asked
+    let (model, engineNote) = asked.model.asRun(by: asked.engine)
+    request.model = model
+    let (changed, gpuNote) = adaptedToGPUs(request)
+    return (changed, [engineNote, gpuNote].compactMap { $0 })
+  }
+
   func adaptedToGPUs(_ request: InferenceRequest) -> (InferenceRequest, String?) {
     guard request.engine != .llamaCpp, let old = graph.gpus.first(where: { !$0.hasBF16 }) else {
       return (request, nil)

@@ -8,6 +8,8 @@ extension ModelFamily {
     ggufArchitectures: ["gpt-oss"],
     reading: .custom { config, name in try config.buildGPTOSS(name: name) },
     slidingWindow: .evenLayers,
+    llamaCppSlidingWindow: true,
+    sglangSlidingWindow: true,
     rotaryModule: true
   )
 }

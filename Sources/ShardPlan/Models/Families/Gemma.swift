@@ -15,6 +15,7 @@ extension ModelFamily {
     ggufArchitectures: ["gemma2"],
     reading: .decoder(DecoderTraits(norms: .sandwich, tiedByDefault: true)),
     slidingWindow: .evenLayers,
+    llamaCppSlidingWindow: true,
     rotaryModule: true
   )
 
@@ -26,6 +27,7 @@ extension ModelFamily {
     ggufArchitectures: ["gemma3"],
     reading: .decoder(DecoderTraits(qkNorm: .perHead, norms: .sandwich, tiedByDefault: true)),
     slidingWindow: .everyNthGlobal(defaultPeriod: 6),
+    llamaCppSlidingWindow: true,
     rotaryModule: true
   )
 }

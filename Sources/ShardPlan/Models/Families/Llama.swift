@@ -36,6 +36,8 @@ extension ModelFamily {
     modelTypes: ["llama4_text", "llama4"],
     ggufArchitectures: ["llama4"],
     reading: .decoder(DecoderTraits(experts: .llama4)),
+    llamaCppSlidingWindow: true,
+    sglangSlidingWindow: true,
     rotaryModule: true
   )
 }

@@ -115,6 +115,26 @@ struct ModelFamily: Sendable {
   var reading: Reading
   /// Its sliding-window rule.
   var slidingWindow: SlidingWindow = .fromMaxWindowLayers
+  /// Whether llama.cpp's architecture for the family keeps the sliding window
+  /// (its loader reads `attention.sliding_window`): Gemma 2 and 3, gpt-oss, and
+  /// Llama 4's chunks. Mistral converts to llama.cpp's `llama`, which has none
+  /// (llama.cpp issue 3377); Phi-3's is disabled (llama.cpp PR 13676).
+  var llamaCppSlidingWindow = false
+  /// Whether SGLang keeps the window: only its hybrid sliding-window memory pool
+  /// does, for the architectures `is_hybrid_swa_model` lists (Llama 4, gpt-oss,
+  /// MiMo, Step-3.5, Gemma 4); every other model gets full-context pages per layer.
+  var sglangSlidingWindow = false
+
+  /// Whether `engine`'s KV cache holds only the window on the family's sliding
+  /// layers: vLLM (its sliding-window KV spec) and transformers (its cache's
+  /// sliding layers) always; llama.cpp and SGLang per architecture.
+  func keepsSlidingWindow(in engine: Engine) -> Bool {
+    switch engine {
+    case .llamaCpp: llamaCppSlidingWindow
+    case .sglang: sglangSlidingWindow
+    default: true
+    }
+  }
   /// transformers' `base_model_prefix`, for checkpoints whose tensor names leave it out.
   var baseModelPrefix: String? = nil
   /// Whether the transformers model keeps a rotary-embedding module (computed
@@ -196,5 +216,27 @@ struct ModelFamily: Sendable {
       let firstFull = maxWindowLayers ?? layers
       return (0..<layers).map { $0 >= firstFull ? .sliding(window: window) : .full }
     }
+  }
+}
+
+extension ModelSpec {
+  /// The model as `engine` allocates its cache: llama.cpp and SGLang give every
+  /// layer of an architecture they run without sliding-window attention the full
+  /// context, whatever the config says, so a known family is planned with full
+  /// attention there, and the note says so.
+  public func asRun(by engine: Engine) -> (ModelSpec, String?) {
+    guard let family = ModelFamily.of(self), !family.keepsSlidingWindow(in: engine) else {
+      return (self, nil)
+    }
+    let sliding = attention.layers.filter { if case .sliding = $0 { true } else { false } }.count
+    guard sliding > 0 else { return (self, nil) }
+    var model = self
+    model.attention.layers = attention.layers.map { if case .sliding = $0 { .full } else { $0 } }
+    return (
+      model,
+      engine == .sglang
+        ? "SGLang keeps sliding windows only in its hybrid SWA pool, which \(family.name) does not get (is_hybrid_swa_model): the KV cache of its \(sliding) sliding layer(s) holds the full context"
+        : "llama.cpp runs \(family.name) without sliding-window attention (\(family.name == "Phi-3" ? "disabled for Phi-3 by llama.cpp PR 13676" : "its architecture has none; llama.cpp issue 3377")): the KV cache of its \(sliding) sliding layer(s) holds the full context"
+    )
   }
 }
