@@ -115,6 +115,41 @@ public enum CostModel {
   /// - Parameters:
   ///   - sequencesPerStep: sequences one copy of the model advances per decode step.
   ///   - copies: copies of the model decoding at once (data-parallel replicas or ranks).
+  /// What one (engine, weight format) pair's kernels achieve in decode against the
+  /// bytes model, where public measurements show they do not reach it.
+  struct KernelSpeed: Hashable, Sendable {
+    /// Decode rate of the format as a fraction of the same model's bf16 rate.
+    var relativeToBF16: Double
+    /// Where the figure comes from.
+    var source: String
+  }
+
+  /// The measured decode speed of dequantizing kernels that are compute bound,
+  /// relative to bf16, or nil where the bytes model holds (llama.cpp's GGUF
+  /// kernels: Qwen3-32B Q4_0 on an A10 predicted 25.5 tokens/s against 23.2
+  /// measured in llama.cpp issue 13652; Marlin's GPTQ/AWQ int4 kernels in vLLM
+  /// and SGLang reach near their 3.9× over fp16 at small batch, Frantar et al.
+  /// 2024) or where no measurement is known (said in the plan).
+  static func kernelSpeed(engine: Engine, weights: PlannedWeights) -> KernelSpeed? {
+    guard engine == .transformers, case .converted(let format) = weights else { return nil }
+    switch format {
+    case .nf4:
+      return KernelSpeed(
+        relativeToBF16: 0.6,
+        source:
+          "bitsandbytes NF4 under transformers decodes at about 0.5–0.75× bf16 (bitsandbytes issue 611: Mistral-7B 36.5 against 48.6 tokens/s; bitsandbytes issue 490; transformers issue 24502); priced at 0.6× bf16, not from its bytes (prefill is not adjusted)"
+      )
+    case .int8:
+      return KernelSpeed(
+        relativeToBF16: 0.2,
+        source:
+          "bitsandbytes LLM.int8 under transformers decodes at about 0.15–0.2× bf16 (bitsandbytes issue 181: 15% of fp16; issue 490: about 5× slower than bf16, its kernels being made for training); priced at 0.2× bf16, not from its bytes (prefill is not adjusted)"
+      )
+    default:
+      return nil
+    }
+  }
+
   static func prediction(
     decodeSeconds: Double,
     prefillSeconds: Double,

@@ -69,18 +69,40 @@ extension Planner {
     else {
       return nil
     }
-    switch placement {
-    case .layers(let stages, let layers, let replicas):
-      return priceLayers(serving, stages: stages, ranges: layers, replicas: replicas, occupied: occupied)
-    case .experts(let groups):
-      return priceExperts(serving, groups: groups, occupied: occupied)
-    case .layerOffload(let gpus, let gpuLayers):
-      return priceLayerOffload(serving, gpus: gpus, gpuLayers: gpuLayers, occupied: occupied)
-    case .expertOffload(let gpus, let cpuExpertLayers):
-      return priceExpertOffload(serving, gpus: gpus, cpuExpertLayers: cpuExpertLayers, occupied: occupied)
-    case .training:
-      return nil
+    let layout: PricedLayout? =
+      switch placement {
+      case .layers(let stages, let layers, let replicas):
+        priceLayers(serving, stages: stages, ranges: layers, replicas: replicas, occupied: occupied)
+      case .experts(let groups):
+        priceExperts(serving, groups: groups, occupied: occupied)
+      case .layerOffload(let gpus, let gpuLayers):
+        priceLayerOffload(serving, gpus: gpus, gpuLayers: gpuLayers, occupied: occupied)
+      case .expertOffload(let gpus, let cpuExpertLayers):
+        priceExpertOffload(serving, gpus: gpus, cpuExpertLayers: cpuExpertLayers, occupied: occupied)
+      case .training:
+        nil
+      }
+    return layout.map { withKernelSpeed($0, serving) }
+  }
+
+  /// The layout's decode at its kernels' measured speed where they fall short of
+  /// the bytes model (``CostModel/kernelSpeed(engine:weights:)``): the rate the
+  /// same layout would have in bf16, times the measured ratio. The bf16 rate is
+  /// taken as the bytes model's rate scaled by the weight bytes (KV reads and
+  /// latencies alike in both), an approximation the plan's note states.
+  func withKernelSpeed(_ layout: PricedLayout, _ serving: Serving) -> PricedLayout {
+    guard let kernel = CostModel.kernelSpeed(engine: serving.request.engine, weights: serving.request.weights) else {
+      return layout
     }
+    let quantized = Double(serving.model.weightBytes)
+    let bf16 = Double(serving.model.parameters) * 2
+    guard quantized > 0, bf16 > 0 else { return layout }
+    let scale = min(1, kernel.relativeToBF16 * quantized / bf16)
+    var priced = layout
+    priced.workload.prediction.decodeTokensPerSecond *= scale
+    priced.workload.prediction.aggregateDecodeTokensPerSecond *= scale
+    priced.workload.prediction.decodeBound += ", dequantizing kernels (measured)"
+    return priced
   }
 
   /// Per-GPU memory the engine may use: its memory fraction of the card minus

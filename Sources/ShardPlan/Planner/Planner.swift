@@ -362,6 +362,13 @@ public struct Planner: Sendable {
       "prefill GEMMs at \(Int(CostModel.computeEfficiency * 100))% of dense bf16 peak (assumed)",
       "\(Int(CostModel.collectiveLatencySeconds * 1e6)) µs per collective and hand-off (aiconfigurator p2p_latency)",
     ]
+    if let kernel = CostModel.kernelSpeed(engine: request.engine, weights: request.weights) {
+      list.append("decode speed: \(kernel.source)")
+    } else if case .converted(let format) = request.weights, [.nf4, .int8, .mxfp4].contains(format) {
+      list.append(
+        "decode speed of \(request.weights.label) under \(request.engine.rawValue): no public measurement known to shardplan; priced from its bytes, which its dequantizing kernels may not reach"
+      )
+    }
     if let fraction = request.profile.memoryFraction {
       list.append("\(request.engine.rawValue) uses \(Int((fraction * 100).rounded()))% of each GPU")
     }
