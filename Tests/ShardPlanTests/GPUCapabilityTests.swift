@@ -58,6 +58,48 @@ struct GPUCapabilityTests {
   }
 }
 
+/// fp8 weights as each engine runs them below compute capability 8.9: vLLM and
+/// SGLang weight-only through FP8 Marlin (the same bytes), transformers dequantized
+/// to bf16 at load (twice the bytes); below 8.0 refused.
+@Suite("fp8 by compute capability")
+struct FP8CapabilityTests {
+  static func graph(_ card: String) throws -> DeviceGraph {
+    try TopologyLoader().graph(
+      fromTopologyFile:
+        "name: one-\(card)\nhosts:\n  - name: box\n    ram: 256 GiB\n    gpus:\n      - model: \(card)\n",
+      source: "\(card).yaml"
+    )
+  }
+
+  @Test func fp8OnAmpereAdaAndTuring() throws {
+    let model = try ModelLoader(environment: [:]).load("Qwen/Qwen3-8B")
+    let fp8 = model.converted(to: .fp8)
+    func plan(_ card: String, _ engine: Engine) throws -> Plan {
+      try Planner(graph: try Self.graph(card)).plan(
+        InferenceRequest(model: fp8, weights: .converted(.fp8), context: 4096, engine: engine)
+      )
+    }
+    // An A100 (8.0): vLLM keeps the fp8 bytes (W8A16), transformers plans bf16.
+    let vllm = try plan("a100-sxm-80gb", .vllm)
+    #expect(vllm.workloads[0].weights == .converted(.fp8))
+    #expect(vllm.assumptions.contains { $0.contains("FP8 Marlin") })
+    let transformers = try plan("a100-sxm-80gb", .transformers)
+    #expect(transformers.workloads[0].weights == .converted(.float(.bf16)))
+    #expect(transformers.devices[0].weightBytes == model.converted(to: .float(.bf16)).weightBytes)
+    #expect(transformers.assumptions.contains { $0.contains("dequantizes fp8 weights to bf16") })
+    // An L40S (8.9) and an H100 (9.0) multiply in fp8: no note.
+    for card in ["l40s", "h100-sxm"] {
+      let native = try plan(card, .transformers)
+      #expect(native.workloads[0].weights == .converted(.fp8), "\(card)")
+      #expect(!native.assumptions.contains { $0.contains("fp8 matmuls") }, "\(card)")
+    }
+    // A T4 (7.5): no fp8 kernels in vLLM at all.
+    let turing = try plan("t4", .vllm)
+    #expect(turing.verdict == .doesNotFit && turing.workloads.isEmpty)
+    #expect(turing.reasons.contains { $0.contains("no fp8 kernels") })
+  }
+}
+
 /// Fixes ranked by what the user gets (issue 12, item 3): Qwen2.5-72B on 2×A100-80GB
 /// at 16k, short by under a GiB on vLLM.
 @Suite("Fixes ranked by speed")

@@ -237,6 +237,19 @@ public struct LayoutValidator: Sendable {
           "GPU \(old.index) (\(old.name), compute capability \(old.computeCapability ?? "?")) has no bf16: use weights fp16 and kvCache f16"
         )
       }
+      // fp8 weights where the engine cannot run them as written.
+      if workload.training == nil, Planner.hasFP8Weights(request),
+        let old = devicesUsed.map({ graph.gpus[$0] }).first(where: { !$0.hasFP8 })
+      {
+        let card = "GPU \(old.index) (\(old.name), compute capability \(old.computeCapability ?? "?"))"
+        if workload.engine == .transformers {
+          problem(
+            "\(card) has no fp8 matmuls: transformers dequantizes fp8 weights to bf16 at load; write weights bf16"
+          )
+        } else if (old.capability?.major ?? 8) < 8 {
+          problem("\(card) has no fp8 kernels in \(workload.engine.rawValue) (FP8 Marlin needs 8.0); use other weights")
+        }
+      }
       let placement: Placement
       let job: WorkloadRequest
       if let training = workload.training {

@@ -262,6 +262,27 @@ extension ModelSpec {
     return copy
   }
 
+  /// The model with its quantized weights dequantized to bf16, as an engine that
+  /// cannot run them loads them (transformers' fp8 below compute capability 8.9):
+  /// from the unquantized config when the checkpoint keeps one, else every tensor
+  /// that holds parameters in bf16 (2 bytes each; float tensors keep their dtype)
+  /// and the scales, zero points and indices dropped.
+  public func dequantizedToBF16() -> ModelSpec {
+    if quantizedConfig != nil { return converted(to: .float(.bf16)) }
+    var copy = self
+    copy.quantization = nil
+    copy.tensors = tensors.compactMap { tensor in
+      guard tensor.parameters > 0 else { return nil }
+      if case .dense(let dtype) = tensor.storage, dtype.isFloatingPoint { return tensor }
+      var dense = tensor
+      dense.storage = .dense(.bf16)
+      dense.bytes = tensor.parameters * 2
+      return dense
+    }
+    copy.notes.append("\(quantization ?? "quantized") weights dequantized to bf16 (2 bytes per parameter)")
+    return copy
+  }
+
   private func isQuantizableLinear(_ tensor: TensorSpec) -> Bool {
     guard tensor.shape.count == 2, tensor.name.hasSuffix(".weight"), case .dense(let dtype) = tensor.storage,
       dtype.isFloatingPoint

@@ -153,7 +153,7 @@ public struct Planner: Sendable {
   /// - Complexity: O(T · G · S · L²) for T tensor-parallel degrees, G device groups,
   ///   S pipeline stages and L layers; milliseconds for 8-GPU nodes.
   public func plan(_ asked: InferenceRequest) -> Plan {
-    if let refusal = Self.unknownKVCache(asked.model) ?? asked.contextRefusal {
+    if let refusal = Self.unknownKVCache(asked.model) ?? asked.contextRefusal ?? fp8Refusal(asked) {
       return Plan.empty(topology: graph.name, objective: objective, reason: refusal)
     }
     let (request, adaptations) = adapted(asked)
@@ -300,8 +300,56 @@ public struct Planner: Sendable {
     var request = asked
     let (model, engineNote) = asked.model.asRun(by: asked.engine)
     request.model = model
-    let (changed, gpuNote) = adaptedToGPUs(request)
-    return (changed, [engineNote, gpuNote].compactMap { $0 })
+    let (fp8, fp8Note) = adaptedForFP8(request)
+    let (changed, gpuNote) = adaptedToGPUs(fp8)
+    return (changed, [engineNote, fp8Note, gpuNote].compactMap { $0 })
+  }
+
+  /// Whether the request's weights are fp8 (converted or as stored).
+  static func hasFP8Weights(_ request: InferenceRequest) -> Bool {
+    if case .converted(.fp8) = request.weights { return true }
+    if case .stored = request.weights { return request.model.quantization?.lowercased().contains("fp8") == true }
+    return false
+  }
+
+  /// The GPUs' fp8 rule, as the engines apply it: below compute capability 8.9
+  /// vLLM and SGLang run fp8 weights weight-only through FP8 Marlin (the same
+  /// bytes), and transformers dequantizes them to bf16 at load
+  /// (`FP8 quantized models is only supported on GPUs with compute capability >=
+  /// 8.9 … We will default to dequantizing the model to bf16`), which doubles them.
+  /// Below 8.0 no engine has fp8 kernels: ``fp8Refusal(_:)``.
+  func adaptedForFP8(_ request: InferenceRequest) -> (InferenceRequest, String?) {
+    guard Self.hasFP8Weights(request), let old = graph.gpus.first(where: { !$0.hasFP8 }) else {
+      return (request, nil)
+    }
+    let card = "GPU \(old.index) (\(old.name), compute capability \(old.computeCapability ?? "?"))"
+    switch request.engine {
+    case .transformers:
+      var changed = request
+      changed.model = request.model.dequantizedToBF16()
+      changed.weights = .converted(.float(.bf16))
+      return (
+        changed,
+        "\(card) has no fp8 matmuls: transformers dequantizes fp8 weights to bf16 at load, so they are planned in bf16 (twice the bytes)"
+      )
+    case .vllm, .sglang:
+      return (
+        request,
+        "\(card) has no fp8 matmuls: \(request.engine.rawValue) runs the fp8 weights weight-only through FP8 Marlin (W8A16: the same bytes, bf16 compute)"
+      )
+    default:
+      return (request, nil)
+    }
+  }
+
+  /// Why fp8 weights cannot run on the GPUs at all (compute capability below 8.0,
+  /// where FP8 Marlin has no kernels), or nil.
+  func fp8Refusal(_ request: InferenceRequest) -> String? {
+    guard Self.hasFP8Weights(request), request.engine != .transformers,
+      let old = graph.gpus.first(where: { ($0.capability?.major ?? 8) < 8 })
+    else { return nil }
+    return
+      "GPU \(old.index) (\(old.name), compute capability \(old.computeCapability ?? "?")) has no fp8 kernels in \(request.engine.rawValue) (FP8 Marlin needs 8.0): use other weights (--quant int4, --dtype fp16) or a GGUF with llama.cpp"
   }
 
   func adaptedToGPUs(_ request: InferenceRequest) -> (InferenceRequest, String?) {

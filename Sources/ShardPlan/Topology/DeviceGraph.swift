@@ -446,4 +446,19 @@ extension GPU {
     }
     return major >= 8
   }
+
+  /// The compute capability as major and minor numbers, nil when unknown.
+  public var capability: (major: Int, minor: Int)? {
+    guard let text = computeCapability else { return nil }
+    let parts = text.split(separator: ".").compactMap { Int($0) }
+    guard let major = parts.first else { return nil }
+    return (major, parts.count > 1 ? parts[1] : 0)
+  }
+
+  /// Whether the card multiplies in fp8 (W8A8): compute capability 8.9 and newer
+  /// (Ada, Hopper, Blackwell); assumed so when the capability is unknown.
+  public var hasFP8: Bool {
+    guard let capability else { return true }
+    return capability.major > 8 || (capability.major == 8 && capability.minor >= 9)
+  }
 }
