@@ -169,7 +169,7 @@ struct CapturedTopologiesTests {
       file: "hwloc-xml_nvidia-dgx2-16xV100-nvswitch_v2.0-converted.xml",
       gpuCount: 16,
       name: "Tesla V100-SXM3-32GB-H",
-      memoryBytes: 32_768 * Units.mebibyte,
+      memoryBytes: 32_510 * Units.mebibyte,  // the catalog V100 32 GB (the XML has no memory size)
       pairs: [(0, 15, .nvswitch, 6), (0, 1, .nvswitch, 6)]
     ),
     .init(
