@@ -100,6 +100,38 @@ struct FP8CapabilityTests {
   }
 }
 
+/// MXFP4 (gpt-oss) by compute capability: transformers dequantizes below 7.5,
+/// vLLM and SGLang have no MXFP4 kernels below 8.0.
+@Suite("MXFP4 by compute capability")
+struct MXFP4CapabilityTests {
+  @Test func gptOSSOnTuringAndVolta() throws {
+    let model = try ModelLoader(environment: [:]).load("openai/gpt-oss-20b")
+    #expect(Planner.hasMXFP4Weights(InferenceRequest(model: model, weights: .asStored(model), context: 4096)))
+    func plan(_ card: String, _ engine: Engine) throws -> Plan {
+      try Planner(graph: try FP8CapabilityTests.graph(card)).plan(
+        InferenceRequest(model: model, weights: .asStored(model), context: 4096, engine: engine)
+      )
+    }
+    let vllmOnT4 = try plan("t4", .vllm)
+    #expect(vllmOnT4.verdict == .doesNotFit && vllmOnT4.reasons.contains { $0.contains("no MXFP4 kernels") })
+    // A T4 (7.5) keeps MXFP4 under transformers; a V100 (7.0) gets bf16, then fp16
+    // (it has no bf16 either), far more bytes.
+    let t4 = try plan("t4", .transformers)
+    #expect(!t4.assumptions.contains { $0.contains("MXFP4 kernels") })
+    let v100 = try plan("v100-32gb", .transformers)
+    #expect(v100.assumptions.contains { $0.contains("dequantizes the MXFP4 weights to bf16") })
+    #expect(v100.workloads.first?.weights == .converted(.float(.f16)))
+    // Dequantized, every parameter takes 2 bytes (scales dropped): 20.9 B × 2.
+    let dense = model.dequantizedToBF16()
+    #expect(
+      dense.weightBytes == model.parameters * 2
+        - dense.tensors.filter { $0.storage == .dense(.f32) }
+        .reduce(0) { $0 + $1.parameters * 2 - $1.bytes }
+    )
+    #expect(Double(dense.weightBytes) > 2.5 * Double(model.weightBytes))
+  }
+}
+
 /// Fixes ranked by what the user gets (issue 12, item 3): Qwen2.5-72B on 2×A100-80GB
 /// at 16k, short by under a GiB on vLLM.
 @Suite("Fixes ranked by speed")

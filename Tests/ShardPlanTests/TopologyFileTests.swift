@@ -114,7 +114,8 @@ struct TopologyFileTests {
     let graph = DeviceGraphBuilder.build(name: contents.name, hosts: contents.hosts)
     #expect(graph.gpus[0].memoryBytes == 48 << 30)
     #expect(graph.gpus[0].bf16TFLOPS == 364)
-    #expect(graph.gpus[1].memoryAvailableBytes == Int64(49_140 << 20) - Int64(2 << 30))  // the catalog A6000's 49140 MiB
+    // The catalog A6000's 49140 MiB, less the 2 GiB in use.
+    #expect(graph.gpus[1].memoryAvailableBytes == Int64(49_140 << 20) - Int64(2 << 30))
     #expect(graph.link(0, 1)?.nvlinkCount == 4)
   }
 

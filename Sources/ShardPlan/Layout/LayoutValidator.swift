@@ -250,6 +250,17 @@ public struct LayoutValidator: Sendable {
           problem("\(card) has no fp8 kernels in \(workload.engine.rawValue) (FP8 Marlin needs 8.0); use other weights")
         }
       }
+      // MXFP4 weights likewise (transformers below 7.5, vLLM and SGLang below 8.0).
+      if workload.training == nil, Planner.hasMXFP4Weights(request),
+        let old = devicesUsed.map({ graph.gpus[$0] }).first(where: { gpu in
+          let version = gpu.capability.map { $0.major * 10 + $0.minor } ?? 90
+          return workload.engine == .transformers ? version < 75 : version < 80
+        })
+      {
+        problem(
+          "GPU \(old.index) (\(old.name), compute capability \(old.computeCapability ?? "?")) has no MXFP4 kernels in \(workload.engine.rawValue); \(workload.engine == .transformers ? "transformers dequantizes them to bf16 at load: write weights bf16" : "use other weights")"
+        )
+      }
       let placement: Placement
       let job: WorkloadRequest
       if let training = workload.training {

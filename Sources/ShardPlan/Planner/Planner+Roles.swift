@@ -34,7 +34,7 @@ extension Planner {
     var placedReasons: [Int: [Int]] = [:]
     for (position, serving) in order {
       let request = serving.request
-      if let refusal = Self.unknownKVCache(request.model) ?? request.contextRefusal ?? fp8Refusal(request) {
+      if let refusal = Self.unknownKVCache(request.model) ?? request.contextRefusal ?? kernelRefusal(request) {
         verdict = .doesNotFit
         reasons.append("\(request.role): \(refusal)")
         continue

@@ -153,7 +153,7 @@ public struct Planner: Sendable {
   /// - Complexity: O(T · G · S · L²) for T tensor-parallel degrees, G device groups,
   ///   S pipeline stages and L layers; milliseconds for 8-GPU nodes.
   public func plan(_ asked: InferenceRequest) -> Plan {
-    if let refusal = Self.unknownKVCache(asked.model) ?? asked.contextRefusal ?? fp8Refusal(asked) {
+    if let refusal = Self.unknownKVCache(asked.model) ?? asked.contextRefusal ?? kernelRefusal(asked) {
       return Plan.empty(topology: graph.name, objective: objective, reason: refusal)
     }
     let (request, adaptations) = adapted(asked)
@@ -301,8 +301,34 @@ public struct Planner: Sendable {
     let (model, engineNote) = asked.model.asRun(by: asked.engine)
     request.model = model
     let (fp8, fp8Note) = adaptedForFP8(request)
-    let (changed, gpuNote) = adaptedToGPUs(fp8)
-    return (changed, [engineNote, fp8Note, gpuNote].compactMap { $0 })
+    let (mxfp4, mxfp4Note) = adaptedForMXFP4(fp8)
+    let (changed, gpuNote) = adaptedToGPUs(mxfp4)
+    return (changed, [engineNote, fp8Note, mxfp4Note, gpuNote].compactMap { $0 })
+  }
+
+  /// Whether the request's weights are MXFP4 (converted or as stored, gpt-oss).
+  static func hasMXFP4Weights(_ request: InferenceRequest) -> Bool {
+    if case .converted(.mxfp4) = request.weights { return true }
+    if case .stored = request.weights { return request.model.quantization?.lowercased().contains("mxfp4") == true }
+    return false
+  }
+
+  /// The GPUs' MXFP4 rule: transformers dequantizes MXFP4 weights to bf16 below
+  /// compute capability 7.5 (`MXFP4 quantization is only supported on GPUs with
+  /// compute capability >= 7.5 … We will default to dequantizing the model to
+  /// bf16`); vLLM's and SGLang's MXFP4 kernels (Marlin on Ampere, Triton and
+  /// FlashInfer on Hopper and Blackwell) need 8.0: ``kernelRefusal(_:)``.
+  func adaptedForMXFP4(_ request: InferenceRequest) -> (InferenceRequest, String?) {
+    guard Self.hasMXFP4Weights(request), request.engine == .transformers,
+      let old = graph.gpus.first(where: { gpu in gpu.capability.map { $0.major * 10 + $0.minor < 75 } ?? false })
+    else { return (request, nil) }
+    var changed = request
+    changed.model = request.model.dequantizedToBF16()
+    changed.weights = .converted(.float(.bf16))
+    return (
+      changed,
+      "GPU \(old.index) (\(old.name), compute capability \(old.computeCapability ?? "?")) has no MXFP4 kernels: transformers dequantizes the MXFP4 weights to bf16 at load, so they are planned in bf16"
+    )
   }
 
   /// Whether the request's weights are fp8 (converted or as stored).
@@ -317,7 +343,7 @@ public struct Planner: Sendable {
   /// bytes), and transformers dequantizes them to bf16 at load
   /// (`FP8 quantized models is only supported on GPUs with compute capability >=
   /// 8.9 … We will default to dequantizing the model to bf16`), which doubles them.
-  /// Below 8.0 no engine has fp8 kernels: ``fp8Refusal(_:)``.
+  /// Below 8.0 vLLM and SGLang have no fp8 kernels: ``kernelRefusal(_:)``.
   func adaptedForFP8(_ request: InferenceRequest) -> (InferenceRequest, String?) {
     guard Self.hasFP8Weights(request), let old = graph.gpus.first(where: { !$0.hasFP8 }) else {
       return (request, nil)
@@ -342,14 +368,15 @@ public struct Planner: Sendable {
     }
   }
 
-  /// Why fp8 weights cannot run on the GPUs at all (compute capability below 8.0,
-  /// where FP8 Marlin has no kernels), or nil.
-  func fp8Refusal(_ request: InferenceRequest) -> String? {
-    guard Self.hasFP8Weights(request), request.engine != .transformers,
+  /// Why fp8 or MXFP4 weights cannot run on the GPUs at all under vLLM or SGLang
+  /// (compute capability below 8.0, where their Marlin kernels stop), or nil.
+  func kernelRefusal(_ request: InferenceRequest) -> String? {
+    let format = Self.hasFP8Weights(request) ? "fp8" : Self.hasMXFP4Weights(request) ? "MXFP4" : nil
+    guard let format, request.engine == .vllm || request.engine == .sglang,
       let old = graph.gpus.first(where: { ($0.capability?.major ?? 8) < 8 })
     else { return nil }
     return
-      "GPU \(old.index) (\(old.name), compute capability \(old.computeCapability ?? "?")) has no fp8 kernels in \(request.engine.rawValue) (FP8 Marlin needs 8.0): use other weights (--quant int4, --dtype fp16) or a GGUF with llama.cpp"
+      "GPU \(old.index) (\(old.name), compute capability \(old.computeCapability ?? "?")) has no \(format) kernels in \(request.engine.rawValue) (its Marlin kernels need 8.0): use other weights (--quant int4, --dtype fp16) or a GGUF with llama.cpp"
   }
 
   func adaptedToGPUs(_ request: InferenceRequest) -> (InferenceRequest, String?) {

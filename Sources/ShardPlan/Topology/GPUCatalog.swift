@@ -302,7 +302,7 @@ public enum GPUCatalog {
       productNamePatterns: [["a100", "pcie"], ["a100"]],
       pciDeviceIDs: [0x20f1],
       memoryBytes: 40_960 * MiB,
-      memorySource: "40960 MiB, as nvidia-smi reports an A100-PCIE-40GB with current drivers (public outputs; older drivers showed 40536)",
+      memorySource: "40960 MiB, as nvidia-smi reports an A100-PCIE-40GB (public outputs; older drivers: 40536)",
       memoryBandwidthBytesPerSecond: 1_555_000_000_000,
       tflops: .init(fp32: 19.5, tf32: 156, fp16: 312, bf16: 312, fp8: nil, int8: 624, fp4: nil),
       nvlink: nvlink(3, links: 12, bridge: true),
