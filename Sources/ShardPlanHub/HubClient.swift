@@ -108,12 +108,13 @@ public struct HubClient: HubFetching {
     var entries: [SafetensorsReader.Entry] = []
     for (position, shard) in shards.enumerated() {
       if shards.count > 1 { progress?("shardplan: reading header \(position + 1)/\(shards.count): \(shard)") }
-      guard !shard.contains(".."), let shardURL = url(id, shard) else {
+      guard SafetensorsReader.shardNameProblem(shard) == nil, let shardURL = url(id, shard) else {
         throw InputError(
           .malformed,
           source: id,
           field: "weight_map",
-          message: "shard name '\(shard)' is not a file name"
+          message: SafetensorsReader.shardNameProblem(shard) ?? "shard name '\(shard)' is not a file name",
+          expected: "plain file names such as model-00001-of-00004.safetensors"
         )
       }
       guard let header = try shardHeader(shardURL, id: id) else {
@@ -122,6 +123,7 @@ public struct HubClient: HubFetching {
       }
       entries.append(contentsOf: header)
     }
+    try SafetensorsReader.checkHoldsWeights(entries, source: id)
     spec = spec.replacingTensors(with: entries, source: .safetensors(origin: "\(endpoint)"))
     if let declared, declared != spec.weightBytes {
       spec.notes.append("the index declares \(declared) bytes; the shards' headers hold \(spec.weightBytes)")

@@ -45,6 +45,7 @@ public enum SyntheticFiles {
   public enum Meta {
     case u32(UInt32), i32(Int32), f32(Float), string(String), strings([String]), bool(Bool), u64(UInt64)
     case u32s([UInt32])
+    case i8(Int8), i64(Int64)
   }
 
   /// Writes a GGUF v3 file with the given metadata and tensors (ggml type ids,
@@ -77,6 +78,8 @@ public enum SyntheticFiles {
       case .bool(let v): u32(7); data.append(v ? 1 : 0)
       case .string(let v): u32(8); string(v)
       case .u64(let v): u32(10); u64(v)
+      case .i8(let v): u32(1); data.append(UInt8(bitPattern: v))
+      case .i64(let v): u32(11); u64(UInt64(bitPattern: v))
       case .u32s(let values):
         u32(9); u32(4); u64(UInt64(values.count))
         for v in values { u32(v) }
@@ -99,5 +102,51 @@ public enum SyntheticFiles {
     data.append(Data(count: Int(offset)))
     try data.write(to: url)
     return (start, Int(offset))
+  }
+
+  /// A 2-layer Llama-style GGUF (hidden 256, vocabulary 512, 4 heads, 1 KV head) in
+  /// ggml type `type` with f32 norms; `overrides` replace or add metadata keys.
+  @discardableResult
+  public static func tinyLlamaGGUF(
+    _ url: URL,
+    type: UInt32 = 12,
+    overrides: [(String, Meta)] = []
+  ) throws -> (dataStart: Int, dataBytes: Int) {
+    let hidden: UInt64 = 256
+    let vocab: UInt64 = 512
+    var tensors: [(name: String, type: UInt32, dimensions: [UInt64], bytes: UInt64)] = [
+      ("token_embd.weight", type, [hidden, vocab], hidden * vocab / 256 * 144),
+      ("output_norm.weight", 0, [hidden], hidden * 4),
+      ("output.weight", 14, [hidden, vocab], hidden * vocab / 256 * 210),
+    ]
+    for layer in 0..<2 {
+      for name in ["attn_q", "attn_output"] {
+        tensors.append(("blk.\(layer).\(name).weight", type, [hidden, hidden], hidden * hidden / 256 * 144))
+      }
+      for name in ["attn_k", "attn_v"] {
+        tensors.append(("blk.\(layer).\(name).weight", type, [hidden, 64], hidden * 64 / 256 * 144))
+      }
+      tensors.append(("blk.\(layer).attn_norm.weight", 0, [hidden], hidden * 4))
+      tensors.append(("blk.\(layer).ffn_norm.weight", 0, [hidden], hidden * 4))
+      for name in ["ffn_gate", "ffn_up"] {
+        tensors.append(("blk.\(layer).\(name).weight", type, [hidden, 512], hidden * 512 / 256 * 144))
+      }
+      tensors.append(("blk.\(layer).ffn_down.weight", 14, [512, hidden], 512 * hidden / 256 * 210))
+    }
+    var metadata: [(String, Meta)] = [
+      ("general.architecture", .string("llama")), ("general.name", .string("tiny-test")),
+      ("llama.block_count", .u32(2)), ("llama.context_length", .u32(4096)), ("llama.embedding_length", .u32(256)),
+      ("llama.feed_forward_length", .u32(512)), ("llama.attention.head_count", .u32(4)),
+      ("llama.attention.head_count_kv", .u32(1)), ("general.file_type", .u32(15)),
+      ("tokenizer.ggml.tokens", .strings((0..<512).map { "t\($0)" })),
+    ]
+    for (key, value) in overrides {
+      if let index = metadata.firstIndex(where: { $0.0 == key }) {
+        metadata[index].1 = value
+      } else {
+        metadata.append((key, value))
+      }
+    }
+    return try writeGGUF(url, metadata: metadata, tensors: tensors)
   }
 }

@@ -114,6 +114,7 @@ struct PlanCommand: ParsableCommand {
         throw ValidationError("--role '\(full)' is not NAME=MODEL or NAME=MODEL@GPU,GPU")
       }
       let name = String(role[..<equals])
+      if let problem = Layout.roleNameProblem(name) { throw ValidationError("--role '\(full)': \(problem)") }
       var model = String(role[role.index(after: equals)...])
       var pins: [Int]?
       if let at = model.lastIndex(of: "@") {

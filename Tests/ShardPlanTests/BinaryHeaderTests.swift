@@ -81,39 +81,7 @@ struct BinaryHeaderTests {
   }
 
   static func llamaGGUF(_ url: URL, type: UInt32 = 12) throws -> (dataStart: Int, dataBytes: Int) {
-    // A 2-layer Llama-style model in Q4_K (256 values per 144-byte block) with f32 norms.
-    let hidden: UInt64 = 256
-    let vocab: UInt64 = 512
-    var tensors: [(name: String, type: UInt32, dimensions: [UInt64], bytes: UInt64)] = [
-      ("token_embd.weight", type, [hidden, vocab], hidden * vocab / 256 * 144),
-      ("output_norm.weight", 0, [hidden], hidden * 4),
-      ("output.weight", 14, [hidden, vocab], hidden * vocab / 256 * 210),
-    ]
-    for layer in 0..<2 {
-      for name in ["attn_q", "attn_output"] {
-        tensors.append(("blk.\(layer).\(name).weight", type, [hidden, hidden], hidden * hidden / 256 * 144))
-      }
-      for name in ["attn_k", "attn_v"] {
-        tensors.append(("blk.\(layer).\(name).weight", type, [hidden, 64], hidden * 64 / 256 * 144))
-      }
-      tensors.append(("blk.\(layer).attn_norm.weight", 0, [hidden], hidden * 4))
-      tensors.append(("blk.\(layer).ffn_norm.weight", 0, [hidden], hidden * 4))
-      for name in ["ffn_gate", "ffn_up"] {
-        tensors.append(("blk.\(layer).\(name).weight", type, [hidden, 512], hidden * 512 / 256 * 144))
-      }
-      tensors.append(("blk.\(layer).ffn_down.weight", 14, [512, hidden], 512 * hidden / 256 * 210))
-    }
-    return try SyntheticFiles.writeGGUF(
-      url,
-      metadata: [
-        ("general.architecture", .string("llama")), ("general.name", .string("tiny-test")),
-        ("llama.block_count", .u32(2)), ("llama.context_length", .u32(4096)), ("llama.embedding_length", .u32(256)),
-        ("llama.feed_forward_length", .u32(512)), ("llama.attention.head_count", .u32(4)),
-        ("llama.attention.head_count_kv", .u32(1)), ("general.file_type", .u32(15)),
-        ("tokenizer.ggml.tokens", .strings((0..<512).map { "t\($0)" })),
-      ],
-      tensors: tensors
-    )
+    try SyntheticFiles.tinyLlamaGGUF(url, type: type)
   }
 
   @Test func ggufWeightBytesEqualTheTensorData() throws {

@@ -190,6 +190,23 @@ extension Layout {
   ]
   static let stageKeys = ["devices", "layers"]
 
+  /// Why `role` cannot name a workload, or nil: role names become parts of file
+  /// names (`vllm.NAME.sh`), so they keep to letters, digits, `.`, `_` and `-`,
+  /// start with a letter or digit, and are at most 64 characters.
+  package static func roleNameProblem(_ role: String) -> String? {
+    let allowed = role.unicodeScalars.allSatisfy {
+      ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+        || "._-".unicodeScalars.contains($0)
+    }
+    guard !role.isEmpty, role.count <= 64, allowed, let first = role.unicodeScalars.first,
+      !".-_".unicodeScalars.contains(first)
+    else {
+      return
+        "role '\(role.debugDescription.dropFirst().dropLast())' is not a safe name: use letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit), such as chat or coder-1"
+    }
+    return nil
+  }
+
   /// Reads a layout file, collecting every problem instead of stopping at the first.
   /// - Returns: the layout (with the workloads that could be read) and the findings.
   package static func read(_ text: String, source: String) -> (Layout?, [Finding]) {
@@ -226,6 +243,9 @@ extension Layout {
     for entry in entries {
       _ = attempt { try entry.checkKeysAll(workloadKeys, into: &findings) }
       let role = (attempt { try entry.string("role") } ?? nil) ?? "workload\(workloads.count)"
+      if let problem = Layout.roleNameProblem(role) {
+        findings.append(Finding(source: source, line: entry.node("role")?.1 ?? entry.line, message: problem))
+      }
       guard let model = attempt({ try entry.requiredString("model") }) else { continue }
       let weights = (attempt { try entry.string("weights") } ?? nil) ?? "as-stored"
       if weights != "as-stored", WeightFormat(dtype: weights) == nil, WeightFormat(quant: weights) == nil {
@@ -333,13 +353,17 @@ extension Layout {
         _ = attempt { try stageEntry.checkKeysAll(stageKeys, into: &findings) }
         let devices = (attempt { try stageEntry.ints("devices") } ?? nil) ?? []
         let layerText = (attempt { try stageEntry.requiredString("layers") }) ?? ""
-        let bounds = layerText.split(separator: "-").map { Int($0.trimmingWhitespace()) }
-        guard bounds.count == 2, let first = bounds[0], let last = bounds[1], first <= last else {
+        let bounds = layerText.split(separator: "-", omittingEmptySubsequences: false).map {
+          Int($0.trimmingWhitespace())
+        }
+        let limit = FieldBounds.Kind.layers.range.upperBound - 1
+        guard bounds.count == 2, let first = bounds[0], let last = bounds[1], first <= last, first >= 0, last <= limit
+        else {
           findings.append(
             Finding(
               source: source,
               line: stageEntry.node("layers")?.1 ?? stageEntry.line,
-              message: "layers '\(layerText)' is not a range such as 0-39"
+              message: "layers '\(layerText)' is not a range such as 0-39 (layer numbers from 0 to \(limit))"
             )
           )
           continue

@@ -88,9 +88,11 @@ struct ByteSource {
 
   mutating func littleEndian<T: FixedWidthInteger>(_: T.Type) throws -> T {
     let bytes = try read(MemoryLayout<T>.size)
-    var value: T = 0
-    for (index, byte) in bytes.enumerated() { value |= T(byte) << (8 * index) }
-    return value
+    // Assembled as a bit pattern: a negative signed value (an int8 of 0xFF) is
+    // its two's complement, never a trap.
+    var bits: UInt64 = 0
+    for (index, byte) in bytes.enumerated() { bits |= UInt64(byte) << (8 * index) }
+    return T(truncatingIfNeeded: bits)
   }
 }
 

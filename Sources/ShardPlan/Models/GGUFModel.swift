@@ -20,13 +20,39 @@ package enum GGUFModel {
       )
     }
     func key(_ suffix: String) -> GGUFReader.Value? { metadata["\(architecture).\(suffix)"] }
-    func int(_ suffix: String) -> Int? { key(suffix)?.intValue }
+    // Every size is checked against its physical range where it is read
+    // (``FieldBounds``): a negative, zero or 2^62 head count is refused, not used.
+    var bad: InputError?
+    func int(_ suffix: String) -> Int? {
+      guard let raw = key(suffix) else { return nil }
+      let field = "\(architecture).\(suffix)"
+      guard let value = raw.intValue else {
+        bad =
+          bad
+          ?? InputError(
+            .malformed,
+            source: source,
+            field: field,
+            message: "'\(field)' is not a whole number of a sensible size",
+            expected: "a whole number"
+          )
+        return nil
+      }
+      if let kind = FieldBounds.kind(ofGGUFKey: suffix) {
+        do { return try FieldBounds.check(value, kind, field: field, source: source) } catch let error as InputError {
+          bad = bad ?? error
+          return nil
+        } catch { return nil }
+      }
+      return value
+    }
     func latent(rank: Int?) -> AttentionSpec.MLA? {
       guard let rank, rank > 0 else { return nil }
       return .init(kvLoraRank: rank, ropeHeadDim: int("rope.dimension_count") ?? 64)
     }
     func required(_ suffix: String) throws -> Int {
       guard let value = int(suffix), value >= 0, value <= 100_000_000 else {
+        if let bad { throw bad }
         throw InputError(
           .malformed,
           source: source,
@@ -41,7 +67,25 @@ package enum GGUFModel {
     let hidden = try required("embedding_length")
     // Head counts may be per-layer arrays (some hybrid models); use the largest.
     func perLayer(_ suffix: String) -> Int? {
-      if case .array(let values) = key(suffix) ?? .bool(false) { return values.compactMap(\.intValue).max() }
+      if case .array(let values) = key(suffix) ?? .bool(false) {
+        let field = "\(architecture).\(suffix)"
+        let numbers = values.map(\.intValue)
+        guard let kind = FieldBounds.kind(ofGGUFKey: suffix),
+          numbers.allSatisfy({ $0.map(kind.range.contains) ?? false })
+        else {
+          bad =
+            bad
+            ?? InputError(
+              .malformed,
+              source: source,
+              field: field,
+              message: "'\(field)' lists a value outside what any model has",
+              expected: "whole numbers in \(FieldBounds.kind(ofGGUFKey: suffix)?.range.description ?? "range")"
+            )
+          return nil
+        }
+        return numbers.compactMap { $0 }.max()
+      }
       return int(suffix)
     }
     let heads = perLayer("attention.head_count") ?? 0
@@ -57,6 +101,55 @@ package enum GGUFModel {
     let vocabulary =
       metadata["tokenizer.ggml.tokens"]?.count ?? int("vocab_size")
       ?? header.tensors.first { $0.name == "token_embd.weight" }.map { Int($0.dimensions.last ?? 0) } ?? 0
+    if let bad { throw bad }
+    // Sizes that contradict each other or the file's own tensors.
+    func contradiction(_ field: String, _ message: String, expected: String) -> InputError {
+      InputError(
+        .inconsistent,
+        source: source,
+        field: "\(architecture).\(field)",
+        message: message,
+        expected: expected,
+        fix: "Use the model's original GGUF file"
+      )
+    }
+    let names = header.tensors.map(\.name)
+    if kvHeads > heads {
+      throw contradiction(
+        "attention.head_count_kv",
+        "\(kvHeads) KV heads but \(heads) attention heads",
+        expected: "at most head_count KV heads"
+      )
+    }
+    if heads > 0, kvHeads > 0, heads % kvHeads != 0 {
+      throw contradiction(
+        "attention.head_count_kv",
+        "\(kvHeads) KV heads do not divide \(heads) attention heads",
+        expected: "a divisor of head_count"
+      )
+    }
+    let attends = names.contains { $0.hasSuffix(".attn_q.weight") || $0.hasSuffix(".attn_qkv.weight") }
+    if attends, heads == 0 || (kvHeads == 0 && metadata.keys.allSatisfy { !$0.hasPrefix("\(architecture).ssm.") }) {
+      throw contradiction(
+        heads == 0 ? "attention.head_count" : "attention.head_count_kv",
+        "the file has attention tensors but \(heads == 0 ? "no attention heads" : "no KV heads") (and no ssm.* keys of a recurrent model)",
+        expected: "the head counts of its attention layers"
+      )
+    }
+    if feedForward == 0, experts == 0, names.contains(where: { $0.hasSuffix(".ffn_up.weight") }) {
+      throw contradiction(
+        "feed_forward_length",
+        "feed_forward_length is 0 but the file has MLP tensors",
+        expected: "the MLP width"
+      )
+    }
+    if expertsUsed > experts {
+      throw contradiction(
+        "expert_used_count",
+        "\(expertsUsed) experts used per token of \(experts)",
+        expected: "at most expert_count"
+      )
+    }
 
     var tensors: [TensorSpec] = []
     for tensor in header.tensors {

@@ -115,19 +115,13 @@ struct Config {
   }
 
   func int(_ key: String, family: String) throws -> Int {
-    guard let raw = json[key] else { throw missing(key, family: family) }
-    guard let value = raw.intValue, value >= 0, value <= 100_000_000 else {
-      throw InputError(
-        .malformed,
-        source: source,
-        field: key,
-        message: "'\(key)' is not a sensible size",
-        expected: "a whole number from 0 to 100000000"
-      )
-    }
-    return Int(value)
+    guard json[key] != nil else { throw missing(key, family: family) }
+    guard let value = try optionalInt(key) else { throw missing(key, family: family) }
+    return value
   }
 
+  /// An integer key: within its physical range (``FieldBounds``) when it has one,
+  /// else from 0 to 100000000.
   func optionalInt(_ key: String) throws -> Int? {
     guard let raw = json[key], raw != .null else { return nil }
     guard let value = raw.intValue, value >= 0, value <= 100_000_000 else {
@@ -136,8 +130,12 @@ struct Config {
         source: source,
         field: key,
         message: "'\(key)' is not a sensible size",
-        expected: "a whole number from 0 to 100000000"
+        expected:
+          "a whole number from \(FieldBounds.kind(ofConfigKey: key)?.range.lowerBound ?? 0) to \(FieldBounds.kind(ofConfigKey: key)?.range.upperBound ?? 100_000_000)"
       )
+    }
+    if let kind = FieldBounds.kind(ofConfigKey: key) {
+      return try FieldBounds.check(Int(value), kind, field: key, source: source)
     }
     return Int(value)
   }

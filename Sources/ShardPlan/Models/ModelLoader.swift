@@ -194,6 +194,7 @@ public struct ModelLoader: Sendable {
     guard !shards.isEmpty else { return spec }
     var entries: [SafetensorsReader.Entry] = []
     for shard in shards { entries.append(contentsOf: try SafetensorsReader.readHeader(path: shard)) }
+    try SafetensorsReader.checkHoldsWeights(entries, source: shards.count == 1 ? shards[0] : folder)
     let fromConfig = spec.weightBytes
     spec = spec.replacingTensors(with: entries, source: .safetensors(origin: nil))
     if let declaredTotal, declaredTotal != spec.weightBytes {

@@ -48,6 +48,15 @@ package enum SafetensorsReader {
     guard let object = json.objectValue else {
       throw InputError(.malformed, source: source, message: "safetensors header is not a JSON object")
     }
+    guard object.count <= maximumTensors else {
+      throw InputError(
+        .malformed,
+        source: source,
+        message: "safetensors header lists \(object.count) tensors",
+        expected: "at most \(maximumTensors) tensors in one file",
+        fix: "The header is damaged or hostile; download the file again"
+      )
+    }
     var entries: [Entry] = []
     for (name, value) in object where name != "__metadata__" {
       func bad(_ message: String, expected: String? = nil) -> InputError {
@@ -118,15 +127,46 @@ package enum SafetensorsReader {
       throw InputError(.malformed, source: path, field: "weight_map", message: "index has no weight_map")
     }
     let shards = Set(map.values.compactMap(\.stringValue)).sorted()
-    for shard in shards where shard.contains("/") || shard.hasPrefix(".") {
-      throw InputError(
-        .malformed,
-        source: path,
-        field: "weight_map",
-        message: "shard name '\(shard)' leaves the model folder",
-        expected: "plain file names such as model-00001-of-00004.safetensors"
-      )
+    for shard in shards {
+      if let problem = shardNameProblem(shard) {
+        throw InputError(
+          .malformed,
+          source: path,
+          field: "weight_map",
+          message: problem,
+          expected: "plain file names such as model-00001-of-00004.safetensors"
+        )
+      }
     }
     return (shards, json["metadata"]?["total_size"]?.intValue)
+  }
+
+  /// Refuses a checkpoint whose headers hold no weight bytes at all (only empty
+  /// tensors): it is not a model, and planning from it would print 0 B.
+  package static func checkHoldsWeights(_ entries: [Entry], source: String) throws {
+    guard entries.contains(where: { $0.bytes > 0 }) else {
+      throw InputError(
+        .malformed,
+        source: source,
+        message: "the safetensors headers list \(entries.count) tensor(s) and no weight bytes",
+        expected: "the model's weights",
+        fix: "Download the checkpoint again, or point at its config.json alone"
+      )
+    }
+  }
+
+  /// Tensors one header may list: DeepSeek-V3's whole checkpoint has about 91,000.
+  package static let maximumTensors = 262_144
+
+  /// Why an index's shard name cannot be read as a file of the model's folder (or
+  /// a path of its Hub repository), or nil: the same rule for both readers.
+  package static func shardNameProblem(_ shard: String) -> String? {
+    let unsafe = shard.unicodeScalars.contains { $0.value < 0x20 || "/\\?#%".unicodeScalars.contains($0) }
+    if shard.isEmpty || shard.hasPrefix(".") || unsafe || shard.count > 255 {
+      return
+        "shard name '\(shard.debugDescription.dropFirst().dropLast())' is not a plain file name of the model folder"
+    }
+    if !shard.hasSuffix(".safetensors") { return "shard name '\(shard)' is not a .safetensors file" }
+    return nil
   }
 }

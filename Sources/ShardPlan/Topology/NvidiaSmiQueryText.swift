@@ -14,6 +14,7 @@ enum NvidiaSmiQueryText {
     var current: GPUFacts?
     var migIndex: Int?
     var migMemory: Int64?
+    var attached: Int?
     func finishMIG() {
       if let index = migIndex, current != nil {
         current?.migInstances.append(MIGInstance(index: index, memoryBytes: migMemory))
@@ -62,6 +63,7 @@ enum NvidiaSmiQueryText {
         continue
       }
       let joined = keys.joined(separator: "/")
+      if joined == "Attached GPUs", current == nil { attached = Int(value) }
       switch joined {
       case "Product Name": current?.name = value
       case "GPU UUID": current?.uuid = value
@@ -95,6 +97,29 @@ enum NvidiaSmiQueryText {
         message: "nvidia-smi -q output without any GPU section",
         expected: "'GPU 00000000:…' sections",
         fix: "Capture `nvidia-smi -q` again on a machine with GPUs"
+      )
+    }
+    // A capture cut short: fewer GPU sections than it says are attached, or a
+    // last section without its memory.
+    if let attached, attached != gpus.count {
+      throw InputError(
+        .malformed,
+        source: source,
+        field: "Attached GPUs",
+        message:
+          "nvidia-smi -q says \(attached) GPUs are attached but has \(gpus.count) GPU section(s): the capture is cut short",
+        expected: "one GPU section per attached GPU",
+        fix: "Capture again: nvidia-smi -q > q.txt"
+      )
+    }
+    if let last = gpus.last, last.memoryTotalBytes == nil {
+      throw InputError(
+        .malformed,
+        source: source,
+        message:
+          "the last GPU section (\(last.pciBusId.map { "\($0)" } ?? "GPU \(gpus.count - 1)")) ends before its FB Memory Usage: the capture is cut short",
+        expected: "whole GPU sections",
+        fix: "Capture again: nvidia-smi -q > q.txt"
       )
     }
     return gpus

@@ -461,6 +461,7 @@ private struct BlockReader {
       fields = (queryFields ?? []).map { QueryCSV.Field(name: $0, unit: nil) }
     }
     var rows = 0
+    var seenIndices: Set<Int> = []
     while position < lines.count {
       let line = lines[position].trimmingWhitespace()
       if line.isEmpty || !line.contains(",") && fields.count > 1 { break }
@@ -478,6 +479,22 @@ private struct BlockReader {
         try QueryCSV.apply(field: field, value: value, to: &gpu, source: source, line: position + 1)
       }
       let index = gpu.index ?? rows
+      guard (0..<TopologyFile.maxGPUsPerHost).contains(index) else {
+        throw error(
+          "GPU index \(index) is outside 0 to \(TopologyFile.maxGPUsPerHost - 1)",
+          line: position,
+          expected: "nvidia-smi's GPU indices, from 0"
+        )
+      }
+      guard !seenIndices.contains(index) else {
+        throw error(
+          "GPU index \(index) appears twice",
+          line: position,
+          expected: "one row per GPU",
+          fix: "Capture once: nvidia-smi --query-gpu=… --format=csv > gpus.csv"
+        )
+      }
+      seenIndices.insert(index)
       ensureGPUs(count: index + 1)
       mergeCSVRow(gpu, at: index)
       rows += 1

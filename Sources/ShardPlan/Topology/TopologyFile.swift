@@ -33,6 +33,14 @@ package enum TopologyFile {
   ///   list (a path already resolved against the topology file's folder) into
   ///   facts; ``TopologyLoader`` passes one that knows every input kind.
   /// - Throws: ``InputError`` with the file and line of the first problem.
+  /// Size limits of one topology: every GPU pair gets a link, so the graph grows
+  /// with the square of the GPU count.
+  package static let maxHosts = 256
+  /// GPUs one host may list.
+  package static let maxGPUsPerHost = 64
+  /// GPUs of all hosts together.
+  package static let maxGPUs = 2048
+
   package static func read(
     _ text: String,
     source: String,
@@ -47,10 +55,23 @@ package enum TopologyFile {
       throw root.error("hosts", "no hosts", expected: "a list of hosts, each with gpus")
     }
     var hosts: [HostInput] = []
+    var gpus = 0
     for entry in hostEntries {
       try entry.checkKeys(hostKeys)
-      let repeatCount = try entry.int("count", range: 1...4096) ?? 1
+      let repeatCount = try entry.int("count", range: 1...maxHosts) ?? 1
+      guard hosts.count + repeatCount <= maxHosts else {
+        throw entry.error("count", "more than \(maxHosts) hosts", expected: "at most \(maxHosts) hosts in one topology")
+      }
       let template = try readHost(entry, sharedNetwork: sharedNetwork, captureReader: captureReader)
+      gpus += template.facts.gpus.count * repeatCount
+      guard gpus <= maxGPUs else {
+        throw entry.error(
+          "gpus",
+          "more than \(maxGPUs) GPUs in all",
+          expected: "at most \(maxGPUs) GPUs in one topology (\(maxHosts) hosts, \(maxGPUsPerHost) per host)",
+          fix: "Plan a part of the cluster: the layouts shardplan writes span at most a few nodes"
+        )
+      }
       let baseName = try entry.string("name") ?? "host"
       for copy in 0..<repeatCount {
         var host = template
@@ -81,7 +102,16 @@ package enum TopologyFile {
     facts.ramBytes = try entry.bytes("ram")
     let numaCount = try entry.int("numaNodes", range: 1...64) ?? 1
     facts.numaNodes = (0..<numaCount).map { NUMANode(index: $0) }
-    for gpuEntry in try entry.mappings("gpus", context: "a GPU entry") {
+    let gpuEntries = try entry.mappings("gpus", context: "a GPU entry")
+    guard gpuEntries.count <= TopologyFile.maxGPUsPerHost else {
+      throw entry.error(
+        "gpus",
+        "\(gpuEntries.count) GPU entries on one host",
+        expected: "at most \(TopologyFile.maxGPUsPerHost) GPUs per host",
+        fix: "List each host's own GPUs; use more hosts (with count:) for a cluster"
+      )
+    }
+    for gpuEntry in gpuEntries {
       try gpuEntry.checkKeys(gpuKeys)
       let model = try gpuEntry.string("model")
       var spec: GPUSpec?
@@ -119,6 +149,13 @@ package enum TopologyFile {
       gpu.pcieWidth = try gpuEntry.int("pcieLanes", range: 1...32)
       if let memory = gpu.memoryTotalBytes ?? spec?.memoryBytes, let used = gpu.memoryUsedBytes, used > memory {
         throw gpuEntry.error("memoryUsed", "memoryUsed is larger than the card's memory")
+      }
+      guard facts.gpus.count + count <= TopologyFile.maxGPUsPerHost else {
+        throw gpuEntry.error(
+          "count",
+          "the host would have \(facts.gpus.count + count) GPUs",
+          expected: "at most \(TopologyFile.maxGPUsPerHost) GPUs per host"
+        )
       }
       for _ in 0..<count {
         gpu.index = facts.gpus.count

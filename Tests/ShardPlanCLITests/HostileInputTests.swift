@@ -1,0 +1,283 @@
+import Foundation
+import Testing
+import _ShardPlanTestSupport
+
+/// Hostile and malformed inputs, each run through the built binary: exit status 2,
+/// a message naming the file, no trap, no hang (issue 13). The cases are generated
+/// here (the large ones would not belong in the repository): every numeric GGUF
+/// field the reader uses at 0, −1, 2^62 and Int64.max, contradicting config.json
+/// fields, layouts and topologies with absurd numbers, unsafe role names.
+@Suite("Hostile input")
+struct HostileInputTests {
+  struct Case: CustomStringConvertible {
+    var name: String
+    var arguments: [String]
+    var description: String { name }
+  }
+
+  static let folder: URL = {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("shardplan-hostile-\(getpid())")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }()
+
+  static func file(_ name: String, _ text: String) -> String {
+    let url = folder.appendingPathComponent(name)
+    try? text.write(to: url, atomically: true, encoding: .utf8)
+    return url.path
+  }
+
+  /// GGUF cases: each numeric field the reader turns into sizes, at values no
+  /// model has.
+  static func ggufCases() -> [Case] {
+    let fields = [
+      "llama.block_count", "llama.embedding_length", "llama.feed_forward_length", "llama.attention.head_count",
+      "llama.attention.head_count_kv", "llama.attention.key_length", "llama.attention.value_length",
+      "llama.context_length", "llama.expert_count", "llama.expert_used_count",
+    ]
+    let values: [(String, SyntheticFiles.Meta)] = [
+      ("zero", .u32(0)), ("minus1", .i32(-1)), ("minus1-int8", .i8(-1)), ("2e62", .u64(1 << 62)),
+      ("int64max", .i64(.max)), ("uint64max", .u64(.max)),
+    ]
+    var cases: [Case] = []
+    for field in fields {
+      for (label, value) in values {
+        // A zero expert count is a dense model, and zero experts used with none
+        // is too: those are valid files.
+        if field.hasSuffix("expert_count") || field.hasSuffix("expert_used_count"), label == "zero" { continue }
+        let url = folder.appendingPathComponent("\(field)-\(label).gguf")
+        _ = try? SyntheticFiles.tinyLlamaGGUF(url, overrides: [(field, value)])
+        cases.append(Case(name: "gguf \(field) = \(label)", arguments: ["estimate", url.path]))
+      }
+    }
+    return cases
+  }
+
+  /// A valid small Llama config; each case replaces some of its fields.
+  nonisolated(unsafe) static let config: [String: Any] = [
+    "model_type": "llama", "architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2, "hidden_size": 256,
+    "num_attention_heads": 4, "num_key_value_heads": 4, "intermediate_size": 512, "vocab_size": 512,
+    "max_position_embeddings": 4096, "torch_dtype": "bfloat16",
+  ]
+
+  static func configCases() -> [Case] {
+    let huge = 1 << 62
+    let bad: [(String, [String: Any])] = [
+      ("kv-not-dividing", ["num_key_value_heads": 3]),
+      ("kv-above-heads", ["num_key_value_heads": 8]),
+      ("kv-zero", ["num_key_value_heads": 0]),
+      ("hidden-not-divisible", ["hidden_size": 250]),
+      ("head-dim-zero", ["head_dim": 0]),
+      ("heads-huge", ["num_attention_heads": huge]),
+      ("heads-zero", ["num_attention_heads": 0]),
+      ("hidden-huge", ["hidden_size": huge]),
+      ("hidden-zero", ["hidden_size": 0]),
+      ("heads-negative", ["num_attention_heads": -4]),
+      ("layers-huge", ["num_hidden_layers": 100_000_000]),
+      ("layers-zero", ["num_hidden_layers": 0]),
+      ("vocab-zero", ["vocab_size": 0]),
+      ("vocab-huge", ["vocab_size": huge]),
+      ("context-negative", ["max_position_embeddings": -1]),
+      ("context-zero", ["max_position_embeddings": 0]),
+      ("context-huge", ["max_position_embeddings": huge]),
+      ("experts-huge", ["num_local_experts": huge, "num_experts_per_tok": 2]),
+      ("experts-used-above", ["num_local_experts": 8, "num_experts_per_tok": 9]),
+      ("intermediate-huge", ["intermediate_size": huge]),
+      ("float-layers", ["num_hidden_layers": 2.5]),
+      ("string-heads", ["num_attention_heads": "four"]),
+    ]
+    return bad.map { label, fields in
+      let merged = config.merging(fields) { $1 }
+      let data = (try? JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys])) ?? Data()
+      let path = file("\(label).config.json", String(decoding: data, as: UTF8.self))
+      return Case(name: "config.json \(label)", arguments: ["estimate", path])
+    }
+  }
+
+  static func layoutCases() -> [Case] {
+    let base = { (layers: String) in
+      """
+      topology: 2x-rtx-3090-nvlink
+      workloads:
+        - role: chat
+          model: meta-llama/Llama-3.2-1B
+          engine: vllm
+          context: 4096
+          stages:
+            - devices: [0]
+              layers: \(layers)
+      """
+    }
+    var cases = [
+      Case(
+        name: "layout layer Int.max",
+        arguments: ["validate", file("intmax.layout.yaml", base("0-9223372036854775807"))]
+      ),
+      Case(
+        name: "layout first layer huge",
+        arguments: ["validate", file("first.layout.yaml", base("9223372036854775806-9223372036854775807"))]
+      ),
+      Case(
+        name: "layout layer beyond Int",
+        arguments: ["validate", file("beyond.layout.yaml", base("0-99999999999999999999"))]
+      ),
+      Case(name: "layout negative layer", arguments: ["validate", file("negative.layout.yaml", base("-5-15"))]),
+    ]
+    for role in ["../escape", "a/b", "x\u{0}y", ""] {
+      let text = """
+        topology: 2x-rtx-3090-nvlink
+        workloads:
+          - role: "\(role.replacingOccurrences(of: "\u{0}", with: "\\0"))"
+            model: meta-llama/Llama-3.2-1B
+            engine: vllm
+            context: 4096
+            stages:
+              - devices: [0]
+                layers: 0-15
+        """
+      let path = file("role-\(cases.count).layout.yaml", text)
+      cases.append(
+        Case(
+          name: "layout role \(role.debugDescription)",
+          arguments: [
+            "emit", path, "--emit", "vllm", "--output", folder.appendingPathComponent("out-\(cases.count)").path,
+          ]
+        )
+      )
+    }
+    return cases
+  }
+
+  static func topologyCases() -> [Case] {
+    var many = "name: many\nhosts:\n  - name: box\n    gpus:\n"
+    for _ in 0..<16384 { many += "      - model: h100-sxm\n" }
+    var hosts = "name: hosts\nhosts:\n"
+    for index in 0..<5000 { hosts += "  - name: h\(index)\n    gpus:\n      - model: h100-sxm\n" }
+    let csv =
+      "index, name, memory.total [MiB]\n0, NVIDIA H100 80GB HBM3, 81559 MiB\n0, NVIDIA H100 80GB HBM3, 81559 MiB\n"
+    return [
+      Case(name: "topology 16384 GPUs on one host", arguments: ["topology", file("many.yaml", many)]),
+      Case(name: "topology 5000 hosts", arguments: ["topology", file("hosts.yaml", hosts)]),
+      Case(name: "nvidia-smi CSV duplicate index", arguments: ["topology", file("dup.csv", csv)]),
+    ]
+  }
+
+  /// A model folder: a valid config.json and one safetensors file whose header is
+  /// `header` (its 8-byte length first, then `extra` bytes of data).
+  static func safetensorsFolder(_ label: String, header: String, length: UInt64? = nil, extra: Int = 0) -> String {
+    let folder = Self.folder.appendingPathComponent("st-\(label)")
+    try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let data = (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])) ?? Data()
+    try? data.write(to: folder.appendingPathComponent("config.json"))
+    var bytes = Data()
+    var size = (length ?? UInt64(header.utf8.count)).littleEndian
+    withUnsafeBytes(of: &size) { bytes.append(contentsOf: $0) }
+    bytes.append(contentsOf: Array(header.utf8))
+    bytes.append(Data(count: extra))
+    try? bytes.write(to: folder.appendingPathComponent("model.safetensors"))
+    return folder.path
+  }
+
+  static func safetensorsCases() -> [Case] {
+    let entry = { (shape: String, offsets: String) in
+      "{\"model.embed_tokens.weight\":{\"dtype\":\"BF16\",\"shape\":\(shape),\"data_offsets\":\(offsets)}}"
+    }
+    var zeroSize = "{"
+    for index in 0..<200_000 {
+      zeroSize += "\"t\(index)\":{\"dtype\":\"BF16\",\"shape\":[0],\"data_offsets\":[0,0]},"
+    }
+    zeroSize += "\"__metadata__\":{}}"
+    let cases: [(String, String, UInt64?, Int)] = [
+      ("length-huge", "{}", UInt64(1) << 63, 0),
+      ("length-beyond-file", "{}", 1 << 20, 0),
+      ("not-json", "this is not json", nil, 0),
+      ("offsets-reversed", entry("[4,4]", "[32,0]"), nil, 32),
+      ("offsets-beyond-data", entry("[4,4]", "[0,1048576]"), nil, 32),
+      ("shape-negative", entry("[-4,4]", "[0,32]"), nil, 32),
+      ("shape-overflow", entry("[4611686018427387904,4611686018427387904]", "[0,32]"), nil, 32),
+      ("shape-mismatch", entry("[4,8]", "[0,32]"), nil, 32),
+      ("dtype-unknown", entry("[4,4]", "[0,32]").replacingOccurrences(of: "BF16", with: "Q17"), nil, 32),
+      ("deep-nesting", String(repeating: "[", count: 100_000), nil, 0),
+      ("zero-size-entries", zeroSize, nil, 0),
+    ]
+    return cases.map { label, header, length, extra in
+      Case(
+        name: "safetensors \(label)",
+        arguments: ["estimate", safetensorsFolder(label, header: header, length: length, extra: extra)]
+      )
+    }
+  }
+
+  /// A sharded checkpoint whose index names a shard outside its folder.
+  static func indexCases() -> [Case] {
+    ["/etc/passwd", "../outside.safetensors", "a?b#c.safetensors", ""].enumerated().map { offset, shard in
+      let folder = Self.folder.appendingPathComponent("index-\(offset)")
+      try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+      let data = (try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])) ?? Data()
+      try? data.write(to: folder.appendingPathComponent("config.json"))
+      let index = "{\"metadata\":{\"total_size\":32},\"weight_map\":{\"model.embed_tokens.weight\":\"\(shard)\"}}"
+      try? index.write(
+        to: folder.appendingPathComponent("model.safetensors.index.json"),
+        atomically: true,
+        encoding: .utf8
+      )
+      return Case(name: "index shard \(shard.debugDescription)", arguments: ["estimate", folder.path])
+    }
+  }
+
+  static func moreTextCases() -> [Case] {
+    var laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in 1...9 {
+      let previous = level == 1 ? "a" : "l\(level - 1)"
+      laughs +=
+        "l\(level): &l\(level) [*\(previous), *\(previous), *\(previous), *\(previous), *\(previous), *\(previous), *\(previous), *\(previous), *\(previous), *\(previous)]\n"
+    }
+    laughs += "name: bomb\nhosts:\n  - name: box\n    gpus:\n      - model: h100-sxm\n"
+    let truncatedQ =
+      "==============NVSMI LOG==============\n\nTimestamp : Thu Dec  3 10:00:00 2026\nDriver Version : 570.86\nAttached GPUs : 8\nGPU 00000000:18:00.0\n    Product Name : NVIDIA H100"
+    return [
+      Case(name: "topology alias bomb", arguments: ["topology", file("laughs.yaml", laughs)]),
+      Case(name: "nvidia-smi -q truncated", arguments: ["topology", file("truncated-q.txt", truncatedQ)]),
+      Case(
+        name: "config.json deep nesting",
+        arguments: ["estimate", file("deep.config.json", String(repeating: "[", count: 200_000))]
+      ),
+      Case(name: "config.json not an object", arguments: ["estimate", file("array.config.json", "[1, 2, 3]")]),
+      Case(name: "config.json empty", arguments: ["estimate", file("empty.config.json", "")]),
+      Case(name: "layout not YAML", arguments: ["validate", file("binary.layout.yaml", "\u{1}\u{2}: [: ]]")]),
+      Case(name: "topology not YAML", arguments: ["topology", file("broken.yaml", "name: [unclosed\nhosts: {")]),
+    ]
+  }
+
+  static let cases: [Case] =
+    ggufCases() + configCases() + layoutCases() + topologyCases() + safetensorsCases() + indexCases() + moreTextCases()
+
+  @Test func theCorpusCoversEveryFormat() {
+    #expect(Self.cases.count >= 100, "\(Self.cases.count) cases")
+    for prefix in ["gguf", "config.json", "layout", "topology", "nvidia-smi", "safetensors", "index"] {
+      #expect(Self.cases.contains { $0.name.hasPrefix(prefix) }, "no \(prefix) case")
+    }
+  }
+
+  @Test(arguments: cases)
+  func refusedCleanly(_ hostile: Case) throws {
+    let start = Date()
+    let result = try CLITests.run(hostile.arguments)
+    let seconds = Date().timeIntervalSince(start)
+    // validate and emit list a layout's problems with exit 1; everything else refuses with 2.
+    let allowed: Set<Int32> = ["validate", "emit"].contains(hostile.arguments.first ?? "") ? [1, 2] : [2]
+    #expect(
+      allowed.contains(result.status),
+      "\(hostile): exit \(result.status)\n\(result.stderr.prefix(400))\(result.stdout.prefix(200))"
+    )
+    // The message names the file (or the flag) it is about.
+    let file = hostile.arguments.dropFirst().first.map { URL(fileURLWithPath: $0).lastPathComponent } ?? ""
+    #expect((result.stderr + result.stdout).contains(file), "\(hostile): the message does not name \(file)")
+    // Nothing half-written: an output folder given stays empty or absent.
+    if let out = hostile.arguments.firstIndex(of: "--output").map({ hostile.arguments[$0 + 1] }) {
+      let written = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+      #expect(written.isEmpty, "\(hostile): wrote \(written)")
+    }
+    #expect(seconds < 10, "\(hostile): \(seconds) s")
+  }
+}
