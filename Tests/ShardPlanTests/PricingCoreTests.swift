@@ -453,11 +453,13 @@ struct MoEDecodeTests {
     let bytes = Double(rest) + Double(experts) * 8 / 128 + Double(kv)
     let bandwidth = Double(try #require(graph.gpus[0].memoryBandwidthBytesPerSecond)) * 0.8
     let seconds = bytes / bandwidth + 48 * 3e-6
+    // llama.cpp's MoE kernels at their measured share of that (llama.cpp issue 13652).
+    let moe = CostModel.llamaCppMoE.decode
     let rate = one.workload.prediction.decodeTokensPerSecond
-    #expect(abs(rate - 1 / seconds) * seconds < 1e-3, "\(rate) vs \(1 / seconds)")
-    // Not the dense reading of every expert: several times faster than that.
+    #expect(abs(rate - moe / seconds) * seconds < 1e-3, "\(rate) vs \(moe / seconds)")
+    // Not the dense reading of every expert: faster than that even at the kernels' share.
     let dense = Double(model.weightBytes + kv) / bandwidth + 48 * 3e-6
-    #expect(rate > 3 / dense)
+    #expect(rate > 2 / dense)
     // Sixteen sequences visit more experts per step: 1 − (1 − 8/128)^16 of them.
     var sixteen = request
     sixteen.concurrency = 16
@@ -467,6 +469,42 @@ struct MoEDecodeTests {
     let touched: Double = 1 - pow(1 - 8.0 / 128, 16.0)
     let bytes16 = Double(rest) + Double(experts) * touched + 16 * Double(kv)
     let seconds16 = bytes16 / bandwidth + 48 * 3e-6
-    #expect(abs(many.workload.prediction.decodeTokensPerSecond - 1 / seconds16) * seconds16 < 1e-3)
+    #expect(abs(many.workload.prediction.decodeTokensPerSecond - moe / seconds16) * seconds16 < 1e-3)
+  }
+
+  /// llama.cpp issue 13652's A10 (24 GB, 600 GB/s): the dense control Qwen3-32B Q4_0
+  /// measured 23.2 tokens/s and the bytes model alone gives it within 10%; the MoE
+  /// Qwen3-30B-A3B Q4_0 measured 103.5 and 1328 (pp512), which its kernel factor is
+  /// taken from, so it lands on them.
+  @Test func theA10MeasurementsOfLlamaCppIssue13652() throws {
+    let graph = try TopologyLoader().graph(
+      fromTopologyFile: """
+        name: a10
+        hosts:
+          - name: box
+            ram: 128 GiB
+            gpus:
+              - {name: A10, memory: 24 GiB, memoryBandwidth: 600 GB/s, bf16TFLOPS: 125, pcieGeneration: 4}
+        """,
+      source: "a10.yaml"
+    )
+    func predicted(_ id: String) throws -> Prediction {
+      let model = try PricingCoreTests.loader.load(id).converted(to: .gguf(.q4_0))
+      let plan = try Planner(graph: graph).plan(
+        InferenceRequest(
+          model: model,
+          weights: .converted(.gguf(.q4_0)),
+          context: 4096,
+          kvCache: .f16,
+          engine: .llamaCpp
+        )
+      )
+      return try #require(plan.workloads.first).prediction
+    }
+    let dense = try predicted("Qwen/Qwen3-32B")
+    #expect(abs(dense.decodeTokensPerSecond - 23.2) / 23.2 < 0.1, "dense \(dense.decodeTokensPerSecond)")
+    let moe = try predicted("Qwen/Qwen3-30B-A3B")
+    #expect(abs(moe.decodeTokensPerSecond - 103.5) / 103.5 < 0.02, "MoE decode \(moe.decodeTokensPerSecond)")
+    #expect(abs(moe.prefillTokensPerSecond - 1328) / 1328 < 0.02, "MoE prefill \(moe.prefillTokensPerSecond)")
   }
 }

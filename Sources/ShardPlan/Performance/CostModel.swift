@@ -150,6 +150,15 @@ public enum CostModel {
     }
   }
 
+  /// What llama.cpp's MoE kernels (`mul_mat_id`: each token's experts gathered
+  /// and multiplied apart) reach against the bytes and FLOPs model, measured:
+  /// Qwen3-30B-A3B Q4_0 on an A10 decodes 103.5 tokens/s and prefills 1328 (pp512)
+  /// in llama.cpp issue 13652, where the model gives 193.4 and 9747; the dense
+  /// control, Qwen3-32B Q4_0, decodes 23.2 against 24.2, so the shortfall is the
+  /// MoE path's. One measurement: the engine-log loop (`reconcile`) is the way to
+  /// refine it.
+  static let llamaCppMoE = (decode: 103.5 / 193.4, prefill: 1328.0 / 9747.0)
+
   static func prediction(
     decodeSeconds: Double,
     prefillSeconds: Double,

@@ -91,6 +91,14 @@ extension Planner {
   /// taken as the bytes model's rate scaled by the weight bytes (KV reads and
   /// latencies alike in both), an approximation the plan's note states.
   func withKernelSpeed(_ layout: PricedLayout, _ serving: Serving) -> PricedLayout {
+    var layout = layout
+    if serving.request.engine == .llamaCpp, serving.model.moe != nil {
+      let factor = CostModel.llamaCppMoE
+      layout.workload.prediction.decodeTokensPerSecond *= factor.decode
+      layout.workload.prediction.aggregateDecodeTokensPerSecond *= factor.decode
+      layout.workload.prediction.prefillTokensPerSecond *= factor.prefill
+      layout.workload.prediction.timeToFirstTokenSeconds /= factor.prefill
+    }
     guard let kernel = CostModel.kernelSpeed(engine: serving.request.engine, weights: serving.request.weights) else {
       return layout
     }
