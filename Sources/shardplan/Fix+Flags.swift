@@ -11,7 +11,7 @@ extension Fix {
     case .context(let tokens): "--context \(tokens)"
     case .concurrency(let sequences): "--concurrency \(sequences)"
     case .memoryFraction(let fraction): "--memory-fraction \(Units.formatDecimal(fraction, places: 2))"
-    case .offloadLayers(let engine, _): "--engine \(engine.rawValue)"
+    case .offloadLayers(let engine, _), .offloadExperts(let engine, _): "--engine \(engine.rawValue)"
     case .searchTrainingSetup: "leave out --zero, --offload and --gradient-checkpointing"
     case .trainingMethod(let method): "--train \(method.rawValue)"
     case .gpus, .addGPUs: nil

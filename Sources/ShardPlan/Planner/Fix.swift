@@ -19,6 +19,9 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
     case memoryFraction(Double)
     /// Serve with this engine, which keeps `cpuLayers` decoder layers in CPU RAM.
     case offloadLayers(engine: Engine, cpuLayers: Int)
+    /// Serve with this engine, which keeps the routed experts of the first
+    /// `cpuExpertLayers` layers in CPU RAM (llama.cpp `--n-cpu-moe`).
+    case offloadExperts(engine: Engine, cpuExpertLayers: Int)
     /// Use at least this many GPUs like GPU `like`.
     case gpus(count: Int, like: Int)
     /// Training: let the planner choose the ZeRO stage, offload and checkpointing.
@@ -37,6 +40,7 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
       case .concurrency: "concurrency"
       case .memoryFraction: "memory-fraction"
       case .offloadLayers: "offload-layers"
+      case .offloadExperts: "offload-experts"
       case .gpus: "gpus"
       case .searchTrainingSetup: "search-training-setup"
       case .trainingMethod: "training-method"
@@ -76,7 +80,7 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
     case .memoryFraction(let fraction):
       guard changed.profile.memoryFraction != nil else { return nil }
       changed.profile.memoryFraction = fraction
-    case .offloadLayers(let engine, _):
+    case .offloadLayers(let engine, _), .offloadExperts(let engine, _):
       // The old engine's default KV cache becomes the new one's, as does a type the new one lacks.
       let profile = EngineProfile.profile(engine)
       if request.kvCache == EngineProfile.profile(request.engine).defaultKVCache
@@ -115,6 +119,12 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
     var cpuLayers: Int
   }
 
+  /// The value of an `offload-experts` fix.
+  private struct ExpertOffloadValue: Codable {
+    var engine: String
+    var cpuExpertLayers: Int
+  }
+
   /// Encodes the value in its JSON form.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
@@ -128,6 +138,8 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
     case .memoryFraction(let value): try container.encode(value, forKey: .value)
     case .offloadLayers(let engine, let layers):
       try container.encode(OffloadValue(engine: engine.rawValue, cpuLayers: layers), forKey: .value)
+    case .offloadExperts(let engine, let layers):
+      try container.encode(ExpertOffloadValue(engine: engine.rawValue, cpuExpertLayers: layers), forKey: .value)
     case .gpus(let count, let like): try container.encode(["count": count, "like": like], forKey: .value)
     case .trainingMethod(let method): try container.encode(method.rawValue, forKey: .value)
     case .searchTrainingSetup, .addGPUs: break
@@ -162,6 +174,10 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
       let value = try container.decode(OffloadValue.self, forKey: .value)
       guard let engine = Engine(rawValue: value.engine) else { throw fail() }
       change = .offloadLayers(engine: engine, cpuLayers: value.cpuLayers)
+    case "offload-experts":
+      let value = try container.decode(ExpertOffloadValue.self, forKey: .value)
+      guard let engine = Engine(rawValue: value.engine) else { throw fail() }
+      change = .offloadExperts(engine: engine, cpuExpertLayers: value.cpuExpertLayers)
     case "gpus":
       let value = try container.decode([String: Int].self, forKey: .value)
       guard let count = value["count"], let like = value["like"] else { throw fail() }

@@ -110,6 +110,21 @@ extension Planner {
         )
       )
     }
+    // Routed experts in CPU RAM, the rest on the GPUs (llama.cpp --n-cpu-moe): for
+    // an MoE model usually faster than whole layers in RAM.
+    if let engine = Engine.allCases.first(where: { EngineProfile.profile($0).offloadsExperts }),
+      let changed = Fix(.offloadExperts(engine: engine, cpuExpertLayers: 0), summary: "").apply(to: request),
+      let offload = bestExpertOffload(Serving(changed), occupied: occupied),
+      let experts = offload.workload.cpuExpertLayers
+    {
+      found.append(
+        Fix(
+          .offloadExperts(engine: engine, cpuExpertLayers: experts),
+          summary:
+            "keep the routed experts of \(experts) of \(request.model.layers) layers in CPU RAM with \(engine.rawValue) (--n-cpu-moe \(experts)), at about \(format(offload.workload.prediction.decodeTokensPerSecond)) tokens/s"
+        )
+      )
+    }
     if found.isEmpty { found.append(Fix(.addGPUs, summary: "add GPUs: no single change above makes it fit")) }
     return ranked(
       found,
@@ -120,6 +135,10 @@ extension Planner {
             .workload.prediction.throughput
         }
         if case .offloadLayers = fix.change { return bestFit(fix, strategy: .pipeline)?.workload.prediction.throughput }
+        if case .offloadExperts = fix.change {
+          return self.bestExpertOffload(Serving(fix.apply(to: request) ?? request), occupied: occupied)?
+            .workload.prediction.throughput
+        }
         return bestFit(fix)?.workload.prediction.throughput
       }
     )
@@ -129,6 +148,12 @@ extension Planner {
   /// the host's GPUs), as the planner would rank them.
   func bestOffload(_ serving: Serving, occupied: Occupancy) -> PricedLayout? {
     offloadCandidates(serving, occupied: occupied).filter { $0.verdict != .doesNotFit }.sorted { better($0, $1) }.first
+  }
+
+  /// The best expert-offload layout that fits (llama.cpp `--n-cpu-moe`), or nil.
+  func bestExpertOffload(_ serving: Serving, occupied: Occupancy) -> PricedLayout? {
+    expertOffloadCandidates(serving, occupied: occupied).filter { $0.verdict != .doesNotFit }
+      .sorted { better($0, $1) }.first
   }
 
   /// Fixes in the order a user wants them: by the speed each gives, the user's own
@@ -142,7 +167,10 @@ extension Planner {
       func key(_ i: Int) -> (Int, Double) {
         guard let s = speeds[i] else { return (2, 0) }
         let own: Bool
-        if case .offloadLayers(let engine, _) = fixes[i].change { own = engine == request.engine } else { own = true }
+        switch fixes[i].change {
+        case .offloadLayers(let engine, _), .offloadExperts(let engine, _): own = engine == request.engine
+        default: own = true
+        }
         return (own && s * 5 >= fastest ? 0 : 1, -s)
       }
       let (ka, kb) = (key(a), key(b))
