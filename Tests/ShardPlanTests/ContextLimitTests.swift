@@ -97,6 +97,27 @@ struct ContextLimitTests {
     let report = LayoutValidator(models: Self.loader, topologies: TopologyLoader()).validate(yaml, source: "l.yaml")
     #expect(report.findings.contains { $0.code == .model && $0.message.contains("beyond") })
   }
+
+  /// validate refuses what the engine refuses: tensor parallelism under llama.cpp,
+  /// which splits whole layers (issue 12, item 9).
+  @Test func validateRefusesTensorParallelLlamaCpp() throws {
+    let yaml = """
+      topology: 2x-rtx-3090-nvlink
+      workloads:
+        - role: chat
+          model: meta-llama/Llama-3.1-8B
+          engine: llama.cpp
+          weights: q4_k_m
+          kvCache: f16
+          context: 4096
+          tensorParallel: 2
+          stages:
+            - devices: [0, 1]
+              layers: 0-31
+      """
+    let report = LayoutValidator(models: Self.loader, topologies: TopologyLoader()).validate(yaml, source: "l.yaml")
+    #expect(report.findings.contains { $0.message.contains("tensorParallel must be 1") })
+  }
 }
 
 /// Encoders (BERT-style embedding and reranking models): no KV cache, no decode;

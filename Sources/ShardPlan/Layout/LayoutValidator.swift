@@ -237,6 +237,12 @@ public struct LayoutValidator: Sendable {
           "GPU \(old.index) (\(old.name), compute capability \(old.computeCapability ?? "?")) has no bf16: use weights fp16 and kvCache f16"
         )
       }
+      // llama.cpp splits whole layers (its emitter refuses tensor groups too).
+      if workload.engine == .llamaCpp, workload.tensorParallel > 1 {
+        problem(
+          "llama.cpp splits whole layers over GPUs (--tensor-split), not tensors: tensorParallel must be 1; list one GPU per stage"
+        )
+      }
       // fp8 weights where the engine cannot run them as written.
       if workload.training == nil, Planner.hasFP8Weights(request),
         let old = devicesUsed.map({ graph.gpus[$0] }).first(where: { !$0.hasFP8 })
