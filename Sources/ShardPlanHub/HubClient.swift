@@ -160,6 +160,17 @@ public struct HubClient: HubFetching {
         message: "server sent \(header.count) header bytes of \(length)"
       )
     }
+    // A size the server states is untrusted: it must hold the header it precedes.
+    if let fileSize, fileSize < 8 + Int64(length) {
+      throw InputError(
+        .malformed,
+        source: url.absoluteString,
+        field: "Content-Range",
+        message: "the server gives the file as \(fileSize) bytes, less than its own \(8 + Int64(length))-byte header",
+        expected: "Content-Range: bytes 0-7/SIZE with SIZE at least the header's end",
+        fix: "Try again later; the endpoint (HF_ENDPOINT) may not be a Hub"
+      )
+    }
     let dataBytes = fileSize.map { $0 - 8 - Int64(length) } ?? Int64.max
     return try SafetensorsReader.parseHeader(Data(header), dataBytes: dataBytes, source: url.absoluteString)
   }
@@ -239,9 +250,9 @@ public struct HubClient: HubFetching {
     if let contentRange = response.value(forHTTPHeaderField: "Content-Range"),
       let slash = contentRange.lastIndex(of: "/")
     {
-      total = Int64(contentRange[contentRange.index(after: slash)...])
+      total = Int64(contentRange[contentRange.index(after: slash)...]).flatMap { $0 >= 0 ? $0 : nil }
     } else if response.statusCode == 200, let length = response.value(forHTTPHeaderField: "Content-Length") {
-      total = Int64(length)
+      total = Int64(length).flatMap { $0 >= 0 ? $0 : nil }
     }
     if response.statusCode == 200, let range {
       // Whole file sent: cut out the range asked for.

@@ -22,6 +22,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
   public var requiredToken: String?
   /// Answers range requests with the whole body, as some servers do.
   public var ignoreRange = false
+  /// Replaces the total in every `Content-Range` answer (a hostile server's lie).
+  public var contentRangeTotal: String?
 
   /// Starts serving `files` (path → bytes).
   public init(files: [String: Data]) throws {
@@ -108,6 +110,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     let file = files[path]
     let token = requiredToken
     let ignore = ignoreRange
+    let total = contentRangeTotal
     lock.unlock()
     if shouldFail { return respond(client, status: 503, headers: [:], body: Data("busy".utf8)) }
     if let token, headers["authorization"] != "Bearer \(token)" {
@@ -124,7 +127,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
       return respond(
         client,
         status: 206,
-        headers: ["Content-Range": "bytes \(start)-\(end)/\(file.count)"],
+        headers: ["Content-Range": "bytes \(start)-\(end)/\(total ?? String(file.count))"],
         body: file[start...end]
       )
     }

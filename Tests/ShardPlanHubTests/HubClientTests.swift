@@ -131,6 +131,38 @@ struct HubClientTests {
     #expect(spec.weightBytes == Int64(total))
   }
 
+  /// A hostile server: a Content-Range total of Int64.min (it trapped in the
+  /// size arithmetic), or smaller than the header, and an index naming a shard
+  /// outside the repository; each is an InputError naming the source.
+  @Test func hostileServersAreRefused() throws {
+    let (files, _) = try Self.repository()
+    for total in ["-9223372036854775808", "9", "abc"] {
+      let server = try LoopbackHTTPServer(files: files)
+      defer { server.stop() }
+      server.contentRangeTotal = total
+      do {
+        let spec = try HubClient(endpoint: server.baseURL).fetchModel("org/tiny")
+        // An unreadable total is ignored (the data size is then unchecked).
+        #expect(total == "abc" || total == "-9223372036854775808", "total \(total) accepted: \(spec.weightBytes)")
+      } catch let error as InputError {
+        #expect(total == "9" && error.description.contains("less than its own"), "\(total): \(error)")
+      }
+    }
+    var hostile = files
+    let base = "/org/tiny/resolve/main/"
+    for shard in ["/etc/passwd", "a?b#c.safetensors", "../x.safetensors"] {
+      hostile[base + "model.safetensors.index.json"] = try JSONSerialization.data(withJSONObject: [
+        "metadata": ["total_size": 1], "weight_map": ["model.embed_tokens.weight": shard],
+      ])
+      let server = try LoopbackHTTPServer(files: hostile)
+      defer { server.stop() }
+      #expect(throws: InputError.self, "\(shard)") {
+        _ = try HubClient(endpoint: server.baseURL).fetchModel("org/tiny")
+      }
+      #expect(!server.seen.contains { $0.path.contains("passwd") || $0.path.contains("?") }, "\(shard) requested")
+    }
+  }
+
   @Test func missingModelIsA404WithAFix() throws {
     let server = try LoopbackHTTPServer(files: [:])
     defer { server.stop() }
