@@ -9,8 +9,21 @@ struct YAMLMapping {
   private let pairs: [(key: String, value: Node, line: Int)]
   private let context: String
 
+  /// Keys one mapping may hold.
+  static let maximumKeys = 4096
+  /// Bytes one YAML document may hold (a topology of 2048 GPUs is well under 1 MiB).
+  static let maximumBytes = 8 << 20
+
   /// Parses a whole document; its root must be a mapping.
   static func document(_ text: String, source: String, context: String) throws -> YAMLMapping {
+    guard text.utf8.count <= maximumBytes else {
+      throw InputError(
+        .malformed,
+        source: source,
+        message: "a YAML document of \(text.utf8.count) bytes",
+        expected: "a \(context) of at most \(maximumBytes >> 20) MiB"
+      )
+    }
     let node: Node?
     do {
       node = try Yams.compose(yaml: text)
@@ -42,7 +55,19 @@ struct YAMLMapping {
     self.source = source
     self.line = node.mark?.line ?? 1
     self.context = context
+    // No topology or layout mapping has more than a few dozen keys: a huge one is
+    // refused before its keys are compared (the duplicate check below is a set).
+    guard mapping.count <= Self.maximumKeys else {
+      throw InputError(
+        .malformed,
+        source: source,
+        line: node.mark?.line,
+        message: "\(context) has \(mapping.count) keys",
+        expected: "at most \(Self.maximumKeys) keys in one mapping"
+      )
+    }
     var pairs: [(String, Node, Int)] = []
+    var seen: Set<String> = []
     for (keyNode, value) in mapping {
       guard case .scalar(let scalar) = keyNode else {
         throw InputError(
@@ -52,7 +77,7 @@ struct YAMLMapping {
           message: "a key in \(context) is not text"
         )
       }
-      if pairs.contains(where: { $0.0 == scalar.string }) {
+      if !seen.insert(scalar.string).inserted {
         throw InputError(
           .malformed,
           source: source,
