@@ -153,11 +153,14 @@ struct HostileInputTests {
     for _ in 0..<16384 { many += "      - model: h100-sxm\n" }
     var hosts = "name: hosts\nhosts:\n"
     for index in 0..<5000 { hosts += "  - name: h\(index)\n    gpus:\n      - model: h100-sxm\n" }
+    var keys = "name: keys\nhosts:\n  - name: box\n    gpus:\n      - model: h100-sxm\n"
+    for index in 0..<200_000 { keys += "k\(index): \(index)\n" }
     let csv =
       "index, name, memory.total [MiB]\n0, NVIDIA H100 80GB HBM3, 81559 MiB\n0, NVIDIA H100 80GB HBM3, 81559 MiB\n"
     return [
       Case(name: "topology 16384 GPUs on one host", arguments: ["topology", file("many.yaml", many)]),
       Case(name: "topology 5000 hosts", arguments: ["topology", file("hosts.yaml", hosts)]),
+      Case(name: "topology 200000 keys", arguments: ["topology", file("keys.yaml", keys)]),
       Case(name: "nvidia-smi CSV duplicate index", arguments: ["topology", file("dup.csv", csv)]),
     ]
   }
