@@ -74,29 +74,55 @@ enum EmittedFiles {
         )
       }
     }
+    Self.removeStaleTemporaries(in: folder)
+    // Every target is checked before anything is written: a folder (or anything
+    // but a plain file) where a launch file goes stops the whole set.
+    for file in files {
+      let target = (folder as NSString).appendingPathComponent(file.name)
+      var info = stat()
+      if lstat(target, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+        throw InputError(
+          .unreadable,
+          source: target,
+          message: "is not a plain file, so no launch file was written",
+          fix: "Move \(Self.file(target)) away, or write to another --output folder"
+        )
+      }
+    }
     var temporary: [String] = []
-    defer { for path in temporary { try? manager.removeItem(atPath: path) } }
+    defer { for path in temporary { unlink(path) } }
     var staged: [(String, String)] = []
     for file in files {
       let target = (folder as NSString).appendingPathComponent(file.name)
       let partial = (folder as NSString).appendingPathComponent(".\(file.name).partial-\(getpid())")
       temporary.append(partial)
-      guard manager.createFile(atPath: partial, contents: Data(file.contents.utf8)) else {
+      // POSIX calls: no temporaries of Foundation's own are left by a kill.
+      unlink(partial)
+      let descriptor = open(partial, O_WRONLY | O_CREAT | O_EXCL, file.executable ? 0o755 : 0o644)
+      guard descriptor >= 0 else {
         throw InputError(
           .unreadable,
           source: target,
-          message: "cannot write the file",
+          message: "cannot write the file (\(String(cString: strerror(errno))))",
           fix: "Check that the folder is writable"
         )
       }
-      do {
-        try manager.setAttributes([.posixPermissions: file.executable ? 0o755 : 0o644], ofItemAtPath: partial)
-      } catch {
+      let bytes = Array(file.contents.utf8)
+      var written = 0
+      while written < bytes.count {
+        let count = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        guard count > 0 else { break }
+        written += count
+      }
+      let synced = fsync(descriptor) == 0
+      close(descriptor)
+      // The umask may have narrowed the mode: set it as planned.
+      guard written == bytes.count, synced, chmod(partial, file.executable ? 0o755 : 0o644) == 0 else {
         throw InputError(
           .unreadable,
           source: target,
-          message: "cannot set the file's permissions (\(error.localizedDescription))",
-          fix: "Write to a folder on a file system that keeps Unix permissions"
+          message: "cannot write the file whole (\(String(cString: strerror(errno))))",
+          fix: "Check that the folder is writable and has space"
         )
       }
       staged.append((partial, target))
@@ -112,6 +138,20 @@ enum EmittedFiles {
       }
     }
     temporary.removeAll()
+  }
+
+  /// Removes `.NAME.partial-PID` files a killed run of shardplan left in `folder`
+  /// (their process is gone); another running shardplan's are kept.
+  static func removeStaleTemporaries(in folder: String) {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+    for name in names where name.hasPrefix(".") {
+      guard let marker = name.range(of: ".partial-", options: .backwards),
+        let pid = Int32(name[marker.upperBound...]), pid > 0, pid != getpid()
+      else { continue }
+      if kill(pid, 0) != 0 && errno == ESRCH {
+        unlink((folder as NSString).appendingPathComponent(name))
+      }
+    }
   }
 }
 

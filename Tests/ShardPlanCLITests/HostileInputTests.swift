@@ -255,6 +255,30 @@ struct HostileInputTests {
   static let cases: [Case] =
     ggufCases() + configCases() + layoutCases() + topologyCases() + safetensorsCases() + indexCases() + moreTextCases()
 
+  /// Launch files are all or nothing: a folder where one of them goes stops the
+  /// whole set before any is written, older files stay as they were, and a killed
+  /// run's stale temporaries are cleaned up (issue 15, item 1).
+  @Test func emitIsAllOrNothing() throws {
+    let out = Self.folder.appendingPathComponent("all-or-nothing")
+    try? FileManager.default.removeItem(at: out)
+    try FileManager.default.createDirectory(
+      at: out.appendingPathComponent("max_memory.json"),
+      withIntermediateDirectories: true
+    )
+    try "old\n".write(to: out.appendingPathComponent("accelerate.yaml"), atomically: false, encoding: .utf8)
+    let stale = out.appendingPathComponent(".accelerate.yaml.partial-999999")
+    try "half".write(to: stale, atomically: false, encoding: .utf8)
+    let result = try CLITests.run([
+      "plan", "Qwen/Qwen2.5-7B-Instruct", "--topology", "2x-rtx-pro-6000-blackwell", "--engine", "transformers",
+      "--emit", "all", "--output", out.path,
+    ])
+    #expect(result.status == 2, "\(result.stderr)")
+    #expect(result.stderr.contains("max_memory.json"))
+    let names = Set(try FileManager.default.contentsOfDirectory(atPath: out.path))
+    #expect(names == ["max_memory.json", "accelerate.yaml"], "\(names)")
+    #expect(try String(contentsOf: out.appendingPathComponent("accelerate.yaml"), encoding: .utf8) == "old\n")
+  }
+
   @Test func theCorpusCoversEveryFormat() {
     #expect(Self.cases.count >= 100, "\(Self.cases.count) cases")
     for prefix in ["gguf", "config.json", "layout", "topology", "nvidia-smi", "safetensors", "index"] {
