@@ -84,6 +84,26 @@ struct HostileInputTests {
       ("experts-used-above", ["num_local_experts": 8, "num_experts_per_tok": 9]),
       ("intermediate-huge", ["intermediate_size": huge]),
       ("float-layers", ["num_hidden_layers": 2.5]),
+      ("gptq-bits-huge", ["quantization_config": ["quant_method": "gptq", "bits": huge, "group_size": 128]]),
+      ("gptq-bits-negative", ["quantization_config": ["quant_method": "gptq", "bits": -4, "group_size": 128]]),
+      ("gptq-group-zero", ["quantization_config": ["quant_method": "gptq", "bits": 4, "group_size": 0]]),
+      ("awq-group-negative", ["quantization_config": ["quant_method": "awq", "bits": 4, "group_size": -7]]),
+      (
+        "compressed-group-zero",
+        [
+          "quantization_config": [
+            "quant_method": "compressed-tensors",
+            "config_groups": ["g": ["weights": ["num_bits": 4, "type": "int", "group_size": 0]]],
+          ]
+        ]
+      ),
+      (
+        "scale-overflow",
+        [
+          "num_hidden_layers": 4096, "num_local_experts": 4096, "num_experts_per_tok": 8, "hidden_size": 1 << 20,
+          "num_attention_heads": 1024, "num_key_value_heads": 1024, "intermediate_size": 1 << 22,
+        ]
+      ),
       ("string-heads", ["num_attention_heads": "four"]),
     ]
     return bad.map { label, fields in
@@ -228,6 +248,18 @@ struct HostileInputTests {
     }
   }
 
+  static func expertLoadCases() -> [Case] {
+    ["[[1e308, 1, 2]]", "[[-1]]", "[[\"x\"]]", "[]"].enumerated().map { offset, text in
+      Case(
+        name: "expert load \(text)",
+        arguments: [
+          "plan", "Qwen/Qwen3-30B-A3B", "--topology", "8x-h100-sxm", "--strategy", "expert",
+          "--expert-load", file("load-\(offset).json", text),
+        ]
+      )
+    }
+  }
+
   static func moreTextCases() -> [Case] {
     var laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
     for level in 1...9 {
@@ -254,6 +286,7 @@ struct HostileInputTests {
 
   static let cases: [Case] =
     ggufCases() + configCases() + layoutCases() + topologyCases() + safetensorsCases() + indexCases() + moreTextCases()
+    + expertLoadCases()
 
   /// Launch files are all or nothing: a folder where one of them goes stops the
   /// whole set before any is written, older files stay as they were, and a killed
@@ -281,7 +314,7 @@ struct HostileInputTests {
 
   @Test func theCorpusCoversEveryFormat() {
     #expect(Self.cases.count >= 100, "\(Self.cases.count) cases")
-    for prefix in ["gguf", "config.json", "layout", "topology", "nvidia-smi", "safetensors", "index"] {
+    for prefix in ["gguf", "config.json", "layout", "topology", "nvidia-smi", "safetensors", "index", "expert load"] {
       #expect(Self.cases.contains { $0.name.hasPrefix(prefix) }, "no \(prefix) case")
     }
   }
@@ -298,7 +331,8 @@ struct HostileInputTests {
       "\(hostile): exit \(result.status)\n\(result.stderr.prefix(400))\(result.stdout.prefix(200))"
     )
     // The message names the file (or the flag) it is about.
-    let file = hostile.arguments.dropFirst().first.map { URL(fileURLWithPath: $0).lastPathComponent } ?? ""
+    let input = hostile.arguments.first { $0.hasPrefix(Self.folder.path) && !$0.contains("/out-") }
+    let file = (input ?? hostile.arguments.dropFirst().first).map { URL(fileURLWithPath: $0).lastPathComponent } ?? ""
     #expect((result.stderr + result.stdout).contains(file), "\(hostile): the message does not name \(file)")
     // Nothing half-written: an output folder given stays empty or absent.
     if let out = hostile.arguments.firstIndex(of: "--output").map({ hostile.arguments[$0 + 1] }) {

@@ -156,6 +156,7 @@ struct Config {
   /// The family's reader (``ModelFamily/reading``); an unknown family, or one read
   /// from its tensors only, as a Llama-style decoder whose experts are inferred.
   func build(name: String) throws -> ModelSpec {
+    try checkScale()
     let family = ModelFamily.named(modelType: modelType)
     switch family?.reading {
     case .custom(let read): return try read(self, name)
@@ -176,6 +177,47 @@ struct Config {
   /// The wrapper's note (a multimodal model's text part), as a list of notes.
   var wrapperNotes: [String] { wrapperNote.map { [$0] } ?? [] }
 
+  /// Refuses a config whose sizes, each within its own range, multiply to more
+  /// than any machine holds, before a tensor list is built: at most 262,144
+  /// expert blocks (layers × experts; DeepSeek-V3 has 15,616) and 2^50 parameters
+  /// (a thousand times the largest model), computed with overflow checks.
+  func checkScale() throws {
+    let layers = Int64(try optionalInt("num_hidden_layers") ?? optionalInt("n_layer") ?? 1)
+    let hidden = Int64(try optionalInt("hidden_size") ?? optionalInt("n_embd") ?? optionalInt("d_model") ?? 1)
+    let width = Int64(
+      max(
+        try optionalInt("intermediate_size") ?? 0,
+        try optionalInt("moe_intermediate_size") ?? 0,
+        try optionalInt("n_inner") ?? 0,
+        Int(hidden)
+      )
+    )
+    let experts = Int64(
+      max(
+        try optionalInt("num_local_experts") ?? 0,
+        try optionalInt("num_experts") ?? 0,
+        try optionalInt("n_routed_experts") ?? 0,
+        1
+      )
+    )
+    let blocks = layers.multipliedReportingOverflow(by: experts)
+    let perBlock = hidden.multipliedReportingOverflow(by: width)
+    let total = blocks.partialValue.multipliedReportingOverflow(by: perBlock.partialValue)
+    let exceeds =
+      blocks.overflow || perBlock.overflow || total.overflow || blocks.partialValue > 262_144
+      || total.partialValue.multipliedReportingOverflow(by: 3).overflow || total.partialValue * 3 > 1 << 50
+    guard !exceeds else {
+      throw InputError(
+        .malformed,
+        source: source,
+        message:
+          "\(layers) layers × \(experts) experts × \(hidden) × \(width) is more parameters than any model has",
+        expected: "at most 262144 layer-expert blocks and 2^50 parameters",
+        fix: "Use the model's original config.json; sizes this large are a damaged or hostile file"
+      )
+    }
+  }
+
   /// The storage of quantizable linear layers, and the module patterns left unquantized.
   func linearStorage() throws -> (LinearStorage, [String], String?) {
     let base = LinearStorage.unquantized(dtype)
@@ -184,6 +226,29 @@ struct Config {
     let skip = (quant["modules_to_not_convert"]?.arrayValue ?? quant["ignore"]?.arrayValue ?? [])
       .compactMap(\.stringValue)
     func field(_ key: String, _ defaultValue: Int64) -> Int64 { quant[key]?.intValue ?? defaultValue }
+    // Untrusted sizes of the quantization: bits 1–8 of the packed 32-bit words,
+    // groups from 1 to 2^20 values (-1: one group per row, as GPTQ writes it).
+    func checked(_ bits: Int64, _ group: Int64, _ bitsKey: String, _ groupKey: String) throws -> (Int64, Int64) {
+      guard (1...8).contains(bits) else {
+        throw InputError(
+          .malformed,
+          source: source,
+          field: "quantization_config.\(bitsKey)",
+          message: "\(bitsKey) is \(bits)",
+          expected: "1 to 8 bits per weight"
+        )
+      }
+      guard group == -1 || (1...(1 << 20)).contains(group) else {
+        throw InputError(
+          .malformed,
+          source: source,
+          field: "quantization_config.\(groupKey)",
+          message: "\(groupKey) is \(group)",
+          expected: "-1 (one group per row) or 1 to 1048576 values per group"
+        )
+      }
+      return (bits, group)
+    }
     switch method {
     case "fp8":
       let block = quant["weight_block_size"]?.arrayValue?.compactMap(\.intValue) ?? []
@@ -192,14 +257,16 @@ struct Config {
       }
       return (.fp8Block(rows: block[0], columns: block[1]), skip, "fp8")
     case "gptq":
-      let bits = field("bits", 4)
-      let group = field("group_size", 128)
+      let (bits, group) = try checked(field("bits", 4), field("group_size", 128), "bits", "group_size")
       return (.gptq(bits: bits, groupSize: group < 0 ? Int64.max / 4 : group), skip, "gptq")
     case "awq":
-      return (
-        .awq(bits: field("bits", field("w_bit", 4)), groupSize: field("group_size", field("q_group_size", 128))), skip,
-        "awq"
+      let (bits, group) = try checked(
+        field("bits", field("w_bit", 4)),
+        field("group_size", field("q_group_size", 128)),
+        "bits",
+        "group_size"
       )
+      return (.awq(bits: bits, groupSize: group < 0 ? Int64.max / 4 : group), skip, "awq")
     case "bitsandbytes":
       if quant["load_in_8bit"]?.boolValue == true {
         return (
@@ -221,8 +288,13 @@ struct Config {
       let bits = weights?["num_bits"]?.intValue ?? 4
       let type = weights?["type"]?.stringValue ?? "int"
       if bits == 8 && type == "float" { return (.compressedTensorsFP8, skip, "compressed-tensors fp8") }
-      let group = weights?["group_size"]?.intValue ?? 128
-      return (.compressedTensorsW4A16(groupSize: group), skip, "compressed-tensors w4a16")
+      let (_, group) = try checked(
+        bits,
+        weights?["group_size"]?.intValue ?? 128,
+        "config_groups.weights.num_bits",
+        "config_groups.weights.group_size"
+      )
+      return (.compressedTensorsW4A16(groupSize: group < 0 ? Int64.max / 4 : group), skip, "compressed-tensors w4a16")
     default:
       throw InputError(
         .malformed,

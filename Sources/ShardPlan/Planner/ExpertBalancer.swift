@@ -152,15 +152,26 @@ extension ExpertBalancer {
         expected: "[[tokens per expert] per MoE layer]"
       )
     }
+    let experts = FieldBounds.Kind.experts.range.upperBound
+    guard rows.count <= FieldBounds.Kind.layers.range.upperBound else {
+      throw InputError(
+        .malformed,
+        source: source,
+        message: "expert load for \(rows.count) layers",
+        expected: "one row per MoE layer, at most \(FieldBounds.Kind.layers.range.upperBound)"
+      )
+    }
     return try rows.enumerated().map { index, row in
+      // Token counts up to 10^15: a count that large is still exact in a Double
+      // and converts to Int64 without a trap (1e308 trapped).
       guard let values = row.arrayValue?.compactMap(\.doubleValue), values.count == row.arrayValue?.count,
-        values.allSatisfy({ $0 >= 0 && $0.isFinite })
+        values.count <= experts, values.allSatisfy({ $0 >= 0 && $0 <= 1e15 })
       else {
         throw InputError(
           .malformed,
           source: source,
           field: "layer \(index)",
-          message: "not a list of non-negative token counts"
+          message: "not a list of token counts from 0 to 10^15, one per expert (at most \(experts))"
         )
       }
       return values
