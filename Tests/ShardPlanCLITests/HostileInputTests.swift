@@ -277,6 +277,17 @@ struct HostileInputTests {
         name: "config.json deep nesting",
         arguments: ["estimate", file("deep.config.json", String(repeating: "[", count: 200_000))]
       ),
+      Case(name: "model /dev/zero", arguments: ["estimate", "/dev/zero"]),
+      Case(
+        name: "config.json of 20 MB",
+        arguments: [
+          "estimate",
+          file(
+            "big.config.json",
+            "{\"model_type\": \"llama\", \"x\": \"" + String(repeating: "a", count: 20 << 20) + "\"}"
+          ),
+        ]
+      ),
       Case(name: "config.json not an object", arguments: ["estimate", file("array.config.json", "[1, 2, 3]")]),
       Case(name: "config.json empty", arguments: ["estimate", file("empty.config.json", "")]),
       Case(name: "layout not YAML", arguments: ["validate", file("binary.layout.yaml", "\u{1}\u{2}: [: ]]")]),

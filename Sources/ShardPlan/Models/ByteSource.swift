@@ -14,6 +14,17 @@ struct ByteSource {
   private var bufferStart = 0
 
   init(path: String) throws {
+    // A device, a pipe or a socket (/dev/zero, /proc/self/mem) is no model or
+    // topology file: refused before it is read.
+    var info = stat()
+    if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+      throw InputError(
+        .unreadable,
+        source: path,
+        message: "is not a regular file",
+        fix: "Give the path of a file (or of a model folder)"
+      )
+    }
     guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
       let size = (attributes[.size] as? NSNumber)?.uint64Value,
       let handle = FileHandle(forReadingAtPath: path)
@@ -99,6 +110,10 @@ struct ByteSource {
 extension ByteSource {
   /// A whole small file (a manifest, a config), refused when larger than `limit`
   /// bytes rather than read into memory.
+  /// The most bytes a config.json or safetensors index may hold (the largest real
+  /// ones are well under 1 MiB).
+  static let jsonLimit = 16 << 20
+
   static func readWhole(_ path: String, limit: Int) throws -> Data {
     var source = try ByteSource(path: path)
     defer { source.close() }

@@ -58,7 +58,7 @@ public struct ModelLoader: Sendable {
         let folder = (reference as NSString).deletingLastPathComponent
         return try Self.loadFolder(folder.isEmpty ? "." : folder, name: reference, onlyShard: reference)
       }
-      let text = try Data(contentsOf: URL(fileURLWithPath: reference))
+      let text = try ByteSource.readWhole(reference, limit: ByteSource.jsonLimit)
       if let json = try? JSONValue.parse(text, source: reference), json["weight_map"] != nil {
         let folder = (reference as NSString).deletingLastPathComponent
         return try Self.loadFolder(folder.isEmpty ? "." : folder, name: reference)
@@ -160,7 +160,7 @@ public struct ModelLoader: Sendable {
       )
     }
     var spec = try HFConfigReader.read(
-      try Data(contentsOf: URL(fileURLWithPath: configPath)),
+      try ByteSource.readWhole(configPath, limit: ByteSource.jsonLimit),
       name: name,
       source: configPath
     )

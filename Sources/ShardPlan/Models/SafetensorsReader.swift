@@ -121,7 +121,7 @@ package enum SafetensorsReader {
   /// Reads `model.safetensors.index.json`: the weight map's shard files and the
   /// declared `metadata.total_size`.
   package static func readIndex(path: String) throws -> (shards: [String], totalSize: Int64?) {
-    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    let data = try ByteSource.readWhole(path, limit: ByteSource.jsonLimit)
     let json = try JSONValue.parse(data, source: path)
     guard let map = json["weight_map"]?.objectValue else {
       throw InputError(.malformed, source: path, field: "weight_map", message: "index has no weight_map")
