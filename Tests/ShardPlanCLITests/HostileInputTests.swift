@@ -270,7 +270,15 @@ struct HostileInputTests {
     laughs += "name: bomb\nhosts:\n  - name: box\n    gpus:\n      - model: h100-sxm\n"
     let truncatedQ =
       "==============NVSMI LOG==============\n\nTimestamp : Thu Dec  3 10:00:00 2026\nDriver Version : 570.86\nAttached GPUs : 8\nGPU 00000000:18:00.0\n    Product Name : NVIDIA H100"
+    var nccl = "<system version=\"1\">\n  <cpu numaid=\"0\" arch=\"x86_64\" vendor=\"GenuineIntel\">\n"
+    for index in 0..<10_000 {
+      let bus = String(format: "%04x:%02x:%02x.0", index / 4096, (index / 16) % 256, index % 16)
+      nccl +=
+        "    <pci busid=\"\(bus)\" class=\"0x030200\" vendor=\"0x10de\" device=\"0x2330\" link_speed=\"32.0 GT/s PCIe\" link_width=\"16\">\n      <gpu dev=\"\(index)\" sm=\"90\" rank=\"\(index)\" gdr=\"1\"/>\n    </pci>\n"
+    }
+    nccl += "  </cpu>\n</system>\n"
     return [
+      Case(name: "topology NCCL XML of 10000 GPUs", arguments: ["topology", file("nccl-10k.xml", nccl)]),
       Case(name: "topology alias bomb", arguments: ["topology", file("laughs.yaml", laughs)]),
       Case(name: "nvidia-smi -q truncated", arguments: ["topology", file("truncated-q.txt", truncatedQ)]),
       Case(

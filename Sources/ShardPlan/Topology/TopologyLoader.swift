@@ -149,6 +149,17 @@ public struct TopologyLoader: Sendable {
         parts.append(try hwloc.xmlFacts(source))
       }
     }
+    // One machine's capture: at most a host's GPUs, before every pair gets a link
+    // (an NCCL XML of 10,000 GPUs ran out of memory building them).
+    for (part, source) in zip(parts, sources) where part.gpus.count > TopologyFile.maxGPUsPerHost {
+      throw InputError(
+        .malformed,
+        source: source,
+        message: "the capture lists \(part.gpus.count) GPUs",
+        expected: "one machine's GPUs, at most \(TopologyFile.maxGPUsPerHost)",
+        fix: "Capture each machine apart and describe the cluster in a topology YAML"
+      )
+    }
     let merged = FactsMerger.merge(parts)
     let name = sources.map { ($0 as NSString).lastPathComponent }.joined(separator: " + ")
     return DeviceGraphBuilder.build(
