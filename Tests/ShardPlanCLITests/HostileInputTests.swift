@@ -16,7 +16,15 @@ struct HostileInputTests {
   }
 
   static let folder: URL = {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("shardplan-hostile-\(getpid())")
+    // Earlier runs' corpora (their process gone) are removed: the files are large.
+    let temporary = FileManager.default.temporaryDirectory
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
+    where name.hasPrefix("shardplan-hostile-") {
+      if let pid = Int32(name.dropFirst("shardplan-hostile-".count)), pid != getpid(), kill(pid, 0) != 0 {
+        try? FileManager.default.removeItem(at: temporary.appendingPathComponent(name))
+      }
+    }
+    let url = temporary.appendingPathComponent("shardplan-hostile-\(getpid())")
     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
   }()
