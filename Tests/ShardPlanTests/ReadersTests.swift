@@ -176,3 +176,43 @@ struct MergeTests {
     #expect(graph.link(0, 1)?.kind == .nvlink)
   }
 }
+
+/// JSON read as Python's json module reads it (transformers' own reading): the
+/// last of a repeated key wins, Infinity and NaN are numbers, integers exact to
+/// 64 bits, nesting bounded, errors at their line.
+@Suite("JSON as Python reads it")
+struct JSONReadingTests {
+  func parse(_ text: String) throws -> JSONValue { try JSONValue.parse(Data(text.utf8), source: "t.json") }
+
+  @Test func pythonSemantics() throws {
+    #expect(try parse(#"{"a": 1, "a": 3}"#)["a"]?.intValue == 3)
+    #expect(
+      try parse("[0.0, Infinity, -Infinity]").arrayValue?.compactMap(\.doubleValue) == [0, .infinity, -.infinity]
+    )
+    #expect(try parse("NaN").doubleValue?.isNaN == true)
+    #expect(try parse("9223372036854775807").intValue == .max)
+    #expect(try parse("99999999999999999999").intValue == nil)
+    #expect(try parse(#""\u00e9\ud83d\ude00\n""#).stringValue == "é😀\n")
+    #expect(try parse(" {\"x\": [true, false, null]} ")["x"]?.arrayValue?.count == 3)
+  }
+
+  @Test func badJSONSaysWhere() throws {
+    for (text, line) in [
+      ("{\n\"a\": 1,\n}", 3), ("[1, 2", 1), ("{\"a\" 1}", 1), ("\"\u{1}\"", 1), ("1.", 1), ("[] x", 1),
+    ] {
+      #expect(
+        performing: { _ = try parse(text) },
+        throws: { error in
+          (error as? InputError)?.line == line && (error as? InputError)?.source == "t.json"
+        }
+      )
+    }
+    let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+    #expect(
+      performing: { _ = try parse(deep) },
+      throws: { error in
+        (error as? InputError)?.message.contains("512 levels") == true
+      }
+    )
+  }
+}
