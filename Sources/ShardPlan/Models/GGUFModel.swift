@@ -23,19 +23,15 @@ package enum GGUFModel {
     // Every size is checked against its physical range where it is read
     // (``FieldBounds``): a negative, zero or 2^62 head count is refused, not used.
     var bad: InputError?
+    /// Keeps the first problem found, thrown once the sizes are read.
+    func refuse(_ field: String, _ message: String, expected: String) {
+      bad = bad ?? InputError(.malformed, source: source, field: field, message: message, expected: expected)
+    }
     func int(_ suffix: String) -> Int? {
       guard let raw = key(suffix) else { return nil }
       let field = "\(architecture).\(suffix)"
       guard let value = raw.intValue else {
-        bad =
-          bad
-          ?? InputError(
-            .malformed,
-            source: source,
-            field: field,
-            message: "'\(field)' is not a whole number of a sensible size",
-            expected: "a whole number"
-          )
+        refuse(field, "'\(field)' is not a whole number of a sensible size", expected: "a whole number")
         return nil
       }
       if let kind = FieldBounds.kind(ofGGUFKey: suffix) {
@@ -73,15 +69,11 @@ package enum GGUFModel {
         guard let kind = FieldBounds.kind(ofGGUFKey: suffix),
           numbers.allSatisfy({ $0.map(kind.range.contains) ?? false })
         else {
-          bad =
-            bad
-            ?? InputError(
-              .malformed,
-              source: source,
-              field: field,
-              message: "'\(field)' lists a value outside what any model has",
-              expected: "whole numbers in \(FieldBounds.kind(ofGGUFKey: suffix)?.range.description ?? "range")"
-            )
+          refuse(
+            field,
+            "'\(field)' lists a value outside what any model has",
+            expected: "whole numbers in \(FieldBounds.kind(ofGGUFKey: suffix)?.range.description ?? "range")"
+          )
           return nil
         }
         return numbers.compactMap { $0 }.max()
