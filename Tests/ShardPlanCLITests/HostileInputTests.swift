@@ -288,6 +288,16 @@ struct HostileInputTests {
     return [
       Case(name: "topology NCCL XML of 10000 GPUs", arguments: ["topology", file("nccl-10k.xml", nccl)]),
       Case(name: "topology alias bomb", arguments: ["topology", file("laughs.yaml", laughs)]),
+      Case(
+        name: "nvidia-smi -q unreadable memory total",
+        arguments: [
+          "topology",
+          file(
+            "q-total.txt",
+            "==============NVSMI LOG==============\n\nAttached GPUs                             : 1\nGPU 00000000:18:00.0\n    Product Name                          : NVIDIA H100 80GB HBM3\n    FB Memory Usage\n        Total                             : lots MiB\n        Used                              : 0 MiB\n"
+          ),
+        ]
+      ),
       Case(name: "nvidia-smi -q truncated", arguments: ["topology", file("truncated-q.txt", truncatedQ)]),
       Case(
         name: "config.json deep nesting",

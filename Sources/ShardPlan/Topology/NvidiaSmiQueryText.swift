@@ -67,7 +67,20 @@ enum NvidiaSmiQueryText {
       switch joined {
       case "Product Name": current?.name = value
       case "GPU UUID": current?.uuid = value
-      case "FB Memory Usage/Total": current?.memoryTotalBytes = mebibytes(value)
+      case "FB Memory Usage/Total":
+        // The CSV reader refuses an unreadable total; so does this one.
+        guard let total = mebibytes(value) else {
+          throw InputError(
+            .malformed,
+            source: source,
+            line: lineNumber,
+            field: "FB Memory Usage/Total",
+            message: "the GPU's memory total '\(value)' is not a size in MiB",
+            expected: "a whole number of MiB, such as '81559 MiB'",
+            fix: "Capture again: nvidia-smi -q > q.txt"
+          )
+        }
+        current?.memoryTotalBytes = total
       case "FB Memory Usage/Used": current?.memoryUsedBytes = mebibytes(value)
       case "FB Memory Usage/Free": current?.memoryFreeBytes = mebibytes(value)
       case "FB Memory Usage/Reserved": current?.memoryReservedBytes = mebibytes(value)
