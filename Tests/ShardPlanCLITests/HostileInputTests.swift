@@ -298,6 +298,16 @@ struct HostileInputTests {
           ),
         ]
       ),
+      Case(
+        name: "nvidia-smi topo -m with an unreadable GPU column",
+        arguments: [
+          "topology",
+          file(
+            "topo-column.txt",
+            "\tGPU0\tGPU99999999999999999999\tCPU Affinity\tNUMA Affinity\tGPU NUMA ID\nGPU0\t X \tPHB\t0-63\t0\t\tN/A\nGPU99999999999999999999\tPHB\t X \t0-63\t0\t\tN/A\n\nLegend:\n\n  X    = Self\n"
+          ),
+        ]
+      ),
       Case(name: "nvidia-smi -q truncated", arguments: ["topology", file("truncated-q.txt", truncatedQ)]),
       Case(
         name: "config.json deep nesting",

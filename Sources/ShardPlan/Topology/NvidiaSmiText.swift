@@ -138,7 +138,12 @@ private struct BlockReader {
       }
     }
     let deviceColumns = tokens
-    let gpuColumns = deviceColumns.prefix(while: { $0.hasPrefix("GPU") && Int($0.dropFirst(3)) != nil })
+    // A GPU column is GPU and digits, however many (GPU99999999999999999999 is a
+    // damaged header, refused below, not a column of another kind).
+    func isGPUColumn(_ name: String) -> Bool {
+      name.hasPrefix("GPU") && name.count > 3 && name.dropFirst(3).allSatisfy { $0.isASCII && $0.isNumber }
+    }
+    let gpuColumns = deviceColumns.prefix(while: isGPUColumn)
     for (offset, column) in gpuColumns.enumerated() where column != "GPU\(offset)" {
       throw error(
         "GPU columns out of order: \(column) where GPU\(offset) belongs",
@@ -150,7 +155,7 @@ private struct BlockReader {
       throw error("matrix header names no GPU", line: headerLine, expected: "GPU0 …")
     }
     let otherColumns = Array(deviceColumns.dropFirst(gpuColumns.count))
-    if let stray = otherColumns.first(where: { $0.hasPrefix("GPU") && Int($0.dropFirst(3)) != nil }) {
+    if let stray = otherColumns.first(where: isGPUColumn) {
       throw error("GPU column \(stray) after a non-GPU column", line: headerLine)
     }
     position += 1
