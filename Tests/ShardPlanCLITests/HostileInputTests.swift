@@ -58,6 +58,22 @@ struct HostileInputTests {
         cases.append(Case(name: "gguf \(field) = \(label)", arguments: ["estimate", url.path]))
       }
     }
+    // An array of 2^24 + 1 one-byte elements: inside the file, past any tokenizer.
+    var big = Data("GGUF".utf8)
+    func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { big.append(contentsOf: $0) } }
+    func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { big.append(contentsOf: $0) } }
+    u32(3)
+    u64(0)
+    u64(1)
+    u64(1)
+    big.append(contentsOf: Array("x".utf8))
+    u32(9)
+    u32(0)
+    u64((1 << 24) + 1)
+    big.append(Data(count: (1 << 24) + 1))
+    let url = folder.appendingPathComponent("big-array.gguf")
+    try? big.write(to: url)
+    cases.append(Case(name: "gguf metadata array of 2^24 + 1 elements", arguments: ["estimate", url.path]))
     return cases
   }
 

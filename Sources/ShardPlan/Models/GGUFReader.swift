@@ -78,6 +78,10 @@ package enum GGUFReader {
   static let maximumTensors: UInt64 = 1 << 20
   /// Most metadata pairs accepted.
   static let maximumMetadata: UInt64 = 1 << 16
+  /// Most elements of one metadata array (tokenizer tables hold about 262,144).
+  static let maximumArrayElements: UInt64 = 1 << 24
+  /// Most bytes the whole metadata section may take (tokenizers take tens of MiB).
+  static let maximumMetadataBytes: UInt64 = 512 << 20
 
   /// Reads a GGUF header.
   /// - Throws: ``InputError`` with the byte offset of the problem.
@@ -112,10 +116,17 @@ package enum GGUFReader {
       throw input.error("metadata count \(metadataCount) does not fit in the file")
     }
     var metadata: [String: Value] = [:]
+    let metadataStart = input.offset
     for _ in 0..<metadataCount {
       let key = try readString(&input)
       let type = try input.littleEndian(UInt32.self)
       metadata[key] = try readValue(&input, type: type, depth: 0)
+      guard input.offset - metadataStart <= maximumMetadataBytes else {
+        throw input.error(
+          "metadata runs past \(maximumMetadataBytes >> 20) MiB (at key \(key))",
+          expected: "a metadata section of at most \(maximumMetadataBytes >> 20) MiB"
+        )
+      }
     }
     var alignment: UInt64 = 32
     if let value = metadata["general.alignment"] {
@@ -229,6 +240,9 @@ package enum GGUFReader {
         ? 1 : ([2, 3].contains(elementType) ? 2 : ([10, 11, 12].contains(elementType) ? 8 : 4))
       guard count <= input.remaining / minimumSize else {
         throw input.error("array of \(count) elements is longer than the file")
+      }
+      guard count <= maximumArrayElements else {
+        throw input.error("array of \(count) elements", expected: "at most \(maximumArrayElements) elements")
       }
       if count > keptArrayElements {
         // Walk the elements without keeping them (tokenizer tables).
