@@ -8,6 +8,8 @@ let loader = ModelLoader(environment: [:])
 let graph = try TopologyLoader().load(["2x-rtx-pro-6000-blackwell"])
 let reserve: Int64 = 8 << 30
 
+func gib(_ bytes: Int64) -> String { String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
+
 func request(_ role: String, _ model: String, context: Int, gpus: [Int]) throws -> InferenceRequest {
   let spec = try loader.load(model)
   return InferenceRequest(
@@ -31,7 +33,7 @@ while context >= 8192 {
   let tightest = plan.devices.min { $0.freeBytes < $1.freeBytes }
   let free = tightest?.freeBytes ?? 0
   print(
-    "reasoning context \(context): verdict \(plan.verdict.rawValue), tightest GPU \(tightest?.index ?? -1) keeps \(Units.formatBytes(free))"
+    "reasoning context \(context): verdict \(plan.verdict.rawValue), tightest GPU \(tightest?.index ?? -1) keeps \(gib(free))"
   )
   if plan.verdict != .doesNotFit && free >= reserve {
     // The launch command of each role, as the vLLM scripts shardplan writes would run it.
@@ -50,5 +52,5 @@ while context >= 8192 {
   }
   context /= 2
 }
-print("no context leaves \(Units.formatBytes(reserve)) free on every GPU")
+print("no context leaves \(gib(reserve)) free on every GPU")
 exit(1)

@@ -10,7 +10,7 @@ public enum EmitFormat: String, Hashable, Sendable, CaseIterable, Codable {
 
   /// Parses a `--emit` list: names separated by commas, or `all` (nil: every
   /// format that applies). Formats come back in the order of ``allCases``.
-  public static func parseList(_ text: String) throws -> [EmitFormat]? {
+  package static func parseList(_ text: String) throws -> [EmitFormat]? {
     var chosen: Set<EmitFormat> = []
     let aliases: [String: EmitFormat] = ["llamacpp": .llamaCpp, "llama": .llamaCpp, "devicemap": .deviceMap]
     for part in text.split(separator: ",").map({ $0.trimmingWhitespace().lowercased() }) where !part.isEmpty {
@@ -91,7 +91,7 @@ public struct Emitter: Sendable {
   }
 
   /// Whether `format` can launch `workload`.
-  public func applies(_ format: EmitFormat, to workload: WorkloadPlan) -> Bool {
+  package func applies(_ format: EmitFormat, to workload: WorkloadPlan) -> Bool {
     let training = workload.training
     switch format {
     case .vllm: return training == nil && workload.engine == .vllm

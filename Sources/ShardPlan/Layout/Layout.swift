@@ -1,4 +1,4 @@
-import Yams
+internal import Yams
 
 /// A layout file: which models run where, written by `plan --format yaml` or by
 /// hand, checked by `validate`. The format is documented in the README
@@ -120,7 +120,7 @@ public struct Finding: Hashable, Sendable, Codable, CustomStringConvertible {
 
 extension Plan {
   /// The plan as a layout file that `shardplan validate` accepts.
-  public func layoutYAML() -> String {
+  package func layoutYAML() -> String {
     var out = "# shardplan layout, written by `shardplan plan --format yaml`; check it with `shardplan validate`.\n"
     out += "topology: \(DeviceGraph.yamlScalar(topology))\nworkloads:\n"
     for workload in workloads {

@@ -122,17 +122,17 @@ public struct EngineProfile: Hashable, Sendable {
   /// The environment value that makes the engine cut pipeline stages where the
   /// plan does (vLLM's `VLLM_PP_LAYER_PARTITION`), nil when it splits that way
   /// by itself or takes no such value.
-  public func layerPartition(_ stages: [Stage], layers: Int) -> String? {
+  package func layerPartition(_ stages: [Stage], layers: Int) -> String? {
     setsLayerPartition ? VLLMPartition.environmentValue(for: stages, layers: layers) : nil
   }
 
   /// The highest memory fraction a plan raises an engine to: 0.95 of the card,
   /// and never so much that the CUDA context and workspaces (``runtimeBytes``)
   /// lose the room they need outside the engine's budget.
-  public static let highestMemoryFraction = 0.95
+  package static let highestMemoryFraction = 0.95
 
   /// The highest safe fraction of a card of `capacity` bytes for this engine.
-  public func safeMemoryFraction(capacity: Int64) -> Double {
+  package func safeMemoryFraction(capacity: Int64) -> Double {
     guard capacity > 0 else { return Self.highestMemoryFraction }
     let room = 1 - Double(runtimeBytes) / Double(capacity)
     return min(Self.highestMemoryFraction, (room * 100).rounded(.down) / 100)
@@ -141,7 +141,7 @@ public struct EngineProfile: Hashable, Sendable {
   /// NCCL's buffers on each GPU for a tensor-parallel group of `size`:
   /// 342 MiB for 2 GPUs, 392 MiB for 4 and 8 (aiconfigurator `misc.nccl_mem`,
   /// shared/reference/gpus/*.yaml); none for one GPU.
-  public static func ncclBytes(groupSize: Int) -> Int64 {
+  package static func ncclBytes(groupSize: Int) -> Int64 {
     switch groupSize {
     case ...1: 0
     case 2: 358_612_992
@@ -267,7 +267,7 @@ public struct EngineProfile: Hashable, Sendable {
   ///   attention: fp32 FFN intermediates of one layer and the fp32 output logits
   ///   for one ubatch.
   /// - transformers: one prefill of the whole context for the batch.
-  public func activationBytes(model: ModelSpec, context: Int, batch: Int, tensorParallel: Int) -> Int64 {
+  package func activationBytes(model: ModelSpec, context: Int, batch: Int, tensorParallel: Int) -> Int64 {
     let hidden = Int64(model.hiddenSize)
     let tp = Int64(max(tensorParallel, 1))
     let ffn = Int64(max(model.intermediateSize, model.hiddenSize)) / tp

@@ -20,7 +20,7 @@ public enum KVCacheType: String, Hashable, Sendable, CaseIterable, Codable {
   ///
   /// Block types store whole blocks: `⌈values / 32⌉` blocks (llama.cpp requires
   /// rows that are whole blocks; a partial block is counted whole).
-  public func rowBytes(values: Int64) -> Int64 {
+  package func rowBytes(values: Int64) -> Int64 {
     switch self {
     case .f32: values * 4
     case .f16, .bf16: values * 2
@@ -52,14 +52,14 @@ public enum KVCacheType: String, Hashable, Sendable, CaseIterable, Codable {
 /// With tensor parallelism of degree t, each rank holds `max(1, kv_heads / t)` KV
 /// heads (vLLM's rule: heads are replicated when t exceeds them), and an MLA
 /// latent whole.
-public struct KVCacheModel: Hashable, Sendable {
+package struct KVCacheModel: Hashable, Sendable {
   /// The model’s attention shape.
-  public var attention: AttentionSpec
+  package var attention: AttentionSpec
   /// The cache’s element type.
-  public var type: KVCacheType
+  package var type: KVCacheType
 
   /// The cache arithmetic of `attention` in `type`.
-  public init(attention: AttentionSpec, type: KVCacheType) {
+  package init(attention: AttentionSpec, type: KVCacheType) {
     self.attention = attention
     self.type = type
   }
@@ -92,13 +92,13 @@ public struct KVCacheModel: Hashable, Sendable {
 
   /// Bytes one token adds over all layers on one rank, sliding layers included
   /// (they stop growing once the window is full).
-  public func bytesPerToken(tensorParallel: Int = 1) -> Int64 {
+  package func bytesPerToken(tensorParallel: Int = 1) -> Int64 {
     attention.layers.reduce(0) { $0 + bytesPerToken($1, tensorParallel: tensorParallel) }
   }
 
   /// Recurrent state one sequence holds over all layers on one rank (0 for a
   /// model without recurrent layers).
-  public func stateBytesPerSequence(tensorParallel: Int = 1) -> Int64 {
+  package func stateBytesPerSequence(tensorParallel: Int = 1) -> Int64 {
     attention.layers.reduce(0) { $0 + stateBytes($1, tensorParallel: tensorParallel) }
   }
 
@@ -114,7 +114,7 @@ public struct KVCacheModel: Hashable, Sendable {
   ///
   /// - Parameter blockSize: paged-attention block size (vLLM: 16); each sequence's
   ///   token count is rounded up to whole blocks. 1 for contiguous caches.
-  public func layerBytes(context: Int, sequences: Int, tensorParallel: Int = 1, blockSize: Int = 1) -> [Int64] {
+  package func layerBytes(context: Int, sequences: Int, tensorParallel: Int = 1, blockSize: Int = 1) -> [Int64] {
     let block = Int64(max(blockSize, 1))
     return attention.layers.map { layer in
       var tokens = Int64(context)
@@ -129,7 +129,7 @@ public struct KVCacheModel: Hashable, Sendable {
 
   /// Bytes of the cache for `sequences` sequences of `context` tokens on one rank:
   /// KV cache and recurrent state together (``layerBytes(context:sequences:tensorParallel:blockSize:)``).
-  public func bytes(context: Int, sequences: Int, tensorParallel: Int = 1, blockSize: Int = 1) -> Int64 {
+  package func bytes(context: Int, sequences: Int, tensorParallel: Int = 1, blockSize: Int = 1) -> Int64 {
     layerBytes(context: context, sequences: sequences, tensorParallel: tensorParallel, blockSize: blockSize)
       .reduce(0, +)
   }

@@ -182,12 +182,12 @@ public struct MemoryEstimate: Hashable, Sendable, Codable {
 /// with `zero_init=True` and the default `additional_buffer_factor=1.5`), ported
 /// operation for operation so the figures agree to the byte; Scripts/check-emitters.sh
 /// runs DeepSpeed's own functions on the same models to check that.
-public enum DeepSpeedEstimator {
+package enum DeepSpeedEstimator {
   /// The buffer factor DeepSpeed applies to CPU RAM.
-  public static let bufferFactor = 1.5
+  package static let bufferFactor = 1.5
 
   /// Stage 1 or 2: (CPU RAM per node, GPU per GPU), bytes.
-  public static func zero2(
+  package static func zero2(
     totalParameters p: Int64,
     gpusPerNode: Int,
     nodes: Int,
@@ -205,7 +205,7 @@ public enum DeepSpeedEstimator {
   /// Stage 3 with `zero_init=True`; offload moves parameters and optimizer states
   /// (shardplan's ZeRO-3 offload does both): (CPU RAM per node, GPU per GPU), bytes.
   /// `largestLayer` is the parameters of the largest module, its own only.
-  public static func zero3(
+  package static func zero3(
     totalParameters p: Int64,
     largestLayer: Int64,
     gpusPerNode: Int,

@@ -127,10 +127,10 @@ public enum PlannedWeights: Hashable, Sendable, Codable, CustomStringConvertible
   }
 
   /// The `weights:` value of a layout file: the format's key, or `as-stored`.
-  public var layoutKey: String { format?.key ?? "as-stored" }
+  package var layoutKey: String { format?.key ?? "as-stored" }
 
   /// Reads a label back (JSON); a label of no known format is `stored`.
-  public init(label: String) {
+  package init(label: String) {
     if let format = WeightFormat.all.first(where: { $0.label == label }) {
       self = .converted(format)
     } else {
@@ -267,7 +267,7 @@ extension ModelSpec {
   /// from the unquantized config when the checkpoint keeps one, else every tensor
   /// that holds parameters in bf16 (2 bytes each; float tensors keep their dtype)
   /// and the scales, zero points and indices dropped.
-  public func dequantizedToBF16() -> ModelSpec {
+  package func dequantizedToBF16() -> ModelSpec {
     if quantizedConfig != nil { return converted(to: .float(.bf16)) }
     var copy = self
     copy.quantization = nil

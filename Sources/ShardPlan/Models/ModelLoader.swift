@@ -251,16 +251,16 @@ extension ModelSpec {
 }
 
 /// Finds models in the local Hugging Face cache.
-public struct HuggingFaceCache: Sendable {
+package struct HuggingFaceCache: Sendable {
   /// The environment that names the cache (`HF_HUB_CACHE`, `HF_HOME`).
   public var environment: [String: String]
 
   /// A loader reading the HF cache and offline setting from `environment`, and the Hub through `hub` when given.
-  public init(environment: [String: String]) { self.environment = environment }
+  package init(environment: [String: String]) { self.environment = environment }
 
   /// The hub cache folder: `HF_HUB_CACHE`, else `HF_HOME/hub`, else
   /// `~/.cache/huggingface/hub` (huggingface_hub's own order).
-  public var hubFolder: String {
+  package var hubFolder: String {
     if let cache = environment["HF_HUB_CACHE"] ?? environment["HUGGINGFACE_HUB_CACHE"], !cache.isEmpty { return cache }
     if let home = environment["HF_HOME"], !home.isEmpty { return (home as NSString).appendingPathComponent("hub") }
     let base = environment["XDG_CACHE_HOME"].map { $0 } ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.cache")
@@ -275,7 +275,7 @@ public struct HuggingFaceCache: Sendable {
   ///
   /// - Throws: ``InputError`` when `revision` is asked for and the model is cached
   ///   but not at that revision (another revision is never silently taken).
-  public func snapshot(for id: String, revision: String? = nil) throws -> String? {
+  package func snapshot(for id: String, revision: String? = nil) throws -> String? {
     let repo = (hubFolder as NSString).appendingPathComponent("models--" + id.replacingOccurrences(of: "/", with: "--"))
     let snapshots = (repo as NSString).appendingPathComponent("snapshots")
     func hasConfig(_ folder: String) -> Bool { FileManager.default.fileExists(atPath: folder + "/config.json") }
@@ -316,7 +316,7 @@ public struct HuggingFaceCache: Sendable {
 
   /// The Hub token as huggingface_hub finds it: `HF_TOKEN`, else the file
   /// `HF_TOKEN_PATH`, else `HF_HOME/token` (`~/.cache/huggingface/token`); nil when none.
-  public var token: String? {
+  package var token: String? {
     for name in ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"] {
       if let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty { return value }
     }

@@ -1,12 +1,12 @@
 /// How a tensor's bytes are laid out.
-public enum TensorStorage: Hashable, Sendable, Codable, CustomStringConvertible {
+package enum TensorStorage: Hashable, Sendable, Codable, CustomStringConvertible {
   /// One element per value of a dtype.
   case dense(TensorDType)
   /// ggml blocks (GGUF files).
   case ggml(GGMLType)
 
   /// Bytes of a tensor of `elements` values; nil when the count is not whole blocks.
-  public func bytes(elements: Int64) -> Int64? {
+  package func bytes(elements: Int64) -> Int64? {
     switch self {
     case .dense(let dtype):
       let (bytes, overflow) = elements.multipliedReportingOverflow(by: Int64(dtype.bytesPerElement))
@@ -39,7 +39,7 @@ public struct TensorSpec: Hashable, Sendable, Codable {
   /// Dimensions as stored.
   public var shape: [Int64]
   /// Storage type.
-  public var storage: TensorStorage
+  package var storage: TensorStorage
   /// Exact bytes as stored.
   public var bytes: Int64
   /// Decoder layer index, or nil for tensors outside the layer stack.
@@ -57,7 +57,7 @@ public struct TensorSpec: Hashable, Sendable, Codable {
   public var elements: Int64 { shape.reduce(1, *) }
 
   /// A tensor: `parameters` defaults to the element count.
-  public init(
+  package init(
     name: String,
     shape: [Int64],
     storage: TensorStorage,
@@ -95,7 +95,7 @@ public enum LayerAttention: Hashable, Sendable, Codable {
   case fullAndRecurrent(stateBytes: Int64)
 
   /// The recurrent state this layer keeps per sequence (0 for attention-only layers).
-  public var stateBytes: Int64 {
+  package var stateBytes: Int64 {
     switch self {
     case .recurrent(let bytes), .fullAndRecurrent(let bytes): bytes
     case .full, .sliding, .none: 0
@@ -216,7 +216,7 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   /// Whether the model is an encoder (BERT, RoBERTa, embedding and reranker
   /// models): no layer keeps a KV cache or a state, nothing is decoded; it is
   /// served by a pooling runner and its speed is encoding.
-  public var isEncoder: Bool { !attention.layers.isEmpty && attention.layers.allSatisfy { $0 == .none } }
+  package var isEncoder: Bool { !attention.layers.isEmpty && attention.layers.allSatisfy { $0 == .none } }
 
   /// Exact bytes of all stored tensors.
   public var weightBytes: Int64 { tensors.reduce(0) { $0 + $1.bytes } }
@@ -243,10 +243,10 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   /// The context planned when none is asked for: the model's own, capped at
   /// `cap` tokens (8192 for serving, 2048 for training), so that a 128k model is
   /// not planned at 128k unless asked.
-  public func defaultContext(cap: Int = 8192) -> Int { min(maxContext, cap) }
+  package func defaultContext(cap: Int = 8192) -> Int { min(maxContext, cap) }
 
   /// Bytes per decoder layer (index = layer), MTP layers excluded.
-  public var layerBytes: [Int64] {
+  package var layerBytes: [Int64] {
     var bytes = [Int64](repeating: 0, count: layers)
     for tensor in tensors {
       if let layer = tensor.layer, layer < layers { bytes[layer] += tensor.bytes }
@@ -255,14 +255,14 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   }
 
   /// Bytes outside the decoder layers: embeddings, final norm, head, MTP layers.
-  public var nonLayerBytes: Int64 {
+  package var nonLayerBytes: Int64 {
     tensors.filter { ($0.layer ?? Int.max) >= layers }.reduce(0) { $0 + $1.bytes }
   }
 
   /// Parameters of the module that holds the most of its own (not its
   /// children's): DeepSpeed's `largest_layer_params` (its `model_to_params` in
   /// stage3.py), for Llama-3.1-8B the 128256 × 4096 embedding.
-  public var largestModuleParameters: Int64 {
+  package var largestModuleParameters: Int64 {
     var modules: [String: Int64] = [:]
     for tensor in tensors {
       let module = tensor.name.split(separator: ".", omittingEmptySubsequences: false).dropLast().joined(separator: ".")
@@ -274,7 +274,7 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   /// The largest unit placed whole on one device: the largest decoder layer,
   /// or the embedding or the head when bigger (as accelerate's
   /// `calculate_maximum_sizes` reports it).
-  public var largestLayerBytes: Int64 {
+  package var largestLayerBytes: Int64 {
     let embedding = tensors.filter { $0.role == .embedding }.map(\.bytes).max() ?? 0
     let head = tensors.filter { $0.role == .head }.map(\.bytes).max() ?? 0
     return max(layerBytes.max() ?? 0, embedding, head)
@@ -302,7 +302,7 @@ public enum TensorSource: Hashable, Sendable, Codable, CustomStringConvertible {
   }
 
   /// Whether the tensors are a GGUF file's (already quantized, not converted).
-  public var isGGUF: Bool { self == .gguf }
+  package var isGGUF: Bool { self == .gguf }
 
   /// A tensor: `parameters` defaults to the element count.
   public init(from decoder: any Decoder) throws {

@@ -6,15 +6,15 @@ import Foundation
 /// GGUF blob of its `application/vnd.ollama.image.model` layer
 /// (`blobs/sha256-<digest>`). The store is `OLLAMA_MODELS`, else `~/.ollama/models`,
 /// else the Linux service's `/usr/share/ollama/.ollama/models`.
-public struct OllamaStore: Sendable {
+package struct OllamaStore: Sendable {
   /// The environment that names the store (`OLLAMA_MODELS`, `HOME`).
-  public var environment: [String: String]
+  package var environment: [String: String]
 
   /// A store found from `environment`.
-  public init(environment: [String: String]) { self.environment = environment }
+  package init(environment: [String: String]) { self.environment = environment }
 
   /// The store folders to look in, in order.
-  public var folders: [String] {
+  package var folders: [String] {
     if let folder = environment["OLLAMA_MODELS"], !folder.isEmpty { return [folder] }
     let home = environment["HOME"] ?? NSHomeDirectory()
     return [home + "/.ollama/models", "/usr/share/ollama/.ollama/models"]
@@ -52,7 +52,7 @@ public struct OllamaStore: Sendable {
   /// - Throws: ``InputError`` for a manifest that is not JSON, names no model
   ///   layer, or whose digest is not `sha256:` and 64 hex digits or leads outside
   ///   the store's `blobs` folder (refused, never followed).
-  public func blob(for reference: String) throws -> String? {
+  package func blob(for reference: String) throws -> String? {
     for folder in folders {
       let path = Self.manifestPath(reference, in: folder)
       guard FileManager.default.fileExists(atPath: path) else { continue }
@@ -112,15 +112,15 @@ public struct OllamaStore: Sendable {
 /// Finds a model in LM Studio's store (`~/.lmstudio/models`, or the older
 /// `~/.cache/lm-studio/models`), laid out as `PUBLISHER/REPOSITORY/FILE.gguf`:
 /// `lmstudio:PUBLISHER/REPOSITORY[/FILE.gguf]`, or a Hub-style id found there.
-public struct LMStudioStore: Sendable {
+package struct LMStudioStore: Sendable {
   /// The environment (`HOME`).
-  public var environment: [String: String]
+  package var environment: [String: String]
 
   /// A store found from `environment`.
-  public init(environment: [String: String]) { self.environment = environment }
+  package init(environment: [String: String]) { self.environment = environment }
 
   /// The store folders to look in, in order.
-  public var folders: [String] {
+  package var folders: [String] {
     let home = environment["HOME"] ?? NSHomeDirectory()
     return [home + "/.lmstudio/models", home + "/.cache/lm-studio/models"]
   }
@@ -129,7 +129,7 @@ public struct LMStudioStore: Sendable {
   ///
   /// - Throws: ``InputError`` when the repository holds several model files and
   ///   the reference does not name one (they are listed).
-  public func file(for reference: String) throws -> String? {
+  package func file(for reference: String) throws -> String? {
     let name = reference.hasPrefix("lmstudio:") ? String(reference.dropFirst(9)) : reference
     let parts = name.split(separator: "/").map(String.init)
     guard parts.count == 2 || parts.count == 3, !parts.contains(".."), !parts.contains(".") else { return nil }

@@ -18,7 +18,7 @@ public enum TensorDType: String, Hashable, Sendable, Codable, CaseIterable {
   case bool = "BOOL"
 
   /// Bytes per element.
-  public var bytesPerElement: Int {
+  package var bytesPerElement: Int {
     switch self {
     case .f64, .i64, .u64: 8
     case .f32, .i32, .u32: 4
@@ -28,10 +28,10 @@ public enum TensorDType: String, Hashable, Sendable, Codable, CaseIterable {
   }
 
   /// True for floating-point types that a change of precision (`--dtype`) converts.
-  public var isFloatingPoint: Bool { [.f64, .f32, .f16, .bf16].contains(self) }
+  package var isFloatingPoint: Bool { [.f64, .f32, .f16, .bf16].contains(self) }
 
   /// The dtype named by a Hugging Face `torch_dtype` (`bfloat16`, `float16`, `float32`).
-  public init?(torchName: String) {
+  package init?(torchName: String) {
     switch torchName.lowercased() {
     case "float32", "fp32", "float": self = .f32
     case "float16", "fp16", "half": self = .f16
@@ -49,7 +49,7 @@ public enum TensorDType: String, Hashable, Sendable, Codable, CaseIterable {
 /// Source: ggml's type-traits table (`ggml.c`, `type_traits[]`: `blck_size`,
 /// `type_size`), also listed in shared/reference/notes/memory-estimators.md.
 /// Bytes of a row of n elements = n / blockSize × bytesPerBlock.
-public enum GGMLType: UInt32, Hashable, Sendable, Codable, CaseIterable {
+package enum GGMLType: UInt32, Hashable, Sendable, Codable, CaseIterable {
   case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q8_1 = 9
   case q2_k = 10, q3_k = 11, q4_k = 12, q5_k = 13, q6_k = 14, q8_k = 15
   case iq2_xxs = 16, iq2_xs = 17, iq3_xxs = 18, iq1_s = 19, iq4_nl = 20, iq3_s = 21, iq2_s = 22, iq4_xs = 23
@@ -57,7 +57,7 @@ public enum GGMLType: UInt32, Hashable, Sendable, Codable, CaseIterable {
   case tq1_0 = 34, tq2_0 = 35, mxfp4 = 39
 
   /// Elements per block.
-  public var blockSize: Int {
+  package var blockSize: Int {
     switch self {
     case .f32, .f16, .bf16, .i8, .i16, .i32, .i64, .f64: 1
     case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1, .iq4_nl, .mxfp4: 32
@@ -66,7 +66,7 @@ public enum GGMLType: UInt32, Hashable, Sendable, Codable, CaseIterable {
   }
 
   /// Bytes per block.
-  public var bytesPerBlock: Int {
+  package var bytesPerBlock: Int {
     switch self {
     case .f32, .i32: 4
     case .f16, .bf16, .i16: 2
@@ -100,16 +100,16 @@ public enum GGMLType: UInt32, Hashable, Sendable, Codable, CaseIterable {
   }
 
   /// The name llama.cpp prints (`Q4_K`, `F16`).
-  public var name: String { String(describing: self).uppercased() }
+  package var name: String { String(describing: self).uppercased() }
 
   /// Parses a name such as `q4_k`, `Q8_0` or `f16`.
-  public init?(name: String) {
+  package init?(name: String) {
     guard let type = Self.allCases.first(where: { $0.name == name.uppercased() }) else { return nil }
     self = type
   }
 
   /// Bytes of `elements` values; nil when `elements` is not a whole number of blocks.
-  public func bytes(elements: Int64) -> Int64? {
+  package func bytes(elements: Int64) -> Int64? {
     let block = Int64(blockSize)
     guard elements >= 0, elements % block == 0 else { return nil }
     let (blocks, overflow) = (elements / block).multipliedReportingOverflow(by: Int64(bytesPerBlock))

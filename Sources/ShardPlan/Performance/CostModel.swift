@@ -19,19 +19,19 @@
 /// made-up rate: ``Planner/init(graph:strategy:objective:tightFraction:)`` refuses it.
 public enum CostModel {
   /// Fraction of peak HBM bandwidth that weight and cache reads reach.
-  public static let memoryEfficiency = 0.8
+  package static let memoryEfficiency = 0.8
   /// Fixed latency per decoder layer and step, seconds.
-  public static let layerLatencySeconds = 3e-6
+  package static let layerLatencySeconds = 3e-6
   /// Latency of one collective or pipeline hand-off, seconds.
-  public static let collectiveLatencySeconds = 10e-6
+  package static let collectiveLatencySeconds = 10e-6
   /// Fraction of dense peak that prefill GEMMs reach.
-  public static let computeEfficiency = 0.6
+  package static let computeEfficiency = 0.6
   /// Fraction of nominal CPU RAM bandwidth that offloaded reads reach.
-  public static let ramEfficiency = 0.7
+  package static let ramEfficiency = 0.7
   /// Bytes per element of the hidden states that GPUs exchange.
-  public static let activationElementBytes: Int64 = 2
+  package static let activationElementBytes: Int64 = 2
   /// CPU RAM bandwidth assumed for a host no source describes, bytes/s.
-  public static let assumedRAMBandwidthBytesPerSecond: Int64 = 51_200_000_000
+  package static let assumedRAMBandwidthBytesPerSecond: Int64 = 51_200_000_000
 
   /// Seconds to read `bytes` at `bandwidth` bytes/s with the memory efficiency.
   package static func readSeconds(bytes: Int64, bandwidth: Int64) -> Double {

@@ -109,13 +109,13 @@ public enum TrainingTime {
 
   /// GPT-3 paper shapes (Brown et al. 2020, Table 2.1) for the size table:
   /// (name, layers, hidden, heads), with a 4×hidden MLP and GPT-2's 50257-token vocabulary.
-  public static let referenceSizes: [(String, Int, Int, Int)] = [
+  package static let referenceSizes: [(String, Int, Int, Int)] = [
     ("125M", 12, 768, 12), ("355M", 24, 1024, 16), ("1.3B", 24, 2048, 16), ("2.7B", 32, 2560, 32),
     ("6.7B", 32, 4096, 32),
   ]
 
   /// A GPT-style model of a reference size, as a ModelSpec.
-  public static func referenceModel(layers: Int, hidden: Int, heads: Int, name: String) throws -> ModelSpec {
+  package static func referenceModel(layers: Int, hidden: Int, heads: Int, name: String) throws -> ModelSpec {
     let json = """
       {"model_type":"gpt2","n_layer":\(layers),"n_embd":\(hidden),"n_head":\(heads),"vocab_size":50257,"n_positions":2048,"torch_dtype":"bfloat16"}
       """

@@ -65,7 +65,7 @@ public struct PricedLayout: Hashable, Sendable {
   /// Bytes the workload keeps off its GPUs.
   public var cpuBytes: Int64 { workload.cpuBytes }
   /// GPUs the workload occupies.
-  public var gpuCount: Int { devices.count }
+  package var gpuCount: Int { devices.count }
   /// The fewest bytes free on any of its GPUs (negative: short by that much).
   public var headroomBytes: Int64 { devices.map(\.freeBytes).min() ?? 0 }
 }
@@ -84,7 +84,7 @@ public enum Shortfall: Hashable, Sendable, CustomStringConvertible {
   case expertsInRAM
 
   /// Whether one GPU's budget says it all (the validator lists those by GPU).
-  public var isOnOneGPU: Bool {
+  package var isOnOneGPU: Bool {
     if case .gpu = self { return true }
     return false
   }

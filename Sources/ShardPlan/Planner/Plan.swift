@@ -56,10 +56,10 @@ public struct Prediction: Hashable, Sendable, Codable {
 
   /// What the throughput objective ranks: encoding tokens/s for an encoder, else
   /// aggregate decode tokens/s.
-  public var throughput: Double { encodeTokensPerSecond ?? aggregateDecodeTokensPerSecond }
+  package var throughput: Double { encodeTokensPerSecond ?? aggregateDecodeTokensPerSecond }
   /// What the latency objective ranks: a sequence's decode rate, or for an encoder
   /// how many sequences one copy encodes per second.
-  public var sequenceSpeed: Double {
+  package var sequenceSpeed: Double {
     encodeTokensPerSecond == nil
       ? decodeTokensPerSecond : (timeToFirstTokenSeconds > 0 ? 1 / timeToFirstTokenSeconds : 0)
   }
@@ -154,7 +154,7 @@ public struct GPUShare: Hashable, Sendable, Codable {
 extension WorkloadPlan {
   /// The layout in words, as plans state it: degrees and GPUs, offload, or the
   /// training setup.
-  public var layoutSummary: String {
+  package var layoutSummary: String {
     let gpus = stages.flatMap(\.devices).map(String.init).joined(separator: ",")
     if let training {
       var parts = ["\(training.method.rawValue) training"]
@@ -184,7 +184,7 @@ extension WorkloadPlan {
   /// llama.cpp's `-ngl` for an offload plan: the GPU layers plus one slot for the
   /// output layer, which llama.cpp counts among `n_layer + 1` slots and places on
   /// the GPU first (`i_gpu_start = n_layer + 1 − n_gpu_layers`, llama-model.cpp).
-  public var llamaCppGPULayerSlots: Int? { gpuLayers.map { $0 + 1 } }
+  package var llamaCppGPULayerSlots: Int? { gpuLayers.map { $0 + 1 } }
 }
 
 /// One GPU's budget.

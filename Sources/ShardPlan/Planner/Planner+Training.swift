@@ -7,7 +7,7 @@ public enum Trainer: String, Hashable, Sendable, Codable, CaseIterable {
   /// ZeRO stages the trainer has: FSDP shards nothing (`NO_SHARD`), gradients and
   /// optimizer states (`SHARD_GRAD_OP`, ZeRO-2) or everything (`FULL_SHARD`,
   /// ZeRO-3); it has no stage that shards optimizer states alone.
-  public var zeroStages: [Int] { self == .fsdp ? [0, 2, 3] : [0, 1, 2, 3] }
+  package var zeroStages: [Int] { self == .fsdp ? [0, 2, 3] : [0, 1, 2, 3] }
 }
 
 /// One model to train, data parallel over the GPUs it may use.
@@ -120,7 +120,7 @@ public struct TrainingPlan: Hashable, Sendable, Codable {
 
 extension TrainingPlan {
   /// FSDP's `fsdp_sharding_strategy` for the plan's stage.
-  public var fsdpShardingStrategy: String {
+  package var fsdpShardingStrategy: String {
     switch zeroStage {
     case 3: "FULL_SHARD"
     case 2: "SHARD_GRAD_OP"
@@ -208,7 +208,7 @@ extension Planner {
 
   /// The GPUs of a training run, host by host, with a note when hosts had to be
   /// evened out.
-  public func trainingGPUs(_ request: TrainingRequest) -> ([Int], String?) {
+  package func trainingGPUs(_ request: TrainingRequest) -> ([Int], String?) {
     let permitted = request.pinnedGPUs.map(Set.init)
     var perHost = graph.hosts.map { host in
       graph.gpus.filter { $0.host == host.index && (permitted?.contains($0.index) ?? true) }.map(\.index)

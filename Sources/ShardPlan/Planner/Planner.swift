@@ -55,7 +55,7 @@ public struct InferenceRequest: Hashable, Sendable {
   /// Why the engine would refuse to start with this context: longer than the
   /// model's limit (``ModelSpec/maxContext``) for an engine that checks it (vLLM,
   /// SGLang). Nil when the context is within the limit or the engine only warns.
-  public var contextRefusal: String? {
+  package var contextRefusal: String? {
     guard profile.refusesContextBeyondLimit, context > model.maxContext else { return nil }
     return
       "a context of \(context) tokens is beyond \(model.name)'s limit of \(model.maxContext) (\(model.contextLimitSource ?? "assumed")): \(engine.rawValue) refuses to start with it"
@@ -64,7 +64,7 @@ public struct InferenceRequest: Hashable, Sendable {
   /// The same, as the error the command line exits 2 with.
   ///
   /// - Throws: ``InputError`` naming `--context` and the longest context allowed.
-  public func checkContext() throws {
+  package func checkContext() throws {
     guard let refusal = contextRefusal else { return }
     throw InputError(
       .inconsistent,

@@ -3,9 +3,9 @@
 /// The bounds are generous (several times the largest model known) but finite,
 /// so products of them cannot overflow 64 bits and a hostile value is refused
 /// where it is read, naming its field and range.
-public enum FieldBounds {
+package enum FieldBounds {
   /// A kind of size and its range.
-  public enum Kind: Sendable {
+  package enum Kind: Sendable {
     /// Decoder layers: 1 to 4096.
     case layers
     /// Attention heads or KV heads: 0 (no attention on that layer) to 1024.
@@ -24,7 +24,7 @@ public enum FieldBounds {
     case experts
 
     /// The allowed range.
-    public var range: ClosedRange<Int> {
+    package var range: ClosedRange<Int> {
       switch self {
       case .layers: 1...4096
       case .heads: 0...1024
@@ -39,7 +39,7 @@ public enum FieldBounds {
   }
 
   /// The kind of a config.json key, or nil for keys without a physical bound here.
-  public static func kind(ofConfigKey key: String) -> Kind? {
+  package static func kind(ofConfigKey key: String) -> Kind? {
     switch key {
     case "num_hidden_layers", "n_layer", "num_layers", "n_layers": .layers
     case "num_attention_heads", "num_key_value_heads", "n_head", "num_heads", "n_head_kv", "num_kv_heads":
@@ -59,7 +59,7 @@ public enum FieldBounds {
   }
 
   /// The kind of a GGUF metadata key (after `ARCH.`), or nil.
-  public static func kind(ofGGUFKey suffix: String) -> Kind? {
+  package static func kind(ofGGUFKey suffix: String) -> Kind? {
     switch suffix {
     case "block_count": .layers
     case "attention.head_count", "attention.head_count_kv": .heads
@@ -75,7 +75,7 @@ public enum FieldBounds {
   }
 
   /// `value` if it lies in `kind`'s range, else an error naming `field` in `source`.
-  public static func check(_ value: Int, _ kind: Kind, field: String, source: String) throws -> Int {
+  package static func check(_ value: Int, _ kind: Kind, field: String, source: String) throws -> Int {
     guard kind.range.contains(value) else {
       throw InputError(
         .malformed,

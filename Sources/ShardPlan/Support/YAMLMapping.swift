@@ -1,4 +1,4 @@
-import Yams
+internal import Yams
 
 /// Reads a YAML mapping by hand, with the line of every key, so that a typo in
 /// a key or a value is reported at its line with the keys that were expected.

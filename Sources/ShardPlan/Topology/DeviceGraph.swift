@@ -19,13 +19,13 @@ public enum LinkKind: String, Hashable, Sendable, Codable, CaseIterable, Compara
   case network
 
   /// Rank from best (0) to worst.
-  public var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+  package var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
 
   /// True for kinds that run over PCIe.
-  public var isPCIe: Bool { [.pix, .pxb, .phb, .node, .sys].contains(self) }
+  package var isPCIe: Bool { [.pix, .pxb, .phb, .node, .sys].contains(self) }
 
   /// True for NVLink kinds.
-  public var isNVLink: Bool { self == .nvlink || self == .nvswitch }
+  package var isNVLink: Bool { self == .nvlink || self == .nvswitch }
 
   /// Orders by rank, best first.
   public static func < (lhs: LinkKind, rhs: LinkKind) -> Bool { lhs.rank < rhs.rank }
@@ -440,7 +440,7 @@ public struct Conflict: Hashable, Sendable, Codable {
 extension GPU {
   /// Whether the card computes in bf16: compute capability 8.0 (Ampere) and newer;
   /// assumed so when the capability is unknown.
-  public var hasBF16: Bool {
+  package var hasBF16: Bool {
     guard let capability = computeCapability, let major = Int(capability.split(separator: ".").first ?? "") else {
       return true
     }
@@ -448,7 +448,7 @@ extension GPU {
   }
 
   /// The compute capability as major and minor numbers, nil when unknown.
-  public var capability: (major: Int, minor: Int)? {
+  package var capability: (major: Int, minor: Int)? {
     guard let text = computeCapability else { return nil }
     let parts = text.split(separator: ".").compactMap { Int($0) }
     guard let major = parts.first else { return nil }
@@ -457,7 +457,7 @@ extension GPU {
 
   /// Whether the card multiplies in fp8 (W8A8): compute capability 8.9 and newer
   /// (Ada, Hopper, Blackwell); assumed so when the capability is unknown.
-  public var hasFP8: Bool {
+  package var hasFP8: Bool {
     guard let capability else { return true }
     return capability.major > 8 || (capability.major == 8 && capability.minor >= 9)
   }

@@ -5,7 +5,7 @@
 /// copied in `shared/reference/gpus`; whitepapers are NVIDIA's architecture
 /// whitepapers and product datasheets. Memory is what `nvidia-smi` reports when a
 /// captured output in `Topologies/captured` shows it.
-public enum GPUCatalog {
+package enum GPUCatalog {
   private static let MiB = Units.mebibyte
   private static let GiB = Units.gibibyte
 
@@ -27,7 +27,7 @@ public enum GPUCatalog {
   }
 
   /// Every known model, most specific product-name patterns first.
-  public static let all: [GPUSpec] = [
+  package static let all: [GPUSpec] = [
     // MARK: Blackwell
     GPUSpec(
       id: "gb200",
@@ -440,7 +440,7 @@ public enum GPUCatalog {
 
   /// The model with this identifier (`h100-sxm`) or, failing that, whose product
   /// name patterns match `name` (`NVIDIA H100 80GB HBM3`).
-  public static func spec(named name: String) -> GPUSpec? {
+  package static func spec(named name: String) -> GPUSpec? {
     let key = name.lowercased().trimmingWhitespace()
     if let exact = all.first(where: { $0.id == key }) { return exact }
     return spec(matchingProductName: name)

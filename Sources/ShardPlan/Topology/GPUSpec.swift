@@ -4,83 +4,83 @@
 /// efficiency factors separately. Memory is the capacity as `nvidia-smi`
 /// reports it where a captured output shows it, otherwise the datasheet
 /// capacity; ``memorySource`` says which. Rates are per direction.
-public struct GPUSpec: Hashable, Sendable, Codable {
+package struct GPUSpec: Hashable, Sendable, Codable {
   /// Where a card sits in NVIDIA's line-up; decides default PCIe peer-to-peer.
-  public enum Segment: String, Hashable, Sendable, Codable {
+  package enum Segment: String, Hashable, Sendable, Codable {
     case datacenter, workstation, consumer
   }
 
   /// NVLink as the card has it.
-  public struct NVLinkSpec: Hashable, Sendable, Codable {
+  package struct NVLinkSpec: Hashable, Sendable, Codable {
     /// NVLink generation (1–5). GA102 bridges (RTX 3090, RTX A6000) are generation 3
     /// links at a lower per-link rate.
-    public var generation: Int
+    package var generation: Int
     /// Links per GPU.
-    public var links: Int
+    package var links: Int
     /// Bytes per second per link per direction.
-    public var bytesPerSecondPerLink: Int64
+    package var bytesPerSecondPerLink: Int64
     /// True when the links exist only through a bridge between a pair of cards
     /// (PCIe cards); false on SXM boards, where they reach every GPU through NVSwitch
     /// or a direct mesh.
-    public var bridgeOnly: Bool
+    package var bridgeOnly: Bool
 
     /// Bytes per second per direction with all links used.
-    public var totalBytesPerSecond: Int64 { Int64(links) * bytesPerSecondPerLink }
+    package var totalBytesPerSecond: Int64 { Int64(links) * bytesPerSecondPerLink }
   }
 
   /// Dense peak throughput in TFLOP/s (TOP/s for int8) per data type; nil where
   /// the card has no tensor-core path for that type.
-  public struct Throughput: Hashable, Sendable, Codable {
+  package struct Throughput: Hashable, Sendable, Codable {
     /// Dense fp32 TFLOPS.
-    public var fp32: Double
+    package var fp32: Double
     /// Dense tf32 TFLOPS.
-    public var tf32: Double?
+    package var tf32: Double?
     /// Dense fp16 TFLOPS.
-    public var fp16: Double?
+    package var fp16: Double?
     /// Dense bf16 TFLOPS.
-    public var bf16: Double?
+    package var bf16: Double?
     /// Dense fp8 TFLOPS.
-    public var fp8: Double?
+    package var fp8: Double?
     /// Dense int8 TOPS.
-    public var int8: Double?
+    package var int8: Double?
     /// Dense fp4 TFLOPS.
-    public var fp4: Double?
+    package var fp4: Double?
   }
 
   /// Short identifier used in topology files and on the command line (`h100-sxm`).
-  public var id: String
+  package var id: String
   /// Full marketing name.
-  public var name: String
+  package var name: String
   /// Word patterns matched against `nvidia-smi` product names: a name matches when
   /// all words of one pattern appear in it (see ``GPUCatalog/spec(matchingProductName:)``).
-  public var productNamePatterns: [[String]]
+  package var productNamePatterns: [[String]]
   /// PCI device ids (vendor 0x10de) of this model, so a GPU that hwloc or NCCL
   /// shows only as a PCI device can be named. Source: the PCI ID repository
   /// (pci.ids); the ids seen in Topologies/captured agree.
-  public var pciDeviceIDs: [UInt16] = []
+  package var pciDeviceIDs: [UInt16] = []
   /// Memory capacity in bytes.
-  public var memoryBytes: Int64
+  package var memoryBytes: Int64
   /// Where ``memoryBytes`` comes from.
-  public var memorySource: String
+  package var memorySource: String
   /// Peak memory bandwidth in bytes per second.
-  public var memoryBandwidthBytesPerSecond: Int64
+  package var memoryBandwidthBytesPerSecond: Int64
   /// Dense peak compute.
-  public var tflops: Throughput
+  package var tflops: Throughput
   /// NVLink, or nil for cards without it.
-  public var nvlink: NVLinkSpec?
+  package var nvlink: NVLinkSpec?
   /// PCIe generation of the card's host link.
-  public var pcieGeneration: Int
+  package var pcieGeneration: Int
   /// PCIe lanes of the card's host link.
-  public var pcieLanes: Int
+  package var pcieLanes: Int
   /// CUDA compute capability, `major.minor`.
-  public var computeCapability: String
+  package var computeCapability: String
   /// Market segment.
-  public var segment: Segment
+  package var segment: Segment
   /// Whether the stock driver allows CUDA peer-to-peer over PCIe between two of
   /// these cards. GeForce cards report `NS`/`GNS` in `nvidia-smi topo -p2p`.
-  public var peerToPeerOverPCIe: Bool
+  package var peerToPeerOverPCIe: Bool
   /// Where the numbers come from.
-  public var source: String
+  package var source: String
 }
 
 /// NVLink per-link rates per direction, by generation, in bytes per second.

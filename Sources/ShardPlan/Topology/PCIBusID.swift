@@ -15,7 +15,7 @@ public struct PCIBusID: Hashable, Comparable, Sendable, Codable, CustomStringCon
   public var function: UInt8
 
   /// Creates an address from its parts.
-  public init(domain: UInt32, bus: UInt8, device: UInt8, function: UInt8) {
+  package init(domain: UInt32, bus: UInt8, device: UInt8, function: UInt8) {
     self.domain = domain
     self.bus = bus
     self.device = device

@@ -1,4 +1,4 @@
-import Yams
+internal import Yams
 
 /// shardplan's own topology file: YAML describing hosts, GPUs, links, network
 /// and memory. The format is documented in the README ("Topology files").

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The kinds of topology input shardplan recognises by content.
-public enum TopologyInputKind: String, Hashable, Sendable, CaseIterable {
+package enum TopologyInputKind: String, Hashable, Sendable, CaseIterable {
   /// shardplan's own YAML (`hosts:` at the top level).
   case topologyFile = "topology-yaml"
   /// nvidia-smi text outputs, one or several pasted together.
@@ -14,7 +14,7 @@ public enum TopologyInputKind: String, Hashable, Sendable, CaseIterable {
   case hwlocXML = "hwloc-xml"
 
   /// Recognises input by its content; nil when it is none of the kinds.
-  public static func detect(_ text: String) -> TopologyInputKind? {
+  package static func detect(_ text: String) -> TopologyInputKind? {
     let head = String(text.prefix(4096))
     if head.contains("<nvidia_smi_log") { return .nvidiaSmiXML }
     if head.contains("<topology") && (head.contains("<object") || head.contains("hwloc")) { return .hwlocXML }
@@ -46,21 +46,25 @@ public struct HwlocSource: Sendable {
 /// Reads topology sources (`local`, a bundled name, files) into a ``DeviceGraph``.
 public struct TopologyLoader: Sendable {
   /// Largest file read, in bytes; larger files are refused, not read.
-  public static let maximumFileBytes = 64 << 20
+  package static let maximumFileBytes = 64 << 20
 
   /// hwloc, when available.
   public var hwloc: HwlocSource?
   /// Field list for header-less `--query-gpu` CSV.
   public var queryFields: [String]?
   /// GPU model to assume for GPUs the sources do not name.
-  public var assumedGPUModel: GPUSpec?
+  package var assumedGPUModel: GPUSpec?
   /// Runs nvidia-smi for `local`; replaceable in tests.
   package var nvidiaSmi: NvidiaSmiRunner
 
   /// A loader; `hwloc` for `local` and hwloc XML files (`HwlocSource.libhwloc`
-  /// of ShardPlanHwloc), `queryFields` for header-less `--query-gpu` CSV,
-  /// `assumedGPUModel` for GPUs no source names.
-  public init(hwloc: HwlocSource? = nil, queryFields: [String]? = nil, assumedGPUModel: GPUSpec? = nil) {
+  /// of ShardPlanHwloc), `queryFields` for header-less `--query-gpu` CSV.
+  public init(hwloc: HwlocSource? = nil, queryFields: [String]? = nil) {
+    self.init(hwloc: hwloc, queryFields: queryFields, assumedGPUModel: nil, nvidiaSmi: NvidiaSmiRunner())
+  }
+
+  /// A loader that assumes `assumedGPUModel` for GPUs no source names (`--assume-gpu`).
+  package init(hwloc: HwlocSource? = nil, queryFields: [String]? = nil, assumedGPUModel: GPUSpec?) {
     self.init(hwloc: hwloc, queryFields: queryFields, assumedGPUModel: assumedGPUModel, nvidiaSmi: NvidiaSmiRunner())
   }
 
@@ -222,7 +226,7 @@ public struct TopologyLoader: Sendable {
   }
 
   /// Reads a file as UTF-8 text, refusing files over ``maximumFileBytes``.
-  public static func readFile(_ path: String) throws -> String {
+  package static func readFile(_ path: String) throws -> String {
     let url = URL(fileURLWithPath: path)
     let attributes = try? FileManager.default.attributesOfItem(atPath: path)
     guard let attributes else {

@@ -224,7 +224,7 @@ extension ModelSpec {
   /// layer of an architecture they run without sliding-window attention the full
   /// context, whatever the config says, so a known family is planned with full
   /// attention there, and the note says so.
-  public func asRun(by engine: Engine) -> (ModelSpec, String?) {
+  package func asRun(by engine: Engine) -> (ModelSpec, String?) {
     guard let family = ModelFamily.of(self), !family.keepsSlidingWindow(in: engine) else {
       return (self, nil)
     }
