@@ -11,9 +11,14 @@ import FoundationNetworking
 /// header by two range requests (the 8-byte length, then the JSON header).
 ///
 /// Honours `HF_ENDPOINT` (another Hub or a mirror), `HF_TOKEN` (sent as a bearer
-/// token, for gated models) and `HF_HUB_OFFLINE` (no requests at all, checked by
-/// ``ModelLoader``). Each request is retried once after a network error or a 5xx
-/// answer. Progress over many shards goes to standard error.
+/// token, for gated models), `HF_HUB_OFFLINE` (no requests at all, checked by
+/// ``ModelLoader``), and huggingface_hub's `HF_HUB_ETAG_TIMEOUT` (seconds until a
+/// server answers, default 10) and `HF_HUB_DOWNLOAD_TIMEOUT` (seconds a body may
+/// stall, default 10). Each request is retried once after a network error or a
+/// 5xx answer; a whole model read stops at its deadline (default 120 s), however
+/// slowly a server trickles. Bodies are asked for uncompressed and refused when
+/// compressed, so that a small compressed body cannot expand past the caps.
+/// Progress over many shards, and while a request waits, goes to standard error.
 public struct HubClient: HubFetching {
   /// The Hub's address, without a trailing slash.
   public var endpoint: String
@@ -21,17 +26,26 @@ public struct HubClient: HubFetching {
   public var token: String?
   /// Revision to read (a branch, tag or commit).
   public var revision: String
-  /// Seconds each request may take.
+  /// Seconds a request may wait for the server's answer (`HF_HUB_ETAG_TIMEOUT`).
+  public var responseTimeoutSeconds: Double
+  /// Seconds a body may go without a byte (`HF_HUB_DOWNLOAD_TIMEOUT`).
   public var timeoutSeconds: Double
+  /// Seconds one model read (config.json, index and every shard header) may take.
+  public var deadlineSeconds: Double
   /// Where progress lines go; nil for silence.
   public var progress: (@Sendable (String) -> Void)?
+
+  /// huggingface_hub's defaults for `HF_HUB_ETAG_TIMEOUT` and `HF_HUB_DOWNLOAD_TIMEOUT`.
+  static let defaultTimeoutSeconds = 10.0
 
   /// A client of `endpoint` (the Hub by default), with an optional token and revision.
   public init(
     endpoint: String = "https://huggingface.co",
     token: String? = nil,
     revision: String = "main",
-    timeoutSeconds: Double = 30,
+    responseTimeoutSeconds: Double = 10,
+    timeoutSeconds: Double = 10,
+    deadlineSeconds: Double = 120,
     progress: (@Sendable (String) -> Void)? = nil
   ) {
     var endpoint = endpoint
@@ -39,7 +53,9 @@ public struct HubClient: HubFetching {
     self.endpoint = endpoint
     self.token = token
     self.revision = revision
+    self.responseTimeoutSeconds = responseTimeoutSeconds
     self.timeoutSeconds = timeoutSeconds
+    self.deadlineSeconds = deadlineSeconds
     self.progress = progress
   }
 
@@ -50,12 +66,26 @@ public struct HubClient: HubFetching {
     _ environment: [String: String] = ProcessInfo.processInfo.environment,
     revision: String? = nil
   ) -> HubClient {
-    HubClient(
+    let progress: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    return HubClient(
       endpoint: environment["HF_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://huggingface.co",
       token: HuggingFaceCache(environment: environment).token,
       revision: revision ?? "main",
-      progress: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+      responseTimeoutSeconds: seconds("HF_HUB_ETAG_TIMEOUT", in: environment, progress: progress),
+      timeoutSeconds: seconds("HF_HUB_DOWNLOAD_TIMEOUT", in: environment, progress: progress),
+      progress: progress
     )
+  }
+
+  /// A timeout variable's seconds: a positive number (huggingface_hub reads it
+  /// with `float()`), else the default, with a line saying so.
+  package static func seconds(_ name: String, in environment: [String: String], progress: (String) -> Void) -> Double {
+    guard let text = environment[name], !text.isEmpty else { return defaultTimeoutSeconds }
+    if let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0, value <= 86_400 {
+      return value
+    }
+    progress("shardplan: \(name)=\(text) is not a number of seconds in 0…86400; using \(Int(defaultTimeoutSeconds))")
+    return defaultTimeoutSeconds
   }
 
   func url(_ repository: String, _ file: String) -> URL? {
@@ -76,17 +106,21 @@ public struct HubClient: HubFetching {
   /// into a ModelSpec, waiting for each request on the calling thread
   /// (``ModelLoader``'s synchronous interface). Async callers use ``model(_:)``.
   public func fetchModel(_ id: String) throws -> ModelSpec {
+    let deadline = Date().addingTimeInterval(deadlineSeconds)
+    let get = { (url: URL, what: String, range: ClosedRange<Int>?) in
+      try self.get(url, what: what, range: range, deadline: deadline)
+    }
     guard let configURL = url(id, "config.json") else {
       throw InputError(.unknownName, source: id, message: "not a usable Hub id")
     }
-    let config = try get(configURL, what: "config.json of \(id)")
+    let config = try get(configURL, "config.json of \(id)", nil)
     guard config.status == 200 else { throw statusError(config.status, url: configURL, id: id) }
     var spec = try HFConfigReader.read(config.body, name: id, source: configURL.absoluteString)
     // Shards: the index's weight map, else a single model.safetensors.
     var shards: [String] = []
     var declared: Int64?
     if let indexURL = url(id, "model.safetensors.index.json") {
-      let index = try get(indexURL, what: "safetensors index of \(id)")
+      let index = try get(indexURL, "safetensors index of \(id)", nil)
       if index.status == 200 {
         let json = try JSONValue.parse(index.body, source: indexURL.absoluteString)
         guard let map = json["weight_map"]?.objectValue else {
@@ -117,7 +151,7 @@ public struct HubClient: HubFetching {
           expected: "plain file names such as model-00001-of-00004.safetensors"
         )
       }
-      guard let header = try shardHeader(shardURL, id: id) else {
+      guard let header = try shardHeader(shardURL, id: id, deadline: deadline) else {
         spec.notes.append("no safetensors file on the Hub; tensors come from config.json")
         return spec
       }
@@ -132,8 +166,8 @@ public struct HubClient: HubFetching {
   }
 
   /// The header of one shard, or nil when the file does not exist.
-  func shardHeader(_ url: URL, id: String) throws -> [SafetensorsReader.Entry]? {
-    let first = try get(url, what: "header length of \(url.lastPathComponent)", range: 0...7)
+  func shardHeader(_ url: URL, id: String, deadline: Date) throws -> [SafetensorsReader.Entry]? {
+    let first = try get(url, what: "header length of \(url.lastPathComponent)", range: 0...7, deadline: deadline)
     if first.status == 404 { return nil }
     guard first.status == 206 || first.status == 200, first.body.count >= 8 else {
       throw statusError(first.status, url: url, id: id)
@@ -150,7 +184,12 @@ public struct HubClient: HubFetching {
     }
     // Content-Range: bytes 0-7/TOTAL gives the file size, hence the data section.
     let fileSize = first.totalSize
-    let second = try get(url, what: "header of \(url.lastPathComponent)", range: 8...(8 + Int(length) - 1))
+    let second = try get(
+      url,
+      what: "header of \(url.lastPathComponent)",
+      range: 8...(8 + Int(length) - 1),
+      deadline: deadline
+    )
     guard second.status == 206 || second.status == 200 else { throw statusError(second.status, url: url, id: id) }
     let header = second.status == 200 ? second.body.dropFirst(8).prefix(Int(length)) : second.body.prefix(Int(length))
     guard header.count == Int(length) else {
@@ -191,61 +230,122 @@ public struct HubClient: HubFetching {
     var totalSize: Int64?
   }
 
-  /// One GET, retried once after a network error or a 5xx status.
-  func get(_ url: URL, what: String, range: ClosedRange<Int>? = nil) throws -> Response {
+  /// One GET, retried once after a network error or a 5xx status, ending by
+  /// `deadline` at the latest.
+  func get(_ url: URL, what: String, range: ClosedRange<Int>? = nil, deadline: Date) throws -> Response {
     var lastError: Error?
     for attempt in 0..<2 {
+      if deadline.timeIntervalSinceNow <= 0 {
+        throw InputError(
+          .unreadable,
+          source: url.absoluteString,
+          message: "reading the model took longer than its \(Int(deadlineSeconds)) s deadline; \(what) was not read",
+          fix: "The server is too slow or stalls: try again later, or download the files and give their folder"
+        )
+      }
       do {
-        let response = try send(url, range: range)
+        let response = try send(url, what: what, range: range, deadline: deadline)
         if response.status >= 500 && attempt == 0 {
           progress?("shardplan: \(what): HTTP \(response.status), retrying once")
           continue
         }
         return response
+      } catch let error as InputError {
+        // The server's answer itself is refused (compressed, too slow): no retry.
+        throw error
       } catch {
         lastError = error
-        if attempt == 0 { progress?("shardplan: \(what): \(error.localizedDescription), retrying once") }
+        if attempt == 0 { progress?("shardplan: \(what): \(Self.describe(error)), retrying once") }
       }
     }
     throw InputError(
       .unreadable,
       source: url.absoluteString,
-      message: "could not fetch \(what) (\(lastError.map { $0.localizedDescription } ?? "server error"))",
+      message: "could not fetch \(what) (\(lastError.map(Self.describe) ?? "server error"))",
       fix: "Check the network, or set HF_HUB_OFFLINE=1 and use a local copy"
     )
   }
 
-  private func send(_ url: URL, range: ClosedRange<Int>?) throws -> Response {
-    var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeoutSeconds)
+  /// Seconds as a short number: `10`, `0.5`.
+  static func format(_ seconds: Double) -> String {
+    seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+  }
+
+  /// An error in words: a timeout says which limit it hit.
+  static func describe(_ error: any Error) -> String {
+    if let stop = error as? Stop { return stop.reason }
+    return error.localizedDescription
+  }
+
+  /// Why the client itself ended a request.
+  struct Stop: Error {
+    var reason: String
+  }
+
+  private func send(_ url: URL, what: String, range: ClosedRange<Int>?, deadline: Date) throws -> Response {
+    // URLSession's own idle timeout is a backstop, later than the limits below,
+    // which say which one a server hit.
+    let backstop = max(responseTimeoutSeconds, timeoutSeconds) + 3
+    var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: backstop)
     if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
     if let range { request.setValue("bytes=\(range.lowerBound)-\(range.upperBound)", forHTTPHeaderField: "Range") }
     request.setValue("shardplan", forHTTPHeaderField: "User-Agent")
+    request.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
     // A server that ignores Range would send a whole weight file: stop reading
-    // once the bytes needed (range end + 1) or 64 MiB for whole files have come.
-    let limit = range.map { $0.upperBound + 1 } ?? (64 << 20)
+    // once the bytes needed (range end + 1) or 16 MiB (the cap of config.json
+    // and of an index) for whole files have come.
+    let limit = range.map { $0.upperBound + 1 } ?? (16 << 20)
     let outcome = Mutex<Result<(Data, HTTPURLResponse), any Error>?>(nil)
     let finished = DispatchSemaphore(value: 0)
-    do {
-      let collector = Collector(limit: limit) { result in
-        outcome.withLock { $0 = result }
-        finished.signal()
-      }
-      let configuration = URLSessionConfiguration.ephemeral
-      configuration.timeoutIntervalForRequest = timeoutSeconds
-      let session = URLSession(configuration: configuration, delegate: collector, delegateQueue: nil)
-      let task = session.dataTask(with: request)
-      // A stalled or drip-feeding server is cut off after the timeout and 5 s.
-      DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds + 5) {
-        if collector.finish(.failure(URLError(.timedOut))) { task.cancel() }
-      }
-      task.resume()
-      session.finishTasksAndInvalidate()
+    let collector = Collector(limit: limit) { result in
+      outcome.withLock { $0 = result }
+      finished.signal()
     }
-    // Waits on the calling thread: URLSession completes on its own queue and the
-    // timer on another, so the wait needs no thread of the concurrency pool.
-    finished.wait()
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.timeoutIntervalForRequest = backstop
+    let session = URLSession(configuration: configuration, delegate: collector, delegateQueue: nil)
+    let task = session.dataTask(with: request)
+    task.resume()
+    session.finishTasksAndInvalidate()
+    // Waits on the calling thread (URLSession completes on its own queue, so the
+    // wait needs no thread of the concurrency pool), waking 4 times a second to apply
+    // the limits URLSession does not: time to the answer, time without a byte,
+    // the model's deadline; and every 5 s to say what it waits for.
+    let start = Date()
+    var said = 0
+    while finished.wait(timeout: .now() + 0.25) == .timedOut {
+      let waited = Date().timeIntervalSince(start)
+      let stop: String? =
+        if deadline.timeIntervalSinceNow <= 0 {
+          "the model's \(Int(deadlineSeconds)) s deadline passed"
+        } else if !collector.answered && waited > responseTimeoutSeconds {
+          "no answer within \(Self.format(responseTimeoutSeconds)) s (HF_HUB_ETAG_TIMEOUT)"
+        } else if collector.secondsSinceLastByte > timeoutSeconds {
+          "no data for \(Self.format(timeoutSeconds)) s (HF_HUB_DOWNLOAD_TIMEOUT)"
+        } else {
+          nil
+        }
+      if let stop, collector.finish(.failure(Stop(reason: stop))) {
+        task.cancel()
+        break
+      }
+      if Int(waited) / 5 > said {
+        said = Int(waited) / 5
+        progress?("shardplan: still waiting for \(what) after \(said * 5) s")
+      }
+    }
     guard let result = outcome.withLock({ $0 }) else { throw URLError(.unknown) }
     let (data, response) = try result.get()
+    if let encoding = response.value(forHTTPHeaderField: "Content-Encoding")?.lowercased(), encoding != "identity" {
+      throw InputError(
+        .malformed,
+        source: url.absoluteString,
+        field: "Content-Encoding",
+        message: "the server sent \(what) compressed (\(encoding)) though asked for it uncompressed",
+        expected: "an uncompressed body (Accept-Encoding: identity)",
+        fix: "The endpoint (HF_ENDPOINT) may not be a Hub; download the files and give their folder"
+      )
+    }
     var total: Int64?
     if let contentRange = response.value(forHTTPHeaderField: "Content-Range"),
       let slash = contentRange.lastIndex(of: "/")
@@ -271,6 +371,7 @@ private final class Collector: NSObject, URLSessionDataDelegate, Sendable {
     var data = Data()
     var response: HTTPURLResponse?
     var stoppedEarly = false
+    var lastActivity = Date()
     var completion: (@Sendable (Result<(Data, HTTPURLResponse), any Error>) -> Void)?
   }
   private let limit: Int
@@ -280,6 +381,12 @@ private final class Collector: NSObject, URLSessionDataDelegate, Sendable {
     self.limit = limit
     state = Mutex(State(completion: completion))
   }
+
+  /// Whether the server's answer (status and headers) has come.
+  var answered: Bool { state.withLock { $0.response != nil } }
+
+  /// Seconds since the answer or the last body bytes came (or since the start).
+  var secondsSinceLastByte: Double { state.withLock { -$0.lastActivity.timeIntervalSinceNow } }
 
   /// Reports `outcome` unless an outcome was reported already; true when this one was.
   @discardableResult
@@ -299,13 +406,25 @@ private final class Collector: NSObject, URLSessionDataDelegate, Sendable {
     didReceive response: URLResponse,
     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
   ) {
-    state.withLock { $0.response = response as? HTTPURLResponse }
+    let http = response as? HTTPURLResponse
+    state.withLock {
+      $0.response = http
+      $0.lastActivity = Date()
+    }
+    // A compressed body is refused before a byte of it is inflated: the caller
+    // sees the answer and says why.
+    if let http, let encoding = http.value(forHTTPHeaderField: "Content-Encoding"), encoding.lowercased() != "identity" {
+      finish(.success((Data(), http)))
+      completionHandler(.cancel)
+      return
+    }
     completionHandler(.allow)
   }
 
   func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
     let over = state.withLock { state -> Bool in
       state.data.append(data)
+      state.lastActivity = Date()
       if state.data.count >= limit { state.stoppedEarly = true }
       return state.stoppedEarly
     }

@@ -7,14 +7,27 @@ import Glibc
 /// A real HTTP/1.1 server on 127.0.0.1 for tests: serves files from memory with
 /// `Range: bytes=a-b` support (206 + Content-Range), 404 for unknown paths,
 /// optional bearer-token checks (401), optional one-time 503s (to test retries)
-/// and a mode that ignores Range. One connection at a time; every response
+/// a mode that ignores Range, and hostile answers for chosen paths (see
+/// ``Behaviour``). Each connection has a thread of its own; every response
 /// closes its connection. Traffic never leaves the loopback interface.
 public final class LoopbackHTTPServer: @unchecked Sendable {
-  // The lock guards every mutable field; the accept thread and the test read them.
+  /// How the server answers one path, when not plainly.
+  public enum Behaviour: Sendable {
+    /// Sends this body as is, labelled `Content-Encoding: encoding` (a gzip bomb).
+    case encoded(Data, encoding: String)
+    /// Reads the request, then says nothing for this many seconds and hangs up.
+    case silent(seconds: Double)
+    /// Answers at once, then sends the body one byte every `interval` seconds.
+    case drip(interval: Double)
+  }
+
+  // The lock guards every mutable field; the connection threads and the test read them.
   private let lock = NSLock()
   private var files: [String: Data]
+  private var behaviours: [String: Behaviour] = [:]
   private var failOnce: Set<String> = []
   private var requests: [(path: String, range: String?, authorization: String?)] = []
+  private var encodings: [String?] = []
   private let socketFD: Int32
   /// The port it listens on, on 127.0.0.1.
   public let port: Int
@@ -62,11 +75,25 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     close(socketFD)
   }
 
+  /// Answers every request for `path` this way.
+  public func set(_ behaviour: Behaviour, for path: String) {
+    lock.lock()
+    behaviours[path] = behaviour
+    lock.unlock()
+  }
+
   /// Makes the next request for `path` fail with 503.
   public func failNextRequest(to path: String) {
     lock.lock()
     failOnce.insert(path)
     lock.unlock()
+  }
+
+  /// The Accept-Encoding header of each request seen so far.
+  public var acceptEncodings: [String?] {
+    lock.lock()
+    defer { lock.unlock() }
+    return encodings
   }
 
   /// Requests seen so far: path, Range header, Authorization header.
@@ -80,8 +107,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     while true {
       let client = accept(socketFD, nil, nil)
       if client < 0 { return }
-      handle(client)
-      close(client)
+      Thread { [self] in
+        handle(client)
+        close(client)
+      }.start()
     }
   }
 
@@ -106,12 +135,31 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     }
     lock.lock()
     requests.append((path, headers["range"], headers["authorization"]))
+    encodings.append(headers["accept-encoding"])
     let shouldFail = failOnce.remove(path) != nil
     let file = files[path]
     let token = requiredToken
     let ignore = ignoreRange
     let total = contentRangeTotal
+    let behaviour = behaviours[path]
     lock.unlock()
+    switch behaviour {
+    case .encoded(let body, let encoding):
+      return respond(client, status: 200, headers: ["Content-Encoding": encoding], body: body)
+    case .silent(let seconds):
+      Thread.sleep(forTimeInterval: seconds)
+      return
+    case .drip(let interval):
+      let body = file ?? Data("{}".utf8)
+      let head = "HTTP/1.1 200 OK\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+      guard sendAll(client, Array(head.utf8)) else { return }
+      for byte in body {
+        Thread.sleep(forTimeInterval: interval)
+        guard sendAll(client, [byte]) else { return }
+      }
+      return
+    case nil: break
+    }
     if shouldFail { return respond(client, status: 503, headers: [:], body: Data("busy".utf8)) }
     if let token, headers["authorization"] != "Bearer \(token)" {
       return respond(client, status: 401, headers: [:], body: Data("unauthorized".utf8))
@@ -145,12 +193,18 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     head += "\r\n"
     var bytes = Array(head.utf8)
     bytes.append(contentsOf: body)
+    _ = sendAll(client, bytes)
+  }
+
+  /// Sends every byte; false when the client hung up.
+  private func sendAll(_ client: Int32, _ bytes: [UInt8]) -> Bool {
     var sent = 0
     while sent < bytes.count {
       // MSG_NOSIGNAL: a client that hung up must not kill the test process with SIGPIPE.
       let count = bytes[sent...].withUnsafeBufferPointer { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-      if count <= 0 { return }
+      if count <= 0 { return false }
       sent += count
     }
+    return true
   }
 }

@@ -150,3 +150,42 @@ public enum SyntheticFiles {
     return try writeGGUF(url, metadata: metadata, tensors: tensors)
   }
 }
+
+extension SyntheticFiles {
+  /// A gzip member that inflates to at least `bytes` zero bytes from about
+  /// `bytes / 160`: one deflate block of fixed Huffman codes, a literal 0 and then
+  /// matches of length 258 at distance 1 (13 bits each). Its CRC is not the
+  /// data's: a reader that inflates it all fails at the very end, after the harm.
+  public static func gzipBomb(inflatingTo bytes: Int) -> Data {
+    var out: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]
+    var bitBuffer: UInt32 = 0
+    var bitCount = 0
+    func bits(_ value: UInt32, _ count: Int) {  // LSB first, as deflate packs fields
+      bitBuffer |= value << UInt32(bitCount)
+      bitCount += count
+      while bitCount >= 8 {
+        out.append(UInt8(bitBuffer & 0xff))
+        bitBuffer >>= 8
+        bitCount -= 8
+      }
+    }
+    func code(_ value: UInt32, _ count: Int) {  // Huffman codes go most significant bit first
+      var reversed: UInt32 = 0
+      for index in 0..<count where value & (1 << UInt32(index)) != 0 { reversed |= 1 << UInt32(count - 1 - index) }
+      bits(reversed, count)
+    }
+    bits(1, 1)  // BFINAL
+    bits(1, 2)  // BTYPE 01: fixed Huffman codes
+    code(0x30, 8)  // literal 0
+    for _ in 0..<(bytes / 258 + 1) {
+      code(0xC5, 8)  // length symbol 285: 258 bytes
+      code(0, 5)  // distance symbol 0: 1 byte back
+    }
+    code(0, 7)  // end of block
+    if bitCount > 0 { bits(0, 8 - bitCount) }
+    out += [0, 0, 0, 0]  // CRC-32 (wrong on purpose)
+    let size = UInt32(truncatingIfNeeded: 1 + (bytes / 258 + 1) * 258)
+    withUnsafeBytes(of: size.littleEndian) { out += $0 }
+    return Data(out)
+  }
+}

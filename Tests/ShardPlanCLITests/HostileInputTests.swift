@@ -375,6 +375,45 @@ struct HostileInputTests {
     #expect(try String(contentsOf: out.appendingPathComponent("accelerate.yaml"), encoding: .utf8) == "old\n")
   }
 
+  /// Hostile Hub servers against the binary, with huggingface_hub's timeout
+  /// variables at 1 s: a gzip bomb (6.7 MB inflating to 1 GiB) is refused
+  /// before it is inflated, inside a 256 MiB heap; a silent server and one that
+  /// trickles a byte per 3 s are cut off, each with exit 2 and a message that
+  /// names config.json and the limit, in seconds. (While it waits, URLSession on
+  /// Linux polls: about one core of CPU for the wait, a FoundationNetworking
+  /// trait that the timeouts bound.)
+  @Test func hostileHubServers() throws {
+    let path = "/org/tiny/resolve/main/config.json"
+    let cases: [(LoopbackHTTPServer.Behaviour, String)] = [
+      (.encoded(SyntheticFiles.gzipBomb(inflatingTo: 1 << 30), encoding: "gzip"), "compressed (gzip)"),
+      (.silent(seconds: 30), "no answer within 1 s (HF_HUB_ETAG_TIMEOUT)"),
+      (.drip(interval: 3), "no data for 1 s (HF_HUB_DOWNLOAD_TIMEOUT)"),
+    ]
+    for (behaviour, expected) in cases {
+      let server = try LoopbackHTTPServer(files: [path: Data("{}".utf8)])
+      defer { server.stop() }
+      server.set(behaviour, for: path)
+      var environment = ProcessInfo.processInfo.environment
+      environment["HF_HUB_OFFLINE"] = nil
+      environment["HF_HUB_CACHE"] = "/nonexistent-hf-cache"
+      environment["HF_ENDPOINT"] = server.baseURL
+      environment["HF_HUB_ETAG_TIMEOUT"] = "1"
+      environment["HF_HUB_DOWNLOAD_TIMEOUT"] = "1"
+      let result = try MeasuredProcess.run(
+        CLITests.binary.path,
+        ["estimate", "org/tiny"],
+        environment: environment,
+        directory: Repository.root.path,
+        dataLimitBytes: 256 << 20
+      )
+      #expect(result.status == 2, "\(expected): exit \(result.status)\n\(result.stderr)")
+      #expect(result.stderr.contains("config.json") && result.stderr.contains(expected), "\(result.stderr)")
+      #expect(!result.ranOutOfMemory, "\(expected): ran out of its 256 MiB heap")
+      // Two attempts of about a second each (and a few of start-up in a debug build).
+      #expect(result.seconds < 10, "\(expected): \(result.seconds) s")
+    }
+  }
+
   @Test func theCorpusCoversEveryFormat() {
     #expect(Self.cases.count >= 100, "\(Self.cases.count) cases")
     for prefix in ["gguf", "config.json", "layout", "topology", "nvidia-smi", "safetensors", "index", "expert load"] {
@@ -382,13 +421,28 @@ struct HostileInputTests {
     }
   }
 
+  /// Runs the binary as `CLITests.run` does (offline), its heap capped at 256 MiB.
+  static func measured(_ arguments: [String]) throws -> MeasuredProcess {
+    var environment = ProcessInfo.processInfo.environment
+    environment["HF_HUB_OFFLINE"] = "1"
+    environment["HF_HUB_CACHE"] = "/nonexistent-hf-cache"
+    return try MeasuredProcess.run(
+      CLITests.binary.path,
+      arguments,
+      environment: environment,
+      directory: Repository.root.path,
+      dataLimitBytes: 256 << 20
+    )
+  }
+
   @Test(arguments: cases)
   func refusedCleanly(_ hostile: Case) throws {
-    let start = Date()
-    let result = try CLITests.run(hostile.arguments)
-    let seconds = Date().timeIntervalSince(start)
-    // validate and emit list a layout's problems with exit 1; everything else refuses with 2.
-    let allowed: Set<Int32> = ["validate", "emit"].contains(hostile.arguments.first ?? "") ? [1, 2] : [2]
+    let result = try Self.measured(hostile.arguments)
+    let seconds = result.seconds
+    // validate and emit list a layout's problems with exit 1; everything else
+    // refuses with 2, and so do they for a file that is not YAML at all.
+    let listsFindings = ["validate", "emit"].contains(hostile.arguments.first ?? "") && !hostile.name.hasSuffix("not YAML")
+    let allowed: Set<Int32> = listsFindings ? [1, 2] : [2]
     #expect(
       allowed.contains(result.status),
       "\(hostile): exit \(result.status)\n\(result.stderr.prefix(400))\(result.stdout.prefix(200))"
@@ -403,5 +457,8 @@ struct HostileInputTests {
       #expect(written.isEmpty, "\(hostile): wrote \(written)")
     }
     #expect(seconds < 10, "\(hostile): \(seconds) s")
+    // Bounded memory: each run has a 256 MiB heap (the inputs reach hundreds of MB
+    // only when a cap is missing; a plain run takes about 30 MB).
+    #expect(!result.ranOutOfMemory, "\(hostile): ran out of its 256 MiB heap")
   }
 }

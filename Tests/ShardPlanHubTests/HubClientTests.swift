@@ -1,6 +1,7 @@
 import Foundation
 import ShardPlan
 import ShardPlanHub
+import Synchronization
 import Testing
 import _ShardPlanTestSupport
 
@@ -161,6 +162,71 @@ struct HubClientTests {
       }
       #expect(!server.seen.contains { $0.path.contains("passwd") || $0.path.contains("?") }, "\(shard) requested")
     }
+  }
+
+  /// The bomb of the hostile-input tests inflates as the file says: the start
+  /// of the stream is a valid deflate stream of zeros (checked by Foundation's
+  /// decoder where it has one; here by its first bytes and its stated size).
+  @Test func theGzipBombIsWhatItClaims() {
+    let bomb = SyntheticFiles.gzipBomb(inflatingTo: 1 << 30)
+    #expect(bomb.prefix(3) == Data([0x1f, 0x8b, 8]))
+    #expect(bomb.count < (1 << 30) / 150 && bomb.count > (1 << 30) / 170, "\(bomb.count) bytes")
+    let size = bomb.suffix(4).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+    #expect(size >= 1 << 30)
+  }
+
+  /// A model read has a deadline, however the time is spent: a config.json
+  /// trickled one byte per 0.2 s (each byte inside the idle timeout) is cut off
+  /// at the 2 s deadline, with a message naming it; a silent server at the
+  /// answer timeout; a compressed body is refused before it is inflated.
+  @Test func slowSilentAndCompressedServersAreCutOff() throws {
+    let (files, _) = try Self.repository()
+    let configPath = "/org/tiny/resolve/main/config.json"
+    let cases: [(LoopbackHTTPServer.Behaviour, deadline: Double, String)] = [
+      (.drip(interval: 0.2), 2, "2 s deadline"),
+      (.silent(seconds: 30), 30, "no answer within 1 s (HF_HUB_ETAG_TIMEOUT)"),
+      (.drip(interval: 3), 30, "no data for 1 s (HF_HUB_DOWNLOAD_TIMEOUT)"),
+      (.encoded(SyntheticFiles.gzipBomb(inflatingTo: 1 << 30), encoding: "gzip"), 30, "compressed (gzip)"),
+    ]
+    for (behaviour, deadline, expected) in cases {
+      let server = try LoopbackHTTPServer(files: files)
+      defer { server.stop() }
+      server.set(behaviour, for: configPath)
+      let lines = Mutex<[String]>([])
+      let client = HubClient(
+        endpoint: server.baseURL,
+        responseTimeoutSeconds: 1,
+        timeoutSeconds: 1,
+        deadlineSeconds: deadline,
+        progress: { line in lines.withLock { $0.append(line) } }
+      )
+      let start = Date()
+      do {
+        _ = try client.fetchModel("org/tiny")
+        Issue.record("\(expected): the model was read")
+      } catch let error as InputError {
+        #expect(error.description.contains(expected), "\(error)")
+        #expect(error.source.hasSuffix("config.json"), "\(error.source)")
+      }
+      // Two attempts of at most a few seconds each, whatever the server does.
+      #expect(Date().timeIntervalSince(start) < 8, "\(expected): \(Date().timeIntervalSince(start)) s")
+      #expect(server.acceptEncodings.allSatisfy { $0 == "identity" }, "\(server.acceptEncodings)")
+    }
+  }
+
+  /// huggingface_hub's timeout variables, read as it reads them (seconds, float),
+  /// a value that is not a number falling back to its default of 10 with a line.
+  @Test func timeoutsFromTheEnvironment() {
+    let client = HubClient.fromEnvironment(["HF_HUB_ETAG_TIMEOUT": "2.5", "HF_HUB_DOWNLOAD_TIMEOUT": "60"])
+    #expect(client.responseTimeoutSeconds == 2.5)
+    #expect(client.timeoutSeconds == 60)
+    let lines = Mutex<[String]>([])
+    let seconds = HubClient.seconds("HF_HUB_DOWNLOAD_TIMEOUT", in: ["HF_HUB_DOWNLOAD_TIMEOUT": "soon"]) { line in
+      lines.withLock { $0.append(line) }
+    }
+    #expect(seconds == 10)
+    #expect(lines.withLock { $0 }.first?.contains("HF_HUB_DOWNLOAD_TIMEOUT=soon is not a number") == true)
+    #expect(HubClient.fromEnvironment([:]).timeoutSeconds == 10)
   }
 
   @Test func missingModelIsA404WithAFix() throws {
