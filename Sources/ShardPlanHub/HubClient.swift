@@ -413,7 +413,8 @@ private final class Collector: NSObject, URLSessionDataDelegate, Sendable {
     }
     // A compressed body is refused before a byte of it is inflated: the caller
     // sees the answer and says why.
-    if let http, let encoding = http.value(forHTTPHeaderField: "Content-Encoding"), encoding.lowercased() != "identity" {
+    if let http, let encoding = http.value(forHTTPHeaderField: "Content-Encoding"), encoding.lowercased() != "identity"
+    {
       finish(.success((Data(), http)))
       completionHandler(.cancel)
       return

@@ -441,7 +441,8 @@ struct HostileInputTests {
     let seconds = result.seconds
     // validate and emit list a layout's problems with exit 1; everything else
     // refuses with 2, and so do they for a file that is not YAML at all.
-    let listsFindings = ["validate", "emit"].contains(hostile.arguments.first ?? "") && !hostile.name.hasSuffix("not YAML")
+    let listsFindings =
+      ["validate", "emit"].contains(hostile.arguments.first ?? "") && !hostile.name.hasSuffix("not YAML")
     let allowed: Set<Int32> = listsFindings ? [1, 2] : [2]
     #expect(
       allowed.contains(result.status),
