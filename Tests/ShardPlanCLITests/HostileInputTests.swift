@@ -344,6 +344,23 @@ struct HostileInputTests {
       Case(name: "config.json empty", arguments: ["estimate", file("empty.config.json", "")]),
       Case(name: "layout not YAML", arguments: ["validate", file("binary.layout.yaml", "\u{1}\u{2}: [: ]]")]),
       Case(name: "topology not YAML", arguments: ["topology", file("broken.yaml", "name: [unclosed\nhosts: {")]),
+      Case(
+        name: "topology hwloc XML with a mismatched tag",
+        arguments: [
+          "topology",
+          file(
+            "mismatched.hwloc.xml",
+            "<?xml version=\"1.0\"?>\n<topology version=\"2.0\">\n  <object type=\"Machine\">\n  </objekt>\n</topology>\n"
+          ),
+        ]
+      ),
+      Case(
+        name: "topology hwloc XML cut short",
+        arguments: [
+          "topology",
+          file("cut.hwloc.xml", "<?xml version=\"1.0\"?>\n<topology version=\"2.0\">\n  <object type=\"Mach"),
+        ]
+      ),
     ]
   }
 

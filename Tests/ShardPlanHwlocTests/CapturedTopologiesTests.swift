@@ -221,6 +221,31 @@ struct CapturedTopologiesTests {
     }
   }
 
+  /// A broken hwloc XML gets the line and the cause from the project's XML
+  /// reader, not libhwloc's bare "hwloc_topology_set_xml failed (errno 22)".
+  @Test func brokenHwlocXMLNamesTheLine() throws {
+    let folder = try SyntheticFiles.folder("hwloc-broken")
+    let cases = [
+      (
+        "mismatched.xml",
+        "<?xml version=\"1.0\"?>\n<topology version=\"2.0\">\n  <object type=\"Machine\">\n  </objekt>\n</topology>\n",
+        4, "closes <object>"
+      ),
+      ("cut.xml", "<?xml version=\"1.0\"?>\n<topology version=\"2.0\">\n  <object type=\"Machine\">\n", nil, "object"),
+    ]
+    for (name, text, line, cause) in cases {
+      let url = folder.appendingPathComponent(name)
+      try text.write(to: url, atomically: true, encoding: .utf8)
+      #expect {
+        _ = try TopologyLoader(hwloc: .libhwloc).load([url.path])
+      } throws: { error in
+        guard let error = error as? InputError else { return false }
+        return error.code == .malformed && (line == nil || error.line == line) && error.description.contains(cause)
+          && !error.description.contains("errno")
+      }
+    }
+  }
+
   @Test func rtx3090BridgeBandwidthIsFourLinksAtTheMeasuredRate() throws {
     let graph = try Self.graph("nvsmi-topo_2xRTX3090-NVLinkBridge-NV4_drv610_with-nvlink-status-and-p2p.txt")
     let link = try #require(graph.link(0, 1))

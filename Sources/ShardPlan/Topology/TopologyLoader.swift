@@ -150,6 +150,17 @@ public struct TopologyLoader: Sendable {
             fix: "Use the shardplan tool, or link ShardPlanHwloc"
           )
         }
+        // libhwloc says only "errno 22" about a broken file: the project's own
+        // reader finds the line and the cause first.
+        let root = try XMLTree.parse(text, source: source)
+        guard root.name == "topology" else {
+          throw InputError(
+            .malformed,
+            source: source,
+            message: "the XML's root element is <\(root.name)>, not hwloc's <topology>",
+            fix: "Export the topology with `lstopo --of xml FILE` (or `hwloc-ls --of xml`)"
+          )
+        }
         parts.append(try hwloc.xmlFacts(source))
       }
     }
