@@ -16,6 +16,18 @@ let package = Package(
       linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
     ),
     .executableTarget(
+      name: "FuzzModelConfigs",
+      dependencies: [.product(name: "ShardPlan", package: "shardplan")],
+      swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])],
+      linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    ),
+    .executableTarget(
+      name: "FuzzHubResponses",
+      dependencies: [.product(name: "ShardPlanHub", package: "shardplan")],
+      swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])],
+      linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    ),
+    .executableTarget(
       name: "FuzzTopologyReaders",
       dependencies: [.product(name: "ShardPlan", package: "shardplan")],
       swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])],

@@ -9,6 +9,8 @@ target=${1:-FuzzTopologyReaders}
 seconds=${2:-120}
 corpus_name=topology
 [ "$target" = FuzzModelHeaders ] && corpus_name=headers
+[ "$target" = FuzzModelConfigs ] && corpus_name=configs
+[ "$target" = FuzzHubResponses ] && corpus_name=hub
 # Every module is instrumented, the library included (its own targets carry
 # the flags too, but -Xswiftc reaches ShardPlan and its dependencies): libFuzzer
 # then sees the parsers' branches (about 1,150 edges for the headers) rather than

@@ -34,6 +34,8 @@ public struct HubClient: HubFetching {
   public var deadlineSeconds: Double
   /// Where progress lines go; nil for silence.
   public var progress: (@Sendable (String) -> Void)?
+  /// Answers requests in place of the network (the fuzzer's fake server); nil: HTTP.
+  var transport: (@Sendable (URL, ClosedRange<Int>?) throws -> Response)?
 
   /// huggingface_hub's defaults for `HF_HUB_ETAG_TIMEOUT` and `HF_HUB_DOWNLOAD_TIMEOUT`.
   static let defaultTimeoutSeconds = 10.0
@@ -244,7 +246,8 @@ public struct HubClient: HubFetching {
         )
       }
       do {
-        let response = try send(url, what: what, range: range, deadline: deadline)
+        let response =
+          try transport.map { try $0(url, range) } ?? send(url, what: what, range: range, deadline: deadline)
         if response.status >= 500 && attempt == 0 {
           progress?("shardplan: \(what): HTTP \(response.status), retrying once")
           continue
@@ -445,5 +448,41 @@ private final class Collector: NSObject, URLSessionDataDelegate, Sendable {
     } else {
       finish(.failure(error ?? URLError(.badServerResponse)))
     }
+  }
+}
+
+/// What the libFuzzer driver in `Fuzz/` feeds the Hub client: a whole
+/// repository's answers from one input, parsed as the network's would be.
+/// System programming interface for the fuzzers, not part of the library.
+@_spi(Fuzzing) public enum HubFuzzEntryPoints {
+  /// Splits `bytes` at each `\n--\n` into the answers for config.json, the index
+  /// (404 when empty or absent), a shard's first 8 bytes, its header, and the
+  /// `Content-Range` total (decimal text), then reads the model from them: the
+  /// model, or nil when the client refused the answers.
+  @discardableResult
+  public static func responses(_ bytes: Data) -> ModelSpec? {
+    var parts: [Data] = []
+    var rest = bytes[...]
+    let marker = Data("\n--\n".utf8)
+    while parts.count < 4, let found = rest.firstRange(of: marker) {
+      parts.append(Data(rest[..<found.lowerBound]))
+      rest = rest[found.upperBound...]
+    }
+    parts.append(Data(rest))
+    while parts.count < 5 { parts.append(Data()) }
+    let total = Int64(String(decoding: parts[4], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    let answers = parts
+    var client = HubClient(endpoint: "http://fuzz.invalid")
+    client.transport = { url, range in
+      switch (url.lastPathComponent, range?.lowerBound) {
+      case ("config.json", _): return HubClient.Response(status: 200, body: answers[0], totalSize: nil)
+      case ("model.safetensors.index.json", _):
+        return HubClient.Response(status: answers[1].isEmpty ? 404 : 200, body: answers[1], totalSize: nil)
+      case (_, 0): return HubClient.Response(status: 206, body: answers[2], totalSize: total)
+      case (_, _?): return HubClient.Response(status: 206, body: answers[3], totalSize: total)
+      default: return HubClient.Response(status: 404, body: Data(), totalSize: nil)
+      }
+    }
+    return try? client.fetchModel("org/fuzz")
   }
 }

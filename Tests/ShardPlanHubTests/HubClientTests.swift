@@ -1,6 +1,6 @@
 import Foundation
 import ShardPlan
-import ShardPlanHub
+@_spi(Fuzzing) import ShardPlanHub
 import Synchronization
 import Testing
 import _ShardPlanTestSupport
@@ -227,6 +227,26 @@ struct HubClientTests {
     #expect(seconds == 10)
     #expect(lines.withLock { $0 }.first?.contains("HF_HUB_DOWNLOAD_TIMEOUT=soon is not a number") == true)
     #expect(HubClient.fromEnvironment([:]).timeoutSeconds == 10)
+  }
+
+  /// The Hub fuzzer's fake transport reads its seeds as the network's answers
+  /// (the sharded and single-file seeds give the 2-layer model, to the byte of
+  /// its header), and every fuzz regression finishes through it.
+  @Test func fuzzTransportReadsItsSeeds() throws {
+    let seeds = Repository.path("Fuzz/Corpus/hub")
+    for (name, layers) in [("sharded", 2), ("single", 2)] {
+      let spec = HubFuzzEntryPoints.responses(try Data(contentsOf: URL(fileURLWithPath: "\(seeds)/\(name)")))
+      #expect(spec?.layers == layers, "\(name)")
+      // 128×64 embedding and head, per layer 4 attention and 3 MLP matrices and 2 norms, a final norm; bf16.
+      let elements = 2 * 128 * 64 + 2 * (64 * 64 * 2 + 32 * 64 * 2 + 3 * 128 * 64 + 2 * 64) + 64
+      #expect(spec?.weightBytes == Int64(elements * 2), "\(name)")
+    }
+    let folder = Repository.path("Fuzz/Regressions")
+    for file in try FileManager.default.contentsOfDirectory(atPath: folder) {
+      let start = Date()
+      HubFuzzEntryPoints.responses(try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(file)")))
+      #expect(Date().timeIntervalSince(start) < 5, "\(file)")
+    }
   }
 
   @Test func missingModelIsA404WithAFix() throws {

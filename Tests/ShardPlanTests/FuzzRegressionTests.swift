@@ -19,9 +19,10 @@ struct FuzzRegressionTests {
       let data = try Data(contentsOf: URL(fileURLWithPath: file))
       let text = String(decoding: data, as: UTF8.self)
       let start = Date()
-      // What the fuzz drivers run on an input, both of them.
+      // What the fuzz drivers run on an input, each of them.
       FuzzEntryPoints.topologyText(text, source: file)
       FuzzEntryPoints.modelHeaders(data, path: file)
+      FuzzEntryPoints.modelConfig(data, path: file)
       #expect(Date().timeIntervalSince(start) < 5, "\(file)")
     }
   }

@@ -20,6 +20,39 @@ import Foundation
     }
   }
 
+  /// The bytes as a config.json (then the memory model and the planner over the
+  /// model read, with the weights as stored and converted), as a safetensors
+  /// index (the file at `path` holds them), as an expert-load file, and as a
+  /// layout priced by the validator against the bundled models and topologies.
+  public static func modelConfig(_ bytes: Data, path: String) {
+    let text = String(decoding: bytes, as: UTF8.self)
+    _ = try? SafetensorsReader.readIndex(path: path)
+    _ = try? ExpertBalancer.readLoad(text, source: path)
+    _ = LayoutValidator(models: ModelLoader(environment: [:]), topologies: TopologyLoader()).validate(
+      text,
+      source: path
+    )
+    guard let spec = try? HFConfigReader.read(bytes, name: "fuzz", source: path) else { return }
+    // Contexts the model allows, as the command line would ask for them.
+    let context = max(1, min(spec.maxContext, 4096))
+    let training = Workload.Training(method: .lora)
+    for (model, weights) in [(spec, PlannedWeights.asStored(spec)), (spec.converted(to: .int4), .converted(.int4))] {
+      for workload in [
+        Workload(context: context, batch: 4, kvCache: .fp8, engine: .vllm, gpus: 2),
+        Workload(context: context, engine: .llamaCpp),
+        Workload(mode: .training(training), context: min(context, 2048), engine: .transformers),
+      ] {
+        _ = MemoryModel.estimate(model: model, workload: workload, weights: weights)
+      }
+    }
+    if let graph = fuzzGraph, let planner = try? Planner(graph: graph) {
+      _ = planner.plan(InferenceRequest(model: spec, weights: .asStored(spec), context: context, concurrency: 2))
+    }
+  }
+
+  /// Two RTX PRO 6000 cards, the graph the planner prices configs against.
+  private static let fuzzGraph = try? TopologyLoader().load(["2x-rtx-pro-6000-blackwell"])
+
   /// The text as every text reader reads it: nvidia-smi text, CSV and XML, NCCL
   /// XML, topology and layout files, and the device graph built from what reads.
   public static func topologyText(_ text: String, source: String = "fuzz") {

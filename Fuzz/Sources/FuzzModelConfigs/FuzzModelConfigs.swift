@@ -1,0 +1,35 @@
+import Foundation
+@_spi(Fuzzing) import ShardPlan
+
+/// One libFuzzer input, written to a file: read as a config.json (then estimated
+/// and planned), a safetensors index, an expert-load file and a layout the
+/// validator prices. Readers may throw InputError; they must never crash, hang,
+/// or allocate without bound (libFuzzer's -rss_limit_mb catches that).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+  let path = FileManager.default.temporaryDirectory.appendingPathComponent("shardplan-fuzz-\(getpid()).json").path
+  let bytes = Data(bytes: data, count: size)
+  guard FileManager.default.createFile(atPath: path, contents: bytes) else { return 0 }
+  FuzzEntryPoints.modelConfig(bytes, path: path)
+  return 0
+}
+
+// SwiftPM links an executable target's entry point under the name
+// `<Target>_main`; hand control to libFuzzer's driver from there.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+  _ argc: UnsafeMutablePointer<CInt>,
+  _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+  _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
+
+/// The executable's entry point: hands control to libFuzzer's driver.
+@_cdecl("FuzzModelConfigs_main")
+public func fuzzMain(
+  _ argc: CInt,
+  _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> CInt {
+  var count = argc
+  var arguments = argv
+  return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzz(data, size) }
+}
