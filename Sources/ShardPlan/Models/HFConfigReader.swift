@@ -156,6 +156,7 @@ struct Config {
   /// The family's reader (``ModelFamily/reading``); an unknown family, or one read
   /// from its tensors only, as a Llama-style decoder whose experts are inferred.
   func build(name: String) throws -> ModelSpec {
+    try checkBoundedKeys()
     try checkScale()
     let family = ModelFamily.named(modelType: modelType)
     switch family?.reading {
@@ -181,6 +182,40 @@ struct Config {
   /// than any machine holds, before a tensor list is built: at most 262,144
   /// expert blocks (layers × experts; DeepSeek-V3 has 15,616) and 2^50 parameters
   /// (a thousand times the largest model), computed with overflow checks.
+  /// Every size key config.json holds at its top level or in `text_config`,
+  /// checked against its physical range (``FieldBounds``) whether or not this
+  /// family's reader uses it: no untrusted size gets past the reader unchecked.
+  /// (`top_k` is left to the readers that use it: some configs carry it as a
+  /// sampling setting.)
+  func checkBoundedKeys() throws {
+    for (prefix, object) in [("", json.objectValue), ("text_config.", json["text_config"]?.objectValue)] {
+      guard let object else { continue }
+      for (key, kind) in FieldBounds.configKeys.sorted(by: { $0.key < $1.key }) where key != "top_k" {
+        guard let raw = object[key], raw.doubleValue != nil else { continue }
+        guard let value = raw.intValue, value >= Int64(kind.range.lowerBound), value <= Int64(kind.range.upperBound)
+        else {
+          throw InputError(
+            .malformed,
+            source: source,
+            field: prefix + key,
+            message: "'\(prefix + key)' is \(Self.describe(raw)), outside what any model has",
+            expected: "a whole number from \(kind.range.lowerBound) to \(kind.range.upperBound)",
+            fix: "Use the model's original config.json; a value this far out is a damaged or hostile file"
+          )
+        }
+      }
+    }
+  }
+
+  /// A number as config.json wrote it: `-1`, `4611686018427387904`, `2.5`.
+  static func describe(_ value: JSONValue) -> String {
+    switch value {
+    case .int(let number): String(number)
+    case .double(let number): String(number)
+    default: "not a number"
+    }
+  }
+
   func checkScale() throws {
     let layers = Int64(try optionalInt("num_hidden_layers") ?? optionalInt("n_layer") ?? 1)
     let hidden = Int64(try optionalInt("hidden_size") ?? optionalInt("n_embd") ?? optionalInt("d_model") ?? 1)

@@ -38,25 +38,39 @@ package enum FieldBounds {
     }
   }
 
-  /// The kind of a config.json key, or nil for keys without a physical bound here.
-  package static func kind(ofConfigKey key: String) -> Kind? {
-    switch key {
-    case "num_hidden_layers", "n_layer", "num_layers", "n_layers": .layers
-    case "num_attention_heads", "num_key_value_heads", "n_head", "num_heads", "n_head_kv", "num_kv_heads":
-      .heads
-    case "hidden_size", "n_embd", "d_model", "dim": .hidden
-    case "head_dim", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "kv_lora_rank", "q_lora_rank": .headDim
-    case "intermediate_size", "moe_intermediate_size", "n_inner", "ffn_hidden_size", "shared_expert_intermediate_size":
-      .feedForward
-    case "vocab_size": .vocabulary
-    case "max_position_embeddings", "n_positions", "seq_length", "max_seq_len", "original_max_position_embeddings":
-      .context
-    case "num_local_experts", "num_experts", "n_routed_experts", "num_experts_per_tok", "n_shared_experts",
-      "moe_topk", "top_k":
-      .experts
-    default: nil
+  /// Every config.json size key with a physical bound, and its kind.
+  package static let configKeys: [String: Kind] = {
+    var keys: [String: Kind] = [:]
+    for key in ["num_hidden_layers", "n_layer", "num_layers", "n_layers"] { keys[key] = .layers }
+    for key in ["num_attention_heads", "num_key_value_heads", "n_head", "num_heads", "n_head_kv", "num_kv_heads"] {
+      keys[key] = .heads
     }
-  }
+    for key in ["hidden_size", "n_embd", "d_model", "dim"] { keys[key] = .hidden }
+    for key in ["head_dim", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "kv_lora_rank", "q_lora_rank"] {
+      keys[key] = .headDim
+    }
+    for key in [
+      "intermediate_size", "moe_intermediate_size", "n_inner", "ffn_hidden_size", "shared_expert_intermediate_size",
+    ] {
+      keys[key] = .feedForward
+    }
+    keys["vocab_size"] = .vocabulary
+    for key in [
+      "max_position_embeddings", "n_positions", "seq_length", "max_seq_len", "original_max_position_embeddings",
+    ] {
+      keys[key] = .context
+    }
+    for key in [
+      "num_local_experts", "num_experts", "n_routed_experts", "num_experts_per_tok", "n_shared_experts", "moe_topk",
+      "top_k",
+    ] {
+      keys[key] = .experts
+    }
+    return keys
+  }()
+
+  /// The kind of a config.json key, or nil for keys without a physical bound here.
+  package static func kind(ofConfigKey key: String) -> Kind? { configKeys[key] }
 
   /// The kind of a GGUF metadata key (after `ARCH.`), or nil.
   package static func kind(ofGGUFKey suffix: String) -> Kind? {
