@@ -343,6 +343,18 @@ struct HostileInputTests {
       Case(name: "config.json not an object", arguments: ["estimate", file("array.config.json", "[1, 2, 3]")]),
       Case(name: "config.json empty", arguments: ["estimate", file("empty.config.json", "")]),
       Case(name: "layout not YAML", arguments: ["validate", file("binary.layout.yaml", "\u{1}\u{2}: [: ]]")]),
+      Case(
+        name: "topology YAML flow sequence of 4 million items",
+        arguments: [
+          "topology", file("flow.yaml", "name: x\nhosts: [" + String(repeating: "1,", count: 4_000_000) + "1]\n"),
+        ]
+      ),
+      Case(
+        name: "layout YAML of 2 million lines",
+        arguments: [
+          "validate", file("lines.layout.yaml", "topology: x\nroles:\n" + String(repeating: "- 1\n", count: 2_000_000)),
+        ]
+      ),
       Case(name: "topology not YAML", arguments: ["topology", file("broken.yaml", "name: [unclosed\nhosts: {")]),
       Case(
         name: "topology hwloc XML with a mismatched tag",

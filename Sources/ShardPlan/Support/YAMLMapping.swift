@@ -13,6 +13,11 @@ struct YAMLMapping {
   static let maximumKeys = 4096
   /// Bytes one YAML document may hold (a topology of 2048 GPUs is well under 1 MiB).
   static let maximumBytes = 8 << 20
+  /// Nodes one YAML document may hold, counted before it is parsed as its lines
+  /// plus its flow separators (`,`, `[`, `{`), an upper bound of its nodes: about
+  /// 150 bytes each once parsed, so 8 MiB of `[1,1,1,…]` would take 600 MB. A
+  /// topology of 2048 GPUs has about 20,000.
+  static let maximumNodes = 262_144
 
   /// Parses a whole document; its root must be a mapping.
   static func document(_ text: String, source: String, context: String) throws -> YAMLMapping {
@@ -20,8 +25,24 @@ struct YAMLMapping {
       throw InputError(
         .malformed,
         source: source,
-        message: "a YAML document of \(text.utf8.count) bytes",
-        expected: "a \(context) of at most \(maximumBytes >> 20) MiB"
+        message: "\(context) is \(text.utf8.count) bytes long",
+        expected: "at most \(maximumBytes >> 20) MiB"
+      )
+    }
+    var nodes = 0
+    for byte in text.utf8
+    where byte == UInt8(ascii: "\n") || byte == UInt8(ascii: ",") || byte == UInt8(ascii: "[")
+      || byte == UInt8(ascii: "{")
+    {
+      nodes += 1
+    }
+    guard nodes <= maximumNodes else {
+      throw InputError(
+        .malformed,
+        source: source,
+        message: "\(context) holds about \(nodes) YAML nodes (lines and flow items)",
+        expected: "at most \(maximumNodes)",
+        fix: "A real one is far smaller; this one is damaged or generated"
       )
     }
     let node: Node?
