@@ -246,6 +246,11 @@ struct HostileInputTests {
       ("dtype-unknown", entry("[4,4]", "[0,32]").replacingOccurrences(of: "BF16", with: "Q17"), nil, 32),
       ("deep-nesting", String(repeating: "[", count: 100_000), nil, 0),
       ("zero-size-entries", zeroSize, nil, 0),
+      // 80 MB of numbers: inside safetensors' 100 MB header limit, past any model's values.
+      (
+        "header-of-40-million-numbers",
+        "{\"__metadata__\":{\"x\":[" + String(repeating: "1,", count: 40_000_000) + "1]}}", nil, 0
+      ),
     ]
     return cases.map { label, header, length, extra in
       Case(
@@ -273,9 +278,10 @@ struct HostileInputTests {
   }
 
   static func expertLoadCases() -> [Case] {
-    ["[[1e308, 1, 2]]", "[[-1]]", "[[\"x\"]]", "[]"].enumerated().map { offset, text in
+    let huge = "[[" + String(repeating: "1,", count: 10_000_000) + "1]]"
+    return ["[[1e308, 1, 2]]", "[[-1]]", "[[\"x\"]]", "[]", huge].enumerated().map { offset, text in
       Case(
-        name: "expert load \(text)",
+        name: "expert load \(text.prefix(20))",
         arguments: [
           "plan", "Qwen/Qwen3-30B-A3B", "--topology", "8x-h100-sxm", "--strategy", "expert",
           "--expert-load", file("load-\(offset).json", text),
@@ -337,6 +343,16 @@ struct HostileInputTests {
           file(
             "big.config.json",
             "{\"model_type\": \"llama\", \"x\": \"" + String(repeating: "a", count: 20 << 20) + "\"}"
+          ),
+        ]
+      ),
+      Case(
+        name: "config.json with an array of 7 million numbers",
+        arguments: [
+          "estimate",
+          file(
+            "numbers.config.json",
+            "{\"model_type\": \"llama\", \"x\": [" + String(repeating: "1,", count: 7_000_000) + "1]}"
           ),
         ]
       ),

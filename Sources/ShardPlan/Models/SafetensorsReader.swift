@@ -37,14 +37,17 @@ package enum SafetensorsReader {
     guard length <= input.remaining else {
       throw input.error("header claims \(length) bytes but the file has \(input.remaining) after the length")
     }
-    let header = try input.read(Int(length))
+    // One copy of the header at a time (the bytes read are freed once copied).
+    let header = Data(try input.read(Int(length)))
     let dataBytes = Int64(input.remaining)
-    return try parseHeader(Data(header), dataBytes: dataBytes, source: path)
+    return try parseHeader(header, dataBytes: dataBytes, source: path)
   }
 
   /// Parses a header's JSON given the size of the data section that follows it.
   package static func parseHeader(_ header: Data, dataBytes: Int64, source: String) throws -> [Entry] {
-    let json = try JSONValue.parse(header, source: source)
+    // A tensor's entry is at most about 9 values (its object, dtype, a shape of up
+    // to 4 dimensions, and two offsets).
+    let json = try JSONValue.parse(header, source: source, maximumValues: maximumTensors * 9 + 4096)
     guard let object = json.objectValue else {
       throw InputError(.malformed, source: source, message: "safetensors header is not a JSON object")
     }

@@ -142,6 +142,14 @@ extension ExpertBalancer {
   /// - Throws: ``InputError`` naming `source` and the layer that is not a list of
   ///   non-negative token counts.
   package static func readLoad(_ text: String, source: String) throws -> [[Double]] {
+    guard text.utf8.count <= ByteSource.jsonLimit else {
+      throw InputError(
+        .malformed,
+        source: source,
+        message: "an expert-load file of \(text.utf8.count) bytes",
+        expected: "at most \(ByteSource.jsonLimit >> 20) MiB (4096 layers of 4096 token counts fit in far less)"
+      )
+    }
     let json = try JSONValue.parse(Data(text.utf8), source: source)
     let rows = json.arrayValue ?? json["load"]?.arrayValue ?? json["weight"]?.arrayValue
     guard let rows, !rows.isEmpty else {

@@ -16,9 +16,12 @@ package enum JSONValue: Hashable, Sendable, Decodable {
   /// `-Infinity` and `NaN` that Python writes are numbers (transformers' Mamba-2
   /// configs: `"time_step_limit": [0.0, Infinity]`). Integers are exact to 64
   /// bits; nesting deeper than 512 levels is refused.
-  package static func parse(_ data: Data, source: String) throws -> JSONValue {
-    var parser = JSONParser(bytes: [UInt8](data), source: source)
-    return try parser.document()
+  package static func parse(_ data: Data, source: String, maximumValues: Int = 1 << 20) throws -> JSONValue {
+    // Read in place: a copy of a 100 MB safetensors header would double its cost.
+    try data.withUnsafeBytes { raw in
+      var parser = JSONParser(bytes: raw.bindMemory(to: UInt8.self), source: source, maximumValues: maximumValues)
+      return try parser.document()
+    }
   }
 
   package init(from decoder: any Decoder) throws {
@@ -84,16 +87,21 @@ package enum JSONValue: Hashable, Sendable, Decodable {
 
 /// A JSON reader of one document, byte by byte, with the line of every error.
 struct JSONParser {
-  let bytes: [UInt8]
+  let bytes: UnsafeBufferPointer<UInt8>
   let source: String
   var index = 0
   var depth = 0
+  var values = 0
+  /// Values (numbers, strings, arrays, objects …) the document may hold: parsed,
+  /// each takes about 35 bytes, so 16 MiB of `[1,1,1,…]` would take 280 MB.
+  let maximumValues: Int
   /// Nesting levels a document may have.
   static let maximumDepth = 512
 
-  init(bytes: [UInt8], source: String) {
+  init(bytes: UnsafeBufferPointer<UInt8>, source: String, maximumValues: Int) {
     self.bytes = bytes
     self.source = source
+    self.maximumValues = maximumValues
   }
 
   func error(_ message: String) -> InputError {
@@ -131,6 +139,10 @@ struct JSONParser {
 
   mutating func parseValue() throws -> JSONValue {
     guard index < bytes.count else { throw error("the text ends where a value should be") }
+    values += 1
+    guard values <= maximumValues else {
+      throw error("more than \(maximumValues) values; no file of this kind holds that many")
+    }
     switch bytes[index] {
     case UInt8(ascii: "{"): return try parseObject()
     case UInt8(ascii: "["): return try parseArray()
