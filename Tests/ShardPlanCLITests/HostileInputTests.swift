@@ -74,6 +74,27 @@ struct HostileInputTests {
     let url = folder.appendingPathComponent("big-array.gguf")
     try? big.write(to: url)
     cases.append(Case(name: "gguf metadata array of 2^24 + 1 elements", arguments: ["estimate", url.path]))
+    // 3 million 16-byte strings (72 MB): within the array count, past the 64 MiB of metadata.
+    var strings = Data("GGUF".utf8)
+    func append(_ value: some FixedWidthInteger) {
+      withUnsafeBytes(of: value.littleEndian) { strings.append(contentsOf: $0) }
+    }
+    append(UInt32(3))
+    append(UInt64(0))
+    append(UInt64(1))
+    append(UInt64(21))
+    strings.append(contentsOf: Array("tokenizer.ggml.tokens".utf8))
+    append(UInt32(9))
+    append(UInt32(8))
+    append(UInt64(3_000_000))
+    var element = Data()
+    withUnsafeBytes(of: UInt64(16).littleEndian) { element.append(contentsOf: $0) }
+    element.append(contentsOf: Array("tok_000000000000".utf8))
+    while element.count < 3_000_000 * 24 { element.append(element) }  // doubling: fast in a debug build
+    strings.append(element.prefix(3_000_000 * 24))
+    let stringsURL = folder.appendingPathComponent("big-strings.gguf")
+    try? strings.write(to: stringsURL)
+    cases.append(Case(name: "gguf metadata of 72 MB of strings", arguments: ["estimate", stringsURL.path]))
     return cases
   }
 

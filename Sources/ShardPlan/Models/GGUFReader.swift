@@ -80,8 +80,11 @@ package enum GGUFReader {
   static let maximumMetadata: UInt64 = 1 << 16
   /// Most elements of one metadata array (tokenizer tables hold about 262,144).
   static let maximumArrayElements: UInt64 = 1 << 24
-  /// Most bytes the whole metadata section may take (tokenizers take tens of MiB).
-  static let maximumMetadataBytes: UInt64 = 512 << 20
+  /// Most bytes the whole metadata section may take. Tokenizers take the most:
+  /// Llama 3's 128,256 tokens and 280,147 merges about 8 MiB, Gemma 3's 262,144
+  /// tokens with scores and types about 6 MiB; 64 MiB is several times either,
+  /// and reading it takes seconds, not the 22 s of 335 MB of strings.
+  static let maximumMetadataBytes: UInt64 = 64 << 20
 
   /// Reads a GGUF header.
   /// - Throws: ``InputError`` with the byte offset of the problem.
@@ -120,7 +123,7 @@ package enum GGUFReader {
     for _ in 0..<metadataCount {
       let key = try readString(&input)
       let type = try input.littleEndian(UInt32.self)
-      metadata[key] = try readValue(&input, type: type, depth: 0)
+      metadata[key] = try readValue(&input, type: type, depth: 0, end: metadataStart + maximumMetadataBytes)
       guard input.offset - metadataStart <= maximumMetadataBytes else {
         throw input.error(
           "metadata runs past \(maximumMetadataBytes >> 20) MiB (at key \(key))",
@@ -217,7 +220,9 @@ package enum GGUFReader {
     return String(decoding: try input.read(Int(length)), as: UTF8.self)
   }
 
-  static func readValue(_ input: inout ByteSource, type: UInt32, depth: Int) throws -> Value {
+  /// One metadata value; an array is walked only while the reader stays before
+  /// `end`, the offset past which the metadata section is too long.
+  static func readValue(_ input: inout ByteSource, type: UInt32, depth: Int, end: UInt64 = .max) throws -> Value {
     switch type {
     case 0: return .uint(UInt64(try input.littleEndian(UInt8.self)))
     case 1: return .int(Int64(try input.littleEndian(Int8.self)))
@@ -241,16 +246,29 @@ package enum GGUFReader {
       guard count <= input.remaining / minimumSize else {
         throw input.error("array of \(count) elements is longer than the file")
       }
-      guard count <= maximumArrayElements else {
-        throw input.error("array of \(count) elements", expected: "at most \(maximumArrayElements) elements")
+      guard count <= maximumArrayElements, count * minimumSize <= end - min(end, input.offset) else {
+        throw input.error(
+          "array of \(count) elements",
+          expected:
+            "at most \(maximumArrayElements) elements, in a metadata section of at most \(maximumMetadataBytes >> 20) MiB"
+        )
       }
       if count > keptArrayElements {
-        // Walk the elements without keeping them (tokenizer tables).
-        for _ in 0..<count { _ = try skipValue(&input, type: elementType, depth: depth + 1) }
+        // Walk the elements without keeping them (tokenizer tables), stopping
+        // where the metadata section would be too long.
+        for element in 0..<count {
+          _ = try skipValue(&input, type: elementType, depth: depth + 1, end: end)
+          if element & 0xFFFF == 0xFFFF, input.offset > end {
+            throw input.error(
+              "metadata runs past \(maximumMetadataBytes >> 20) MiB (in an array of \(count) elements)",
+              expected: "a metadata section of at most \(maximumMetadataBytes >> 20) MiB"
+            )
+          }
+        }
         return .longArray(count: count)
       }
       var values: [Value] = []
-      for _ in 0..<count { values.append(try readValue(&input, type: elementType, depth: depth + 1)) }
+      for _ in 0..<count { values.append(try readValue(&input, type: elementType, depth: depth + 1, end: end)) }
       return .array(values)
     case 10: return .uint(try input.littleEndian(UInt64.self))
     case 11: return .int(try input.littleEndian(Int64.self))
@@ -259,7 +277,7 @@ package enum GGUFReader {
     }
   }
 
-  static func skipValue(_ input: inout ByteSource, type: UInt32, depth: Int) throws -> Bool {
+  static func skipValue(_ input: inout ByteSource, type: UInt32, depth: Int, end: UInt64 = .max) throws -> Bool {
     switch type {
     case 0, 1, 7: try input.skip(1)
     case 2, 3: try input.skip(2)
@@ -269,7 +287,7 @@ package enum GGUFReader {
       let length = try input.littleEndian(UInt64.self)
       guard length <= maximumStringBytes else { throw input.error("string of \(length) bytes") }
       try input.skip(length)
-    case 9: _ = try readValue(&input, type: 9, depth: depth)
+    case 9: _ = try readValue(&input, type: 9, depth: depth, end: end)
     default: throw input.error("unknown metadata value type \(type)", expected: "0 to 12")
     }
     return true
