@@ -383,6 +383,35 @@ extension CLITests {
     }
   }
 
+  /// `plan --format json` then `reconcile LOG --plan plan.json`: the real Ollama run
+  /// of Llama 3.1 8B Q4_K_M on an RTX 4090 against shardplan's plan of it, as a
+  /// table and as JSON (the KV cache agrees to the byte; see EngineLogTests).
+  @Test func reconcileAgainstAPlan() throws {
+    let folder = try SyntheticFiles.folder("cli-reconcile")
+    let plan = try Self.run([
+      "plan", "meta-llama/Llama-3.1-8B", "--quant", "q4_k_m", "--engine", "llama.cpp", "--context", "8192",
+      "--topology", "4x-rtx-4090", "--objective", "fewest-gpus", "--format", "json",
+    ])
+    #expect(plan.status == 0, "\(plan.stderr)")
+    let planPath = folder.appendingPathComponent("plan.json").path
+    try plan.stdout.write(toFile: planPath, atomically: true, encoding: .utf8)
+    let log = "Tests/ShardPlanTests/Fixtures/engine-logs/ollama-llama3.1-8b-q4_k_m-rtx4090.log"
+    let table = try Self.run(["reconcile", log, "--plan", planPath])
+    #expect(table.status == 0, "\(table.stderr)")
+    let kvLine = table.stdout.split(separator: "\n").first { $0.contains("kvCache") && $0.contains("CUDA0") }
+    #expect(kvLine?.contains("agree") == true, "\(table.stdout)")
+    let json = try Self.run(["reconcile", log, "--plan", planPath, "--format", "json"])
+    let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+    let logs = object?["logs"] as? [[String: Any]]
+    #expect(logs?.first?["engine"] as? String == "llama.cpp")
+    let rows = logs?.first?["rows"] as? [[String: Any]] ?? []
+    let kv = rows.first { $0["term"] as? String == "kvCache" && $0["logDevice"] as? String == "CUDA0" }
+    #expect(kv?["relativeError"] as? Double == 0)
+    // Without a plan it lists what the log measured.
+    let alone = try Self.run(["reconcile", log])
+    #expect(alone.status == 0 && alone.stdout.contains("1.0 GiB"))
+  }
+
   @Test func orchestratorExampleDecides() throws {
     let process = Process()
     process.executableURL = Self.binary.deletingLastPathComponent().appendingPathComponent("OrchestratorExample")

@@ -413,9 +413,29 @@ struct HostileInputTests {
     ]
   }
 
+  /// Engine logs for `reconcile`: nothing an engine prints, a 24 MB line, and plans it cannot read.
+  static func engineLogCases() -> [Case] {
+    let good = Repository.path("Tests/ShardPlanTests/Fixtures/engine-logs/llamafile-pr552-rtx4080.log")
+    var long = String(repeating: "x", count: 24 << 20) + "\n"
+    long += String(repeating: "INFO starting up, nothing to see\n", count: 200_000)
+    return [
+      Case(name: "engine log of another program", arguments: ["reconcile", file("other.log", "hello\nworld\n")]),
+      Case(name: "engine log with a 24 MB line", arguments: ["reconcile", file("long.log", long)]),
+      Case(name: "engine log empty", arguments: ["reconcile", file("empty.log", "")]),
+      Case(
+        name: "engine log with a plan of schema 3",
+        arguments: ["reconcile", "--plan", file("old.plan.json", "{\"schemaVersion\": 3, \"workloads\": []}"), good]
+      ),
+      Case(
+        name: "engine log with a plan that is not JSON",
+        arguments: ["reconcile", "--plan", file("broken.plan.json", "{\"schemaVersion\": 4,"), good]
+      ),
+    ]
+  }
+
   static let cases: [Case] =
     ggufCases() + configCases() + layoutCases() + topologyCases() + safetensorsCases() + indexCases() + moreTextCases()
-    + expertLoadCases()
+    + expertLoadCases() + engineLogCases()
 
   /// Launch files are all or nothing: a folder where one of them goes stops the
   /// whole set before any is written, older files stay as they were, and a killed
@@ -482,7 +502,9 @@ struct HostileInputTests {
 
   @Test func theCorpusCoversEveryFormat() {
     #expect(Self.cases.count >= 100, "\(Self.cases.count) cases")
-    for prefix in ["gguf", "config.json", "layout", "topology", "nvidia-smi", "safetensors", "index", "expert load"] {
+    for prefix in [
+      "gguf", "config.json", "layout", "topology", "nvidia-smi", "safetensors", "index", "expert load", "engine log",
+    ] {
       #expect(Self.cases.contains { $0.name.hasPrefix(prefix) }, "no \(prefix) case")
     }
   }

@@ -1,0 +1,245 @@
+import Foundation
+
+/// An engine log set beside a plan, term by term: for each figure the log
+/// measured, what the plan predicted for the same GPU, and how far apart they are.
+package struct Reconciliation: Sendable {
+  /// One term on one device.
+  package struct Row: Hashable, Sendable {
+    /// What is compared.
+    package var term: EngineLog.Term
+    /// The plan's GPU (`GPU 0`), `host`, or `all` for the whole run.
+    package var device: String
+    /// The device as the log names it (`CUDA0`, `TP1`), if it does.
+    package var logDevice: String?
+    /// The plan's figure, nil when the plan has none for this term.
+    package var predicted: Double?
+    /// The log's figure.
+    package var measured: Double
+    /// The log line it came from.
+    package var line: Int
+
+    /// (predicted − measured) / measured, nil without a prediction or a measure.
+    package var relativeError: Double? {
+      guard let predicted, measured != 0 else { return nil }
+      return (predicted - measured) / measured
+    }
+  }
+
+  /// The log read.
+  package var log: EngineLog
+  /// The rows, in term order, then device.
+  package var rows: [Row]
+  /// What the comparison assumes, in words.
+  package var notes: [String]
+
+  /// The plan's figures a log can be held to, read from `plan.json`
+  /// (`plan --format json`, schema 4) with the project's JSON reader.
+  package struct PlanFigures: Sendable {
+    package struct Device: Sendable {
+      package var index: Int
+      package var weightBytes: Double
+      package var kvCacheBytes: Double
+      package var activationBytes: Double
+      package var overheadBytes: Double
+      package var freeBytes: Double
+      package var usableBytes: Double
+    }
+    package var engine: String
+    /// The GPUs the first workload runs on, in stage order (llama.cpp's CUDA0, CUDA1 …).
+    package var gpus: [Int]
+    package var devices: [Int: Device]
+    package var cpuBytes: Double
+    package var context: Double
+    package var concurrency: Double
+    package var gpuLayers: Double?
+    /// Decoder layers the stages hold (the last layer + 1).
+    package var layers: Double
+    package var decodeTokensPerSecond: Double?
+    package var prefillTokensPerSecond: Double?
+
+    /// Reads `plan.json`.
+    package static func read(_ data: Data, source: String) throws -> PlanFigures {
+      let json = try JSONValue.parse(data, source: source)
+      func malformed(_ field: String) -> InputError {
+        InputError(
+          .malformed,
+          source: source,
+          field: field,
+          message: "not a shardplan plan: no '\(field)'",
+          expected: "the JSON of `shardplan plan … --format json` (schema 4)",
+          fix: "Write it again with `shardplan plan … --format json > plan.json`"
+        )
+      }
+      guard let version = json["schemaVersion"]?.intValue else { throw malformed("schemaVersion") }
+      guard version == 4 else {
+        throw InputError(
+          .unsupportedVersion,
+          source: source,
+          field: "schemaVersion",
+          message: "plan schema \(version)",
+          expected: "schema 4",
+          fix: "Plan again with this shardplan"
+        )
+      }
+      guard let workload = json["workloads"]?.arrayValue?.first else { throw malformed("workloads") }
+      guard let rawDevices = json["devices"]?.arrayValue else { throw malformed("devices") }
+      var devices: [Int: Device] = [:]
+      for device in rawDevices {
+        guard let index = device["index"]?.intValue else { throw malformed("devices.index") }
+        func number(_ key: String) -> Double { device[key]?.doubleValue ?? 0 }
+        devices[Int(index)] = Device(
+          index: Int(index),
+          weightBytes: number("weightBytes"),
+          kvCacheBytes: number("kvCacheBytes"),
+          activationBytes: number("activationBytes"),
+          overheadBytes: number("overheadBytes"),
+          freeBytes: number("freeBytes"),
+          usableBytes: number("usableBytes")
+        )
+      }
+      var gpus: [Int] = []
+      var layers = 0.0
+      for stage in workload["stages"]?.arrayValue ?? [] {
+        layers = max(layers, (stage["lastLayer"]?.doubleValue ?? -1) + 1)
+        for gpu in stage["devices"]?.arrayValue ?? [] {
+          if let gpu = gpu.intValue, !gpus.contains(Int(gpu)) { gpus.append(Int(gpu)) }
+        }
+      }
+      let prediction = workload["prediction"]
+      return PlanFigures(
+        engine: workload["engine"]?.stringValue ?? "",
+        gpus: gpus,
+        devices: devices,
+        cpuBytes: json["cpuBytes"]?.doubleValue ?? 0,
+        context: workload["context"]?.doubleValue ?? 0,
+        concurrency: workload["concurrency"]?.doubleValue ?? 1,
+        gpuLayers: workload["gpuLayers"]?.doubleValue,
+        layers: layers,
+        decodeTokensPerSecond: prediction?["decodeTokensPerSecond"]?.doubleValue,
+        prefillTokensPerSecond: prediction?["prefillTokensPerSecond"]?.doubleValue
+      )
+    }
+  }
+
+  /// Sets `log` beside `plan`. Figures the log gives per device (llama.cpp's
+  /// `CUDA0`, SGLang's `TP1`, vLLM's workers) go to the plan's GPUs in the order
+  /// the log first names them, which is the order the engine numbers them; a
+  /// figure without a device is a per-GPU figure for vLLM and SGLang (each rank
+  /// prints its own) and the whole run's for llama.cpp and Ollama.
+  package init(log: EngineLog, plan: PlanFigures?) {
+    self.log = log
+    var notes: [String] = []
+    var order: [String] = []
+    for figure in log.figures where figure.term.isBytes {
+      if let device = figure.device, !order.contains(device) { order.append(device) }
+    }
+    let pooled = log.engine == .vllm || log.engine == .sglang
+    if pooled, plan != nil {
+      notes.append(
+        "\(log.engine.rawValue) gives the KV cache everything left in its budget: the prediction is the plan's KV cache plus its free memory"
+      )
+    }
+    if log.engine == .llamaCpp || log.engine == .ollama, plan != nil {
+      notes.append("\(log.engine.rawValue)'s context is the whole cache: the plan's context × sequences")
+    }
+    if log.flashAttention == false {
+      notes.append(
+        "the log ran without flash attention: llama.cpp's compute buffer then holds the attention scores (context × n_ubatch × heads × 4 bytes), which shardplan, planning llama.cpp's default of flash attention on, does not count"
+      )
+    }
+    if log.figures.contains(where: \.isEstimate) {
+      notes.append(
+        "rows marked (Ollama's estimate) are what Ollama predicted before starting llama.cpp, not what was allocated"
+      )
+    }
+    var rows: [Row] = []
+    for figure in log.figures {
+      let gpu: Int? = {
+        guard let plan, figure.term.isBytes, figure.term != .hostWeights else { return nil }
+        if let device = figure.device, let position = order.firstIndex(of: device), position < plan.gpus.count {
+          return plan.gpus[position]
+        }
+        return plan.gpus.first
+      }()
+      var device = gpu.map { "GPU \($0)" } ?? (figure.term == .hostWeights ? "host" : "all")
+      if figure.term.isBytes, gpu == nil, figure.term != .hostWeights { device = figure.device ?? "all" }
+      if figure.isEstimate { device += " (Ollama's estimate)" }
+      let predicted = plan.flatMap { Self.prediction(figure.term, gpu: gpu, plan: $0, pooled: pooled) }
+      rows.append(
+        Row(
+          term: figure.term,
+          device: device,
+          logDevice: figure.device,
+          predicted: predicted,
+          measured: figure.value,
+          line: figure.line
+        )
+      )
+    }
+    // A log repeats a figure (each rank, each restart): keep the last of each term and device.
+    var last: [String: Row] = [:]
+    for row in rows { last["\(row.term.rawValue)|\(row.device)|\(row.logDevice ?? "")"] = row }
+    self.rows = last.values.sorted { ($0.term, $0.device, $0.line) < ($1.term, $1.device, $1.line) }
+    self.notes = notes
+  }
+
+  /// The plan's figure for `term` on `gpu` (nil: the plan has none).
+  static func prediction(_ term: EngineLog.Term, gpu: Int?, plan: PlanFigures, pooled: Bool) -> Double? {
+    let budget = gpu.flatMap { plan.devices[$0] }
+    switch term {
+    case .weights: return budget?.weightBytes
+    case .hostWeights: return plan.cpuBytes
+    case .kvCache:
+      guard let budget else { return nil }
+      return pooled ? budget.kvCacheBytes + budget.freeBytes : budget.kvCacheBytes
+    case .activations: return budget?.activationBytes
+    case .overheads: return budget?.overheadBytes
+    case .budget: return budget?.usableBytes
+    case .context: return plan.context * (pooled ? 1 : plan.concurrency)
+    case .decodeTokensPerSecond: return plan.decodeTokensPerSecond
+    case .prefillTokensPerSecond: return plan.prefillTokensPerSecond
+    // llama.cpp counts the output layer as one more: all on the GPU is layers + 1.
+    case .gpuLayers: return (plan.gpuLayers ?? plan.layers) + 1
+    case .kvTokens, .cudaGraphs: return nil
+    }
+  }
+
+  /// The table: term, device, predicted, measured, error and which side is off.
+  package func tableText() -> String {
+    var lines = [
+      "Reconcile \(log.engine.rawValue) log \(log.source): \(log.figures.count) figures read, \(log.skippedLines) other line\(log.skippedLines == 1 ? "" : "s") skipped"
+        + (log.cutLines > 0 ? ", \(log.cutLines) lines cut at \(EngineLog.maximumLineBytes >> 10) KiB" : "")
+    ]
+    let header = ["Term", "Device", "Predicted", "Measured", "Error", ""]
+    var table = [header]
+    for row in rows {
+      func show(_ value: Double?) -> String {
+        guard let value else { return "—" }
+        if row.term.isBytes { return Units.formatBytes(Int64(value.rounded())) }
+        if row.term == .decodeTokensPerSecond || row.term == .prefillTokensPerSecond {
+          return Units.formatDecimal(value, places: 1) + " tokens/s"
+        }
+        return String(Int(value.rounded()))
+      }
+      let error = row.relativeError
+      let side =
+        error.map { abs($0) < 0.005 ? "agree" : ($0 > 0 ? "shardplan high" : "shardplan low") } ?? ""
+      table.append([
+        row.term.rawValue, row.device + (row.logDevice.map { $0 == row.device ? "" : " (\($0))" } ?? ""),
+        show(row.predicted), show(row.measured),
+        error.map { ($0 >= 0 ? "+" : "") + Units.formatDecimal($0 * 100, places: 1) + "%" } ?? "", side,
+      ])
+    }
+    let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
+    for row in table {
+      lines.append(
+        "  "
+          + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+          .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+      )
+    }
+    if !notes.isEmpty { lines.append("Notes:") }
+    lines += notes.map { "  - " + $0 }
+    return lines.joined(separator: "\n") + "\n"
+  }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+import _ShardPlanTestSupport
+
+@testable import ShardPlan
+
+/// Engine logs as vLLM, SGLang, llama.cpp and Ollama print them (real excerpts
+/// from public threads, in Fixtures/engine-logs with their sources), read into
+/// figures and set beside shardplan's plan for the same run (issue 10, item 1).
+@Suite("Engine logs")
+struct EngineLogTests {
+  static func log(_ name: String) throws -> EngineLog {
+    try EngineLog.read(path: Repository.path("Tests/ShardPlanTests/Fixtures/engine-logs/\(name)"))
+  }
+
+  static let mib = 1024.0 * 1024
+  static let gib = mib * 1024
+
+  /// Each figure as the log line prints it, by term and device.
+  static func value(_ log: EngineLog, _ term: EngineLog.Term, _ device: String? = nil) -> Double? {
+    log.figures.last { $0.term == term && (device == nil || $0.device == device) && !$0.isEstimate }?.value
+  }
+
+  @Test func llamaCppBuffersPerDevice() throws {
+    let log = try Self.log("llamacpp-pr6122-rtx4070ti-rtx3090ti.log")
+    #expect(log.engine == .llamaCpp)
+    #expect(Self.value(log, .weights, "CUDA0") == 5434.38 * Self.mib)
+    #expect(Self.value(log, .weights, "CUDA1") == 13989.53 * Self.mib)
+    #expect(Self.value(log, .hostWeights, "CPU") == 1640.62 * Self.mib)
+    #expect(Self.value(log, .kvCache, "CUDA0") == 1536 * Self.mib)
+    #expect(Self.value(log, .kvCache, "CUDA1") == 3584 * Self.mib)
+    #expect(Self.value(log, .activations, "CUDA0") == 672.01 * Self.mib)
+    #expect(Self.value(log, .gpuLayers) == 41)
+    #expect(Self.value(log, .context) == 4096)
+    // The two KV buffers are the "KV self size" the log states.
+    #expect((Self.value(log, .kvCache, "CUDA0") ?? 0) + (Self.value(log, .kvCache, "CUDA1") ?? 0) == 5120 * Self.mib)
+    // Host-side buffers (CUDA_Host output and compute) are not GPU figures.
+    #expect(!log.figures.contains { $0.device == "CUDA_Host" })
+    let flash = try Self.log("llamafile-pr552-rtx4080.log")
+    #expect(flash.flashAttention == false)
+    #expect(log.flashAttention == nil)
+  }
+
+  @Test func vllmPerWorkerProfile() throws {
+    let log = try Self.log("vllm-pr14447-four-workers.log")
+    #expect(log.engine == .vllm)
+    for worker in ["pid=507", "pid=521", "pid=577"] {
+      #expect(Self.value(log, .weights, worker) == 21.21 * Self.gib)
+      #expect(Self.value(log, .overheads, worker) == 0.20 * Self.gib)
+      #expect(Self.value(log, .activations, worker) == 0.37 * Self.gib)
+      #expect(Self.value(log, .kvCache, worker) == 1.57 * Self.gib)
+    }
+    #expect(Self.value(log, .budget, "pid=507") == 23.35 * Self.gib)
+    // vLLM V1 and the KV lines of issue 21348, thousands separators included.
+    #expect(Self.value(try Self.log("vllm-pr12569-v1-llama70b-w8a8.log"), .weights) == 67.7229 * Self.gib)
+    let v1 = try Self.log("vllm-sglang-issue21348-qwen3-235b-fp8-4xh100.log")
+    #expect(Self.value(v1, .kvCache) == 8.11 * Self.gib)
+    #expect(Self.value(v1, .kvTokens) == 178_880)
+  }
+
+  @Test func sglangWeightsAndPool() throws {
+    let log = try Self.log("sglang-pr18263-qwen3moe.log")
+    #expect(log.engine == .sglang)
+    #expect(Self.value(log, .weights) == 56.98 * Self.gib)
+    #expect(Self.value(log, .kvCache) == (76.44 + 76.44) * Self.gib)
+    #expect(Self.value(log, .kvTokens) == 1_669_816)
+  }
+
+  @Test func prefixesAndColoursAreStripped() throws {
+    let text = """
+      \u{1B}[32mINFO\u{1B}[0m 05-01 10:00:00 [gpu_worker.py:220] Available KV cache memory: 54.81 GiB
+      [2025-09-03 18:33:18 TP1] Load weight end. type=LlamaForCausalLM, dtype=torch.bfloat16, avail mem=63.42 GB, mem usage=14.99 GB.
+      llama_perf_context_print:        eval time =    1234.56 ms /   127 runs   (    9.72 ms per token,   102.87 tokens per second)
+      llama_perf_context_print: prompt eval time =     100.00 ms /   512 tokens (    0.20 ms per token,  5120.00 tokens per second)
+      something else entirely
+      """
+    let log = try EngineLog.read(text: text, source: "mixed.log")
+    #expect(Self.value(log, .kvCache) == 54.81 * Self.gib)
+    #expect(Self.value(log, .weights, "TP1") == 14.99 * Self.gib)
+    #expect(Self.value(log, .decodeTokensPerSecond) == 102.87)
+    #expect(Self.value(log, .prefillTokensPerSecond) == 5120)
+    #expect(log.skippedLines == 1)
+  }
+
+  @Test func aLogOfNothingKnownIsRefused() {
+    #expect {
+      _ = try EngineLog.read(text: "hello\nworld\n", source: "other.log")
+    } throws: { error in
+      guard let error = error as? InputError else { return false }
+      return error.code == .unrecognized && error.source == "other.log" && error.description.contains("vLLM")
+        && error.description.contains("llama.cpp") && error.description.contains("SGLang")
+        && error.description.contains("Ollama")
+    }
+  }
+
+  /// The whole loop on a real run: Llama 3.1 8B Instruct in Q4_K_M on one RTX
+  /// 4090 with Ollama (llama.cpp), 8192 cells of f16 cache. shardplan's Q4_K_M
+  /// bytes equal llama.cpp's GPU and host weight buffers together to 0.01%; its
+  /// KV cache is exact (32 layers × 8192 cells × 8 KV heads × 128 × 2 (K, V) × 2
+  /// bytes = 1 GiB); all 33 layer slots on the GPU and the context agree. What
+  /// does not: llama.cpp keeps the token embedding (281.8 MiB at Q4_K) in host
+  /// memory, which shardplan counts on the GPU, and this run had flash attention
+  /// off, so its compute buffer holds attention scores shardplan does not plan.
+  @Test func llama31OnAnRTX4090Reconciles() throws {
+    let log = try Self.log("ollama-llama3.1-8b-q4_k_m-rtx4090.log")
+    let graph = try TopologyLoader().load(["4x-rtx-4090"])
+    let base = try ModelLoader(environment: [:]).load("meta-llama/Llama-3.1-8B")
+    guard let format = WeightFormat(quant: "q4_k_m") else {
+      throw InputError(.malformed, source: "q4_k_m", message: "")
+    }
+    let model = base.converted(to: format)
+    var planner = try Planner(graph: graph)
+    planner.objective = .fewestGPUs
+    let plan = planner.plan(
+      InferenceRequest(model: model, weights: .converted(format), context: 8192, kvCache: .f16, engine: .llamaCpp)
+    )
+    let figures = try Reconciliation.PlanFigures.read(Data(try plan.jsonText().utf8), source: "plan.json")
+    let reconciliation = Reconciliation(log: log, plan: figures)
+    let gpuWeights = try #require(reconciliation.rows.first { $0.term == .weights && $0.logDevice == "CUDA0" })
+    let hostWeights = try #require(reconciliation.rows.first { $0.term == .hostWeights })
+    let total = gpuWeights.measured + hostWeights.measured
+    #expect(abs((gpuWeights.predicted ?? 0) - total) / total < 1e-4, "\(gpuWeights) \(hostWeights)")
+    let kv = try #require(reconciliation.rows.first { $0.term == .kvCache && $0.logDevice == "CUDA0" })
+    #expect(kv.predicted == kv.measured)
+    #expect(kv.measured == Double(32 * 8192 * 8 * 128 * 2 * 2))
+    #expect(reconciliation.rows.first { $0.term == .context }?.relativeError == 0)
+    #expect(reconciliation.rows.first { $0.term == .gpuLayers && $0.logDevice == nil }?.relativeError == 0)
+    #expect(reconciliation.notes.contains { $0.contains("without flash attention") })
+    #expect(reconciliation.tableText().contains("GPU 0 (CUDA0)"))
+  }
+}
