@@ -12,7 +12,7 @@
 # Run after `swift build` (the modules it reads are in .build/debug/Modules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ceiling=${PUBLIC_API_CEILING:-565}
+ceiling=${PUBLIC_API_CEILING:-566}
 modules=.build/debug/Modules
 [ -d "$modules" ] || swift build
 yams_include=$(dirname "$(find .build/checkouts/Yams/Sources/CYaml -name module.modulemap | head -n 1)")

@@ -460,7 +460,7 @@ private final class Collector: NSObject, URLSessionDataDelegate, Sendable {
   /// `Content-Range` total (decimal text), then reads the model from them: the
   /// model, or nil when the client refused the answers.
   @discardableResult
-  public static func responses(_ bytes: Data) -> ModelSpec? {
+  @_spi(Fuzzing) public static func responses(_ bytes: Data) -> ModelSpec? {
     var parts: [Data] = []
     var rest = bytes[...]
     let marker = Data("\n--\n".utf8)

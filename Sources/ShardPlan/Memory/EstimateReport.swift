@@ -166,8 +166,10 @@ package struct EstimateReport: Sendable {
       let kvPerGPU = e.kvCacheBytes / Int64(max(e.gpus, 1))
       var table: [[String]] = [
         [
-          "  weights", gib((e.weightBytes + Int64(e.gpus) - 1) / Int64(e.gpus)),
-          e.gpus > 1 ? "per GPU (1/\(e.gpus))" : "",
+          "  weights", gib(e.weightBytesPerGPU),
+          (e.gpus > 1 ? "per GPU (1/\(e.gpus))" : "")
+            + (e.cpuBytes > 0
+              ? "\(e.gpus > 1 ? "; " : "")the token embedding (\(gib(e.cpuBytes))) stays in host memory" : ""),
         ],
         ["  KV cache", gib(kvPerGPU), "\(Units.formatBytes(e.kvBytesPerToken)) per token over all layers"],
       ]
@@ -180,7 +182,11 @@ package struct EstimateReport: Sendable {
       table += [
         ["  activations", gib(e.activationBytes), "peak of one forward pass"],
         ["  overheads", gib(e.overheadBytes), "CUDA context, graphs, NCCL"],
-        ["  total per GPU", gib(e.perGPUBytes), e.gpus > 1 ? "\(gib(e.totalBytes)) over \(e.gpus) GPUs" : ""],
+        [
+          "  total per GPU", gib(e.perGPUBytes),
+          (e.gpus > 1 ? "\(gib(e.totalBytes)) over \(e.gpus) GPUs" : "")
+            + (e.cpuBytes > 0 ? "\(e.gpus > 1 ? ", " : "")plus \(gib(e.cpuBytes)) in host memory" : ""),
+        ],
       ]
       out += DeviceGraph.columns(table, indent: "")
       table = [["  engine", "per GPU", "KV cache", "activations", "overheads"]]

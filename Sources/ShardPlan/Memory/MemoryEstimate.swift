@@ -331,7 +331,14 @@ public enum MemoryModel {
       )
       estimate.overheadBytes =
         profile.runtimeBytes + profile.cudaGraphBytes + EngineProfile.ncclBytes(groupSize: gpus)
-      let weightsPerGPU = (weights + Int64(gpus) - 1) / Int64(gpus)
+      // llama.cpp keeps the token embedding in host memory (a tied head gets a copy on the GPU).
+      let onHost =
+        profile.keepsInputEmbeddingOnHost
+        ? model.tensors.filter { $0.role == .embedding || $0.role == .positionEmbedding }.reduce(0) { $0 + $1.bytes }
+        : 0
+      let gpuWeights = weights - onHost + (model.tiedEmbeddings ? onHost : 0)
+      estimate.cpuBytes = onHost
+      let weightsPerGPU = (gpuWeights + Int64(gpus) - 1) / Int64(gpus)
       estimate.weightBytesPerGPU = weightsPerGPU
       estimate.perGPUBytes = weightsPerGPU + kvPerRank + estimate.activationBytes + estimate.overheadBytes
       estimate.totalBytes = estimate.perGPUBytes * Int64(gpus)

@@ -152,9 +152,13 @@ extension Plan {
       // verdict is the worst of this row and the GPU rows.
       let capacity = cpuRAMBytes.map(Units.formatBytes) ?? "unknown"
       rows.append([
-        "  CPU", "host RAM (offloaded)", capacity, capacity, Units.formatBytes(cpuBytes),
+        "  CPU", ram == .fits ? "host RAM" : "host RAM (offloaded)", capacity, capacity, Units.formatBytes(cpuBytes),
         cpuRAMBytes.map { Units.formatBytes($0 - cpuBytes) } ?? "-", ram.rawValue,
-        ram == .doesNotFit ? "short of RAM" : "works, at the offload speed above",
+        ram == .doesNotFit
+          ? "short of RAM"
+          : (ram == .fits
+            ? "what the engine keeps in host memory (llama.cpp: the token embedding)"
+            : "works, at the offload speed above"),
       ])
     }
     out += DeviceGraph.columns(rows, indent: "")

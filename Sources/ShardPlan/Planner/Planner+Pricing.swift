@@ -316,8 +316,12 @@ extension Planner {
       collectiveGroup: tp,
       sequences: perCopy
     )
-    let embedding = (serving.summary.firstStageBytes + Int64(tp) - 1) / Int64(tp)
-    let head = (serving.summary.lastStageBytes + Int64(tp) - 1) / Int64(tp)
+    // An engine that keeps the token embedding in host memory holds it there once
+    // per copy; a tied head then needs its own copy on the last stage.
+    let onHost = serving.profile.keepsInputEmbeddingOnHost ? serving.summary.embeddingBytes : 0
+    let tiedCopy = model.tiedEmbeddings ? onHost : 0
+    let embedding = (serving.summary.firstStageBytes - onHost + Int64(tp) - 1) / Int64(tp)
+    let head = (serving.summary.lastStageBytes + tiedCopy + Int64(tp) - 1) / Int64(tp)
     var devices: [DeviceBudget] = []
     for (stageIndex, group) in ([stageGroups] + otherReplicas).flatMap({ $0.enumerated() }) {
       let range = ranges[stageIndex]
@@ -357,8 +361,10 @@ extension Planner {
         sum + (serving.summary.decodeReadBytes(layer: layer, tokens: Int(batch)) + Int64(tp) - 1) / Int64(tp)
       }
       var bytes = read + layerKV[ranges[index]].reduce(0, +)
-      if index == 0 { bytes += embedding }
-      if index == stageGroups.count - 1 { bytes += head }
+      // The cost model counts the whole embedding table as read each step, where
+      // it stays (calibrated so; a lookup reads one row per token).
+      if index == 0 { bytes += embedding + (onHost - tiedCopy + Int64(tp) - 1) / Int64(tp) }
+      if index == stageGroups.count - 1 { bytes += head - (tiedCopy + Int64(tp) - 1) / Int64(tp) }
       let stageComm = CostModel.tensorParallelSeconds(
         layers: layers,
         tokens: batch,
@@ -419,7 +425,16 @@ extension Planner {
       prediction: prediction
     )
     workload.vllmLayerPartition = serving.profile.layerPartition(workload.stages, layers: model.layers)
-    return priced(workload, devices: devices, cpuBytes: 0)
+    let hostBytes = onHost * Int64(replicas)
+    let ram = graph.hosts[graph.gpus[stageGroups[0][0]].host].ramBytes ?? 0
+    return priced(
+      workload,
+      devices: devices,
+      cpuBytes: hostBytes,
+      ram: ram > 0 && hostBytes > ram ? .doesNotFit : .fits,
+      verdict: ram > 0 && hostBytes > ram ? .doesNotFit : .fits,
+      shortfall: ram > 0 && hostBytes > ram ? .cpuRAM(neededBytes: hostBytes, availableBytes: ram, host: nil) : nil
+    )
   }
 
   /// The capacities of replica 0's stages for the pipeline partition: each

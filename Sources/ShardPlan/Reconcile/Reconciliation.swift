@@ -17,6 +17,8 @@ package struct Reconciliation: Sendable {
     package var measured: Double
     /// The log line it came from.
     package var line: Int
+    /// Whether the log's figure is an estimate (Ollama's), not what was allocated.
+    package var isEstimate = false
 
     /// (predicted − measured) / measured, nil without a prediction or a measure.
     package var relativeError: Double? {
@@ -164,7 +166,12 @@ package struct Reconciliation: Sendable {
       var device = gpu.map { "GPU \($0)" } ?? (figure.term == .hostWeights ? "host" : "all")
       if figure.term.isBytes, gpu == nil, figure.term != .hostWeights { device = figure.device ?? "all" }
       if figure.isEstimate { device += " (Ollama's estimate)" }
-      let predicted = plan.flatMap { Self.prediction(figure.term, gpu: gpu, plan: $0, pooled: pooled) }
+      let predicted = plan.flatMap { plan in
+        // Ollama's memory.weights.total is every weight, wherever it goes.
+        figure.isEstimate && figure.term == .weights
+          ? plan.gpus.compactMap { plan.devices[$0]?.weightBytes }.reduce(0, +) + plan.cpuBytes
+          : Self.prediction(figure.term, gpu: gpu, plan: plan, pooled: pooled)
+      }
       rows.append(
         Row(
           term: figure.term,
@@ -172,7 +179,8 @@ package struct Reconciliation: Sendable {
           logDevice: figure.device,
           predicted: predicted,
           measured: figure.value,
-          line: figure.line
+          line: figure.line,
+          isEstimate: figure.isEstimate
         )
       )
     }
@@ -223,7 +231,12 @@ package struct Reconciliation: Sendable {
       }
       let error = row.relativeError
       let side =
-        error.map { abs($0) < 0.005 ? "agree" : ($0 > 0 ? "shardplan high" : "shardplan low") } ?? ""
+        error.map {
+          abs($0) < 0.005
+            ? "agree"
+            : row.isEstimate
+              ? ($0 > 0 ? "Ollama lower" : "Ollama higher") : ($0 > 0 ? "shardplan high" : "shardplan low")
+        } ?? ""
       table.append([
         row.term.rawValue, row.device + (row.logDevice.map { $0 == row.device ? "" : " (\($0))" } ?? ""),
         show(row.predicted), show(row.measured),

@@ -10,7 +10,7 @@ import Foundation
 @_spi(Fuzzing) public enum FuzzEntryPoints {
   /// The bytes as a GGUF file and as a safetensors file (the file at `path`
   /// holds them, for the readers that read files).
-  public static func modelHeaders(_ bytes: Data, path: String) {
+  @_spi(Fuzzing) public static func modelHeaders(_ bytes: Data, path: String) {
     if let header = try? GGUFReader.read(path: path) {
       _ = try? GGUFModel.spec(header: header, name: "fuzz", source: path)
     }
@@ -24,7 +24,7 @@ import Foundation
   /// model read, with the weights as stored and converted), as a safetensors
   /// index (the file at `path` holds them), as an expert-load file, and as a
   /// layout priced by the validator against the bundled models and topologies.
-  public static func modelConfig(_ bytes: Data, path: String) {
+  @_spi(Fuzzing) public static func modelConfig(_ bytes: Data, path: String) {
     let text = String(decoding: bytes, as: UTF8.self)
     _ = try? SafetensorsReader.readIndex(path: path)
     _ = try? ExpertBalancer.readLoad(text, source: path)
@@ -54,13 +54,14 @@ import Foundation
   private static let fuzzGraph = try? TopologyLoader().load(["2x-rtx-pro-6000-blackwell"])
 
   /// The text as every text reader reads it: nvidia-smi text, CSV and XML, NCCL
-  /// XML, topology and layout files, and the device graph built from what reads.
-  public static func topologyText(_ text: String, source: String = "fuzz") {
+  /// XML, topology and layout files, engine logs, and the device graph built from what reads.
+  @_spi(Fuzzing) public static func topologyText(_ text: String, source: String = "fuzz") {
     _ = try? NvidiaSmiText.read(text, source: source)
     _ = try? NvidiaSmiText.read(text, source: source, queryFields: ["index", "name", "memory.total"])
     _ = try? NvidiaSmiXML.read(text, source: source)
     _ = try? NCCLTopologyXML.read(text, source: source)
     _ = Layout.read(text, source: source)
+    _ = try? EngineLog.read(text: text, source: source)
     if let contents = try? TopologyFile.read(text, source: source) {
       _ = DeviceGraphBuilder.build(name: source, hosts: contents.hosts)
     }
