@@ -9,27 +9,32 @@ let package = Package(
   // `shardplan` whatever the checkout folder is called.
   dependencies: [.package(path: "Root/shardplan")],
   targets: [
+    // The call into libFuzzer's driver that every target's entry point makes.
+    .target(
+      name: "FuzzDriver",
+      swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    ),
     .executableTarget(
       name: "FuzzModelHeaders",
-      dependencies: [.product(name: "ShardPlan", package: "shardplan")],
+      dependencies: ["FuzzDriver", .product(name: "ShardPlan", package: "shardplan")],
       swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])],
       linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
     ),
     .executableTarget(
       name: "FuzzModelConfigs",
-      dependencies: [.product(name: "ShardPlan", package: "shardplan")],
+      dependencies: ["FuzzDriver", .product(name: "ShardPlan", package: "shardplan")],
       swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])],
       linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
     ),
     .executableTarget(
       name: "FuzzHubResponses",
-      dependencies: [.product(name: "ShardPlanHub", package: "shardplan")],
+      dependencies: ["FuzzDriver", .product(name: "ShardPlanHub", package: "shardplan")],
       swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])],
       linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
     ),
     .executableTarget(
       name: "FuzzTopologyReaders",
-      dependencies: [.product(name: "ShardPlan", package: "shardplan")],
+      dependencies: ["FuzzDriver", .product(name: "ShardPlan", package: "shardplan")],
       swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])],
       linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
     ),

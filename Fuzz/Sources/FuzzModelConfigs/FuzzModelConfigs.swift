@@ -1,4 +1,5 @@
 import Foundation
+import FuzzDriver
 @_spi(Fuzzing) import ShardPlan
 
 /// One libFuzzer input, written to a file: read as a config.json (then estimated
@@ -14,22 +15,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   return 0
 }
 
-// SwiftPM links an executable target's entry point under the name
-// `<Target>_main`; hand control to libFuzzer's driver from there.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-  _ argc: UnsafeMutablePointer<CInt>,
-  _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-  _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
 /// The executable's entry point: hands control to libFuzzer's driver.
 @_cdecl("FuzzModelConfigs_main")
 public func fuzzMain(
   _ argc: CInt,
   _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> CInt {
-  var count = argc
-  var arguments = argv
-  return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzz(data, size) }
+  runLibFuzzer(argc, argv) { data, size in fuzz(data, size) }
 }
