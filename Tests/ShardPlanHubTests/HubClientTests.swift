@@ -168,25 +168,25 @@ struct HubClientTests {
   /// of the stream is a valid deflate stream of zeros (checked by Foundation's
   /// decoder where it has one; here by its first bytes and its stated size).
   @Test func theGzipBombIsWhatItClaims() {
-    let bomb = SyntheticFiles.gzipBomb(inflatingTo: 1 << 30)
+    let bomb = SyntheticFiles.gzipBomb(inflatingTo: 1 << 28)
     #expect(bomb.prefix(3) == Data([0x1f, 0x8b, 8]))
-    #expect(bomb.count < (1 << 30) / 150 && bomb.count > (1 << 30) / 170, "\(bomb.count) bytes")
+    #expect(bomb.count < (1 << 28) / 150 && bomb.count > (1 << 28) / 170, "\(bomb.count) bytes")
     let size = bomb.suffix(4).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-    #expect(size >= 1 << 30)
+    #expect(size >= 1 << 28)
   }
 
   /// A model read has a deadline, however the time is spent: a config.json
-  /// trickled one byte per 0.2 s (each byte inside the idle timeout) is cut off
-  /// at the 2 s deadline, with a message naming it; a silent server at the
+  /// trickled one byte per 0.1 s (each byte inside the idle timeout) is cut off
+  /// at the 1 s deadline, with a message naming it; a silent server at the
   /// answer timeout; a compressed body is refused before it is inflated.
   @Test func slowSilentAndCompressedServersAreCutOff() throws {
     let (files, _) = try Self.repository()
     let configPath = "/org/tiny/resolve/main/config.json"
     let cases: [(LoopbackHTTPServer.Behaviour, deadline: Double, String)] = [
-      (.drip(interval: 0.2), 2, "2 s deadline"),
-      (.silent(seconds: 30), 30, "no answer within 1 s (HF_HUB_ETAG_TIMEOUT)"),
-      (.drip(interval: 3), 30, "no data for 1 s (HF_HUB_DOWNLOAD_TIMEOUT)"),
-      (.encoded(SyntheticFiles.gzipBomb(inflatingTo: 1 << 30), encoding: "gzip"), 30, "compressed (gzip)"),
+      (.drip(interval: 0.1), 1, "1 s deadline"),
+      (.silent(seconds: 30), 30, "no answer within 0.5 s (HF_HUB_ETAG_TIMEOUT)"),
+      (.drip(interval: 3), 30, "no data for 0.5 s (HF_HUB_DOWNLOAD_TIMEOUT)"),
+      (.encoded(SyntheticFiles.gzipBomb(inflatingTo: 1 << 28), encoding: "gzip"), 30, "compressed (gzip)"),
     ]
     for (behaviour, deadline, expected) in cases {
       let server = try LoopbackHTTPServer(files: files)
@@ -195,8 +195,8 @@ struct HubClientTests {
       let lines = Mutex<[String]>([])
       let client = HubClient(
         endpoint: server.baseURL,
-        responseTimeoutSeconds: 1,
-        timeoutSeconds: 1,
+        responseTimeoutSeconds: 0.5,
+        timeoutSeconds: 0.5,
         deadlineSeconds: deadline,
         progress: { line in lines.withLock { $0.append(line) } }
       )
