@@ -427,13 +427,14 @@ extension Planner {
     workload.vllmLayerPartition = serving.profile.layerPartition(workload.stages, layers: model.layers)
     let hostBytes = onHost * Int64(replicas)
     let ram = graph.hosts[graph.gpus[stageGroups[0][0]].host].ramBytes ?? 0
+    let shortOfRAM = ram > 0 && hostBytes > ram
     return priced(
       workload,
       devices: devices,
       cpuBytes: hostBytes,
-      ram: ram > 0 && hostBytes > ram ? .doesNotFit : .fits,
-      verdict: ram > 0 && hostBytes > ram ? .doesNotFit : .fits,
-      shortfall: ram > 0 && hostBytes > ram ? .cpuRAM(neededBytes: hostBytes, availableBytes: ram, host: nil) : nil
+      ram: shortOfRAM ? .doesNotFit : .fits,
+      verdict: shortOfRAM ? .doesNotFit : .fits,
+      shortfall: shortOfRAM ? .cpuRAM(neededBytes: hostBytes, availableBytes: ram, host: nil) : nil
     )
   }
 

@@ -163,8 +163,9 @@ package struct Reconciliation: Sendable {
         }
         return plan.gpus.first
       }()
-      var device = gpu.map { "GPU \($0)" } ?? (figure.term == .hostWeights ? "host" : "all")
-      if figure.term.isBytes, gpu == nil, figure.term != .hostWeights { device = figure.device ?? "all" }
+      // A GPU of the plan; else where the log says (host buffers, per-rank lines), else the whole run.
+      var device = gpu.map { "GPU \($0)" } ?? (figure.term == .hostWeights ? "host" : figure.device ?? "all")
+      if !figure.term.isBytes, gpu == nil { device = "all" }
       if figure.isEstimate { device += " (Ollama's estimate)" }
       let predicted = plan.flatMap { plan in
         // Ollama's memory.weights.total is every weight, wherever it goes.
