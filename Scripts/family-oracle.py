@@ -102,6 +102,20 @@ def count(config_dict):
     }
 
 
+BIAS_SWITCHES = ("attention_bias", "mlp_bias", "qkv_bias", "use_bias")
+
+
+def with_biases(config):
+    """The config with every bias switch it names, or that a Llama-style config
+    could name (`attention_bias`, `mlp_bias`), set to true, in text_config too."""
+    config = json.loads(json.dumps(config))
+    target = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+    for key in BIAS_SWITCHES:
+        if key in target or key in ("attention_bias", "mlp_bias"):
+            target[key] = True
+    return config
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", help="model_type whose transformers default config to write")
@@ -123,12 +137,18 @@ def main():
         path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         print(f"wrote {path.relative_to(ROOT)}")
         return
-    oracle = {"transformers": transformers.__version__, "torch": torch.__version__, "models": {}}
+    oracle = {"transformers": transformers.__version__, "torch": torch.__version__, "models": {}, "withBiases": {}}
     for path in sorted(FIXTURES.glob("*.config.json")):
         name = path.name[: -len(".config.json")]
-        result = count(json.loads(path.read_text()))
+        config = json.loads(path.read_text())
+        result = count(config)
         oracle["models"][name] = result
         print(f"{name}: {result['class']} {result['parameters']:,} parameters, {result['parameterBytes']:,} bytes")
+        # The same config with every bias switch on: which projections each
+        # family's modeling code then gives a bias is what this pins down.
+        biased = with_biases(config)
+        if biased != config:
+            oracle["withBiases"][name] = count(biased)
     (FIXTURES / "oracle.json").write_text(json.dumps(oracle, indent=2, sort_keys=True) + "\n")
 
 

@@ -21,6 +21,10 @@ struct FamilyOracleTests {
     }
     var transformers: String
     var models: [String: Model]
+    /// The same fixtures with every bias switch on (`Scripts/family-oracle.py`'s
+    /// `with_biases`: `attention_bias`, `mlp_bias`, and `qkv_bias` / `use_bias`
+    /// where the config names them, in text_config when there is one).
+    var withBiases: [String: Model]
   }
 
   static let folder = "Tests/ShardPlanTests/Fixtures/families"
@@ -61,6 +65,37 @@ struct FamilyOracleTests {
     let mtpParameters = mtp.reduce(0) { $0 + $1.parameters }
     #expect(spec.weightBytes - mtpBytes == expected.parameterBytes + expected.persistentBufferBytes, "\(name) bytes")
     #expect(spec.parameters - mtpParameters == expected.parameters, "\(name) parameters")
+  }
+
+  /// With every bias switch on, each family still gets transformers' bytes: which
+  /// projections take a bias differs by family (Llama's `attention_bias` biases q,
+  /// k, v and o; GLM-4.5's only q, k and v; Mistral's modeling code has none at all),
+  /// and the published configs that turn them on (Granite code, Phi-3.5-MoE) would
+  /// otherwise be off by a bias vector per layer.
+  @Test(arguments: names)
+  func weightsMatchTransformersWithBiasesOn(_ name: String) throws {
+    guard ModelFamily.named(modelType: try Self.modelType(name))?.readsConfig == true,
+      let expected = Self.oracle.withBiases[name]
+    else { return }
+    let path = Repository.path("\(Self.folder)/\(name).config.json")
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    guard case .object(var json) = try JSONValue.parse(data, source: path) else { throw CocoaError(.fileReadCorruptFile) }
+    func switchedOn(_ config: [String: JSONValue]) -> [String: JSONValue] {
+      var config = config
+      for key in ["attention_bias", "mlp_bias", "qkv_bias", "use_bias"]
+      where config[key] != nil || key == "attention_bias" || key == "mlp_bias" {
+        config[key] = .bool(true)
+      }
+      return config
+    }
+    if case .object(let text) = json["text_config"] ?? .null {
+      json["text_config"] = .object(switchedOn(text))
+    } else {
+      json = switchedOn(json)
+    }
+    let spec = try HFConfigReader.read(json: .object(json), text: data, name: name, source: path + " (biases on)")
+    let mtpBytes = spec.tensors.filter { $0.role == .multiTokenPrediction }.reduce(0) { $0 + $1.bytes }
+    #expect(spec.weightBytes - mtpBytes == expected.parameterBytes + expected.persistentBufferBytes, "\(name) bytes")
   }
 
   /// A fixture of a family shardplan does not read yet (MiniMax-Text-01 and M1,

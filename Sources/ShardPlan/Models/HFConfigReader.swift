@@ -23,7 +23,18 @@ package enum HFConfigReader {
   /// Reads config.json text, optionally as the unquantized model it describes
   /// (`quantization_config` left out: every linear in the config's float dtype).
   static func read(_ data: Data, name: String, source: String, dropQuantization: Bool) throws -> ModelSpec {
-    var json = try JSONValue.parse(data, source: source)
+    try read(json: JSONValue.parse(data, source: source), text: data, name: name, source: source, dropQuantization: dropQuantization)
+  }
+
+  /// Reads a parsed config.json (`text`: the file as it was, kept with a quantized model).
+  static func read(
+    json parsed: JSONValue,
+    text data: Data,
+    name: String,
+    source: String,
+    dropQuantization: Bool = false
+  ) throws -> ModelSpec {
+    var json = parsed
     guard case .object(var object) = json else {
       throw InputError(.malformed, source: source, message: "config.json is not a JSON object")
     }
@@ -496,10 +507,16 @@ struct Config {
     var (builder, quantization) = try tensorBuilder()
     let tied = tiedOverride ?? bool("tie_word_embeddings", default: traits.tiedByDefault)
     builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
-    let attentionBias = bool("attention_bias", default: traits.attentionBias)
-    // StarCoder2's `use_bias` puts biases on every linear; Llama's `mlp_bias` on the MLP's.
-    let allBiases = bool("use_bias", default: false)
-    let mlpBias = allBiases || bool("mlp_bias", default: false)
+    func on(_ flag: ModelFamily.DecoderTraits.Switch?) -> Bool {
+      flag.map { bool($0.key, default: $0.fallback) } ?? true
+    }
+    let (queryKeyValueBias, outputBias): (Bool, Bool) =
+      switch traits.attentionBias {
+      case .never: (false, false)
+      case .queryKeyValue(let flag): (on(flag), false)
+      case .all(let flag): (on(flag), on(flag))
+      }
+    let mlpBias = traits.mlpBias.map { on($0) } ?? false
     let qkNorm = bool("use_qk_norm", default: false) ? traits.qkNormWhenAsked : traits.qkNorm
     // Which expert layout: the family's, or the one the config's keys name.
     var expertLayout = traits.experts
@@ -595,12 +612,12 @@ struct Config {
         builder.linear(p + "self_attn.k_proj", out: kvHeads * headDim, input: hidden, layer: layer, role: .attention)
         builder.linear(p + "self_attn.v_proj", out: kvHeads * headDim, input: hidden, layer: layer, role: .attention)
         builder.linear(p + "self_attn.o_proj", out: hidden, input: heads * headDim, layer: layer, role: .attention)
-        if attentionBias || allBiases {
+        if queryKeyValueBias {
           builder.plain(p + "self_attn.q_proj.bias", [queries], layer: layer, role: .attention)
           builder.plain(p + "self_attn.k_proj.bias", [kvHeads * headDim], layer: layer, role: .attention)
           builder.plain(p + "self_attn.v_proj.bias", [kvHeads * headDim], layer: layer, role: .attention)
         }
-        if allBiases { builder.plain(p + "self_attn.o_proj.bias", [hidden], layer: layer, role: .attention) }
+        if outputBias { builder.plain(p + "self_attn.o_proj.bias", [hidden], layer: layer, role: .attention) }
         switch qkNorm {
         case .none: break
         case .perHead:

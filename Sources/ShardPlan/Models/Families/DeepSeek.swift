@@ -52,11 +52,24 @@ extension Config {
     // DeepSeek-V3 model has it whatever topk_method says, V2's never.
     let topK = json["topk_method"]?.stringValue
     let correctionBias = topK == "noaux_tc" || (topK == nil && family != "deepseek_v2")
+    // transformers' MLA: `attention_bias` on q_a_proj, kv_a_proj_with_mqa and o_proj;
+    // V2's `mlp_bias` on its dense MLPs and shared experts (V3's have none).
+    let attentionBias = bool("attention_bias", default: false)
+    let mlpBias = family == "deepseek_v2" && bool("mlp_bias", default: false)
     builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
     var moeLayers: [Int] = []
     func decoderLayer(_ layer: Int, role override: TensorRole?) {
       let p = "model.layers.\(layer)."
       let attention = override ?? .attention
+      func bias(_ projection: String, _ width: Int) {
+        builder.plain(p + projection + ".bias", [width], layer: layer, role: attention)
+      }
+      func mlpBiases(_ prefix: String, intermediate: Int, role: TensorRole) {
+        guard mlpBias else { return }
+        for (projection, width) in [("gate_proj", intermediate), ("up_proj", intermediate), ("down_proj", hidden)] {
+          builder.plain(prefix + projection + ".bias", [width], layer: layer, role: role)
+        }
+      }
       if let qLora {
         builder.linear(p + "self_attn.q_a_proj", out: qLora, input: hidden, layer: layer, role: attention)
         builder.plain(p + "self_attn.q_a_layernorm.weight", [qLora], layer: layer, role: override ?? .norm)
@@ -86,6 +99,11 @@ extension Config {
         role: attention
       )
       builder.linear(p + "self_attn.o_proj", out: hidden, input: heads * valueDim, layer: layer, role: attention)
+      if attentionBias {
+        if let qLora { bias("self_attn.q_a_proj", qLora) }
+        bias("self_attn.kv_a_proj_with_mqa", kvLora + rope)
+        bias("self_attn.o_proj", hidden)
+      }
       builder.plain(p + "input_layernorm.weight", [hidden], layer: layer, role: override ?? .norm)
       builder.plain(p + "post_attention_layernorm.weight", [hidden], layer: layer, role: override ?? .norm)
       let isMoE = layer >= firstDense && layer % frequency == 0
@@ -119,9 +137,11 @@ extension Config {
             layer: layer,
             role: override ?? .sharedExpert
           )
+          mlpBiases(p + "mlp.shared_experts.", intermediate: expertIntermediate * shared, role: override ?? .sharedExpert)
         }
       } else {
         builder.gatedMLP(p + "mlp.", hidden: hidden, intermediate: intermediate, layer: layer, role: override ?? .mlp)
+        mlpBiases(p + "mlp.", intermediate: intermediate, role: override ?? .mlp)
       }
     }
     for layer in 0..<layers { decoderLayer(layer, role: nil) }

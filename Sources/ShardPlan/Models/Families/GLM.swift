@@ -7,7 +7,13 @@ extension ModelFamily {
     name: "GLM-4.5",
     modelTypes: ["glm4_moe"],
     ggufArchitectures: ["glm4moe"],
-    reading: .decoder(DecoderTraits(attentionBias: true, qkNormWhenAsked: .perHead, experts: .deepSeekStyle)),
+    reading: .decoder(
+      DecoderTraits(
+        attentionBias: .queryKeyValue(.init(key: "attention_bias", fallback: false)),
+        qkNormWhenAsked: .perHead,
+        experts: .deepSeekStyle
+      )
+    ),
     rotaryModule: true
   )
 }

@@ -5,7 +5,7 @@ extension ModelFamily {
     name: "Granite",
     modelTypes: ["granite"],
     ggufArchitectures: ["granite"],
-    reading: .decoder(DecoderTraits()),
+    reading: .decoder(DecoderTraits(mlpBias: .init(key: "mlp_bias", fallback: false))),
     rotaryModule: true
   )
 

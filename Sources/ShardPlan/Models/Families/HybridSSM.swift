@@ -174,7 +174,8 @@ extension Config {
       projectionBias: bool("use_bias", default: false),
       gatedNorm: true
     )
-    let attentionBias = bool("attention_bias", default: false)
+    // transformers' NemotronHAttention has no biases whatever `attention_bias` says;
+    // `mlp_bias` reaches the dense MLPs and the shared experts, not the routed ones.
     let mlpBias = bool("mlp_bias", default: false)
     let experts = blocks.contains("E") ? try int("n_routed_experts", family: family) : 0
     let expertIntermediate = experts > 0 ? try int("moe_intermediate_size", family: family) : 0
@@ -202,7 +203,7 @@ extension Config {
           heads: heads,
           kvHeads: kvHeads,
           headDim: headDim,
-          bias: attentionBias,
+          bias: false,
           layer: layer
         )
       case "-":
@@ -245,6 +246,10 @@ extension Config {
             layer: layer,
             role: .sharedExpert
           )
+          if mlpBias {
+            builder.plain(m + "shared_experts.up_proj.bias", [sharedIntermediate], layer: layer, role: .sharedExpert)
+            builder.plain(m + "shared_experts.down_proj.bias", [hidden], layer: layer, role: .sharedExpert)
+          }
         }
       }
     }

@@ -4,7 +4,7 @@ extension ModelFamily {
     name: "Llama",
     modelTypes: ["llama"],
     ggufArchitectures: ["llama"],
-    reading: .decoder(DecoderTraits()),
+    reading: .decoder(DecoderTraits(mlpBias: .init(key: "mlp_bias", fallback: false))),
     rotaryModule: true
   )
 
@@ -12,7 +12,7 @@ extension ModelFamily {
   static let mistral = ModelFamily(
     name: "Mistral",
     modelTypes: ["mistral", "ministral"],
-    reading: .decoder(DecoderTraits()),
+    reading: .decoder(DecoderTraits(attentionBias: .never)),
     slidingWindow: .everyLayer,
     rotaryModule: true
   )
@@ -21,7 +21,7 @@ extension ModelFamily {
   static let mixtral = ModelFamily(
     name: "Mixtral",
     modelTypes: ["mixtral"],
-    reading: .decoder(DecoderTraits(experts: .mixtral)),
+    reading: .decoder(DecoderTraits(attentionBias: .never, experts: .mixtral)),
     slidingWindow: .everyLayer,
     rotaryModule: true
   )

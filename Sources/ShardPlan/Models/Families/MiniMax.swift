@@ -7,7 +7,7 @@ extension ModelFamily {
     name: "MiniMax-M2",
     modelTypes: ["minimax_m2"],
     ggufArchitectures: ["minimax-m2"],
-    reading: .decoder(DecoderTraits(qkNorm: .fullWidth, experts: .miniMax)),
+    reading: .decoder(DecoderTraits(attentionBias: .never, qkNorm: .fullWidth, experts: .miniMax)),
     rotaryModule: true
   )
 }

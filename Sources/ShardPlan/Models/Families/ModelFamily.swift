@@ -68,8 +68,30 @@ struct ModelFamily: Sendable {
       /// Two projections with the given names (StarCoder2: `c_fc`, `c_proj`).
       case plain(up: String, down: String)
     }
-    /// Biases on the q, k and v projections when config.json does not say (`attention_bias`).
-    var attentionBias = false
+    /// A config.json switch: its key, and the value transformers' config class
+    /// gives it when the file leaves it out.
+    struct Switch: Sendable {
+      var key: String
+      var fallback: Bool
+    }
+    /// Which attention projections carry a bias, as the family's modeling code
+    /// builds them (`nn.Linear(..., bias=...)`).
+    enum AttentionBias: Sendable {
+      /// None, whatever config.json says: the modeling code passes `bias=False`
+      /// (Mistral, Mixtral, MiniMax-M2, Phi-3).
+      case never
+      /// q, k and v when the switch is on (always when there is none), never o
+      /// (Qwen2 always; Qwen2-MoE `qkv_bias`; GLM-4.5 `attention_bias`).
+      case queryKeyValue(Switch?)
+      /// q, k, v and o when the switch is on: Llama and the families written after
+      /// it (`attention_bias`), StarCoder2 (`use_bias`).
+      case all(Switch)
+
+      /// Llama's rule: `attention_bias` on all four projections, off by default.
+      static let llama = AttentionBias.all(Switch(key: "attention_bias", fallback: false))
+    }
+    /// Biases of attention's projections.
+    var attentionBias = AttentionBias.llama
     /// Norms of queries and keys.
     var qkNorm = QKNorm.none
     /// The kind of query and key norm a config's `use_qk_norm: true` turns on.
@@ -89,6 +111,9 @@ struct ModelFamily: Sendable {
     var tiedByDefault = false
     /// The dense MLP.
     var mlp = MLP.gated
+    /// The switch that puts biases on the dense MLP's projections (Llama, Granite
+    /// and SmolLM3 `mlp_bias`; StarCoder2 `use_bias`); nil where the modeling code has none.
+    var mlpBias: Switch? = nil
     /// Its experts.
     var experts = Experts.inferred
   }

@@ -6,7 +6,7 @@ extension ModelFamily {
     name: "Phi-3",
     modelTypes: ["phi3"],
     ggufArchitectures: ["phi3"],
-    reading: .decoder(DecoderTraits(fusedProjections: true)),
+    reading: .decoder(DecoderTraits(attentionBias: .never, fusedProjections: true)),
     rotaryModule: true
   )
 

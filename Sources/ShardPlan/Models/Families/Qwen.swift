@@ -4,7 +4,7 @@ extension ModelFamily {
     name: "Qwen2",
     modelTypes: ["qwen2", "qwen2_vl", "qwen2_vl_text", "qwen2_5_vl", "qwen2_5_vl_text"],
     ggufArchitectures: ["qwen2"],
-    reading: .decoder(DecoderTraits(attentionBias: true)),
+    reading: .decoder(DecoderTraits(attentionBias: .queryKeyValue(nil))),
     rotaryModule: true
   )
 
@@ -13,7 +13,12 @@ extension ModelFamily {
     name: "Qwen2-MoE",
     modelTypes: ["qwen2_moe"],
     ggufArchitectures: ["qwen2moe"],
-    reading: .decoder(DecoderTraits(attentionBias: true, experts: .qwen(sharedExpert: true))),
+    reading: .decoder(
+      DecoderTraits(
+        attentionBias: .queryKeyValue(.init(key: "qkv_bias", fallback: true)),
+        experts: .qwen(sharedExpert: true)
+      )
+    ),
     rotaryModule: true
   )
 

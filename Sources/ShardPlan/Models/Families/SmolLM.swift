@@ -5,7 +5,7 @@ extension ModelFamily {
     name: "SmolLM3",
     modelTypes: ["smollm3"],
     ggufArchitectures: ["smollm3"],
-    reading: .decoder(DecoderTraits(tiedByDefault: true)),
+    reading: .decoder(DecoderTraits(tiedByDefault: true, mlpBias: .init(key: "mlp_bias", fallback: false))),
     rotaryModule: true
   )
 }

@@ -5,7 +5,15 @@ extension ModelFamily {
     name: "StarCoder2",
     modelTypes: ["starcoder2"],
     ggufArchitectures: ["starcoder2"],
-    reading: .decoder(DecoderTraits(normBias: true, tiedByDefault: true, mlp: .plain(up: "c_fc", down: "c_proj"))),
+    reading: .decoder(
+      DecoderTraits(
+        attentionBias: .all(.init(key: "use_bias", fallback: true)),
+        normBias: true,
+        tiedByDefault: true,
+        mlp: .plain(up: "c_fc", down: "c_proj"),
+        mlpBias: .init(key: "use_bias", fallback: true)
+      )
+    ),
     slidingWindow: .everyLayer,
     rotaryModule: true
   )
