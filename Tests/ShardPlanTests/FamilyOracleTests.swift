@@ -79,7 +79,9 @@ struct FamilyOracleTests {
     else { return }
     let path = Repository.path("\(Self.folder)/\(name).config.json")
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
-    guard case .object(var json) = try JSONValue.parse(data, source: path) else { throw CocoaError(.fileReadCorruptFile) }
+    guard case .object(var json) = try JSONValue.parse(data, source: path) else {
+      throw CocoaError(.fileReadCorruptFile)
+    }
     func switchedOn(_ config: [String: JSONValue]) -> [String: JSONValue] {
       var config = config
       for key in ["attention_bias", "mlp_bias", "qkv_bias", "use_bias"]

@@ -23,7 +23,13 @@ package enum HFConfigReader {
   /// Reads config.json text, optionally as the unquantized model it describes
   /// (`quantization_config` left out: every linear in the config's float dtype).
   static func read(_ data: Data, name: String, source: String, dropQuantization: Bool) throws -> ModelSpec {
-    try read(json: JSONValue.parse(data, source: source), text: data, name: name, source: source, dropQuantization: dropQuantization)
+    try read(
+      json: JSONValue.parse(data, source: source),
+      text: data,
+      name: name,
+      source: source,
+      dropQuantization: dropQuantization
+    )
   }
 
   /// Reads a parsed config.json (`text`: the file as it was, kept with a quantized model).

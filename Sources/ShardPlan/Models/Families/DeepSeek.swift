@@ -137,7 +137,11 @@ extension Config {
             layer: layer,
             role: override ?? .sharedExpert
           )
-          mlpBiases(p + "mlp.shared_experts.", intermediate: expertIntermediate * shared, role: override ?? .sharedExpert)
+          mlpBiases(
+            p + "mlp.shared_experts.",
+            intermediate: expertIntermediate * shared,
+            role: override ?? .sharedExpert
+          )
         }
       } else {
         builder.gatedMLP(p + "mlp.", hidden: hidden, intermediate: intermediate, layer: layer, role: override ?? .mlp)
