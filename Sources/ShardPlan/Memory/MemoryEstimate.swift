@@ -349,7 +349,7 @@ public enum MemoryModel {
       ]
       if estimate.stateBytesPerSequence > 0 {
         counts.append(
-          "recurrent state: \(model.attention.layers.filter { $0.stateBytes > 0 }.count) recurrent layer(s), a fixed state per sequence (convolution and recurrent state in the weights' float type), not per token"
+          "recurrent state: \(model.attention.layers.filter { $0.stateBytes > 0 }.count) recurrent layer(s), a fixed state per sequence (convolution and recurrent state), not per token"
         )
       }
       counts += [

@@ -193,7 +193,16 @@ struct Config {
   }
 
   /// The wrapper's note (a multimodal model's text part), as a list of notes.
-  var wrapperNotes: [String] { wrapperNote.map { [$0] } ?? [] }
+  var wrapperNotes: [String] { (wrapperNote.map { [$0] } ?? []) + stateTypeNotes }
+
+  /// Says so when config.json asks for a float32 recurrent state beside weights of
+  /// another float type (Qwen3.5's `mamba_ssm_dtype`, Nemotron-H's `mamba_ssm_cache_dtype`).
+  var stateTypeNotes: [String] {
+    guard ssmStateElementBytes() == 4, dtype.bytesPerElement != 4,
+      let key = ["mamba_ssm_cache_dtype", "mamba_ssm_dtype"].first(where: { json[$0] != nil })
+    else { return [] }
+    return ["recurrent state in float32, as config.json's \(key) asks; convolution state in \(dtype.rawValue)"]
+  }
 
   /// Refuses a config whose sizes, each within its own range, multiply to more
   /// than any machine holds, before a tensor list is built: at most 262,144
@@ -484,8 +493,7 @@ struct Config {
   /// shardplan does not read (said in a note).
   func buildDecoder(name: String, family known: ModelFamily?, traits: ModelFamily.DecoderTraits) throws -> ModelSpec {
     let family = modelType.isEmpty ? "decoder" : modelType
-    var notes: [String] = []
-    if let wrapperNote { notes.append(wrapperNote) }
+    var notes = wrapperNotes
     if known == nil {
       let missingKeys = HFConfigReader.decoderKeys.filter { json[$0] == nil }
       guard missingKeys.isEmpty else {
@@ -592,10 +600,12 @@ struct Config {
       )
     }
     var attentionLayers = try layerAttention(layers: layers, rule: known?.slidingWindow ?? .fromMaxWindowLayers)
-    let deltaNet = traits.gatedDeltaNet ? try gatedDeltaNetShape(hidden: hidden) : nil
+    let deltaNet = traits.gatedDeltaNet == .none ? nil : try gatedDeltaNetShape(split: traits.gatedDeltaNet == .split)
     if let deltaNet {
       for layer in try linearAttentionLayers(layers: layers) {
-        attentionLayers[layer] = .recurrent(stateBytes: deltaNet.stateValues * Int64(dtype.bytesPerElement))
+        attentionLayers[layer] = .recurrent(
+          stateBytes: deltaNet.stateBytes(element: dtype.bytesPerElement, ssmElement: ssmStateElementBytes())
+        )
       }
     }
     let moeSet = Set(moeLayers)
@@ -697,7 +707,7 @@ struct Config {
       builder.plain("lm_head.weight", [vocab, hidden], layer: nil, role: .head)
       if bool("lm_head_bias", default: false) { builder.plain("lm_head.bias", [vocab], layer: nil, role: .head) }
     }
-    if traits.gatedDeltaNet {
+    if traits.gatedDeltaNet != .none {
       notes.append(
         "the checkpoint also stores a multi-token-prediction block (mtp.*), which transformers does not load and vLLM loads only for speculative decoding: not counted"
       )

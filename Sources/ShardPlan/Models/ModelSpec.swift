@@ -88,7 +88,7 @@ public enum LayerAttention: Hashable, Sendable, Codable {
   case none
   /// A recurrent or linear-attention layer (Mamba, Mamba-2, Gated DeltaNet): no
   /// KV cache, but a fixed state of `stateBytes` per sequence (convolution and
-  /// recurrent state, in the weights' float type), whatever the context length.
+  /// recurrent state, in the float types the engine keeps them), whatever the context length.
   case recurrent(stateBytes: Int64)
   /// Full attention and a recurrent mixer side by side in one layer (Falcon-H1):
   /// a KV cache per token and a fixed state per sequence.

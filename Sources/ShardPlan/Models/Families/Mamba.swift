@@ -111,10 +111,11 @@ struct Mamba2MixerShape {
 }
 
 extension Config {
-  /// The element bytes of an SSM state: float32 where `mamba_ssm_cache_dtype` says
-  /// so (vLLM reads the key), else the weights' float type.
+  /// The element bytes of an SSM (recurrent) state: float32 where config.json says
+  /// so, `mamba_ssm_cache_dtype` (Nemotron-H; vLLM reads the key) or `mamba_ssm_dtype`
+  /// (Qwen3.5, whose engines keep the DeltaNet state in float32); else the weights' float type.
   func ssmStateElementBytes() -> Int {
-    json["mamba_ssm_cache_dtype"]?.stringValue == "float32" ? 4 : dtype.bytesPerElement
+    (json["mamba_ssm_cache_dtype"] ?? json["mamba_ssm_dtype"])?.stringValue == "float32" ? 4 : dtype.bytesPerElement
   }
 
   /// Mamba's time-step rank: an integer, or `"auto"` for ⌈hidden / 16⌉.

@@ -104,9 +104,17 @@ struct ModelFamily: Sendable {
     var fusedProjections = false
     /// Queries and an output gate from one `q_proj` twice as wide (Qwen3-Next).
     var gatedAttention = false
+    /// Gated DeltaNet linear attention, and how its input projections are stored.
+    enum DeltaNet: Sendable {
+      case none
+      /// `in_proj_qkvz` and `in_proj_ba` (Qwen3-Next).
+      case fused
+      /// `in_proj_qkv`, `in_proj_z`, `in_proj_b` and `in_proj_a` (Qwen3.5).
+      case split
+    }
     /// Gated DeltaNet linear attention on the layers `layer_types` names
-    /// `linear_attention` (Qwen3-Next), with a recurrent state instead of a KV cache.
-    var gatedDeltaNet = false
+    /// `linear_attention` (Qwen3-Next, Qwen3.5), with a recurrent state instead of a KV cache.
+    var gatedDeltaNet = DeltaNet.none
     /// Embeddings tied to the head when config.json does not say.
     var tiedByDefault = false
     /// The dense MLP.
@@ -178,7 +186,8 @@ struct ModelFamily: Sendable {
     [
       .llama, .mistral, .mixtral, .qwen2, .qwen2MoE, .qwen3, .qwen3MoE, .gemma, .gemma2, .gemma3, .phi3, .phi2,
       .deepSeekV2, .deepSeekV3, .kimiK2, .gptOSS, .gpt2, .bert, .roberta, .granite, .graniteMoE, .olmo2, .cohere,
-      .starCoder2, .smolLM3, .phiMoE, .glm4MoE, .llama4, .qwen3Next, .mamba, .mamba2, .jamba, .falcon, .miniMaxM2,
+      .starCoder2, .smolLM3, .phiMoE, .glm4MoE, .llama4, .qwen3Next, .qwen35, .qwen35MoE, .mamba, .mamba2, .jamba,
+      .falcon, .miniMaxM2,
       .falconH1, .nemotronH,
     ] + tensorsOnlyFamilies
 

@@ -53,7 +53,35 @@ extension ModelFamily {
       DecoderTraits(
         qkNorm: .perHead,
         gatedAttention: true,
-        gatedDeltaNet: true,
+        gatedDeltaNet: .fused,
+        experts: .qwen(sharedExpert: true)
+      )
+    ),
+    rotaryModule: true
+  )
+
+  /// Qwen3.5 (dense): Qwen3-Next's hybrid of Gated DeltaNet on three layers of four
+  /// and gated full attention on the fourth, with the DeltaNet input projections
+  /// stored apart, and a dense MLP. `qwen3_5` is the multimodal wrapper: the
+  /// language model in text_config, its vision tower counted beside it.
+  static let qwen35 = ModelFamily(
+    name: "Qwen3.5",
+    modelTypes: ["qwen3_5_text", "qwen3_5"],
+    ggufArchitectures: ["qwen35"],
+    reading: .decoder(DecoderTraits(qkNorm: .perHead, gatedAttention: true, gatedDeltaNet: .split)),
+    rotaryModule: true
+  )
+
+  /// Qwen3.5 MoE: the same layers with Qwen3-Next's routed experts and gated shared expert.
+  static let qwen35MoE = ModelFamily(
+    name: "Qwen3.5-MoE",
+    modelTypes: ["qwen3_5_moe_text", "qwen3_5_moe"],
+    ggufArchitectures: ["qwen35moe"],
+    reading: .decoder(
+      DecoderTraits(
+        qkNorm: .perHead,
+        gatedAttention: true,
+        gatedDeltaNet: .split,
         experts: .qwen(sharedExpert: true)
       )
     ),
@@ -62,7 +90,9 @@ extension ModelFamily {
 }
 
 /// The shape of a Gated DeltaNet layer (transformers' `Qwen3NextGatedDeltaNet`):
-/// `in_proj_qkvz` [2·K + 2·V, H], `in_proj_ba` [2·n_v, H], a depthwise `conv1d`
+/// `in_proj_qkvz` [2·K + 2·V, H], `in_proj_ba` [2·n_v, H] (Qwen3.5 stores them as
+/// `in_proj_qkv` [2·K + V, H], `in_proj_z` [V, H], `in_proj_b` and `in_proj_a` [n_v, H]),
+/// a depthwise `conv1d`
 /// [2·K + V, 1, kernel] over queries, keys and values, `dt_bias` and `A_log` [n_v],
 /// a gated RMS norm [d_v] and `out_proj` [H, V], where K = n_k·d_k and V = n_v·d_v.
 ///
@@ -75,20 +105,35 @@ struct GatedDeltaNetShape {
   var keyHeadDim: Int
   var valueHeadDim: Int
   var kernel: Int
+  /// The input projections stored apart (Qwen3.5), not fused (Qwen3-Next).
+  var split = false
 
   var keyDim: Int { keyHeads * keyHeadDim }
   var valueDim: Int { valueHeads * valueHeadDim }
   var convolutionChannels: Int { 2 * keyDim + valueDim }
 
-  /// State values of one sequence: convolution plus recurrent state.
-  var stateValues: Int64 {
-    Int64(convolutionChannels) * Int64(max(kernel - 1, 0))
-      + Int64(valueHeads) * Int64(keyHeadDim) * Int64(valueHeadDim)
+  /// Convolution-state values of one sequence.
+  var convolutionValues: Int64 { Int64(convolutionChannels) * Int64(max(kernel - 1, 0)) }
+  /// Recurrent-state values of one sequence: a d_k × d_v matrix per value head.
+  var recurrentValues: Int64 { Int64(valueHeads) * Int64(keyHeadDim) * Int64(valueHeadDim) }
+
+  /// Bytes of one sequence's state: the convolution state in `element` bytes, the
+  /// recurrent state in `ssmElement` (4 where config.json asks for a float32
+  /// recurrent state, `mamba_ssm_dtype`, as Qwen3.5's does).
+  func stateBytes(element: Int, ssmElement: Int) -> Int64 {
+    convolutionValues * Int64(element) + recurrentValues * Int64(ssmElement)
   }
 
   func append(to builder: inout TensorListBuilder, prefix p: String, hidden: Int, layer: Int) {
-    builder.linear(p + "in_proj_qkvz", out: 2 * keyDim + 2 * valueDim, input: hidden, layer: layer, role: .attention)
-    builder.linear(p + "in_proj_ba", out: 2 * valueHeads, input: hidden, layer: layer, role: .attention)
+    if split {
+      builder.linear(p + "in_proj_qkv", out: 2 * keyDim + valueDim, input: hidden, layer: layer, role: .attention)
+      builder.linear(p + "in_proj_z", out: valueDim, input: hidden, layer: layer, role: .attention)
+      builder.linear(p + "in_proj_b", out: valueHeads, input: hidden, layer: layer, role: .attention)
+      builder.linear(p + "in_proj_a", out: valueHeads, input: hidden, layer: layer, role: .attention)
+    } else {
+      builder.linear(p + "in_proj_qkvz", out: 2 * keyDim + 2 * valueDim, input: hidden, layer: layer, role: .attention)
+      builder.linear(p + "in_proj_ba", out: 2 * valueHeads, input: hidden, layer: layer, role: .attention)
+    }
     builder.plain(p + "conv1d.weight", [convolutionChannels, 1, kernel], layer: layer, role: .attention)
     builder.plain(p + "dt_bias", [valueHeads], layer: layer, role: .attention)
     builder.plain(p + "A_log", [valueHeads], layer: layer, role: .attention)
@@ -98,15 +143,16 @@ struct GatedDeltaNetShape {
 }
 
 extension Config {
-  /// The Gated DeltaNet shape of a Qwen3-Next config.
-  func gatedDeltaNetShape(hidden: Int) throws -> GatedDeltaNetShape {
+  /// The Gated DeltaNet shape of a Qwen3-Next or Qwen3.5 config.
+  func gatedDeltaNetShape(split: Bool) throws -> GatedDeltaNetShape {
     let family = modelType
     return GatedDeltaNetShape(
       keyHeads: try int("linear_num_key_heads", family: family),
       valueHeads: try int("linear_num_value_heads", family: family),
       keyHeadDim: try int("linear_key_head_dim", family: family),
       valueHeadDim: try int("linear_value_head_dim", family: family),
-      kernel: try optionalInt("linear_conv_kernel_dim") ?? 4
+      kernel: try optionalInt("linear_conv_kernel_dim") ?? 4,
+      split: split
     )
   }
 

@@ -19,6 +19,10 @@ enum VisionTower {
       return { (config: Config, builder: inout TensorListBuilder, _: Int) throws -> String in
         try config.appendQwenVisionTransformer(to: &builder, wrapper: modelType)
       }
+    case "qwen3_5", "qwen3_5_moe":
+      return { (config: Config, builder: inout TensorListBuilder, _: Int) throws -> String in
+        try config.appendQwen35VisionTransformer(to: &builder)
+      }
     default: return nil
     }
   }
@@ -124,6 +128,53 @@ extension Config {
     if !gated { add("visual.merger.ln_q.bias", [hidden]) }
     linear("visual.merger.mlp.0", out: merged, input: merged)
     linear("visual.merger.mlp.2", out: output, input: merged)
+    return "vision transformer, \(depth) blocks of \(hidden)"
+  }
+}
+
+extension Config {
+  /// Qwen3.5's vision transformer (`model.visual.*`, transformers' `Qwen3_5VisionModel`):
+  /// a biased 3-D patch convolution, learned position embeddings
+  /// (`num_position_embeddings`), `depth` blocks with LayerNorms, a fused biased `qkv`
+  /// and a two-layer biased MLP, then the patch merger (a LayerNorm and two linears
+  /// over `spatial_merge_size`² patches to `out_hidden_size`).
+  func appendQwen35VisionTransformer(to builder: inout TensorListBuilder) throws -> String {
+    let family = "Qwen3.5 vision"
+    let hidden = try int("hidden_size", family: family)
+    let output = try int("out_hidden_size", family: family)
+    let depth = try int("depth", family: family)
+    let intermediate = try int("intermediate_size", family: family)
+    let positions = try int("num_position_embeddings", family: family)
+    let patch = try optionalInt("patch_size") ?? 16
+    let temporal = try optionalInt("temporal_patch_size") ?? 2
+    let channels = try optionalInt("in_channels") ?? 3
+    let merge = try optionalInt("spatial_merge_size") ?? 2
+    let p = "model.visual."
+    func add(_ name: String, _ shape: [Int]) { builder.plain(name, shape, layer: nil, role: .vision) }
+    func linear(_ name: String, out: Int, input: Int) {
+      add(name + ".weight", [out, input])
+      add(name + ".bias", [out])
+    }
+    func norm(_ name: String) {
+      add(name + ".weight", [hidden])
+      add(name + ".bias", [hidden])
+    }
+    add(p + "patch_embed.proj.weight", [hidden, channels, temporal, patch, patch])
+    add(p + "patch_embed.proj.bias", [hidden])
+    add(p + "pos_embed.weight", [positions, hidden])
+    for block in 0..<depth {
+      let q = p + "blocks.\(block)."
+      norm(q + "norm1")
+      norm(q + "norm2")
+      linear(q + "attn.qkv", out: 3 * hidden, input: hidden)
+      linear(q + "attn.proj", out: hidden, input: hidden)
+      linear(q + "mlp.linear_fc1", out: intermediate, input: hidden)
+      linear(q + "mlp.linear_fc2", out: hidden, input: intermediate)
+    }
+    let merged = hidden * merge * merge
+    norm(p + "merger.norm")
+    linear(p + "merger.linear_fc1", out: merged, input: merged)
+    linear(p + "merger.linear_fc2", out: output, input: merged)
     return "vision transformer, \(depth) blocks of \(hidden)"
   }
 }
