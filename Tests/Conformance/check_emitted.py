@@ -475,7 +475,7 @@ def model_config(name):
 def check_device_maps():
     import torch
     from accelerate.utils import check_device_map, compute_module_sizes, find_tied_parameters
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
 
     for folder, plan in scenarios():
         for workload, path in files_of(folder, plan, "device_map", ".json"):
@@ -488,8 +488,11 @@ def check_device_maps():
             raw = dict(raw)
             raw.pop("quantization_config", None)
             config = AutoConfig.for_model(raw.pop("model_type"), **raw)
+            # A vision-language model loads into its *ForConditionalGeneration class,
+            # whose module tree (model.language_model, model.visual …) the map must name.
+            factory = AutoModelForImageTextToText if hasattr(config, "vision_config") else AutoModelForCausalLM
             with torch.device("meta"):
-                model = AutoModelForCausalLM.from_config(config)
+                model = factory.from_config(config)
             modules = dict(model.named_modules())
             for key in device_map:
                 expect(key in modules, where, f"{key} is not a module of {type(model).__name__}")

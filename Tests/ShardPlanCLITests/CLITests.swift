@@ -457,7 +457,10 @@ extension CLITests {
   }
 
   /// A vision-language model's device_map places its tower and projector whole,
-  /// beside the embeddings (Gemma 3 with its SigLIP tower, transformers' default shape).
+  /// beside the embeddings (Gemma 3 with its SigLIP tower, transformers' default shape),
+  /// under the names Gemma3ForConditionalGeneration gives them (`model.vision_tower`,
+  /// `model.multi_modal_projector`, `model.language_model.layers.N`); the bare
+  /// `vision_tower` and `model.layers.N` this test once expected are not modules of it.
   @Test func deviceMapPlacesAVisionTowerWhole() throws {
     let folder = try SyntheticFiles.folder("cli-vision")
     defer { try? FileManager.default.removeItem(at: folder) }
@@ -474,8 +477,9 @@ extension CLITests {
     ])
     #expect(result.status == 0, "\(result.stderr)")
     let map = try String(contentsOfFile: output + "/device_map.json", encoding: .utf8)
-    #expect(map.contains("\"vision_tower\": 0") && map.contains("\"multi_modal_projector\": 0"))
-    #expect(!map.contains("vision_tower."))
+    #expect(map.contains("\"model.vision_tower\": 0") && map.contains("\"model.multi_modal_projector\": 0"))
+    #expect(!map.contains("vision_tower.") && map.contains("\"model.language_model.layers.0\": 0"))
+    #expect(!map.contains("\"model.layers."))
     let estimate = try Self.run(["estimate", model.path])
     #expect(estimate.stdout.contains("vision tower (SigLIP, 12 layers of 768) is counted as weights"))
   }

@@ -222,3 +222,90 @@ struct EmitterTests {
     #expect(throws: InputError.self) { try EmitFormat.parseList(",") }
   }
 }
+
+/// Device maps of vision-language models name modules as transformers'
+/// `*ForConditionalGeneration` class nests them (Scripts/check-emitters.sh loads the
+/// golden maps of MedGemma and Qwen3.5 into those classes).
+@Suite("device_map of multimodal models")
+struct MultimodalDeviceMapTests {
+  @Test(arguments: [
+    // (stored name, role, module name)
+    (
+      "model.layers.3.self_attn.q_proj.weight", TensorRole.attention,
+      "model.language_model.layers.3.self_attn.q_proj.weight"
+    ),
+    ("language_model.model.layers.3.mlp.up_proj.weight", .mlp, "model.language_model.layers.3.mlp.up_proj.weight"),
+    ("model.language_model.embed_tokens.weight", .embedding, "model.language_model.embed_tokens.weight"),
+    ("language_model.lm_head.weight", .head, "lm_head.weight"),
+    ("lm_head.weight", .head, "lm_head.weight"),
+    (
+      "vision_tower.vision_model.embeddings.patch_embedding.weight", .vision,
+      "model.vision_tower.vision_model.embeddings.patch_embedding.weight"
+    ),
+    ("visual.blocks.0.attn.qkv.weight", .vision, "model.visual.blocks.0.attn.qkv.weight"),
+    ("model.visual.merger.norm.weight", .vision, "model.visual.merger.norm.weight"),
+  ])
+  func namesFollowTheConditionalGenerationClass(_ stored: String, _ role: TensorRole, _ module: String) {
+    #expect(Emitter.multimodalModuleName(stored, role: role) == module)
+  }
+
+  /// A wrapper whose vision tower shardplan does not read (Llama 4's) cannot get a
+  /// device_map: the map would leave the tower without a device, and transformers
+  /// refuses such a map at load.
+  @Test func aTowerNotReadIsRefused() throws {
+    let path = Repository.path("Tests/ShardPlanTests/Fixtures/families/llama4_text.config.json")
+    let text = try JSONValue.parse(Data(contentsOf: URL(fileURLWithPath: path)), source: path)
+    let wrapper = JSONValue.object([
+      "model_type": .string("llama4"), "text_config": text,
+      "vision_config": .object(["model_type": .string("llama4_vision_model"), "hidden_size": .int(1408)]),
+    ])
+    let model = try HFConfigReader.read(json: wrapper, text: Data(), name: "llama4-wrapper", source: path)
+    #expect(model.multimodalWrapper == "llama4")
+    #expect(model.notes.contains { $0.contains("the vision tower is not") })
+    let stage = Stage(devices: [0], firstLayer: 0, lastLayer: model.layers - 1)
+    let workload = WorkloadPlan(
+      role: "default",
+      model: model.name,
+      weights: .stored("bf16"),
+      strategy: .pipeline,
+      tensorParallel: 1,
+      pipelineParallel: 1,
+      expertParallel: 1,
+      dataParallel: 1,
+      stages: [stage],
+      replicaDevices: [[0]],
+      gpuLayers: nil,
+      cpuLayers: nil,
+      cpuExpertLayers: nil,
+      context: 4096,
+      concurrency: 1,
+      kvCache: .bf16,
+      engine: .transformers,
+      prediction: Prediction(
+        prefillTokensPerSecond: 1,
+        decodeTokensPerSecond: 1,
+        aggregateDecodeTokensPerSecond: 1,
+        timeToFirstTokenSeconds: 1,
+        decodeBound: "-"
+      )
+    )
+    let graph = try TopologyLoader().load(["8x-h200"])
+    let plan = Plan(
+      topology: graph.name,
+      objective: .throughput,
+      verdict: .fits,
+      reasons: [],
+      fixes: [],
+      workloads: [workload],
+      devices: [],
+      cpuBytes: 0,
+      alternatives: [],
+      assumptions: []
+    )
+    #expect {
+      try EmitterTests.emitter(plan, graph: graph, model: model).modulePlacement(workload, model)
+    } throws: { error in
+      (error as? InputError)?.message.contains("does not read its vision tower") == true
+    }
+  }
+}

@@ -81,9 +81,19 @@ extension Emitter {
     // (GPT-2's `h.0.attn`); transformers' *ForCausalLM nests it (`transformer.h.0.attn`).
     let family = ModelFamily.of(spec)
     let prefix = family?.baseModelPrefix
+    if let wrapper = spec.multimodalWrapper, !spec.tensors.contains(where: { $0.role == .vision }) {
+      throw InputError(
+        .inconsistent,
+        source: "--emit device-map",
+        message:
+          "\(wrapper) is multimodal and shardplan does not read its vision tower, so a device_map cannot place it",
+        fix: "Plan it with --engine vllm or sglang, or load its language model alone"
+      )
+    }
     for tensor in spec.tensors where tensor.role != .multiTokenPrediction {
       var name = tensor.name
       if let prefix, tensor.role != .head, !name.hasPrefix(prefix + ".") { name = prefix + "." + name }
+      if spec.multimodalWrapper != nil { name = Self.multimodalModuleName(name, role: tensor.role) }
       let parts = name.split(separator: ".").map(String.init)
       if let layer = tensor.layer {
         guard layer < spec.layers, let at = parts.firstIndex(of: String(layer)), at > 0 else { continue }
@@ -92,9 +102,10 @@ extension Emitter {
       }
       let module = parts.dropLast().joined(separator: ".")
       guard !module.isEmpty else { continue }
-      // A vision tower and its projector go whole, with the embeddings.
-      if tensor.role == .vision, let top = parts.first {
-        place(top, first)
+      // A vision tower and its projector go whole, with the embeddings
+      // (`model.vision_tower`, `model.multi_modal_projector`, `model.visual`).
+      if tensor.role == .vision {
+        place(parts.prefix(2).joined(separator: "."), first)
         continue
       }
       switch tensor.role {
@@ -122,6 +133,27 @@ extension Emitter {
       if let module { place(module, device[embedding] ?? first) }
     }
     return order.map { ($0, device[$0] ?? first) }
+  }
+
+  /// A tensor's name as transformers' multimodal `*ForConditionalGeneration`
+  /// classes nest it (checked against transformers 5 in Scripts/check-emitters.sh):
+  /// the language model under `model.language_model`, the vision tower and projector
+  /// under `model`, the head at the top. Checkpoint names of either layout
+  /// (`language_model.model.layers.0…` as older checkpoints store them,
+  /// `model.layers.0…` as shardplan derives them) map to the same module.
+  static func multimodalModuleName(_ name: String, role: TensorRole) -> String {
+    var rest = Substring(name)
+    for stored in ["model.language_model.", "language_model.model.", "language_model.", "model."]
+    where rest.hasPrefix(stored) {
+      rest = rest.dropFirst(stored.count)
+      break
+    }
+    switch role {
+    case .head: return rest.hasPrefix("lm_head") ? String(rest) : name
+    case .vision:
+      return name.hasPrefix("model.") ? name : "model." + name
+    default: return "model.language_model." + rest
+    }
   }
 
   static func jsonString(_ text: String) -> String {

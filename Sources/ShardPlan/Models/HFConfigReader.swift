@@ -70,6 +70,7 @@ package enum HFConfigReader {
       }
     }
     var spec = try config.build(name: name)
+    if vision != nil { spec.multimodalWrapper = outerType }
     if spec.quantization != nil,
       json["quantization_config"] != nil || json["text_config"]?["quantization_config"] != nil
     {

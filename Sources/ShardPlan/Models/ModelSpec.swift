@@ -194,6 +194,10 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   /// that ``converted(to:)`` can start from the unquantized model the config
   /// describes (nil when not read from a config.json, or not quantized).
   public var quantizedConfig: String? = nil
+  /// The `model_type` of the multimodal wrapper this language model was read from
+  /// (`gemma3`, `qwen2_5_vl`, `qwen3_5_moe` …), whose transformers class nests it as
+  /// `model.language_model` beside its vision tower: device maps name modules so.
+  package var multimodalWrapper: String? = nil
 
   /// Whether inference can be priced: the architecture is known, or the KV cache
   /// per token was given.
