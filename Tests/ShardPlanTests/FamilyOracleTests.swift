@@ -100,6 +100,25 @@ struct FamilyOracleTests {
     #expect(spec.weightBytes - mtpBytes == expected.parameterBytes + expected.persistentBufferBytes, "\(name) bytes")
   }
 
+  /// InternLM3's config.json names its switches `qkv_bias` and `bias` (transformers'
+  /// `attribute_map` for `attention_bias` and `mlp_bias`): with both on, the bytes are
+  /// the oracle's for the fixture with `attention_bias` and `mlp_bias` on.
+  @Test func internLM3ReadsItsOwnBiasNames() throws {
+    let path = Repository.path("\(Self.folder)/internlm3.config.json")
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    guard case .object(var json) = try JSONValue.parse(data, source: path) else {
+      throw CocoaError(.fileReadCorruptFile)
+    }
+    json["attention_bias"] = nil
+    json["mlp_bias"] = nil
+    json["qkv_bias"] = .bool(true)
+    json["bias"] = .bool(true)
+    let spec = try HFConfigReader.read(json: .object(json), text: data, name: "internlm3", source: path)
+    let expected = try #require(Self.oracle.withBiases["internlm3"])
+    #expect(spec.weightBytes == expected.parameterBytes + expected.persistentBufferBytes)
+    #expect(spec.tensors.contains { $0.name == "model.layers.0.self_attn.o_proj.bias" })
+  }
+
   /// A fixture of a family shardplan does not read yet (MiniMax-Text-01 and M1,
   /// with lightning attention) fails closed: from config.json alone the loader refuses it,
   /// naming the model_type, rather than guess a Llama-shaped total.

@@ -523,7 +523,9 @@ struct Config {
     let tied = tiedOverride ?? bool("tie_word_embeddings", default: traits.tiedByDefault)
     builder.plain("model.embed_tokens.weight", [vocab, hidden], layer: nil, role: .embedding)
     func on(_ flag: ModelFamily.DecoderTraits.Switch?) -> Bool {
-      flag.map { bool($0.key, default: $0.fallback) } ?? true
+      guard let flag else { return true }
+      let key = json[flag.key] == nil ? flag.alias ?? flag.key : flag.key
+      return bool(key, default: flag.fallback)
     }
     let (queryKeyValueBias, outputBias): (Bool, Bool) =
       switch traits.attentionBias {

@@ -8,6 +8,21 @@ extension ModelFamily {
     rotaryModule: true
   )
 
+  /// InternLM3: Llama's layers (transformers builds it as a Llama), its biases
+  /// switched by `qkv_bias` (attention, output projection included) and `bias` (MLP),
+  /// the names its config.json uses for `attention_bias` and `mlp_bias`.
+  static let internLM3 = ModelFamily(
+    name: "InternLM3",
+    modelTypes: ["internlm3"],
+    reading: .decoder(
+      DecoderTraits(
+        attentionBias: .all(.init(key: "attention_bias", fallback: false, alias: "qkv_bias")),
+        mlpBias: .init(key: "mlp_bias", fallback: false, alias: "bias")
+      )
+    ),
+    rotaryModule: true
+  )
+
   /// Mistral: Llama with a sliding window on every layer.
   static let mistral = ModelFamily(
     name: "Mistral",

@@ -73,6 +73,8 @@ struct ModelFamily: Sendable {
     struct Switch: Sendable {
       var key: String
       var fallback: Bool
+      /// Another name config.json may give it (InternLM3's `qkv_bias` for `attention_bias`).
+      var alias: String? = nil
     }
     /// Which attention projections carry a bias, as the family's modeling code
     /// builds them (`nn.Linear(..., bias=...)`).
@@ -186,7 +188,7 @@ struct ModelFamily: Sendable {
     [
       .llama, .mistral, .mixtral, .qwen2, .qwen2MoE, .qwen3, .qwen3MoE, .gemma, .gemma2, .gemma3, .phi3, .phi2,
       .deepSeekV2, .deepSeekV3, .kimiK2, .gptOSS, .gpt2, .bert, .roberta, .granite, .graniteMoE, .olmo2, .cohere,
-      .starCoder2, .smolLM3, .phiMoE, .glm4MoE, .llama4, .qwen3Next, .qwen35, .qwen35MoE, .mamba, .mamba2, .jamba,
+      .starCoder2, .smolLM3, .phiMoE, .glm4MoE, .llama4, .internLM3, .qwen3Next, .qwen35, .qwen35MoE, .mamba, .mamba2, .jamba,
       .falcon, .miniMaxM2,
       .falconH1, .nemotronH,
     ] + tensorsOnlyFamilies
