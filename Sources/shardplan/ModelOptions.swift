@@ -136,6 +136,42 @@ struct ModelOptions: ParsableArguments {
 
   /// Tokens per sequence: as given, else the model's context up to `cap`.
   func context(for spec: ModelSpec, cap: Int = 8192) -> Int { context?.value ?? spec.defaultContext(cap: cap) }
+
+  /// The serving request of `plan` for a loaded model: weights as asked, the engine
+  /// and context as given (or their defaults), `concurrency` sequences.
+  func request(
+    for loaded: ModelSpec,
+    concurrency: Int,
+    engine given: Engine? = nil,
+    context givenContext: Int? = nil
+  ) throws -> InferenceRequest {
+    let (spec, weights) = weights(loaded)
+    try requireKnownKVCache(spec, source: loaded.name)
+    let engine = given ?? engine(for: spec)
+    var request = InferenceRequest(
+      model: spec,
+      weights: weights,
+      context: context?.value ?? givenContext ?? context(for: spec),
+      concurrency: concurrency,
+      kvCache: kvCache(for: engine),
+      engine: engine
+    )
+    try requireEngineKVCache(engine, source: spec.name)
+    if let fraction = memoryFraction {
+      guard request.profile.memoryFraction != nil else {
+        throw InputError(
+          .inconsistent,
+          source: spec.name,
+          field: "--memory-fraction",
+          message: "\(engine.rawValue) takes no memory fraction (it allocates what it needs)",
+          expected: "--engine vllm or sglang",
+          fix: "Leave out --memory-fraction"
+        )
+      }
+      request.profile.memoryFraction = fraction
+    }
+    return request
+  }
 }
 
 /// A token count as vLLM's `human_readable_int` reads it: a whole number, or one

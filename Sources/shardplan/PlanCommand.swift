@@ -317,32 +317,7 @@ struct PlanCommand: ParsableCommand {
   }
 
   func request(for loaded: ModelSpec) throws -> InferenceRequest {
-    let (spec, weights) = options.weights(loaded)
-    try options.requireKnownKVCache(spec, source: loaded.name)
-    let engine = options.engine(for: spec)
-    var request = InferenceRequest(
-      model: spec,
-      weights: weights,
-      context: options.context(for: spec),
-      concurrency: concurrency,
-      kvCache: options.kvCache(for: engine),
-      engine: engine
-    )
-    try options.requireEngineKVCache(engine, source: spec.name)
-    if let fraction = options.memoryFraction {
-      guard request.profile.memoryFraction != nil else {
-        throw InputError(
-          .inconsistent,
-          source: spec.name,
-          field: "--memory-fraction",
-          message: "\(engine.rawValue) takes no memory fraction (it allocates what it needs)",
-          expected: "--engine vllm or sglang",
-          fix: "Leave out --memory-fraction"
-        )
-      }
-      request.profile.memoryFraction = fraction
-    }
-    return request
+    try options.request(for: loaded, concurrency: concurrency)
   }
 
 }

@@ -9,10 +9,13 @@ struct ReconcileCommand: ParsableCommand {
     discussion: """
       Reads the start-up and run logs vLLM, SGLang, llama.cpp (llama-server) and Ollama
       print — model weights, KV cache, compute buffers or activations, overheads, CUDA
-      graphs, GPU layers, context and tokens/s, per GPU where the log says — and, with
-      --plan, the prediction of `shardplan plan … --format json` for the same GPUs.
-      Error is (predicted − measured) / measured. Exit status 0 when read, 2 when the
-      log has nothing an engine prints or the plan cannot be read.
+      graphs, GPU layers, context and tokens/s, per GPU where the log says — and sets
+      beside them the prediction for the same run: --plan plan.json (the JSON of
+      `shardplan plan … --format json`), or --model MODEL --topology TOPO with the
+      options of `plan`, planned here for the log's engine and context unless
+      --engine and --context say otherwise. Error is (predicted − measured) / measured.
+      Exit status 0 when read, 2 when the log has nothing an engine prints or the
+      plan cannot be made or read.
       """
   )
 
@@ -22,20 +25,75 @@ struct ReconcileCommand: ParsableCommand {
   @Option(help: "The plan to hold the logs to: the JSON of `shardplan plan … --format json`.")
   var plan: String?
 
+  @Option(help: "Plan the logged run here instead: its model, as for `plan` (with --topology).")
+  var model: String?
+
+  @Option(help: "With --model: the machine of the logged run (a bundled name or a file).")
+  var topology: String?
+
+  @Option(help: "With --model: strategy, as for `plan`.")
+  var strategy: Strategy = .auto
+
+  @Option(help: "With --model: objective, as for `plan` (fewest-gpus for a run on one GPU of a larger machine).")
+  var objective: Objective = .throughput
+
+  @Option(help: "With --model: sequences in flight, as for `plan` (llama.cpp's --parallel).")
+  var concurrency: Int = 1
+
+  @OptionGroup(title: "With --model: the options of `plan`")
+  var options: ModelOptions
+
   @Option(help: "Output format: table or json.")
   var format: OutputFormat = .table
 
   func validate() throws {
     if format == .yaml || format == .dot { throw ValidationError("--format for reconcile is table or json") }
     if logs.isEmpty { throw ValidationError("give at least one log") }
+    if plan != nil && model != nil { throw ValidationError("give --plan or --model, not both") }
+    if model != nil && topology == nil { throw ValidationError("--model needs --topology: the GPUs of the logged run") }
+    if model == nil && topology != nil { throw ValidationError("--topology goes with --model") }
+    guard concurrency >= 1, concurrency <= 100_000 else {
+      throw ValidationError("--concurrency must be from 1 to 100000")
+    }
+  }
+
+  /// The engine shardplan plans for a log's engine (Ollama runs llama.cpp).
+  static func engine(of log: EngineLog) -> Engine {
+    switch log.engine {
+    case .vllm: .vllm
+    case .sglang: .sglang
+    case .llamaCpp, .ollama: .llamaCpp
+    }
+  }
+
+  /// The plan's figures for one log: from --plan, or planned for --model on --topology.
+  func figures(for log: EngineLog, planned: Reconciliation.PlanFigures?) throws -> Reconciliation.PlanFigures? {
+    guard let model, let topology else { return planned }
+    let graph = try loadTopologyWithGPUs(topology)
+    let spec = try options.loader.load(model)
+    let context = log.figures(.context).last.map { Int($0.value) }
+    let request = try options.request(
+      for: spec,
+      concurrency: concurrency,
+      engine: options.engine ?? Self.engine(of: log),
+      context: context
+    )
+    let plan = try Planner(graph: graph, strategy: strategy, objective: objective).plan(request)
+    return try Reconciliation.PlanFigures.read(
+      Data(plan.jsonText().utf8),
+      source: "the plan of \(model) on \(topology)"
+    )
   }
 
   func run() throws {
     do {
-      let figures = try plan.map { path in
+      let planned = try plan.map { path in
         try Reconciliation.PlanFigures.read(Data(TopologyLoader.readFile(path).utf8), source: path)
       }
-      let reconciliations = try logs.map { Reconciliation(log: try EngineLog.read(path: $0), plan: figures) }
+      let reconciliations = try logs.map { path in
+        let log = try EngineLog.read(path: path)
+        return Reconciliation(log: log, plan: try figures(for: log, planned: planned))
+      }
       if format == .json {
         print(try Self.json(reconciliations), terminator: "")
       } else {

@@ -410,6 +410,16 @@ extension CLITests {
     // Without a plan it lists what the log measured.
     let alone = try Self.run(["reconcile", log])
     #expect(alone.status == 0 && alone.stdout.contains("1.0 GiB"))
+    // The same plan made here from plan's own flags, its engine and context taken
+    // from the log (llama.cpp, n_ctx 8192): the same table.
+    let planned = try Self.run([
+      "reconcile", log, "--model", "meta-llama/Llama-3.1-8B", "--quant", "q4_k_m", "--topology", "4x-rtx-4090",
+      "--objective", "fewest-gpus",
+    ])
+    #expect(planned.status == 0, "\(planned.stderr)")
+    #expect(planned.stdout == table.stdout)
+    let both = try Self.run(["reconcile", log, "--plan", planPath, "--model", "meta-llama/Llama-3.1-8B"])
+    #expect(both.status == 2 && both.stderr.contains("--plan or --model"))
   }
 
   @Test func orchestratorExampleDecides() throws {

@@ -168,7 +168,7 @@ package struct EngineLog: Sendable {
       }
       let text = EngineLog.clean(String(decoding: bytes, as: UTF8.self))
       if let match = text.message.firstMatch(
-        of: /(?:llama_new_context_with_model|llama_context):\s+flash_attn\s*=\s*(\w+)/
+        of: /(?:llama_new_context_with_model|llama_init_from_model|llama_context):\s+flash_attn\s*=\s*(\w+)/
       ) {
         flashAttention = ["1", "true", "enabled", "on"].contains(match.1.lowercased())
         return
@@ -289,7 +289,7 @@ package struct EngineLog: Sendable {
       let name = String(match.1)
       guard let size = bytes(match.2, match.3) else { return [] }
       let onGPU =
-        name.hasPrefix("CUDA") || name.hasPrefix("ROCm") || name.hasPrefix("Metal") || name.hasPrefix("Vulkan")
+        ["CUDA", "ROCm", "Metal", "Vulkan", "SYCL"].contains { name.hasPrefix($0) } && !name.hasSuffix("_Host")
       return [(onGPU ? .weights : .hostWeights, name, size)]
     }
     // llama_kv_cache_init: CUDA0 KV buffer size = 1536.00 MiB (also llama_kv_cache_unified:, llama_kv_cache:)
@@ -300,7 +300,7 @@ package struct EngineLog: Sendable {
     // llama_new_context_with_model: CUDA0 compute buffer size = 672.01 MiB (also llama_context:)
     if let match = message.firstMatch(
       of:
-        /(?:llama_new_context_with_model|llama_context|sched_reserve):\s+(CUDA\d+|ROCm\d+|Metal|Vulkan\d+) compute buffer size\s*=\s*([\d.]+) (MiB|GiB|KiB)/
+        /(?:llama_new_context_with_model|llama_init_from_model|llama_context|sched_reserve):\s+(CUDA\d+|ROCm\d+|Metal|Vulkan\d+|SYCL\d+) compute buffer size\s*=\s*([\d.]+) (MiB|GiB|KiB)/
     ) {
       guard let size = bytes(match.2, match.3) else { return [] }
       return [(.activations, String(match.1), size)]
@@ -308,7 +308,9 @@ package struct EngineLog: Sendable {
     if let match = message.firstMatch(of: /(?:load_tensors|llm_load_tensors): offloaded (\d+)\/(\d+) layers to GPU/) {
       return number(match.1).map { [(.gpuLayers, nil, $0)] } ?? []
     }
-    if let match = message.firstMatch(of: /(?:llama_new_context_with_model|llama_context):\s+n_ctx\s*=\s*(\d+)/) {
+    if let match = message.firstMatch(
+      of: /(?:llama_new_context_with_model|llama_init_from_model|llama_context):\s+n_ctx\s*=\s*(\d+)/
+    ) {
       return number(match.1).map { [(.context, nil, $0)] } ?? []
     }
     // llama_perf_context_print: eval time = 1234.56 ms / 127 runs ( 9.72 ms per token, 102.87 tokens per second)

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+import _ShardPlanTestSupport
+
+/// The stated cases: engine logs in `Tests/ShardPlanTests/Fixtures/engine-logs/`
+/// whose run is known well enough to plan again (a `# reconcile:` line with the
+/// model, precision and GPUs of the run, as `reconcile`'s own flags). Each is
+/// reconciled with the built binary, the terms whose engine rule shardplan models
+/// exactly are held within ±3% and decode tokens/s within ±30%, and the README's
+/// error table must be what these runs give (`Scripts/error-table.sh` rewrites it).
+@Suite("Engine logs: the error table")
+struct ErrorTableTests {
+  struct Case {
+    var name: String
+    var path: String
+    var source: String
+    var arguments: [String]
+  }
+
+  struct Row: Decodable {
+    var term: String
+    var device: String
+    var logDevice: String?
+    var predicted: Double?
+    var measured: Double
+    var relativeError: Double?
+  }
+
+  struct Log: Decodable {
+    var engine: String
+    var rows: [Row]
+  }
+
+  struct Output: Decodable {
+    var logs: [Log]
+  }
+
+  static let folder = "Tests/ShardPlanTests/Fixtures/engine-logs"
+
+  /// Every fixture with a `# reconcile:` line, by name.
+  static let cases: [Case] = {
+    let root = Repository.path(folder)
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+    return files.filter { $0.hasSuffix(".log") }.sorted().compactMap { file in
+      guard let text = try? String(contentsOfFile: root + "/" + file, encoding: .utf8) else { return nil }
+      let header = text.split(separator: "\n").prefix { $0.hasPrefix("#") }
+      guard let line = header.first(where: { $0.hasPrefix("# reconcile: ") }) else { return nil }
+      let source = header.first { $0.hasPrefix("# source: ") }.map { String($0.dropFirst("# source: ".count)) }
+      return Case(
+        name: String(file.dropLast(".log".count)),
+        path: folder + "/" + file,
+        source: source ?? "",
+        arguments: line.dropFirst("# reconcile: ".count).split(separator: " ").map(String.init)
+      )
+    }
+  }()
+
+  /// Terms whose rule shardplan models exactly, per engine: the weights on each
+  /// GPU and in host memory, llama.cpp's KV buffer (vLLM and SGLang size their
+  /// pool from what is left), its GPU layers and context.
+  static func isExact(_ term: String, engine: String) -> Bool {
+    switch term {
+    case "weights", "hostWeights", "gpuLayers", "context": true
+    case "kvCache": engine == "llama.cpp"
+    default: false
+    }
+  }
+
+  static func reconcile(_ item: Case) throws -> Log {
+    let result = try CLITests.run(["reconcile", item.path] + item.arguments + ["--format", "json"])
+    guard result.status == 0 else {
+      throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "\(item.name): \(result.stderr)"])
+    }
+    let output = try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))
+    return try #require(output.logs.first)
+  }
+
+  @Test func thereAreStatedCases() {
+    #expect(Self.cases.count >= 2)
+  }
+
+  @Test(arguments: cases.map(\.name))
+  func exactTermsWithinThreePercent(_ name: String) throws {
+    let item = try #require(Self.cases.first { $0.name == name })
+    let log = try Self.reconcile(item)
+    let compared = log.rows.filter { $0.relativeError != nil && !$0.device.contains("estimate") }
+    #expect(compared.contains { Self.isExact($0.term, engine: log.engine) }, "\(name): no exact term compared")
+    for row in compared where Self.isExact(row.term, engine: log.engine) {
+      #expect(
+        abs(row.relativeError ?? 0) <= 0.03,
+        "\(name): \(row.term) on \(row.device) off by \(row.relativeError ?? 0)"
+      )
+    }
+    for row in compared where row.term == "decodeTokensPerSecond" {
+      #expect(abs(row.relativeError ?? 0) <= 0.30, "\(name): decode tokens/s off by \(row.relativeError ?? 0)")
+    }
+  }
+
+  /// The README's table between its markers, as the stated cases give it now.
+  @Test func readmeTableIsCurrent() throws {
+    var lines = [
+      "| case | engine | term | device | predicted | measured | error |",
+      "|---|---|---|---|---|---|---|",
+    ]
+    for item in Self.cases {
+      let log = try Self.reconcile(item)
+      for row in log.rows where row.predicted != nil && !row.device.contains("estimate") {
+        func show(_ value: Double) -> String {
+          switch row.term {
+          case "weights", "hostWeights", "kvCache", "activations", "overheads", "budget", "cudaGraphs":
+            String(format: "%.2f MiB", value / 1_048_576)
+          case "decodeTokensPerSecond", "prefillTokensPerSecond": String(format: "%.1f tokens/s", value)
+          default: String(Int(value.rounded()))
+          }
+        }
+        let error = row.relativeError.map { String(format: "%+.1f%%", $0 * 100) } ?? ""
+        let exact = Self.isExact(row.term, engine: log.engine) ? "" : " (not exact)"
+        lines.append(
+          "| \(item.name) | \(log.engine) | \(row.term)\(exact) | \(row.device) | \(show(row.predicted ?? 0)) | \(show(row.measured)) | \(error) |"
+        )
+      }
+    }
+    let table = lines.joined(separator: "\n") + "\n"
+    let readmePath = Repository.path("README.md")
+    let readme = try String(contentsOfFile: readmePath, encoding: .utf8)
+    let start = "<!-- error-table:start (Scripts/error-table.sh writes this table) -->\n"
+    let end = "<!-- error-table:end -->"
+    let head = try #require(readme.range(of: start), "README has no error-table markers")
+    let tail = try #require(readme.range(of: end, range: head.upperBound..<readme.endIndex))
+    let current = String(readme[head.upperBound..<tail.lowerBound])
+    if ProcessInfo.processInfo.environment["RECORD_ERROR_TABLE"] != nil {
+      try (readme[..<head.upperBound] + table + readme[tail.lowerBound...]).write(
+        toFile: readmePath,
+        atomically: true,
+        encoding: .utf8
+      )
+    } else {
+      #expect(current == table, "the README's error table is stale: run Scripts/error-table.sh")
+    }
+  }
+}
