@@ -220,3 +220,9 @@ func loadTopologyWithGPUs(_ topology: String) throws -> DeviceGraph {
       "Plan for a machine with --topology NAME (`shardplan topology --list`) or a captured file (nvidia-smi topo -m, -q -x, an hwloc XML)"
   )
 }
+
+/// The calibration file at `path`, or the built-in assumptions without one.
+func loadCalibration(_ path: String?) throws -> Calibration {
+  guard let path else { return .builtIn }
+  return try Calibration.read(TopologyLoader.readFile(path), source: path)
+}

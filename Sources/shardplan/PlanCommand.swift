@@ -57,6 +57,12 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "Output format: table, json, or yaml (a layout file for `validate`).")
   var format: OutputFormat = .table
 
+  @Option(
+    help:
+      "Measured factors in place of the cost model's assumptions (YAML; `reconcile --write-calibration` writes one)."
+  )
+  var calibration: String?
+
   @OptionGroup(title: "Launch files")
   var emitting: EmitOptions
 
@@ -245,7 +251,12 @@ struct PlanCommand: ParsableCommand {
           fix: "Plan each model on its own GPUs with its own command to choose its layout by \(objective.rawValue)"
         )
       }
-      planner = try Planner(graph: graph, strategy: strategy, objective: objective ?? .throughput)
+      planner = try Planner(
+        graph: graph,
+        strategy: strategy,
+        objective: objective ?? .throughput,
+        calibration: try loadCalibration(calibration)
+      )
     } catch {
       failWithInputError(error)
     }
@@ -266,7 +277,11 @@ struct PlanCommand: ParsableCommand {
     guard let setup = training.setup() else { return }
     let planner: Planner
     do {
-      planner = try Planner(graph: graph, objective: objective ?? .throughput)
+      planner = try Planner(
+        graph: graph,
+        objective: objective ?? .throughput,
+        calibration: try loadCalibration(calibration)
+      )
     } catch {
       failWithInputError(error)
     }

@@ -40,11 +40,20 @@ struct ReconcileCommand: ParsableCommand {
   @Option(help: "With --model: sequences in flight, as for `plan` (llama.cpp's --parallel).")
   var concurrency: Int = 1
 
+  @Option(help: "With --model: a calibration file to plan with, as for `plan`.")
+  var calibration: String?
+
   @OptionGroup(title: "With --model: the options of `plan`")
   var options: ModelOptions
 
   @Option(help: "Output format: table or json.")
   var format: OutputFormat = .table
+
+  @Option(
+    help:
+      "Write a calibration file derived from the logs against their plans (HBM and GEMM efficiency from tokens/s, engine overheads)."
+  )
+  var writeCalibration: String?
 
   func validate() throws {
     if format == .yaml || format == .dot { throw ValidationError("--format for reconcile is table or json") }
@@ -54,6 +63,9 @@ struct ReconcileCommand: ParsableCommand {
     if model == nil && topology != nil { throw ValidationError("--topology goes with --model") }
     guard concurrency >= 1, concurrency <= 100_000 else {
       throw ValidationError("--concurrency must be from 1 to 100000")
+    }
+    if writeCalibration != nil && plan == nil && model == nil {
+      throw ValidationError("--write-calibration needs a prediction to hold the logs to: --plan or --model")
     }
   }
 
@@ -78,7 +90,12 @@ struct ReconcileCommand: ParsableCommand {
       engine: options.engine ?? Self.engine(of: log),
       context: context
     )
-    let plan = try Planner(graph: graph, strategy: strategy, objective: objective).plan(request)
+    let plan = try Planner(
+      graph: graph,
+      strategy: strategy,
+      objective: objective,
+      calibration: try loadCalibration(calibration)
+    ).plan(request)
     return try Reconciliation.PlanFigures.read(
       Data(plan.jsonText().utf8),
       source: "the plan of \(model) on \(topology)"
@@ -98,6 +115,20 @@ struct ReconcileCommand: ParsableCommand {
         print(try Self.json(reconciliations), terminator: "")
       } else {
         print(reconciliations.map { $0.tableText() }.joined(separator: "\n"), terminator: "")
+      }
+      if let writeCalibration {
+        let (derived, notes) = Reconciliation.calibration(
+          from: reconciliations,
+          base: try loadCalibration(calibration),
+          source: "shardplan reconcile of " + logs.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+        )
+        let text = notes.map { "# " + $0 + "\n" }.joined() + derived.yamlText()
+        let folder = (writeCalibration as NSString).deletingLastPathComponent
+        try EmittedFiles.write(
+          [EmittedFile(name: (writeCalibration as NSString).lastPathComponent, contents: text, executable: false)],
+          to: folder.isEmpty ? "." : folder
+        )
+        FileHandle.standardError.write(Data("wrote \(writeCalibration)\n".utf8))
       }
     } catch {
       failWithInputError(error)

@@ -138,4 +138,42 @@ struct ErrorTableTests {
       #expect(current == table, "the README's error table is stale: run Scripts/error-table.sh")
     }
   }
+
+  /// `--write-calibration`: a llama.cpp run that decoded at 100 tokens/s against
+  /// the plan's prediction P gives hbmEfficiency 0.8 × 100 / P (the built-in 0.8
+  /// scaled by measured over predicted); a plan made with the file says so and
+  /// predicts faster or slower in that proportion of its reads.
+  @Test func writeCalibrationScalesByMeasuredOverPredicted() throws {
+    let folder = try SyntheticFiles.folder("calibration")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let log = folder.appendingPathComponent("run.log")
+    try """
+      load_tensors: offloaded 33/33 layers to GPU
+      load_tensors:        CUDA0 model buffer size =  4403.49 MiB
+      llama_context: n_ctx         = 4096
+      llama_perf_context_print:        eval time =    1270.00 ms /   127 runs   (   10.00 ms per token,   100.00 tokens per second)
+      """.write(to: log, atomically: true, encoding: .utf8)
+    let flags = [
+      "--model", "meta-llama/Llama-3.1-8B", "--quant", "q4_k_m", "--topology", "4x-rtx-4090", "--objective",
+      "fewest-gpus",
+    ]
+    let file = folder.appendingPathComponent("calibration.yaml").path
+    let run = try CLITests.run(["reconcile", log.path] + flags + ["--format", "json", "--write-calibration", file])
+    #expect(run.status == 0, "\(run.stderr)")
+    let output = try JSONDecoder().decode(Output.self, from: Data(run.stdout.utf8))
+    let decode = try #require(output.logs.first?.rows.first { $0.term == "decodeTokensPerSecond" })
+    let predicted = try #require(decode.predicted)
+    let text = try String(contentsOfFile: file, encoding: .utf8)
+    let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("hbmEfficiency: ") })
+    let written = try #require(Double(line.dropFirst("hbmEfficiency: ".count)))
+    #expect(abs(written - min(1, 0.8 * 100 / predicted)) < 1e-4)
+    let plan = try CLITests.run(
+      ["plan", "meta-llama/Llama-3.1-8B", "--quant", "q4_k_m", "--engine", "llama.cpp", "--topology", "4x-rtx-4090"]
+        + ["--objective", "fewest-gpus", "--context", "4096", "--calibration", file]
+    )
+    #expect(plan.status == 0 && plan.stdout.contains("calibrated from shardplan reconcile of run.log"))
+    // Without a prediction there is nothing to calibrate against.
+    let alone = try CLITests.run(["reconcile", log.path, "--write-calibration", file])
+    #expect(alone.status == 2 && alone.stderr.contains("--plan or --model"))
+  }
 }

@@ -45,6 +45,12 @@ public struct EmittedFile: Hashable, Sendable {
   public var contents: String
   /// Shell scripts are written executable.
   public var executable: Bool
+
+  package init(name: String, contents: String, executable: Bool) {
+    self.name = name
+    self.contents = contents
+    self.executable = executable
+  }
 }
 
 /// Writes what a plan decided in the formats people launch with: accelerate and

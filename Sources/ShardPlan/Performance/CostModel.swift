@@ -34,9 +34,9 @@ public enum CostModel {
   package static let assumedRAMBandwidthBytesPerSecond: Int64 = 51_200_000_000
 
   /// Seconds to read `bytes` at `bandwidth` bytes/s with the memory efficiency.
-  package static func readSeconds(bytes: Int64, bandwidth: Int64) -> Double {
+  package static func readSeconds(bytes: Int64, bandwidth: Int64, efficiency: Double = memoryEfficiency) -> Double {
     guard bandwidth > 0 else { return .infinity }
-    return Double(bytes) / (Double(bandwidth) * memoryEfficiency)
+    return Double(bytes) / (Double(bandwidth) * efficiency)
   }
 
   /// A ring all-reduce of `bytes` over `size` ranks joined at `linkBandwidth`
@@ -55,9 +55,9 @@ public enum CostModel {
   }
 
   /// Seconds for `flops` on `tflops` dense peak with the compute efficiency.
-  package static func computeSeconds(flops: Double, tflops: Double) -> Double {
+  package static func computeSeconds(flops: Double, tflops: Double, efficiency: Double = computeEfficiency) -> Double {
     guard tflops > 0 else { return .infinity }
-    return flops / (tflops * 1e12 * computeEfficiency)
+    return flops / (tflops * 1e12 * efficiency)
   }
 
   /// Seconds of the tensor-parallel all-reduces of `layers` layers for `tokens`
@@ -89,9 +89,11 @@ public enum CostModel {
     bytes: Int64,
     bandwidth: Int64,
     layers: Int,
-    communicationSeconds: Double
+    communicationSeconds: Double,
+    efficiency: Double = memoryEfficiency
   ) -> Double {
-    readSeconds(bytes: bytes, bandwidth: bandwidth) + Double(layers) * layerLatencySeconds + communicationSeconds
+    readSeconds(bytes: bytes, bandwidth: bandwidth, efficiency: efficiency) + Double(layers) * layerLatencySeconds
+      + communicationSeconds
   }
 
   /// FLOPs of the prefill of one prompt of `tokens` tokens over `layers` of the

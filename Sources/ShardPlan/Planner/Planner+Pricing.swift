@@ -354,7 +354,7 @@ extension Planner {
     let attentionWidth = Int64(model.attention.heads * max(model.attention.keyHeadDim, 1))
     for (index, group) in stageGroups.enumerated() {
       let card = slowest(group)
-      let link = graph.slowestLinkBandwidth(among: group) ?? Int64.max
+      let link = collectiveBandwidth(among: group)
       let layers = ranges[index].count
       // A MoE layer's step reads only the experts the batch's tokens visit.
       let read = ranges[index].reduce(Int64(0)) { sum, layer in
@@ -376,7 +376,8 @@ extension Planner {
         bytes: bytes,
         bandwidth: card.bandwidthBytesPerSecond,
         layers: layers,
-        communicationSeconds: stageComm
+        communicationSeconds: stageComm,
+        efficiency: calibration.hbmEfficiency
       )
       communication += stageComm
       let flops = CostModel.prefillFLOPs(
@@ -387,7 +388,7 @@ extension Planner {
         attentionWidth: attentionWidth
       )
       prefill +=
-        CostModel.computeSeconds(flops: flops / Double(tp), tflops: card.bf16TFLOPS)
+        CostModel.computeSeconds(flops: flops / Double(tp), tflops: card.bf16TFLOPS, efficiency: gemmEfficiency(request.weights))
         + CostModel.tensorParallelSeconds(
           layers: layers,
           tokens: tokens,
@@ -460,7 +461,7 @@ extension Planner {
         group.map { usableBytes(graph.gpus[$0], profile: serving.profile, occupied: occupied) }.min() ?? 0
       return .init(
         capacityBytes: capacity - activation - overhead,
-        secondsPerByte: 1 / (Double(slowest(group).bandwidthBytesPerSecond) * CostModel.memoryEfficiency),
+        secondsPerByte: 1 / (Double(slowest(group).bandwidthBytesPerSecond) * calibration.hbmEfficiency),
         firstStageExtraBytes: embedding,
         lastStageExtraBytes: head
       )
@@ -551,19 +552,21 @@ extension Planner {
       tokens: tokens,
       hiddenSize: model.hiddenSize,
       size: tp,
-      linkBandwidth: graph.slowestLinkBandwidth(among: groups[0]) ?? Int64.max
+      linkBandwidth: collectiveBandwidth(among: groups[0])
     )
     let decode =
       CostModel.decodeStageSeconds(
         bytes: dense + expertRead + kv,
         bandwidth: card.bandwidthBytesPerSecond,
         layers: model.layers,
-        communicationSeconds: allToAll
+        communicationSeconds: allToAll,
+        efficiency: calibration.hbmEfficiency
       ) + tpComm
     let prefill =
       CostModel.computeSeconds(
         flops: Double(request.context) * Double(summary.flopsPerToken),
-        tflops: card.bf16TFLOPS * Double(tp)
+        tflops: card.bf16TFLOPS * Double(tp),
+        efficiency: gemmEfficiency(request.weights)
       )
       + Double(2 * moe.moeLayers.count)
       * CostModel.transferSeconds(bytes: Int64(request.context) * dispatched / Int64(ep), linkBandwidth: link)
@@ -750,12 +753,13 @@ extension Planner {
       let skipped = Int64(Double(experts[stage.firstLayer..<(stage.lastLayer + 1)].reduce(0, +)) * untouched)
       gpuRead += CostModel.readSeconds(
         bytes: devices[position].usedBytes - shape.activation - shape.overhead - skipped,
-        bandwidth: cards[position].bandwidthBytesPerSecond
+        bandwidth: cards[position].bandwidthBytesPerSecond,
+        efficiency: calibration.hbmEfficiency
       )
       // Prefill: each GPU computes its share of the layers (llama.cpp also runs the
       // CPU layers' large batches on the first GPU, copying their weights: cpuRead).
       let share = Double(gpuLayers[position] + (position == 0 ? cpuLayers : 0)) / Double(max(model.layers, 1))
-      gpuCompute += CostModel.computeSeconds(flops: flops * share, tflops: cards[position].bf16TFLOPS)
+      gpuCompute += CostModel.computeSeconds(flops: flops * share, tflops: cards[position].bf16TFLOPS, efficiency: gemmEfficiency(request.weights))
     }
     let cpuRead = Double(cpuBytes - cpuSkipped - (streams ? 0 : shape.embedding)) / streamRate
     let decode = gpuRead + cpuRead + Double(model.layers) * CostModel.layerLatencySeconds
@@ -868,7 +872,7 @@ extension Planner {
     let gpuExperts = experts[cpuExpertLayers...].reduce(0, +)
     let gpuRead = onGPU - Int64(Double(gpuExperts) * (1 - activeFraction))
     let decode =
-      CostModel.readSeconds(bytes: gpuRead, bandwidth: rates.bandwidthBytesPerSecond)
+      CostModel.readSeconds(bytes: gpuRead, bandwidth: rates.bandwidthBytesPerSecond, efficiency: calibration.hbmEfficiency)
       + Double(cpuBytes) * activeFraction / (Double(ramRate) * CostModel.ramEfficiency)
       + Double(model.layers) * CostModel.layerLatencySeconds
     // Prefill: GPU compute for the whole prompt, plus copying the RAM-resident
@@ -878,7 +882,8 @@ extension Planner {
     let prefill =
       CostModel.computeSeconds(
         flops: Double(request.context) * Double(serving.summary.flopsPerToken),
-        tflops: gpus.map { self.rates[$0].bf16TFLOPS }.reduce(0, +)
+        tflops: gpus.map { self.rates[$0].bf16TFLOPS }.reduce(0, +),
+        efficiency: gemmEfficiency(request.weights)
       )
       + ubatches * Double(cpuBytes) / Double(min(rates.pcieBytesPerSecond, ramRate))
     var workload = workloadPlan(

@@ -103,6 +103,8 @@ public struct Planner: Sendable {
   public var tightFraction: Double
   /// Each GPU's rates, by index, checked at creation.
   let rates: [CardRates]
+  /// Measured factors in place of the cost model's assumptions (``Calibration/builtIn``: none).
+  public let calibration: Calibration
 
   /// A planner for `graph`.
   ///
@@ -112,7 +114,8 @@ public struct Planner: Sendable {
     graph: DeviceGraph,
     strategy: Strategy = .auto,
     objective: Objective = .throughput,
-    tightFraction: Double = 0.05
+    tightFraction: Double = 0.05,
+    calibration: Calibration = .builtIn
   ) throws {
     var rates: [CardRates] = []
     for (position, gpu) in graph.gpus.enumerated() {
@@ -142,11 +145,66 @@ public struct Planner: Sendable {
         ?? PCIeRates.bytesPerSecond(generation: 4, lanes: 16) ?? 0
       rates.append(CardRates(bandwidthBytesPerSecond: bandwidth, bf16TFLOPS: tflops, pcieBytesPerSecond: pcie))
     }
+    // A measured bus bandwidth faster than the links of its kind here is not a
+    // measurement of this machine.
+    for (kind, rate) in calibration.allReduceBusBandwidth {
+      let fastest = graph.links.filter { $0.kind == kind }.map(\.bandwidthBytesPerSecond).max()
+      if let fastest, rate > fastest {
+        throw InputError(
+          .inconsistent,
+          source: calibration.source ?? "calibration",
+          field: "allReduceBusBandwidth.\(kind.rawValue)",
+          message:
+            "\(Units.formatRate(rate)) is above the \(Units.formatRate(fastest)) of \(graph.name)'s \(kind.rawValue) links",
+          expected: "a bus bandwidth measured on this kind of link, at most its bandwidth",
+          fix: "Measure it again on this machine (shardplan measure), or leave the kind out"
+        )
+      }
+    }
+    for entry in calibration.engineOverheads {
+      let capacity = GPUCatalog.spec(named: entry.gpu).map { $0.memoryBytes } ?? .max
+      if entry.bytes >= capacity {
+        throw InputError(
+          .inconsistent,
+          source: calibration.source ?? "calibration",
+          field: "engineOverheads.\(entry.engine.rawValue).\(entry.gpu)",
+          message: "\(Units.formatBytes(entry.bytes)) of overhead is the whole card or more",
+          expected: "less than the \(Units.formatBytes(capacity)) of a \(entry.gpu)"
+        )
+      }
+    }
     self.graph = graph
     self.strategy = strategy
     self.objective = objective
     self.tightFraction = tightFraction
     self.rates = rates
+    self.calibration = calibration
+  }
+
+  /// The fraction of dense bf16 peak prefill GEMMs reach for these weights: fp8
+  /// GEMMs for fp8 weights, bf16 for the rest.
+  func gemmEfficiency(_ weights: PlannedWeights) -> Double {
+    let fp8: Bool =
+      switch weights {
+      case .converted(.fp8): true
+      case .stored(let label): label.lowercased().contains("fp8") || label.lowercased().contains("f8_e4m3")
+      default: false
+      }
+    return calibration.gemmEfficiency(fp8: fp8)
+  }
+
+  /// The bandwidth a collective over `group` runs at: the bus bandwidth measured
+  /// for the kind of its slowest link when the calibration has one, else that link's.
+  func collectiveBandwidth(among group: [Int]) -> Int64 {
+    var slowest: Link?
+    for (position, a) in group.enumerated() {
+      for b in group[(position + 1)...] {
+        guard let link = graph.link(a, b) else { continue }
+        if slowest.map({ link.bandwidthBytesPerSecond < $0.bandwidthBytesPerSecond }) ?? true { slowest = link }
+      }
+    }
+    guard let slowest else { return .max }
+    return calibration.allReduceBusBandwidth[slowest.kind] ?? slowest.bandwidthBytesPerSecond
   }
 
   /// Plans one model.
@@ -302,8 +360,15 @@ public struct Planner: Sendable {
     request.model = model
     let (fp8, fp8Note) = adaptedForFP8(request)
     let (mxfp4, mxfp4Note) = adaptedForMXFP4(fp8)
-    let (changed, gpuNote) = adaptedToGPUs(mxfp4)
-    return (changed, [engineNote, fp8Note, mxfp4Note, gpuNote].compactMap { $0 })
+    var (changed, gpuNote) = adaptedToGPUs(mxfp4)
+    var overheadNote: String?
+    let models = Set(graph.gpus.compactMap(\.model))
+    if let bytes = calibration.overhead(engine: changed.engine, gpuModels: models), let gpu = models.first {
+      overheadNote =
+        "calibrated: \(changed.engine.rawValue) keeps \(Units.formatBytes(bytes)) of fixed overhead per \(gpu) (its profile says \(Units.formatBytes(changed.profile.runtimeBytes)))"
+      changed.profile.runtimeBytes = bytes
+    }
+    return (changed, [engineNote, fp8Note, mxfp4Note, gpuNote, overheadNote].compactMap { $0 })
   }
 
   /// Whether the request's weights are MXFP4 (converted or as stored, gpt-oss).
@@ -432,11 +497,28 @@ public struct Planner: Sendable {
         "the context of \(request.context) tokens goes past the \(trained) positions the model was trained on, as its config's RoPE scaling allows (\(request.model.contextLimitSource ?? "config.json"))"
       )
     }
-    list += [
-      "decode reads every weight and the KV cache once per step at \(Int(CostModel.memoryEfficiency * 100))% of HBM bandwidth (aiconfigurator)",
-      "prefill GEMMs at \(Int(CostModel.computeEfficiency * 100))% of dense bf16 peak (assumed)",
-      "\(Int(CostModel.collectiveLatencySeconds * 1e6)) µs per collective and hand-off (aiconfigurator p2p_latency)",
-    ]
+    let gemm = gemmEfficiency(request.weights)
+    if let source = calibration.source {
+      list += [
+        "calibrated from \(source): decode reads every weight and the KV cache once per step at \(Units.formatDecimal(calibration.hbmEfficiency * 100, places: 1))% of HBM bandwidth",
+        "calibrated: prefill GEMMs at \(Units.formatDecimal(gemm * 100, places: 1))% of dense bf16 peak"
+          + (calibration.gemmEfficiency.isEmpty ? " (the built-in assumption: the file gives none)" : ""),
+      ]
+      if !calibration.allReduceBusBandwidth.isEmpty {
+        list.append(
+          "calibrated: collectives at the measured bus bandwidth of "
+            + LinkKind.allCases.compactMap { kind in
+              calibration.allReduceBusBandwidth[kind].map { "\(kind.rawValue) \(Units.formatRate($0))" }
+            }.joined(separator: ", ")
+        )
+      }
+    } else {
+      list += [
+        "decode reads every weight and the KV cache once per step at \(Int(CostModel.memoryEfficiency * 100))% of HBM bandwidth (aiconfigurator)",
+        "prefill GEMMs at \(Int(CostModel.computeEfficiency * 100))% of dense bf16 peak (assumed)",
+      ]
+    }
+    list.append("\(Int(CostModel.collectiveLatencySeconds * 1e6)) µs per collective and hand-off (aiconfigurator p2p_latency)")
     if request.engine == .llamaCpp, request.model.moe != nil {
       list.append(
         "MoE under llama.cpp at its measured speed: decode at \(Units.formatDecimal(CostModel.llamaCppMoE.decode, places: 2))× and prefill at \(Units.formatDecimal(CostModel.llamaCppMoE.prefill, places: 2))× of the bytes and FLOPs model (Qwen3-30B-A3B Q4_0 on an A10: 103.5 and 1328 tokens/s measured in llama.cpp issue 13652)"

@@ -45,8 +45,12 @@ package struct Reconciliation: Sendable {
       package var overheadBytes: Double
       package var freeBytes: Double
       package var usableBytes: Double
+      /// The GPU's catalog id, where its name is one the catalog knows.
+      package var gpuModel: String?
     }
     package var engine: String
+    /// The weights' format as the plan names it (`bf16`, `fp8`, `q4_k_m`).
+    package var weightFormat: String = ""
     /// The GPUs the first workload runs on, in stage order (llama.cpp's CUDA0, CUDA1 …).
     package var gpus: [Int]
     package var devices: [Int: Device]
@@ -96,7 +100,8 @@ package struct Reconciliation: Sendable {
           activationBytes: number("activationBytes"),
           overheadBytes: number("overheadBytes"),
           freeBytes: number("freeBytes"),
-          usableBytes: number("usableBytes")
+          usableBytes: number("usableBytes"),
+          gpuModel: device["name"]?.stringValue.flatMap { GPUCatalog.spec(matchingProductName: $0)?.id }
         )
       }
       var gpus: [Int] = []
@@ -108,7 +113,7 @@ package struct Reconciliation: Sendable {
         }
       }
       let prediction = workload["prediction"]
-      return PlanFigures(
+      var figures = PlanFigures(
         engine: workload["engine"]?.stringValue ?? "",
         gpus: gpus,
         devices: devices,
@@ -120,8 +125,13 @@ package struct Reconciliation: Sendable {
         decodeTokensPerSecond: prediction?["decodeTokensPerSecond"]?.doubleValue,
         prefillTokensPerSecond: prediction?["prefillTokensPerSecond"]?.doubleValue
       )
+      figures.weightFormat = workload["weightFormat"]?.stringValue ?? ""
+      return figures
     }
   }
+
+  /// The plan's figures the rows were held to, kept for ``calibration(from:base:source:)``.
+  package var plan: PlanFigures?
 
   /// Sets `log` beside `plan`. Figures the log gives per device (llama.cpp's
   /// `CUDA0`, SGLang's `TP1`, vLLM's workers) go to the plan's GPUs in the order
@@ -130,6 +140,7 @@ package struct Reconciliation: Sendable {
   /// prints its own) and the whole run's for llama.cpp and Ollama.
   package init(log: EngineLog, plan: PlanFigures?) {
     self.log = log
+    self.plan = plan
     var notes: [String] = []
     var order: [String] = []
     for figure in log.figures where figure.term.isBytes {
@@ -255,5 +266,62 @@ package struct Reconciliation: Sendable {
     if !notes.isEmpty { lines.append("Notes:") }
     lines += notes.map { "  - " + $0 }
     return lines.joined(separator: "\n") + "\n"
+  }
+}
+
+extension Reconciliation {
+  /// A calibration derived from reconciled logs, starting from `base` (what the
+  /// plans were made with): HBM efficiency scaled by measured over predicted decode
+  /// tokens/s, GEMM efficiency (bf16, or fp8 for fp8 weights) by measured over
+  /// predicted prefill tokens/s — the means over the logs that have them, each
+  /// capped at 1 — and each engine's measured fixed overhead per GPU model
+  /// (vLLM's non-torch memory). A factor no log measures keeps `base`'s; the notes
+  /// say which came from where.
+  package static func calibration(
+    from reconciliations: [Reconciliation],
+    base: Calibration,
+    source: String
+  ) -> (Calibration, [String]) {
+    var calibration = base
+    calibration.source = source
+    var notes: [String] = []
+    func ratios(_ term: EngineLog.Term) -> [Double] {
+      reconciliations.flatMap { item in
+        item.rows.filter { $0.term == term && !$0.isEstimate }.compactMap { row in
+          row.predicted.flatMap { $0 > 0 ? row.measured / $0 : nil }
+        }
+      }
+    }
+    func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
+    let decode = ratios(.decodeTokensPerSecond)
+    if decode.isEmpty {
+      notes.append("no log has decode tokens/s: hbmEfficiency stays \(Calibration.decimal(base.hbmEfficiency))")
+    } else {
+      calibration.hbmEfficiency = min(1, base.hbmEfficiency * mean(decode))
+      notes.append(
+        "hbmEfficiency \(Calibration.decimal(calibration.hbmEfficiency)): \(Calibration.decimal(base.hbmEfficiency)) × measured/predicted decode tokens/s over \(decode.count) log(s)"
+      )
+    }
+    let fp8 = reconciliations.contains { $0.plan?.weightFormat.lowercased().contains("fp8") == true }
+    let type = fp8 ? "fp8" : "bf16"
+    let prefill = ratios(.prefillTokensPerSecond)
+    if !prefill.isEmpty {
+      let old = base.gemmEfficiency(fp8: fp8)
+      calibration.gemmEfficiency[type] = min(1, old * mean(prefill))
+      notes.append(
+        "gemmEfficiency.\(type) \(Calibration.decimal(calibration.gemmEfficiency[type] ?? 0)): \(Calibration.decimal(old)) × measured/predicted prefill tokens/s over \(prefill.count) log(s)"
+      )
+    }
+    for item in reconciliations {
+      guard let plan = item.plan, let engine = Engine(rawValue: plan.engine) else { continue }
+      let overheads = item.rows.filter { $0.term == .overheads && !$0.isEstimate }
+      guard let largest = overheads.map(\.measured).max(), largest > 0,
+        let gpu = plan.gpus.first.flatMap({ plan.devices[$0]?.gpuModel })
+      else { continue }
+      calibration.engineOverheads.removeAll { $0.engine == engine && $0.gpu == gpu }
+      calibration.engineOverheads.append(.init(engine: engine, gpu: gpu, bytes: Int64(largest.rounded())))
+      notes.append("engineOverheads \(engine.rawValue) on \(gpu): \(Units.formatBytes(Int64(largest.rounded()))) measured")
+    }
+    return (calibration, notes)
   }
 }
