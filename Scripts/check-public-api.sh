@@ -12,7 +12,9 @@
 # Run after `swift build` (the modules it reads are in .build/debug/Modules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ceiling=${PUBLIC_API_CEILING:-566}
+# 566 after issue 8's narrowing; 580 with the calibration a library caller plans with
+# (`Calibration`, `Planner(calibration:)`: 14 declarations).
+ceiling=${PUBLIC_API_CEILING:-580}
 modules=.build/debug/Modules
 [ -d "$modules" ] || swift build
 yams_include=$(dirname "$(find .build/checkouts/Yams/Sources/CYaml -name module.modulemap | head -n 1)")

@@ -69,12 +69,14 @@ struct ReconcileCommand: ParsableCommand {
     }
   }
 
-  /// The engine shardplan plans for a log's engine (Ollama runs llama.cpp).
-  static func engine(of log: EngineLog) -> Engine {
+  /// The engine shardplan plans for a log's engine (Ollama runs llama.cpp); nil
+  /// for the lines of `shardplan measure`, which no engine printed.
+  static func engine(of log: EngineLog) -> Engine? {
     switch log.engine {
     case .vllm: .vllm
     case .sglang: .sglang
     case .llamaCpp, .ollama: .llamaCpp
+    case .measure: nil
     }
   }
 

@@ -19,7 +19,7 @@ struct ShardPlanCommand: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       TopologyCommand.self, EstimateCommand.self, PlanCommand.self, ValidateCommand.self, EmitCommand.self,
-      TrainTimeCommand.self, ReconcileCommand.self,
+      TrainTimeCommand.self, ReconcileCommand.self, MeasureCommand.self,
       GPUsCommand.self,
       ModelsCommand.self,
     ]

@@ -148,11 +148,11 @@ struct ErrorTableTests {
     defer { try? FileManager.default.removeItem(at: folder) }
     let log = folder.appendingPathComponent("run.log")
     try """
-      load_tensors: offloaded 33/33 layers to GPU
-      load_tensors:        CUDA0 model buffer size =  4403.49 MiB
-      llama_context: n_ctx         = 4096
-      llama_perf_context_print:        eval time =    1270.00 ms /   127 runs   (   10.00 ms per token,   100.00 tokens per second)
-      """.write(to: log, atomically: true, encoding: .utf8)
+    load_tensors: offloaded 33/33 layers to GPU
+    load_tensors:        CUDA0 model buffer size =  4403.49 MiB
+    llama_context: n_ctx         = 4096
+    llama_perf_context_print:        eval time =    1270.00 ms /   127 runs   (   10.00 ms per token,   100.00 tokens per second)
+    """.write(to: log, atomically: true, encoding: .utf8)
     let flags = [
       "--model", "meta-llama/Llama-3.1-8B", "--quant", "q4_k_m", "--topology", "4x-rtx-4090", "--objective",
       "fewest-gpus",

@@ -131,3 +131,54 @@ struct EngineLogTests {
     #expect(reconciliation.tableText().contains("GPU 0 (CUDA0)"))
   }
 }
+
+/// `shardplan measure`: the script it writes and the lines that script prints.
+@Suite("The measure script")
+struct MeasureScriptTests {
+  /// The lines of a run (these from the script on a CPU, `--small`, and under
+  /// torchrun with two gloo processes) read as measurements, each where it belongs.
+  @Test func itsLinesAreRead() throws {
+    let log = try EngineLog.read(
+      text: """
+        shardplan-measure: plan model="meta-llama/Llama-3.1-8B" torch=2.13.0+cpu cuda=none
+        shardplan-measure: hbm device=0 bytes_per_second=1.412592e+11 bytes=67108864
+        shardplan-measure: gemm device=0 dtype=bf16 m=512 k=256 n=112 flops_per_second=3.109145e+11
+        shardplan-measure: skip what=gemm_fp8 why=needs_cuda_sm89
+        shardplan-measure: allreduce ranks=0-1 link=nvlink bytes=8388608 bus_bytes_per_second=1.623661e+09
+        shardplan-measure: peak_memory device=1 layers=2 tokens=8192 bytes=1073741824
+        shardplan-measure: hbm device=0 bytes_per_second=-5
+        """,
+      source: "measure.log"
+    )
+    #expect(log.engine == .measure)
+    #expect(log.figures(.hbmBandwidth).map(\.value) == [1.412592e11])
+    #expect(log.figures(.gemmBF16).first?.device == "GPU0")
+    #expect(log.figures(.allReduceBusBandwidth).first?.device == "nvlink")
+    #expect(log.figures(.peakMemory).first?.value == 1_073_741_824)
+    // A negative rate is no measurement.
+    #expect(log.figures(.hbmBandwidth).count == 1)
+  }
+
+  /// The script carries the plan's shapes and its tensor-parallel group as the
+  /// host numbers its GPUs, and the link kind of that group.
+  @Test func theScriptCarriesThePlan() throws {
+    let spec = try ModelLoader(environment: [:]).load("meta-llama/Llama-3.1-8B")
+    let graph = try TopologyLoader().load(["8x-h100-sxm"])
+    let request = InferenceRequest(
+      model: spec,
+      weights: .converted(.float(.bf16)),
+      context: 8192,
+      concurrency: 1,
+      kvCache: .bf16,
+      engine: .vllm
+    )
+    let plan = try Planner(graph: graph, strategy: .tensor, objective: .latency).plan(request)
+    let tp = try #require(plan.workloads.first?.tensorParallel)
+    let script = MeasureScript.text(plan: plan, model: spec, graph: graph)
+    #expect(script.contains("\"hidden\": 4096,") && script.contains("\"intermediate\": 14336,"))
+    #expect(script.contains("\"tensor_parallel\": \(tp),"))
+    #expect(script.contains("\"groups\": [[" + (0..<tp).map(String.init).joined(separator: ", ") + "]],"))
+    #expect(script.contains("\"link\": \"nvswitch\","))
+    #expect(script.hasPrefix("#!/usr/bin/env python3"))
+  }
+}

@@ -30,7 +30,7 @@ public struct Calibration: Hashable, Sendable {
     public var bytes: Int64
 
     /// An overhead measured for `engine` on `gpu`.
-    public init(engine: Engine, gpu: String, bytes: Int64) {
+    package init(engine: Engine, gpu: String, bytes: Int64) {
       self.engine = engine
       self.gpu = gpu
       self.bytes = bytes
@@ -76,7 +76,7 @@ public struct Calibration: Hashable, Sendable {
   }
 
   /// Whether this is the built-in set (no file).
-  public var isBuiltIn: Bool { source == nil }
+  package var isBuiltIn: Bool { source == nil }
 
   /// Fraction of dense peak prefill GEMMs reach in fp8 or in bf16.
   package func gemmEfficiency(fp8: Bool) -> Double {
@@ -159,7 +159,7 @@ public struct Calibration: Hashable, Sendable {
   }
 
   /// The file form, which ``read(_:source:)`` reads back to this value.
-  public func yamlText() -> String {
+  package func yamlText() -> String {
     var lines = [
       "# shardplan calibration: measured factors in place of the cost model's assumptions.",
       "schemaVersion: 1",

@@ -388,7 +388,11 @@ extension Planner {
         attentionWidth: attentionWidth
       )
       prefill +=
-        CostModel.computeSeconds(flops: flops / Double(tp), tflops: card.bf16TFLOPS, efficiency: gemmEfficiency(request.weights))
+        CostModel.computeSeconds(
+          flops: flops / Double(tp),
+          tflops: card.bf16TFLOPS,
+          efficiency: gemmEfficiency(request.weights)
+        )
         + CostModel.tensorParallelSeconds(
           layers: layers,
           tokens: tokens,
@@ -759,7 +763,11 @@ extension Planner {
       // Prefill: each GPU computes its share of the layers (llama.cpp also runs the
       // CPU layers' large batches on the first GPU, copying their weights: cpuRead).
       let share = Double(gpuLayers[position] + (position == 0 ? cpuLayers : 0)) / Double(max(model.layers, 1))
-      gpuCompute += CostModel.computeSeconds(flops: flops * share, tflops: cards[position].bf16TFLOPS, efficiency: gemmEfficiency(request.weights))
+      gpuCompute += CostModel.computeSeconds(
+        flops: flops * share,
+        tflops: cards[position].bf16TFLOPS,
+        efficiency: gemmEfficiency(request.weights)
+      )
     }
     let cpuRead = Double(cpuBytes - cpuSkipped - (streams ? 0 : shape.embedding)) / streamRate
     let decode = gpuRead + cpuRead + Double(model.layers) * CostModel.layerLatencySeconds
@@ -872,7 +880,11 @@ extension Planner {
     let gpuExperts = experts[cpuExpertLayers...].reduce(0, +)
     let gpuRead = onGPU - Int64(Double(gpuExperts) * (1 - activeFraction))
     let decode =
-      CostModel.readSeconds(bytes: gpuRead, bandwidth: rates.bandwidthBytesPerSecond, efficiency: calibration.hbmEfficiency)
+      CostModel.readSeconds(
+        bytes: gpuRead,
+        bandwidth: rates.bandwidthBytesPerSecond,
+        efficiency: calibration.hbmEfficiency
+      )
       + Double(cpuBytes) * activeFraction / (Double(ramRate) * CostModel.ramEfficiency)
       + Double(model.layers) * CostModel.layerLatencySeconds
     // Prefill: GPU compute for the whole prompt, plus copying the RAM-resident

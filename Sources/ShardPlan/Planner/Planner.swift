@@ -518,7 +518,9 @@ public struct Planner: Sendable {
         "prefill GEMMs at \(Int(CostModel.computeEfficiency * 100))% of dense bf16 peak (assumed)",
       ]
     }
-    list.append("\(Int(CostModel.collectiveLatencySeconds * 1e6)) µs per collective and hand-off (aiconfigurator p2p_latency)")
+    list.append(
+      "\(Int(CostModel.collectiveLatencySeconds * 1e6)) µs per collective and hand-off (aiconfigurator p2p_latency)"
+    )
     if request.engine == .llamaCpp, request.model.moe != nil {
       list.append(
         "MoE under llama.cpp at its measured speed: decode at \(Units.formatDecimal(CostModel.llamaCppMoE.decode, places: 2))× and prefill at \(Units.formatDecimal(CostModel.llamaCppMoE.prefill, places: 2))× of the bytes and FLOPs model (Qwen3-30B-A3B Q4_0 on an A10: 103.5 and 1328 tokens/s measured in llama.cpp issue 13652)"

@@ -14,6 +14,8 @@ package struct EngineLog: Sendable {
   /// An engine whose log lines the reader knows.
   package enum Engine: String, Sendable, CaseIterable {
     case vllm, sglang, llamaCpp = "llama.cpp", ollama
+    /// The script `shardplan measure` writes (its `shardplan-measure:` lines).
+    case measure = "shardplan measure"
   }
 
   /// What a figure measures.
@@ -45,14 +47,33 @@ package struct EngineLog: Sendable {
     case prefillTokensPerSecond
     /// Context the engine was started with (llama.cpp `n_ctx`, SGLang `context_len`).
     case context
+    /// HBM bandwidth a large copy reached, bytes/s (`shardplan measure`).
+    case hbmBandwidth
+    /// bf16 GEMM rate at the plan's shapes, FLOP/s (`shardplan measure`).
+    case gemmBF16
+    /// fp8 GEMM rate at the plan's shapes, FLOP/s (`shardplan measure`).
+    case gemmFP8
+    /// All-reduce bus bandwidth over a group, bytes/s; the device is the link kind
+    /// (`shardplan measure` under torchrun).
+    case allReduceBusBandwidth
+    /// Peak activation memory of two of the model's layers over the context (`shardplan measure`).
+    case peakMemory
 
     package static func < (lhs: Term, rhs: Term) -> Bool {
       allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
     }
 
+    /// Whether the figure belongs to one GPU of the plan (a GPU's memory or rates).
+    package var isPerGPU: Bool {
+      (isBytes && self != .hostWeights) || [.hbmBandwidth, .gemmBF16, .gemmFP8].contains(self)
+    }
+
     /// Whether the figure is bytes (else a count or a rate).
     package var isBytes: Bool {
-      ![.kvTokens, .gpuLayers, .decodeTokensPerSecond, .prefillTokensPerSecond, .context].contains(self)
+      ![
+        .kvTokens, .gpuLayers, .decodeTokensPerSecond, .prefillTokensPerSecond, .context, .hbmBandwidth, .gemmBF16,
+        .gemmFP8, .allReduceBusBandwidth,
+      ].contains(self)
     }
   }
 
@@ -217,7 +238,7 @@ package struct EngineLog: Sendable {
   static let phrases: [[UInt8]] = [
     "buffer size", "offloaded", "n_ctx", "flash_attn", "tokens per second", "offload to", "weights take",
     "weights took", "loading took", "KV cache", "gpu_memory_utilization", "Graph capturing", "Load weight end",
-    "KV Cache is allocated", "Capture cuda graph end", "max_total_num_tokens",
+    "KV Cache is allocated", "Capture cuda graph end", "max_total_num_tokens", "shardplan-measure:",
   ].map { Array($0.utf8) }
 
   /// Whether `phrase` occurs in `raw` (memchr for its first byte, then memcmp).
@@ -264,8 +285,35 @@ package struct EngineLog: Sendable {
 
   /// Each engine's patterns, tried in this order on every line.
   static let parsers: [(Engine, Parse)] = [
-    (.llamaCpp, llamaCpp), (.ollama, ollama), (.vllm, vllm), (.sglang, sglang),
+    (.measure, measure), (.llamaCpp, llamaCpp), (.ollama, ollama), (.vllm, vllm), (.sglang, sglang),
   ]
+
+  /// `shardplan-measure: KIND key=value …`, the lines of `shardplan measure`'s script.
+  static func measure(_ message: String, _ device: String?) -> [(Term, String?, Double)] {
+    guard let start = message.range(of: "shardplan-measure: ") else { return [] }
+    let words = message[start.upperBound...].split(separator: " ")
+    guard let kind = words.first else { return [] }
+    var fields: [Substring: Substring] = [:]
+    for word in words.dropFirst() {
+      let pair = word.split(separator: "=", maxSplits: 1)
+      if pair.count == 2 { fields[pair[0]] = pair[1] }
+    }
+    func value(_ key: Substring) -> Double? {
+      fields[key].flatMap { Double($0) }.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
+    }
+    let gpu = fields["device"].map { "GPU\($0)" }
+    switch kind {
+    case "hbm": return value("bytes_per_second").map { [(.hbmBandwidth, gpu, $0)] } ?? []
+    case "gemm":
+      let term: Term = fields["dtype"] == "fp8" ? .gemmFP8 : .gemmBF16
+      return value("flops_per_second").map { [(term, gpu, $0)] } ?? []
+    case "allreduce":
+      return value("bus_bytes_per_second").map { [(.allReduceBusBandwidth, fields["link"].map(String.init), $0)] }
+        ?? []
+    case "peak_memory": return value("bytes").map { [(.peakMemory, gpu, $0)] } ?? []
+    default: return []
+    }
+  }
 
   static func number(_ text: Substring) -> Double? { Double(text.replacingOccurrences(of: ",", with: "")) }
 

@@ -143,7 +143,7 @@ package struct Reconciliation: Sendable {
     self.plan = plan
     var notes: [String] = []
     var order: [String] = []
-    for figure in log.figures where figure.term.isBytes {
+    for figure in log.figures where figure.term.isPerGPU {
       if let device = figure.device, !order.contains(device) { order.append(device) }
     }
     let pooled = log.engine == .vllm || log.engine == .sglang
@@ -168,7 +168,7 @@ package struct Reconciliation: Sendable {
     var rows: [Row] = []
     for figure in log.figures {
       let gpu: Int? = {
-        guard let plan, figure.term.isBytes, figure.term != .hostWeights else { return nil }
+        guard let plan, figure.term.isPerGPU else { return nil }
         if let device = figure.device, let position = order.firstIndex(of: device), position < plan.gpus.count {
           return plan.gpus[position]
         }
@@ -176,7 +176,7 @@ package struct Reconciliation: Sendable {
       }()
       // A GPU of the plan; else where the log says (host buffers, per-rank lines), else the whole run.
       var device = gpu.map { "GPU \($0)" } ?? (figure.term == .hostWeights ? "host" : figure.device ?? "all")
-      if !figure.term.isBytes, gpu == nil { device = "all" }
+      if !figure.term.isBytes, gpu == nil, figure.term != .allReduceBusBandwidth { device = "all" }
       if figure.isEstimate { device += " (Ollama's estimate)" }
       let predicted = plan.flatMap { plan in
         // Ollama's memory.weights.total is every weight, wherever it goes.
@@ -220,8 +220,19 @@ package struct Reconciliation: Sendable {
     case .prefillTokensPerSecond: return plan.prefillTokensPerSecond
     // llama.cpp counts the output layer as one more: all on the GPU is layers + 1.
     case .gpuLayers: return (plan.gpuLayers ?? plan.layers) + 1
-    case .kvTokens, .cudaGraphs: return nil
+    case .kvTokens, .cudaGraphs, .allReduceBusBandwidth, .peakMemory: return nil
+    // What the cost model assumes the measured rate is: the catalog's peak times
+    // its efficiency (every GEMM priced at the dense bf16 peak, fp8 ones too).
+    case .hbmBandwidth:
+      return spec(gpu, plan).map { Double($0.memoryBandwidthBytesPerSecond) * CostModel.memoryEfficiency }
+    case .gemmBF16, .gemmFP8:
+      return spec(gpu, plan).flatMap { $0.tflops.bf16 }.map { $0 * 1e12 * CostModel.computeEfficiency }
     }
+  }
+
+  /// The catalog entry of a plan's GPU, where its name is one the catalog knows.
+  static func spec(_ gpu: Int?, _ plan: PlanFigures) -> GPUSpec? {
+    gpu.flatMap { plan.devices[$0]?.gpuModel }.flatMap { GPUCatalog.spec(named: $0) }
   }
 
   /// The table: term, device, predicted, measured, error and which side is off.
@@ -236,6 +247,12 @@ package struct Reconciliation: Sendable {
       func show(_ value: Double?) -> String {
         guard let value else { return "—" }
         if row.term.isBytes { return Units.formatBytes(Int64(value.rounded())) }
+        if row.term == .hbmBandwidth || row.term == .allReduceBusBandwidth {
+          return Units.formatRate(Int64(value.rounded()))
+        }
+        if row.term == .gemmBF16 || row.term == .gemmFP8 {
+          return Units.formatDecimal(value / 1e12, places: 1) + " TFLOP/s"
+        }
         if row.term == .decodeTokensPerSecond || row.term == .prefillTokensPerSecond {
           return Units.formatDecimal(value, places: 1) + " tokens/s"
         }
@@ -312,6 +329,39 @@ extension Reconciliation {
         "gemmEfficiency.\(type) \(Calibration.decimal(calibration.gemmEfficiency[type] ?? 0)): \(Calibration.decimal(old)) × measured/predicted prefill tokens/s over \(prefill.count) log(s)"
       )
     }
+    // `shardplan measure`'s lines measure the rates themselves: a rate over the
+    // catalog's peak is the efficiency (its prediction is the peak times the
+    // built-in efficiency), and they take the place of what tokens/s suggested.
+    func measured(_ term: EngineLog.Term, assumed: Double) -> [Double] {
+      ratios(term).map { $0 * assumed }
+    }
+    let hbm = measured(.hbmBandwidth, assumed: CostModel.memoryEfficiency)
+    if !hbm.isEmpty {
+      calibration.hbmEfficiency = min(1, mean(hbm))
+      notes.removeAll { $0.hasPrefix("no log has decode tokens/s") }
+      notes.append(
+        "hbmEfficiency \(Calibration.decimal(calibration.hbmEfficiency)): a copy's bandwidth over the catalog's peak, \(hbm.count) GPU(s)"
+      )
+    }
+    for (term, type) in [(EngineLog.Term.gemmBF16, "bf16"), (.gemmFP8, "fp8")] {
+      let rates = measured(term, assumed: CostModel.computeEfficiency)
+      guard !rates.isEmpty else { continue }
+      calibration.gemmEfficiency[type] = min(1, mean(rates))
+      notes.append(
+        "gemmEfficiency.\(type) \(Calibration.decimal(calibration.gemmEfficiency[type] ?? 0)): GEMM FLOP/s at the plan's shapes over the dense bf16 peak, \(rates.count) GPU(s)"
+      )
+    }
+    for item in reconciliations {
+      for row in item.rows where row.term == .allReduceBusBandwidth {
+        guard let kind = row.logDevice.flatMap(LinkKind.init(rawValue:)) else {
+          notes.append("an all-reduce over \(row.logDevice ?? "an unknown link") (no GPU link kind) is not used")
+          continue
+        }
+        let rate = Int64(row.measured.rounded())
+        calibration.allReduceBusBandwidth[kind] = min(calibration.allReduceBusBandwidth[kind] ?? .max, rate)
+        notes.append("allReduceBusBandwidth.\(kind.rawValue) \(Units.formatRate(rate)) measured")
+      }
+    }
     for item in reconciliations {
       guard let plan = item.plan, let engine = Engine(rawValue: plan.engine) else { continue }
       let overheads = item.rows.filter { $0.term == .overheads && !$0.isEstimate }
@@ -320,7 +370,9 @@ extension Reconciliation {
       else { continue }
       calibration.engineOverheads.removeAll { $0.engine == engine && $0.gpu == gpu }
       calibration.engineOverheads.append(.init(engine: engine, gpu: gpu, bytes: Int64(largest.rounded())))
-      notes.append("engineOverheads \(engine.rawValue) on \(gpu): \(Units.formatBytes(Int64(largest.rounded()))) measured")
+      notes.append(
+        "engineOverheads \(engine.rawValue) on \(gpu): \(Units.formatBytes(Int64(largest.rounded()))) measured"
+      )
     }
     return (calibration, notes)
   }
