@@ -196,16 +196,10 @@ public struct Planner: Sendable {
   /// The bandwidth a collective over `group` runs at: the bus bandwidth measured
   /// for the kind of its slowest link when the calibration has one, else that link's.
   func collectiveBandwidth(among group: [Int]) -> Int64 {
-    var slowest: Link?
-    for (position, a) in group.enumerated() {
-      for b in group[(position + 1)...] {
-        guard let link = graph.link(a, b) else { continue }
-        if slowest.map({ link.bandwidthBytesPerSecond < $0.bandwidthBytesPerSecond }) ?? true { slowest = link }
-      }
-    }
-    guard let slowest else { return .max }
+    guard let slowest = graph.slowestLink(among: group) else { return .max }
     return calibration.allReduceBusBandwidth[slowest.kind] ?? slowest.bandwidthBytesPerSecond
   }
+
 
   /// Plans one model.
   /// - Complexity: O(T · G · S · L²) for T tensor-parallel degrees, G device groups,

@@ -19,17 +19,7 @@ package enum MeasureScript {
     let groups: [[Int]] = (workload?.stages ?? []).map { stage in
       stage.devices.map { graph.gpus[$0].localIndex }
     }
-    var kind = "none"
-    if let first = workload?.stages.first, first.devices.count > 1 {
-      var slowest: Link?
-      for (position, a) in first.devices.enumerated() {
-        for b in first.devices[(position + 1)...] {
-          guard let link = graph.link(a, b) else { continue }
-          if slowest.map({ link.bandwidthBytesPerSecond < $0.bandwidthBytesPerSecond }) ?? true { slowest = link }
-        }
-      }
-      kind = slowest?.kind.rawValue ?? "none"
-    }
+    let kind = workload?.stages.first.flatMap { graph.slowestLink(among: $0.devices)?.kind.rawValue } ?? "none"
     let used = Array(Set(workload?.stages.flatMap(\.devices) ?? [0])).sorted()
     let gpus = used.map { index -> String in
       let gpu = graph.gpus[index]

@@ -93,11 +93,16 @@ public struct DeviceGraph: Hashable, Sendable, Codable {
   /// direction; nil for fewer than two GPUs. This bounds a ring collective over
   /// the group.
   public func slowestLinkBandwidth(among group: [Int]) -> Int64? {
-    var slowest: Int64?
+    slowestLink(among: group)?.bandwidthBytesPerSecond
+  }
+
+  /// The slowest link between any two GPUs of `group` (nil for fewer than two).
+  package func slowestLink(among group: [Int]) -> Link? {
+    var slowest: Link?
     for (position, a) in group.enumerated() {
       for b in group[(position + 1)...] {
         guard let link = link(a, b) else { continue }
-        slowest = min(slowest ?? link.bandwidthBytesPerSecond, link.bandwidthBytesPerSecond)
+        if slowest.map({ link.bandwidthBytesPerSecond < $0.bandwidthBytesPerSecond }) ?? true { slowest = link }
       }
     }
     return slowest
