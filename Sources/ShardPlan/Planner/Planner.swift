@@ -200,7 +200,6 @@ public struct Planner: Sendable {
     return calibration.allReduceBusBandwidth[slowest.kind] ?? slowest.bandwidthBytesPerSecond
   }
 
-
   /// Plans one model.
   /// - Complexity: O(T · G · S · L²) for T tensor-parallel degrees, G device groups,
   ///   S pipeline stages and L layers; milliseconds for 8-GPU nodes.
