@@ -12,9 +12,10 @@
 # Run after `swift build` (the modules it reads are in .build/debug/Modules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# 566 after issue 8's narrowing; 580 with the calibration a library caller plans with
-# (`Calibration`, `Planner(calibration:)`: 14 declarations).
-ceiling=${PUBLIC_API_CEILING:-580}
+# 835 when issue 8 was filed; 314 once the memory model, engine profiles, the
+# training-time estimator, renderings and the records' secondary fields became
+# `package` (their JSON encodings still carry every field).
+ceiling=${PUBLIC_API_CEILING:-315}
 modules=.build/debug/Modules
 [ -d "$modules" ] || swift build
 yams_include=$(dirname "$(find .build/checkouts/Yams/Sources/CYaml -name module.modulemap | head -n 1)")

@@ -21,19 +21,19 @@ import FoundationNetworking
 /// Progress over many shards, and while a request waits, goes to standard error.
 public struct HubClient: HubFetching {
   /// The Hub's address, without a trailing slash.
-  public var endpoint: String
+  package var endpoint: String
   /// Bearer token, when set.
-  public var token: String?
+  package var token: String?
   /// Revision to read (a branch, tag or commit).
-  public var revision: String
+  package var revision: String
   /// Seconds a request may wait for the server's answer (`HF_HUB_ETAG_TIMEOUT`).
-  public var responseTimeoutSeconds: Double
+  package var responseTimeoutSeconds: Double
   /// Seconds a body may go without a byte (`HF_HUB_DOWNLOAD_TIMEOUT`).
-  public var timeoutSeconds: Double
+  package var timeoutSeconds: Double
   /// Seconds one model read (config.json, index and every shard header) may take.
-  public var deadlineSeconds: Double
+  package var deadlineSeconds: Double
   /// Where progress lines go; nil for silence.
-  public var progress: (@Sendable (String) -> Void)?
+  package var progress: (@Sendable (String) -> Void)?
   /// Answers requests in place of the network (the fuzzer's fake server); nil: HTTP.
   var transport: (@Sendable (URL, ClosedRange<Int>?) throws -> Response)?
 

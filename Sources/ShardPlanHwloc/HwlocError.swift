@@ -1,11 +1,11 @@
 /// A libhwloc call that failed, with the function name and `errno`.
 public struct HwlocError: Error, Hashable, Sendable, CustomStringConvertible {
   /// The hwloc function that failed (`hwloc_topology_load`).
-  public var function: String
+  package var function: String
   /// `errno` after the call.
-  public var errno: Int32
+  package var errno: Int32
   /// What was being read.
-  public var source: String
+  package var source: String
 
   /// The text reports print.
   public var description: String {

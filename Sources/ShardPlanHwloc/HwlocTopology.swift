@@ -20,9 +20,9 @@ package import ShardPlan
 /// links out (hwloc issue #658).
 ///
 /// Related hwloc documentation: <https://www.open-mpi.org/projects/hwloc/doc/>
-public enum HwlocTopology {
+package enum HwlocTopology {
   /// The libhwloc API version this process runs with, `major.minor.patch`.
-  public static var runtimeAPIVersion: String {
+  package static var runtimeAPIVersion: String {
     let version = hwloc_get_api_version()
     return "\(version >> 16).\((version >> 8) & 0xff).\(version & 0xff)"
   }

@@ -65,13 +65,13 @@ public struct EmittedFile: Hashable, Sendable {
 /// to do instead; it never writes an approximation silently.
 public struct Emitter: Sendable {
   /// The plan the files launch.
-  public var plan: Plan
+  package var plan: Plan
   /// The machine it was planned for (host names, GPU indices).
-  public var graph: DeviceGraph
+  package var graph: DeviceGraph
   /// The models of the plan's workloads by role, as loaded (before conversion).
-  public var models: [String: ModelSpec]
+  package var models: [String: ModelSpec]
   /// What produced the plan, for the header line (`shardplan plan`, `shardplan emit layout.yaml`).
-  public var origin: String
+  package var origin: String
 
   /// An emitter of `plan` on `graph`; `models` by role as loaded, `origin` named in every file’s header.
   public init(plan: Plan, graph: DeviceGraph, models: [String: ModelSpec], origin: String) {

@@ -104,7 +104,7 @@ public struct Finding: Hashable, Sendable, Codable, CustomStringConvertible {
   public var message: String
 
   /// A finding.
-  public init(source: String, line: Int?, code: Code = .syntax, role: String? = nil, message: String) {
+  package init(source: String, line: Int?, code: Code = .syntax, role: String? = nil, message: String) {
     self.source = source
     self.line = line
     self.code = code

@@ -5,9 +5,9 @@ import Foundation
 /// all workloads together decides the verdict.
 public struct LayoutValidator: Sendable {
   /// Loads the layout’s models.
-  public var models: ModelLoader
+  package var models: ModelLoader
   /// Loads the layout’s topology.
-  public var topologies: TopologyLoader
+  package var topologies: TopologyLoader
 
   /// A validator with these loaders.
   public init(models: ModelLoader, topologies: TopologyLoader) {
@@ -25,14 +25,14 @@ public struct LayoutValidator: Sendable {
     public var verdict: Verdict
     /// The topology the layout was checked on, and its models by role as loaded
     /// (before any conversion): what an emitter needs next to the plan.
-    public var graph: DeviceGraph? = nil
+    package var graph: DeviceGraph? = nil
     /// The layout’s models by role, as loaded.
-    public var models: [String: ModelSpec] = [:]
+    package var models: [String: ModelSpec] = [:]
 
     enum CodingKeys: String, CodingKey { case verdict, findings, plan, schemaVersion }
 
     /// The version of `validate --format json`'s shape (`Schemas/validate.schema.json`).
-    public static let schemaVersion = 1
+    package static let schemaVersion = 1
 
     /// Encodes the report with its `schemaVersion`.
     public func encode(to encoder: any Encoder) throws {

@@ -14,7 +14,7 @@ public struct Engine: RawRepresentable, Hashable, Sendable, Codable, CaseIterabl
   }
 
   /// An engine of any name (one with a profile of its own).
-  public init(name: String) { rawValue = name }
+  package init(name: String) { rawValue = name }
 
   /// vLLM.
   public static let vllm = Engine(name: "vllm")
@@ -52,7 +52,7 @@ public struct Engine: RawRepresentable, Hashable, Sendable, Codable, CaseIterabl
 
 /// How an engine sizes activations and compute buffers at inference
 /// (``EngineProfile/activationBytes(model:context:batch:tensorParallel:)``).
-public enum ActivationRule: Hashable, Sendable {
+package enum ActivationRule: Hashable, Sendable {
   /// vLLM and SGLang: the profile run's largest live set for a batch of tokens,
   /// in the weights' 2-byte dtype, plus fp32 logits for the sequences.
   case profiledBatch
@@ -65,63 +65,63 @@ public enum ActivationRule: Hashable, Sendable {
 /// What an engine allocates besides weights and KV cache, per GPU, with the source
 /// of every constant. These are estimates: the engines measure at start-up (vLLM's
 /// profile run, llama.cpp's no-alloc dry run), and shardplan cannot run them.
-public struct EngineProfile: Hashable, Sendable {
+package struct EngineProfile: Hashable, Sendable {
   /// The engine described.
-  public var engine: Engine
+  package var engine: Engine
   /// CUDA context, allocator and library workspaces on each GPU.
-  public var runtimeBytes: Int64
+  package var runtimeBytes: Int64
   /// CUDA graphs captured for decode batches.
-  public var cudaGraphBytes: Int64
+  package var cudaGraphBytes: Int64
   /// Paged-attention block size in tokens (1: contiguous cache).
-  public var kvBlockSize: Int
+  package var kvBlockSize: Int
   /// Tokens processed in one forward pass when sizing activations
   /// (vLLM `max_num_batched_tokens`, llama.cpp `n_ubatch`).
-  public var batchTokens: Int
+  package var batchTokens: Int
   /// Sequences whose logits are computed in one step (vLLM `max_num_seqs`).
-  public var maxSequences: Int
+  package var maxSequences: Int
   /// Fraction of a card the engine takes for itself (vLLM
   /// `--gpu-memory-utilization`, SGLang `--mem-fraction-static`); nil when it
   /// allocates only what it needs.
-  public var memoryFraction: Double?
+  package var memoryFraction: Double?
   /// Where the numbers come from.
-  public var sources: [String]
+  package var sources: [String]
   /// How the engine sizes activations.
-  public var activationRule: ActivationRule = .profiledBatch
+  package var activationRule: ActivationRule = .profiledBatch
   /// Whether the engine splits tensors over GPUs (tensor parallelism). llama.cpp
   /// splits whole layers (`--split-mode layer`, its default; the row and tensor
   /// modes are not modelled), and transformers' `device_map` places whole
   /// modules, so both get pipeline-style splits only.
-  public var splitsTensors: Bool = true
+  package var splitsTensors: Bool = true
   /// Whether the engine spreads routed experts over GPUs (vLLM
   /// `--enable-expert-parallel`, SGLang `--ep-size`).
-  public var expertParallel: Bool = true
+  package var expertParallel: Bool = true
   /// Whether CPU offload is among the plans searched by default: llama.cpp runs
   /// layers from RAM, accelerate copies `"cpu"` modules in; vLLM and SGLang
   /// offload only when asked (`--strategy offload`).
-  public var plansOffload: Bool = false
+  package var plansOffload: Bool = false
   /// Whether offloaded layers run on the CPU from RAM (llama.cpp) rather than being
   /// copied to the GPU for every forward pass (accelerate, vLLM, SGLang).
-  public var computesOffloadedLayersOnCPU: Bool = false
+  package var computesOffloadedLayersOnCPU: Bool = false
   /// Whether the engine can keep routed experts in CPU RAM and the rest on the
   /// GPUs (llama.cpp `--n-cpu-moe`).
-  public var offloadsExperts: Bool = false
+  package var offloadsExperts: Bool = false
   /// Whether the engine keeps the input token embedding in host memory whatever
   /// goes to the GPUs (llama.cpp: the input layer's tensors go to the CPU buffer;
   /// a tied output head gets its own copy with the output layer).
-  public var keepsInputEmbeddingOnHost: Bool = false
+  package var keepsInputEmbeddingOnHost: Bool = false
   /// The engine's 8-bit KV cache, which a fix suggests when memory is short.
-  public var compactKVCache: KVCacheType = .fp8
+  package var compactKVCache: KVCacheType = .fp8
   /// The KV cache type used when none is asked for.
-  public var defaultKVCache: KVCacheType = .bf16
+  package var defaultKVCache: KVCacheType = .bf16
   /// Whether the engine takes pipeline cuts from `VLLM_PP_LAYER_PARTITION`.
-  public var setsLayerPartition: Bool = false
+  package var setsLayerPartition: Bool = false
   /// Whether the engine refuses to start with a context longer than the model's
   /// limit (vLLM's `max_model_len` check, SGLang's `context_length` check; both
   /// need an environment override to go past it). llama.cpp warns and runs.
-  public var refusesContextBeyondLimit: Bool = false
+  package var refusesContextBeyondLimit: Bool = false
   /// The KV cache types the engine has, each with the value of its flag
   /// (vLLM `--kv-cache-dtype`, SGLang `--kv-cache-dtype`, llama.cpp `-ctk`/`-ctv`).
-  public var kvCacheSpellings: [KVCacheType: String] = [:]
+  package var kvCacheSpellings: [KVCacheType: String] = [:]
 
   /// The environment value that makes the engine cut pipeline stages where the
   /// plan does (vLLM's `VLLM_PP_LAYER_PARTITION`), nil when it splits that way
@@ -157,7 +157,7 @@ public struct EngineProfile: Hashable, Sendable {
   /// profile that plans nothing of its own (no memory fraction, no overheads,
   /// whole-prefill activations) and says so in its sources: give such an engine's
   /// profile with the request instead.
-  public static func profile(_ engine: Engine) -> EngineProfile {
+  package static func profile(_ engine: Engine) -> EngineProfile {
     switch engine {
     case .vllm:
       EngineProfile(

@@ -1,7 +1,7 @@
 /// What a model is asked to do, for the memory model.
 public struct Workload: Hashable, Sendable {
   /// Inference or training.
-  public enum Mode: Hashable, Sendable {
+  package enum Mode: Hashable, Sendable {
     case inference
     case training(Training)
   }
@@ -59,24 +59,24 @@ public struct Workload: Hashable, Sendable {
   }
 
   /// Inference or training.
-  public var mode: Mode
+  package var mode: Mode
   /// Tokens per sequence.
-  public var context: Int
+  package var context: Int
   /// Sequences at once (inference) or micro-batch size (training).
-  public var batch: Int
+  package var batch: Int
   /// KV cache element type.
-  public var kvCache: KVCacheType
+  package var kvCache: KVCacheType
   /// Engine whose allocation rules apply (inference).
-  public var engine: Engine
+  package var engine: Engine
   /// GPUs: the tensor-parallel degree for inference, the data-parallel size
   /// for training (ZeRO shards over it).
-  public var gpus: Int
+  package var gpus: Int
   /// Nodes the `gpus` are spread over, evenly (training: offloaded states are
   /// split over the nodes' RAM).
-  public var nodes: Int
+  package var nodes: Int
 
   /// A workload; the defaults are one sequence of inference on one GPU with vLLM.
-  public init(
+  package init(
     mode: Mode = .inference,
     context: Int,
     batch: Int = 1,
@@ -97,83 +97,83 @@ public struct Workload: Hashable, Sendable {
 
 /// Memory of a model under a workload, per GPU and in total, each component a
 /// separate number in bytes. `counts` and `leavesOut` say what is in and out.
-public struct MemoryEstimate: Hashable, Sendable, Codable {
+package struct MemoryEstimate: Hashable, Sendable, Codable {
   /// The model’s name.
-  public var model: String
+  package var model: String
   /// The model’s family (`model_type`).
-  public var family: String
+  package var family: String
   /// The weights’ label (`bf16`, `Q4_K_M`, `fp8 (as stored)`).
-  public var weightFormat: String
+  package var weightFormat: String
   /// All parameters.
-  public var parameters: Int64
+  package var parameters: Int64
   /// Parameters one token uses.
-  public var activeParameters: Int64
+  package var activeParameters: Int64
   /// Bytes of all stored weights (the whole model, all GPUs together).
-  public var weightBytes: Int64
+  package var weightBytes: Int64
   /// The largest unit placed whole on one device, bytes.
-  public var largestLayerBytes: Int64
+  package var largestLayerBytes: Int64
   /// Decoder layers.
-  public var layers: Int
+  package var layers: Int
   /// KV cache bytes one token adds, over all layers, whole model.
-  public var kvBytesPerToken: Int64
+  package var kvBytesPerToken: Int64
   /// KV cache for the context and batch, whole model (recurrent state not included).
-  public var kvCacheBytes: Int64
+  package var kvCacheBytes: Int64
   /// Recurrent state one sequence holds, whole model (Mamba, Gated DeltaNet
   /// layers; 0 for models without them): fixed, whatever the context length.
-  public var stateBytesPerSequence: Int64 = 0
+  package var stateBytesPerSequence: Int64 = 0
   /// Recurrent state of the batch, whole model.
-  public var stateBytes: Int64 = 0
+  package var stateBytes: Int64 = 0
   /// Activations / compute buffers, per GPU.
-  public var activationBytes: Int64
+  package var activationBytes: Int64
   /// Runtime overheads (CUDA context, NCCL, CUDA graphs), per GPU.
-  public var overheadBytes: Int64
+  package var overheadBytes: Int64
   /// Gradients (training), whole model before ZeRO sharding.
-  public var gradientBytes: Int64?
+  package var gradientBytes: Int64?
   /// Optimizer states (training), whole model before ZeRO sharding.
-  public var optimizerBytes: Int64?
+  package var optimizerBytes: Int64?
   /// Trainable parameters (training).
-  public var trainableParameters: Int64?
+  package var trainableParameters: Int64?
   /// Weights one GPU holds (tensor-parallel share, or the ZeRO-3 shard plus the
   /// largest layer gathered).
-  public var weightBytesPerGPU: Int64 = 0
+  package var weightBytesPerGPU: Int64 = 0
   /// Gradients one GPU holds after ZeRO sharding (training).
-  public var gradientBytesPerGPU: Int64 = 0
+  package var gradientBytesPerGPU: Int64 = 0
   /// Optimizer states one GPU holds after ZeRO sharding and offload (training).
-  public var optimizerBytesPerGPU: Int64 = 0
+  package var optimizerBytesPerGPU: Int64 = 0
   /// Per GPU: what one GPU holds.
-  public var perGPUBytes: Int64
+  package var perGPUBytes: Int64
   /// In total over all GPUs.
-  public var totalBytes: Int64
+  package var totalBytes: Int64
   /// Bytes that live in CPU RAM (ZeRO offload), in total.
-  public var cpuBytes: Int64
+  package var cpuBytes: Int64
   /// GPUs the estimate is for.
-  public var gpus: Int
+  package var gpus: Int
   /// Tokens per sequence.
-  public var context: Int
+  package var context: Int
   /// Sequences at once, or the training micro-batch.
-  public var batch: Int
+  package var batch: Int
   /// The engine whose rules apply.
-  public var engine: String
+  package var engine: String
   /// The KV cache type.
-  public var kvCacheType: String
+  package var kvCacheType: String
   /// FLOPs per token for a forward pass: 2 × the active parameters that take
   /// part in matrix products (the input embedding is a lookup, not counted unless
   /// tied to the output head).
-  public var flopsPerToken: Int64
+  package var flopsPerToken: Int64
   /// Bytes read per decode step at batch 1: weights touched by one token (all
   /// dense weights, k of E experts) plus the KV cache of the context.
-  public var decodeBytesPerToken: Int64
+  package var decodeBytesPerToken: Int64
   /// What the estimate counts, one line each.
-  public var counts: [String]
+  package var counts: [String]
   /// What it leaves out, one line each.
-  public var leavesOut: [String]
+  package var leavesOut: [String]
   /// How the model was read and where the engine’s constants come from.
-  public var notes: [String]
+  package var notes: [String]
   /// DeepSpeed's own estimator's GPU figure for this setup, as a cross-check
   /// (training, ZeRO 1–3): model states only, per GPU.
-  public var deepSpeedEstimatePerGPUBytes: Int64?
+  package var deepSpeedEstimatePerGPUBytes: Int64?
   /// DeepSpeed's own estimator's CPU RAM figure, per node, with its 1.5× buffer factor.
-  public var deepSpeedEstimateCPUBytes: Int64? = nil
+  package var deepSpeedEstimateCPUBytes: Int64? = nil
 }
 
 /// DeepSpeed's model-state memory estimator as DeepSpeed 0.19.8 computes it
@@ -226,7 +226,7 @@ package enum DeepSpeedEstimator {
 }
 
 /// The memory model.
-public enum MemoryModel {
+package enum MemoryModel {
   /// Estimates memory for `model` (already converted to the weight format wanted).
   ///
   /// Inference, per GPU with tensor parallelism t over `gpus`: weights / t
@@ -245,7 +245,7 @@ public enum MemoryModel {
   /// follow Korthikanti et al. (2022): s·b·h·(34 + 5·a·s/h) bytes, 34·s·b·h with
   /// flash attention, 2·s·b·h with full checkpointing plus one layer recomputed,
   /// and fp32 logits for the loss.
-  public static func estimate(
+  package static func estimate(
     model asked: ModelSpec,
     workload: Workload,
     weights planned: PlannedWeights

@@ -47,7 +47,7 @@ public enum WeightFormat: Hashable, Sendable {
   }
 
   /// Every format shardplan can convert to, for parsing labels back.
-  public static let all: [WeightFormat] =
+  package static let all: [WeightFormat] =
     [.float(.f32), .float(.f16), .float(.bf16), .fp8, .int8, .int4, .nf4, .mxfp4]
     + GGUFQuantization.allCases.map { .gguf($0) }
 

@@ -11,11 +11,11 @@ import Foundation
 /// each shard's header by range requests — never the weights).
 public struct ModelLoader: Sendable {
   /// Environment variables (`HF_HOME`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`, `HOME`).
-  public var environment: [String: String]
+  package var environment: [String: String]
   /// Fetches from the Hub when the model is nowhere local; nil to stay offline.
-  public var hub: (any HubFetching)?
+  package var hub: (any HubFetching)?
   /// The Hub revision (branch, tag or commit) to read from the HF cache; nil for `main`.
-  public var revision: String?
+  package var revision: String?
 
   /// A loader reading the HF cache and offline setting from `environment`, and the Hub through `hub` when given.
   public init(
@@ -253,7 +253,7 @@ extension ModelSpec {
 /// Finds models in the local Hugging Face cache.
 package struct HuggingFaceCache: Sendable {
   /// The environment that names the cache (`HF_HUB_CACHE`, `HF_HOME`).
-  public var environment: [String: String]
+  package var environment: [String: String]
 
   /// A loader reading the HF cache and offline setting from `environment`, and the Hub through `hub` when given.
   package init(environment: [String: String]) { self.environment = environment }

@@ -16,7 +16,7 @@ package enum TensorStorage: Hashable, Sendable, Codable, CustomStringConvertible
   }
 
   /// The text reports print.
-  public var description: String {
+  package var description: String {
     switch self {
     case .dense(let dtype): dtype.rawValue
     case .ggml(let type): type.name
@@ -49,12 +49,12 @@ public struct TensorSpec: Hashable, Sendable, Codable {
   /// Values this tensor stands for. Equals the element count except for packed
   /// storage (two FP4 values per byte: twice the bytes) and for scales (0: not
   /// parameters).
-  public var parameters: Int64
+  package var parameters: Int64
   /// For experts: the expert's index in its layer; nil otherwise.
-  public var expert: Int?
+  package var expert: Int?
 
   /// Number of stored elements.
-  public var elements: Int64 { shape.reduce(1, *) }
+  package var elements: Int64 { shape.reduce(1, *) }
 
   /// A tensor: `parameters` defaults to the element count.
   package init(
@@ -79,7 +79,7 @@ public struct TensorSpec: Hashable, Sendable, Codable {
 }
 
 /// The attention of one decoder layer, for the KV cache.
-public enum LayerAttention: Hashable, Sendable, Codable {
+package enum LayerAttention: Hashable, Sendable, Codable {
   /// Attends over the whole context.
   case full
   /// Attends over the last `window` tokens only.
@@ -115,21 +115,21 @@ public struct AttentionSpec: Hashable, Sendable, Codable {
   public var valueHeadDim: Int
   /// For MLA (DeepSeek): the compressed KV latent rank and the decoupled RoPE
   /// key dimension that the cache holds instead of per-head keys and values.
-  public var mla: MLA?
+  package var mla: MLA?
   /// Per decoder layer, in order.
-  public var layers: [LayerAttention]
+  package var layers: [LayerAttention]
   /// KV cache bytes per token and layer given by the user (`--kv-bytes-per-token`,
   /// spread evenly over the layers and rounded up) for an architecture shardplan
   /// does not know; it replaces the formula of the heads, and is not divided by
   /// tensor parallelism (each rank is taken to hold all of it: the safe side).
-  public var kvBytesPerTokenPerLayer: Int64? = nil
+  package var kvBytesPerTokenPerLayer: Int64? = nil
 
   /// MLA cache dimensions.
-  public struct MLA: Hashable, Sendable, Codable {
+  package struct MLA: Hashable, Sendable, Codable {
     /// Rank of the compressed KV latent (`kv_lora_rank`).
-    public var kvLoraRank: Int
+    package var kvLoraRank: Int
     /// Dimension of the decoupled RoPE key (`qk_rope_head_dim`).
-    public var ropeHeadDim: Int
+    package var ropeHeadDim: Int
   }
 }
 
@@ -142,7 +142,7 @@ public struct MoESpec: Hashable, Sendable, Codable {
   /// Shared experts that every token uses (DeepSeek).
   public var sharedExperts: Int
   /// Decoder layers that are MoE layers.
-  public var moeLayers: [Int]
+  package var moeLayers: [Int]
 }
 
 /// A model as the planner needs it: its tensors with exact bytes, and the
@@ -157,11 +157,11 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   /// Decoder layers (without multi-token-prediction layers).
   public var layers: Int
   /// Multi-token-prediction layers stored after the decoder (DeepSeek-V3's MTP).
-  public var extraLayers: Int
+  package var extraLayers: Int
   /// Vocabulary size.
-  public var vocabularySize: Int
+  package var vocabularySize: Int
   /// MLP intermediate size of dense layers.
-  public var intermediateSize: Int
+  package var intermediateSize: Int
   /// Longest context the model was configured for, as vLLM derives it
   /// (``contextLimitSource`` says from what).
   public var maxContext: Int
@@ -170,30 +170,30 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   /// MoE structure, when the model has experts.
   public var moe: MoESpec?
   /// Whether the output head shares the embedding's weights.
-  public var tiedEmbeddings: Bool
+  package var tiedEmbeddings: Bool
   /// Every stored tensor, in checkpoint order.
   public var tensors: [TensorSpec]
   /// Where the tensor list came from.
-  public var tensorSource: TensorSource
+  package var tensorSource: TensorSource
   /// Quantization named by the checkpoint (`fp8`, `mxfp4`, `gptq` …), if any.
-  public var quantization: String?
+  package var quantization: String?
   /// Things a person should know about how this model was read.
   public var notes: [String]
   /// config.json's `model_type` when no family descriptor reads it
   /// (``unknownArchitecture``): its tensors can still be exact, from safetensors
   /// headers, but its KV cache or recurrent state is not known, so inference is
   /// refused until one is given (``withKVBytesPerToken(_:)``).
-  public var unknownArchitecture: String? = nil
+  package var unknownArchitecture: String? = nil
   /// Where ``maxContext`` comes from (`max_position_embeddings 40960`, a RoPE
   /// scaling factor, GGUF `context_length`); nil when the reader assumed it.
-  public var contextLimitSource: String? = nil
+  package var contextLimitSource: String? = nil
   /// The positions the model was trained on when its config extends them by RoPE
   /// scaling (`original_max_position_embeddings`); nil otherwise.
-  public var trainedContext: Int? = nil
+  package var trainedContext: Int? = nil
   /// The config.json text a quantized checkpoint's tensors were derived from, so
   /// that ``converted(to:)`` can start from the unquantized model the config
   /// describes (nil when not read from a config.json, or not quantized).
-  public var quantizedConfig: String? = nil
+  package var quantizedConfig: String? = nil
   /// The `model_type` of the multimodal wrapper this language model was read from
   /// (`gemma3`, `qwen2_5_vl`, `qwen3_5_moe` …), whose transformers class nests it as
   /// `model.language_model` beside its vision tower: device maps name modules so.
@@ -201,12 +201,12 @@ public struct ModelSpec: Hashable, Sendable, Codable {
 
   /// Whether inference can be priced: the architecture is known, or the KV cache
   /// per token was given.
-  public var kvCacheIsKnown: Bool { unknownArchitecture == nil || attention.kvBytesPerTokenPerLayer != nil }
+  package var kvCacheIsKnown: Bool { unknownArchitecture == nil || attention.kvBytesPerTokenPerLayer != nil }
 
   /// The same model with its KV cache given as `bytes` per token over all layers
   /// (the usual per-token figure of an engine's log or a model card), spread
   /// evenly over the layers, every layer attending over the whole context.
-  public func withKVBytesPerToken(_ bytes: Int64) -> ModelSpec {
+  package func withKVBytesPerToken(_ bytes: Int64) -> ModelSpec {
     var copy = self
     let layers = Int64(max(self.layers, 1))
     copy.attention.kvBytesPerTokenPerLayer = (bytes + layers - 1) / layers
@@ -286,7 +286,7 @@ public struct ModelSpec: Hashable, Sendable, Codable {
 }
 
 /// Where a model's tensor list came from. Encoded in JSON as its description.
-public enum TensorSource: Hashable, Sendable, Codable, CustomStringConvertible {
+package enum TensorSource: Hashable, Sendable, Codable, CustomStringConvertible {
   /// Derived from config.json's shapes (exact for the families the reader knows).
   case config
   /// Read from safetensors headers; `origin` says from where when it is not a
@@ -296,7 +296,7 @@ public enum TensorSource: Hashable, Sendable, Codable, CustomStringConvertible {
   case gguf
 
   /// The text reports print.
-  public var description: String {
+  package var description: String {
     switch self {
     case .config: "config.json"
     case .safetensors(nil): "safetensors"
@@ -309,7 +309,7 @@ public enum TensorSource: Hashable, Sendable, Codable, CustomStringConvertible {
   package var isGGUF: Bool { self == .gguf }
 
   /// A tensor: `parameters` defaults to the element count.
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let text = try decoder.singleValueContainer().decode(String.self)
     switch text {
     case "config.json": self = .config
@@ -321,7 +321,7 @@ public enum TensorSource: Hashable, Sendable, Codable, CustomStringConvertible {
   }
 
   /// Encodes the value in its JSON form.
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
     try container.encode(description)
   }

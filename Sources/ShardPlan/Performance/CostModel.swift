@@ -17,7 +17,7 @@
 ///
 /// A GPU whose HBM bandwidth or dense bf16 peak is unknown is not priced with a
 /// made-up rate: ``Planner/init(graph:strategy:objective:tightFraction:)`` refuses it.
-public enum CostModel {
+package enum CostModel {
   /// Fraction of peak HBM bandwidth that weight and cache reads reach.
   package static let memoryEfficiency = 0.8
   /// Fixed latency per decoder layer and step, seconds.

@@ -7,50 +7,50 @@ import Foundation
 /// its step time are the planner's: ``Planner/planTraining(_:)`` prices full
 /// training with AdamW, data parallel over every GPU, with the lightest ZeRO stage,
 /// checkpointing and offload that fit.
-public enum TrainingTime {
+package enum TrainingTime {
   /// Default MFU: 0.4, typical of well-tuned large-scale training (an assumption;
   /// pass the measured value with `--mfu`).
-  public static let defaultMFU = 0.4
+  package static let defaultMFU = TrainingRequest.defaultMFU
 
   /// One answer.
-  public struct Estimate: Hashable, Sendable, Codable {
+  package struct Estimate: Hashable, Sendable, Codable {
     /// The model’s name.
-    public var model: String
+    package var model: String
     /// All parameters.
-    public var parameters: Int64
+    package var parameters: Int64
     /// Parameters one token uses (k of E experts for MoE).
-    public var activeParameters: Int64
+    package var activeParameters: Int64
     /// Training tokens asked for.
-    public var tokens: Int64
+    package var tokens: Int64
     /// Data-parallel GPUs of the plan.
-    public var gpus: Int
+    package var gpus: Int
     /// The first GPU’s name.
-    public var gpuName: String
+    package var gpuName: String
     /// Model-FLOPs utilisation assumed.
-    public var mfu: Double
+    package var mfu: Double
     /// FLOPs per active parameter per token of the setup (6, or 8 with checkpointing).
-    public var flopsPerParameterPerToken: Int
+    package var flopsPerParameterPerToken: Int
     /// F · N_active · D.
-    public var totalFLOPs: Double
+    package var totalFLOPs: Double
     /// Tokens per second over all GPUs.
-    public var tokensPerSecond: Double
+    package var tokensPerSecond: Double
     /// Seconds to train on `tokens`.
-    public var seconds: Double
+    package var seconds: Double
     /// Tokens per sequence trained on: the asked length, at most the model's limit.
-    public var sequence: Int = 0
+    package var sequence: Int = 0
     /// Tokens in one optimizer step: micro-batch 1 × sequence × data-parallel GPUs
     /// (no gradient accumulation).
-    public var tokensPerStep: Int64
+    package var tokensPerStep: Int64
     /// Seconds per optimizer step at that rate.
-    public var stepSeconds: Double
+    package var stepSeconds: Double
     /// The setup assumed: ZeRO stage, checkpointing, micro-batch, sequence length.
-    public var setup: String
+    package var setup: String
     /// The fullest GPU's memory under the setup.
-    public var perGPUBytes: Int64
+    package var perGPUBytes: Int64
     /// The first GPU’s memory, bytes.
-    public var gpuMemoryBytes: Int64
+    package var gpuMemoryBytes: Int64
     /// Whether the setup fits the GPUs.
-    public var fits: Bool
+    package var fits: Bool
 
     /// JSON names: the card's memory is `memoryBytes`, as in every other output.
     enum CodingKeys: String, CodingKey {
@@ -63,7 +63,7 @@ public enum TrainingTime {
   /// Estimates training `model` on `tokens` tokens over the GPUs of `graph` (data
   /// parallel over all of them), with the training plan of the planner.
   /// - Throws: ``InputError`` when a GPU cannot be priced (see ``Planner``).
-  public static func estimate(
+  package static func estimate(
     model: ModelSpec,
     tokens: Int64,
     graph: DeviceGraph,

@@ -57,7 +57,7 @@ public struct Fix: Hashable, Sendable, Codable, CustomStringConvertible {
   public var summary: String
 
   /// A fix.
-  public init(_ change: Change, role: String? = nil, summary: String) {
+  package init(_ change: Change, role: String? = nil, summary: String) {
     self.change = change
     self.role = role
     self.summary = summary

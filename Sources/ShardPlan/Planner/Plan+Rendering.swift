@@ -75,7 +75,7 @@ extension Plan {
   /// The human-readable plan.
   /// - Parameter fixFlags: how the caller's tool spells a fix (shown after it in
   ///   parentheses), or nil where it has no spelling.
-  public func tableText(fixFlags: (Fix) -> String? = { _ in nil }) -> String {
+  package func tableText(fixFlags: (Fix) -> String? = { _ in nil }) -> String {
     var out = "Plan on \(topology) (objective: \(objective.rawValue)) — verdict: \(verdict.rawValue)\n"
     for reason in reasons { out += "  \(reason)\n" }
     for workload in workloads {

@@ -52,7 +52,7 @@ public struct Prediction: Hashable, Sendable, Codable {
   public var decodeBound: String
   /// Encoders only: prompt tokens encoded per second over the whole deployment
   /// (every copy with a sequence encoding at once); nil for models that decode.
-  public var encodeTokensPerSecond: Double? = nil
+  package var encodeTokensPerSecond: Double? = nil
 
   /// What the throughput objective ranks: encoding tokens/s for an encoder, else
   /// aggregate decode tokens/s.
@@ -94,7 +94,7 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   /// Decoder layers kept in CPU RAM, when offloading whole layers.
   public var cpuLayers: Int?
   /// Layers whose routed experts live in CPU RAM (llama.cpp `--n-cpu-moe`).
-  public var cpuExpertLayers: Int?
+  package var cpuExpertLayers: Int?
   /// Tokens per sequence (training: the sequence length).
   public var context: Int
   /// Sequences at once (training: the micro-batch).
@@ -106,28 +106,28 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   /// Predicted speed (zeros for training: see `training`).
   public var prediction: Prediction
   /// `VLLM_PP_LAYER_PARTITION` when the stages differ from vLLM's default split.
-  public var vllmLayerPartition: String? = nil
+  package var vllmLayerPartition: String? = nil
   /// Expert-parallel plans: the busiest GPU's expert load over the mean (1 = even),
   /// averaged over MoE layers, after EPLB placement.
-  public var expertLoadImbalance: Double? = nil
+  package var expertLoadImbalance: Double? = nil
   /// Expert-parallel plans: replica slots for hot experts.
-  public var redundantExperts: Int? = nil
+  package var redundantExperts: Int? = nil
   /// The share of each card the engine was planned to take (vLLM's
   /// `--gpu-memory-utilization`, SGLang's `--mem-fraction-static`); nil for engines
   /// that allocate what they need.
-  public var memoryFraction: Double? = nil
+  package var memoryFraction: Double? = nil
   /// Recurrent state one sequence holds over the whole model (Mamba, Gated DeltaNet
   /// layers), fixed whatever the context; counted in the GPUs' KV cache bytes.
   /// Absent for models without recurrent layers.
-  public var recurrentStateBytesPerSequence: Int64? = nil
+  package var recurrentStateBytesPerSequence: Int64? = nil
   /// Training plans: the setup, batch sizes and step time (nil for inference).
   public var training: TrainingPlan? = nil
   /// Bytes this workload keeps off its GPUs: offloaded layers or experts in CPU
   /// RAM, or a training run's offloaded states (CPU RAM or NVMe, all nodes together).
-  public var cpuBytes: Int64 = 0
+  package var cpuBytes: Int64 = 0
   /// This workload's own memory on each of its GPUs, by GPU index — what an
   /// emitter sizes an engine's share of a card by when several workloads share it.
-  public var gpuShares: [GPUShare] = []
+  package var gpuShares: [GPUShare] = []
 
   enum CodingKeys: String, CodingKey {
     case role, model, strategy, tensorParallel, pipelineParallel, expertParallel, dataParallel, stages
@@ -140,15 +140,15 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
 }
 
 /// One workload's memory on one GPU, bytes.
-public struct GPUShare: Hashable, Sendable, Codable {
+package struct GPUShare: Hashable, Sendable, Codable {
   /// The GPU’s index.
-  public var gpu: Int
+  package var gpu: Int
   /// Bytes used: the sum of the parts.
-  public var usedBytes: Int64
+  package var usedBytes: Int64
   /// Weights.
-  public var weightBytes: Int64
+  package var weightBytes: Int64
   /// KV cache.
-  public var kvCacheBytes: Int64
+  package var kvCacheBytes: Int64
 }
 
 extension WorkloadPlan {
@@ -290,7 +290,7 @@ public struct Alternative: Hashable, Sendable, Codable {
 /// The planner's answer.
 public struct Plan: Hashable, Sendable, Codable {
   /// The version of `--format json`’s shape; bumped when it changes.
-  public static let schemaVersion = 4
+  package static let schemaVersion = 4
   /// The topology’s name.
   public var topology: String
   /// What the search optimised.

@@ -12,29 +12,33 @@ public enum Trainer: String, Hashable, Sendable, Codable, CaseIterable {
 
 /// One model to train, data parallel over the GPUs it may use.
 public struct TrainingRequest: Hashable, Sendable {
+  /// The model FLOPs utilization assumed when none is given: 0.4, typical of
+  /// well-tuned large-scale training (an assumption; pass the measured value as `mfu`).
+  public static let defaultMFU = 0.4
+
   /// The model to train.
-  public var model: ModelSpec
+  package var model: ModelSpec
   /// The role name.
-  public var role: String
+  package var role: String
   /// Method, optimizer and, when `searchSetup` is false, the ZeRO stage, offload
   /// and checkpointing to use as given.
-  public var setup: Workload.Training
+  package var setup: Workload.Training
   /// Choose the lightest ZeRO stage, offload and checkpointing that fit.
-  public var searchSetup: Bool
+  package var searchSetup: Bool
   /// DeepSpeed ZeRO or FSDP.
-  public var trainer: Trainer
+  package var trainer: Trainer
   /// Tokens per sequence.
-  public var sequence: Int
+  package var sequence: Int
   /// Sequences per GPU per forward pass.
-  public var microBatch: Int
+  package var microBatch: Int
   /// Micro-batches per optimizer step.
-  public var gradientAccumulation: Int
+  package var gradientAccumulation: Int
   /// GPUs to use (global indices), or nil for all; `gpuCount` takes the first N.
-  public var pinnedGPUs: [Int]?
+  package var pinnedGPUs: [Int]?
   /// GPUs to use, the first N; nil for all.
-  public var gpuCount: Int?
+  package var gpuCount: Int?
   /// Model-FLOPs utilisation assumed for the step time.
-  public var mfu: Double
+  package var mfu: Double
   /// `bf16` or `fp16`; nil to pick bf16 where every card has it.
   public var mixedPrecision: String? = nil
 
@@ -50,7 +54,7 @@ public struct TrainingRequest: Hashable, Sendable {
     gradientAccumulation: Int = 1,
     pinnedGPUs: [Int]? = nil,
     gpuCount: Int? = nil,
-    mfu: Double = TrainingTime.defaultMFU
+    mfu: Double = TrainingRequest.defaultMFU
   ) {
     self.model = model
     self.role = role
@@ -82,9 +86,9 @@ public struct TrainingPlan: Hashable, Sendable, Codable {
   /// Whether activations are recomputed in the backward pass.
   public var gradientCheckpointing: Bool
   /// `bf16` on cards of compute capability 8.0 and newer, else `fp16`.
-  public var mixedPrecision: String
+  package var mixedPrecision: String
   /// Tokens per sequence.
-  public var sequence: Int
+  package var sequence: Int
   /// Sequences per GPU per forward pass.
   public var microBatch: Int
   /// Micro-batches per optimizer step.
@@ -96,26 +100,26 @@ public struct TrainingPlan: Hashable, Sendable, Codable {
   /// Processes (GPUs) on each host.
   public var processesPerNode: Int
   /// Parameters that get gradients.
-  public var trainableParameters: Int64
+  package var trainableParameters: Int64
   /// LoRA rank, for adapter training.
-  public var loraRank: Int?
+  package var loraRank: Int?
   /// LoRA target modules, for adapter training.
-  public var loraTargets: [String]?
+  package var loraTargets: [String]?
   /// Bytes of offloaded states each node holds (in CPU RAM, or on NVMe for `nvme`).
-  public var offloadBytesPerNode: Int64
+  package var offloadBytesPerNode: Int64
   /// Seconds per optimizer step, at `mfu`, offload included.
   public var stepSeconds: Double
   /// Of `stepSeconds`, what CPU offload adds: PCIe copies and the CPU optimizer
   /// step (`Planner.offloadStepSeconds`); 0 without CPU offload.
-  public var offloadSeconds: Double = 0
+  package var offloadSeconds: Double = 0
   /// Tokens per second over all GPUs.
   public var tokensPerSecond: Double
   /// Model-FLOPs utilisation assumed.
-  public var mfu: Double
+  package var mfu: Double
   /// FLOPs per trained token per active parameter: 6 (full), 4 (adapters only:
   /// no weight gradients of the frozen base), plus 2 with checkpointing (a second
   /// forward pass).
-  public var flopsPerParameterPerToken: Int
+  package var flopsPerParameterPerToken: Int
 }
 
 extension TrainingPlan {

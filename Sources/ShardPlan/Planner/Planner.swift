@@ -1,27 +1,27 @@
 /// One model to serve.
 public struct InferenceRequest: Hashable, Sendable {
   /// The model, already in the weight format wanted.
-  public var model: ModelSpec
+  package var model: ModelSpec
   /// The weights as planned: what `model` holds.
-  public var weights: PlannedWeights
+  package var weights: PlannedWeights
   /// The role name (one per workload of a role split).
-  public var role: String
+  package var role: String
   /// Tokens per sequence.
-  public var context: Int
+  package var context: Int
   /// Sequences served at once.
-  public var concurrency: Int
+  package var concurrency: Int
   /// The KV cache's element type.
-  public var kvCache: KVCacheType
+  package var kvCache: KVCacheType
   /// What the engine allocates, how it splits and what it can run: the built-in
   /// profile of `engine`, or one given for an engine shardplan does not know.
-  public var profile: EngineProfile
+  package var profile: EngineProfile
   /// The engine that serves it; setting it takes that engine's built-in profile.
-  public var engine: Engine {
+  package var engine: Engine {
     get { profile.engine }
     set { profile = EngineProfile.profile(newValue) }
   }
   /// GPUs this workload must use (global indices), or nil for any.
-  public var pinnedGPUs: [Int]?
+  package var pinnedGPUs: [Int]?
   /// Measured expert load: per MoE layer, tokens routed to each expert (EPLB's
   /// input). With it, expert-parallel plans place replicas of hot experts.
   public var expertLoad: [[Double]]?
@@ -29,8 +29,7 @@ public struct InferenceRequest: Hashable, Sendable {
   /// expert-parallel group (rounded up to a multiple of the group size).
   public var redundantExperts: Int = 0
 
-  /// A request to serve `model` (already converted to `weights`) with `engine`,
-  /// or with the engine of `profile` when one is given.
+  /// A request to serve `model` (already converted to `weights`) with `engine`.
   public init(
     model: ModelSpec,
     weights: PlannedWeights,
@@ -39,7 +38,30 @@ public struct InferenceRequest: Hashable, Sendable {
     concurrency: Int = 1,
     kvCache: KVCacheType = .bf16,
     engine: Engine = .vllm,
-    profile: EngineProfile? = nil,
+    pinnedGPUs: [Int]? = nil
+  ) {
+    self.init(
+      model: model,
+      weights: weights,
+      role: role,
+      context: context,
+      concurrency: concurrency,
+      kvCache: kvCache,
+      profile: EngineProfile.profile(engine),
+      pinnedGPUs: pinnedGPUs
+    )
+  }
+
+  /// The same, served with the engine `profile` describes (a profile of the
+  /// package's own, or a toy one in a test).
+  package init(
+    model: ModelSpec,
+    weights: PlannedWeights,
+    role: String = "default",
+    context: Int,
+    concurrency: Int = 1,
+    kvCache: KVCacheType = .bf16,
+    profile: EngineProfile,
     pinnedGPUs: [Int]? = nil
   ) {
     self.model = model
@@ -48,7 +70,7 @@ public struct InferenceRequest: Hashable, Sendable {
     self.context = context
     self.concurrency = concurrency
     self.kvCache = kvCache
-    self.profile = profile ?? EngineProfile.profile(engine)
+    self.profile = profile
     self.pinnedGPUs = pinnedGPUs
   }
 
@@ -100,11 +122,11 @@ public struct Planner: Sendable {
   /// What the search optimises.
   public var objective: Objective
   /// A plan whose tightest GPU keeps less than this fraction of its memory free is `tight`.
-  public var tightFraction: Double
+  package var tightFraction: Double
   /// Each GPU's rates, by index, checked at creation.
   let rates: [CardRates]
   /// Measured factors in place of the cost model's assumptions (``Calibration/builtIn``: none).
-  public let calibration: Calibration
+  package let calibration: Calibration
 
   /// A planner for `graph`.
   ///

@@ -74,7 +74,7 @@ public struct InputError: Error, Hashable, Sendable, CustomStringConvertible {
 
   /// The same error with the source replaced, for readers that were handed text
   /// before they knew the file name.
-  public func with(source: String) -> InputError {
+  package func with(source: String) -> InputError {
     var copy = self
     copy.source = source
     return copy

@@ -35,7 +35,7 @@ extension DeviceGraph {
 
   /// A human-readable report: hosts, GPUs, the link matrix as `nvidia-smi topo -m`
   /// shows it, bandwidths in GB/s, fast islands, NICs, notes and conflicts.
-  public func tableText() -> String {
+  package func tableText() -> String {
     var out = "Topology: \(name)\n"
     if !sources.isEmpty { out += "Sources: \(sources.joined(separator: ", "))\n" }
     for host in hosts {
@@ -142,7 +142,7 @@ extension DeviceGraph {
 
   /// The graph for Graphviz: one cluster per host, an edge per GPU pair inside a
   /// host (NVLink bold), and one edge per pair of hosts for the network.
-  public func dotText() -> String {
+  package func dotText() -> String {
     var out = "graph \"\(Self.dotEscape(name))\" {\n  node [shape=box];\n"
     for host in hosts {
       out += "  subgraph cluster_host\(host.index) {\n    label=\"\(Self.dotEscape(host.name))\";\n"
@@ -175,7 +175,7 @@ extension DeviceGraph {
   /// The graph as a topology file that `shardplan topology FILE` reads back:
   /// GPUs by catalog model where known, links as a `topo -m` matrix per host.
   /// Measured NVLink rates and explicit bandwidths are written as link groups.
-  public func topologyYAMLText() -> String {
+  package func topologyYAMLText() -> String {
     var out = "# Written by shardplan topology --format yaml from: \(sources.joined(separator: ", "))\n"
     out += "name: \(Self.yamlScalar(name))\nhosts:\n"
     for host in hosts {

@@ -38,7 +38,7 @@ public enum LinkKind: String, Hashable, Sendable, Codable, CaseIterable, Compara
 /// GPUs first, in `nvidia-smi` order (PCI bus order), then host 1's, and so on.
 public struct DeviceGraph: Hashable, Sendable, Codable {
   /// Version of this value's JSON form; bumped when a field changes meaning.
-  public static let schemaVersion = 1
+  package static let schemaVersion = 1
 
   /// A name for the whole graph (a bundled topology's name, or the sources read).
   public var name: String
@@ -51,7 +51,7 @@ public struct DeviceGraph: Hashable, Sendable, Codable {
   /// Facts worth knowing that are not errors: assumptions made, fields not trusted.
   public var notes: [String]
   /// Places where sources disagreed. The first source's value is kept.
-  public var conflicts: [Conflict]
+  package var conflicts: [Conflict]
   /// The files or commands this graph was read from.
   public var sources: [String]
 
@@ -143,7 +143,7 @@ public struct DeviceGraph: Hashable, Sendable, Codable {
 
   /// The NICs of the GPU's host with the best path to the GPU, best first
   /// (ties by name); NICs whose path to the GPU is unknown come last.
-  public func closestNICs(toGPU index: Int) -> [NIC] {
+  package func closestNICs(toGPU index: Int) -> [NIC] {
     guard index >= 0, index < gpus.count else { return [] }
     let host = hosts[gpus[index].host]
     return host.nics.sorted { a, b in
@@ -154,7 +154,7 @@ public struct DeviceGraph: Hashable, Sendable, Codable {
   }
 
   /// GPUs whose NUMA node is `numaNode` on host `host`.
-  public func gpus(onHost host: Int, numaNode: Int) -> [Int] {
+  package func gpus(onHost host: Int, numaNode: Int) -> [Int] {
     gpus.filter { $0.host == host && $0.numaNode == numaNode }.map(\.index)
   }
 }
@@ -166,23 +166,23 @@ public struct Host: Hashable, Sendable, Codable {
   /// Host name, as given or `host0`.
   public var name: String
   /// CPU model, when known (from hwloc).
-  public var cpuModel: String?
+  package var cpuModel: String?
   /// Logical processors, when known.
-  public var cpuCount: Int?
+  package var cpuCount: Int?
   /// System memory in bytes, when known.
   public var ramBytes: Int64?
   /// System memory bandwidth in bytes per second, when given (used for offload).
-  public var ramBandwidthBytesPerSecond: Int64?
+  package var ramBandwidthBytesPerSecond: Int64?
   /// NUMA nodes, by OS index.
-  public var numaNodes: [NUMANode]
+  package var numaNodes: [NUMANode]
   /// Network adapters.
-  public var nics: [NIC]
+  package var nics: [NIC]
   /// Bytes per second per direction each GPU can send to other hosts, when known.
-  public var networkBandwidthBytesPerSecondPerGPU: Int64?
+  package var networkBandwidthBytesPerSecondPerGPU: Int64?
   /// One-way network latency in seconds, when known.
-  public var networkLatencySeconds: Double?
+  package var networkLatencySeconds: Double?
   /// Number of NVSwitch chips seen (hwloc, NCCL), when known.
-  public var nvswitchCount: Int?
+  package var nvswitchCount: Int?
 
   package init(
     index: Int,
@@ -212,13 +212,13 @@ public struct Host: Hashable, Sendable, Codable {
 }
 
 /// A NUMA node of a host.
-public struct NUMANode: Hashable, Sendable, Codable {
+package struct NUMANode: Hashable, Sendable, Codable {
   /// The OS index (`numactl -H` numbering).
-  public var index: Int
+  package var index: Int
   /// Local memory in bytes, when known.
-  public var memoryBytes: Int64?
+  package var memoryBytes: Int64?
   /// The CPUs of this node as a Linux cpulist (`0-27,56-83`), when known.
-  public var cpus: String?
+  package var cpus: String?
 
   package init(index: Int, memoryBytes: Int64? = nil, cpus: String? = nil) {
     self.index = index
@@ -228,17 +228,17 @@ public struct NUMANode: Hashable, Sendable, Codable {
 }
 
 /// A network adapter and how close it sits to each GPU.
-public struct NIC: Hashable, Sendable, Codable {
+package struct NIC: Hashable, Sendable, Codable {
   /// Device name (`mlx5_0`, `rocep49s0`).
-  public var name: String
+  package var name: String
   /// PCI address, when known.
-  public var pciBusId: PCIBusID?
+  package var pciBusId: PCIBusID?
   /// NUMA node, when known.
-  public var numaNode: Int?
+  package var numaNode: Int?
   /// Port speed in bytes per second, when known.
-  public var bandwidthBytesPerSecond: Int64?
+  package var bandwidthBytesPerSecond: Int64?
   /// Path kind from each GPU (global index) to this NIC, when known (`topo -m`).
-  public var pathToGPU: [Int: LinkKind]
+  package var pathToGPU: [Int: LinkKind]
 
   package init(
     name: String,
@@ -255,7 +255,7 @@ public struct NIC: Hashable, Sendable, Codable {
   }
 
   /// The GPUs with the best path to this NIC.
-  public var closestGPUs: [Int] {
+  package var closestGPUs: [Int] {
     guard let best = pathToGPU.values.min() else { return [] }
     return pathToGPU.filter { $0.value == best }.map(\.key).sorted()
   }
@@ -276,33 +276,33 @@ public struct GPU: Hashable, Sendable, Codable {
   /// Total memory in bytes.
   public var memoryBytes: Int64?
   /// Memory already in use by other processes, in bytes (reported or declared).
-  public var memoryUsedBytes: Int64?
+  package var memoryUsedBytes: Int64?
   /// Peak memory bandwidth in bytes per second, from the catalog or the topology file.
   public var memoryBandwidthBytesPerSecond: Int64?
   /// Dense peak bf16 TFLOP/s, from the catalog or the topology file.
   public var bf16TFLOPS: Double?
   /// PCI address, when known.
-  public var pciBusId: PCIBusID?
+  package var pciBusId: PCIBusID?
   /// NUMA node the GPU is attached to, when known.
-  public var numaNode: Int?
+  package var numaNode: Int?
   /// CPUs close to the GPU, as a Linux cpulist, when known.
-  public var cpuAffinity: String?
+  package var cpuAffinity: String?
   /// `GPU-…` UUID, when known.
   public var uuid: String?
   /// CUDA compute capability, when known.
-  public var computeCapability: String?
+  package var computeCapability: String?
   /// PCIe generation of the GPU's host link (maximum, not the idle current value).
-  public var pcieGeneration: Int?
+  package var pcieGeneration: Int?
   /// PCIe lanes of the GPU's host link.
-  public var pcieWidth: Int?
+  package var pcieWidth: Int?
   /// NVLinks on this GPU (active links when `nvlink -s` was read).
-  public var nvlinkCount: Int?
+  package var nvlinkCount: Int?
   /// Bytes per second per direction of each NVLink, when known.
-  public var nvlinkBytesPerSecondPerLink: Int64?
+  package var nvlinkBytesPerSecondPerLink: Int64?
   /// Whether MIG mode is on; nil when not reported.
-  public var migEnabled: Bool?
+  package var migEnabled: Bool?
   /// MIG instances, when MIG is on.
-  public var migInstances: [MIGInstance]
+  package var migInstances: [MIGInstance]
 
   /// Memory not used by anyone else, in bytes.
   public var memoryAvailableBytes: Int64? {
@@ -355,17 +355,17 @@ public struct GPU: Hashable, Sendable, Codable {
 }
 
 /// A MIG slice of a GPU.
-public struct MIGInstance: Hashable, Sendable, Codable {
+package struct MIGInstance: Hashable, Sendable, Codable {
   /// Device index inside the parent GPU.
-  public var index: Int
+  package var index: Int
   /// Profile name (`1g.10gb`), when known.
-  public var profile: String?
+  package var profile: String?
   /// `MIG-…` UUID, when known.
-  public var uuid: String?
+  package var uuid: String?
   /// Memory of the slice in bytes, when known.
-  public var memoryBytes: Int64?
+  package var memoryBytes: Int64?
   /// Streaming multiprocessors of the slice, when known.
-  public var multiprocessors: Int?
+  package var multiprocessors: Int?
 
   package init(
     index: Int,
@@ -391,15 +391,15 @@ public struct Link: Hashable, Sendable, Codable {
   /// What kind of path joins them.
   public var kind: LinkKind
   /// NVLinks between the pair (`NV#`), for NVLink kinds.
-  public var nvlinkCount: Int?
+  package var nvlinkCount: Int?
   /// NVLink generation, for NVLink kinds, when known.
-  public var nvlinkGeneration: Int?
+  package var nvlinkGeneration: Int?
   /// Whether CUDA peer-to-peer works between the pair; nil when unknown.
-  public var peerToPeer: Bool?
+  package var peerToPeer: Bool?
   /// Bytes per second per direction the pair can exchange.
   public var bandwidthBytesPerSecond: Int64
   /// One-way latency in seconds, when modelled.
-  public var latencySeconds: Double?
+  package var latencySeconds: Double?
   /// How the bandwidth was derived, for people and `--format json`.
   public var basis: String
 
@@ -427,13 +427,13 @@ public struct Link: Hashable, Sendable, Codable {
 }
 
 /// Two sources that said different things about the same fact.
-public struct Conflict: Hashable, Sendable, Codable {
+package struct Conflict: Hashable, Sendable, Codable {
   /// What the fact is (`GPU 0 memory`).
-  public var subject: String
+  package var subject: String
   /// The value kept and where it came from.
-  public var kept: String
+  package var kept: String
   /// The value set aside and where it came from.
-  public var ignored: String
+  package var ignored: String
 
   package init(subject: String, kept: String, ignored: String) {
     self.subject = subject

@@ -4,15 +4,15 @@
 /// upper case), hwloc and NCCL as `0000:2a:00.0`, lspci as `2a:00.0`. All parse to
 /// the same value, and ``description`` prints the hwloc form, so GPUs from
 /// different sources join on equal values.
-public struct PCIBusID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+package struct PCIBusID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
   /// PCI domain (segment); nvidia-smi prints 32 bits of it, hwloc 16.
-  public var domain: UInt32
+  package var domain: UInt32
   /// Bus number, 0–255.
-  public var bus: UInt8
+  package var bus: UInt8
   /// Device number, 0–31.
-  public var device: UInt8
+  package var device: UInt8
   /// Function number, 0–7.
-  public var function: UInt8
+  package var function: UInt8
 
   /// Creates an address from its parts.
   package init(domain: UInt32, bus: UInt8, device: UInt8, function: UInt8) {
@@ -24,7 +24,7 @@ public struct PCIBusID: Hashable, Comparable, Sendable, Codable, CustomStringCon
 
   /// Parses `DDDDDDDD:BB:DD.F`, `DDDD:BB:DD.F` or `BB:DD.F` (hex, any case).
   /// Returns nil for anything else, including NVML's "not visible" placeholders.
-  public init?(_ text: String) {
+  package init?(_ text: String) {
     let parts = text.trimmingWhitespace().split(separator: ":", omittingEmptySubsequences: false)
     guard parts.count == 2 || parts.count == 3 else { return nil }
     var domain: UInt32 = 0
@@ -43,7 +43,7 @@ public struct PCIBusID: Hashable, Comparable, Sendable, Codable, CustomStringCon
   }
 
   /// hwloc's and NCCL's form, `0000:2a:00.0`: lower case, at least 4 domain digits.
-  public var description: String {
+  package var description: String {
     "\(Self.hex(domain, digits: 4)):\(Self.hex(UInt32(bus), digits: 2)):\(Self.hex(UInt32(device), digits: 2)).\(function)"
   }
 
@@ -54,12 +54,12 @@ public struct PCIBusID: Hashable, Comparable, Sendable, Codable, CustomStringCon
   }
 
   /// Orders by domain, bus, device, function: the order nvidia-smi numbers GPUs in.
-  public static func < (lhs: PCIBusID, rhs: PCIBusID) -> Bool {
+  package static func < (lhs: PCIBusID, rhs: PCIBusID) -> Bool {
     (lhs.domain, lhs.bus, lhs.device, lhs.function) < (rhs.domain, rhs.bus, rhs.device, rhs.function)
   }
 
   /// Decodes the value from its JSON form.
-  public init(from decoder: any Decoder) throws {
+  package init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()
     let text = try container.decode(String.self)
     guard let value = PCIBusID(text) else {
@@ -72,7 +72,7 @@ public struct PCIBusID: Hashable, Comparable, Sendable, Codable, CustomStringCon
   }
 
   /// Encodes the value in its JSON form.
-  public func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
     try container.encode(description)
   }

@@ -49,9 +49,9 @@ public struct TopologyLoader: Sendable {
   package static let maximumFileBytes = 64 << 20
 
   /// hwloc, when available.
-  public var hwloc: HwlocSource?
+  package var hwloc: HwlocSource?
   /// Field list for header-less `--query-gpu` CSV.
-  public var queryFields: [String]?
+  package var queryFields: [String]?
   /// GPU model to assume for GPUs the sources do not name.
   package var assumedGPUModel: GPUSpec?
   /// Runs nvidia-smi for `local`; replaceable in tests.
