@@ -27,8 +27,10 @@ let package = Package(
       dependencies: [.product(name: "Yams", package: "Yams")]
     ),
     .target(name: "ShardPlanHwloc", dependencies: ["ShardPlan", "CHwloc"]),
-    // The Hugging Face Hub client (URLSession over libcurl), kept out of ShardPlan.
-    .target(name: "ShardPlanHub", dependencies: ["ShardPlan"]),
+    // HTTP GET over libcurl's easy interface, libcurl loaded at run time (dlopen).
+    .target(name: "CCurlShim", linkerSettings: [.linkedLibrary("dl")]),
+    // The Hugging Face Hub client (over CCurlShim), kept out of ShardPlan.
+    .target(name: "ShardPlanHub", dependencies: ["ShardPlan", "CCurlShim"]),
     // Paths to fixtures for the tests; not a product.
     .target(name: "_ShardPlanTestSupport"),
 

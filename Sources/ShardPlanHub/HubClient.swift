@@ -1,10 +1,6 @@
+import CCurlShim
 import Foundation
 import ShardPlan
-import Synchronization
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Reads a model from the Hugging Face Hub over HTTP(S) without downloading
 /// weights: `config.json`, `model.safetensors.index.json`, and each shard's
@@ -285,61 +281,45 @@ public struct HubClient: HubFetching {
     var reason: String
   }
 
+  /// One GET over libcurl (loaded at run time), on the calling thread. libcurl
+  /// waits in poll(2) and calls back on each chunk and about once a second while
+  /// nothing comes; the callbacks apply the limits libcurl does not know: time to
+  /// the answer, time without a byte, the model's deadline, the body's size cap.
   private func send(_ url: URL, what: String, range: ClosedRange<Int>?, deadline: Date) throws -> Response {
-    // URLSession's own idle timeout is a backstop, later than the limits below,
-    // which say which one a server hit.
-    let backstop = max(responseTimeoutSeconds, timeoutSeconds) + 3
-    var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: backstop)
-    if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-    if let range { request.setValue("bytes=\(range.lowerBound)-\(range.upperBound)", forHTTPHeaderField: "Range") }
-    request.setValue("shardplan", forHTTPHeaderField: "User-Agent")
-    request.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
+    var headers = ["User-Agent: shardplan", "Accept-Encoding: identity"]
+    if let token { headers.append("Authorization: Bearer \(token)") }
+    if let range { headers.append("Range: bytes=\(range.lowerBound)-\(range.upperBound)") }
     // A server that ignores Range would send a whole weight file: stop reading
     // once the bytes needed (range end + 1) or 16 MiB (the cap of config.json
     // and of an index) for whole files have come.
-    let limit = range.map { $0.upperBound + 1 } ?? (16 << 20)
-    let outcome = Mutex<Result<(Data, HTTPURLResponse), any Error>?>(nil)
-    let finished = DispatchSemaphore(value: 0)
-    let collector = Collector(limit: limit) { result in
-      outcome.withLock { $0 = result }
-      finished.signal()
-    }
-    let configuration = URLSessionConfiguration.ephemeral
-    configuration.timeoutIntervalForRequest = backstop
-    let session = URLSession(configuration: configuration, delegate: collector, delegateQueue: nil)
-    let task = session.dataTask(with: request)
-    task.resume()
-    session.finishTasksAndInvalidate()
-    // Waits on the calling thread (URLSession completes on its own queue, so the
-    // wait needs no thread of the concurrency pool), waking 4 times a second to apply
-    // the limits URLSession does not: time to the answer, time without a byte,
-    // the model's deadline; and every 5 s to say what it waits for.
-    let start = Date()
-    var said = 0
-    while finished.wait(timeout: .now() + 0.25) == .timedOut {
-      let waited = Date().timeIntervalSince(start)
-      let stop: String? =
-        if deadline.timeIntervalSinceNow <= 0 {
-          "the model's \(Int(deadlineSeconds)) s deadline passed"
-        } else if !collector.answered && waited > responseTimeoutSeconds {
-          "no answer within \(Self.format(responseTimeoutSeconds)) s (HF_HUB_ETAG_TIMEOUT)"
-        } else if collector.secondsSinceLastByte > timeoutSeconds {
-          "no data for \(Self.format(timeoutSeconds)) s (HF_HUB_DOWNLOAD_TIMEOUT)"
-        } else {
-          nil
+    let transfer = Transfer(
+      limit: range.map { $0.upperBound + 1 } ?? (16 << 20),
+      deadline: deadline,
+      stopReason: { transfer in
+        let waited = -transfer.start.timeIntervalSinceNow
+        if deadline.timeIntervalSinceNow <= 0 { return "the model's \(Int(deadlineSeconds)) s deadline passed" }
+        if !transfer.answered && waited > responseTimeoutSeconds {
+          return "no answer within \(Self.format(responseTimeoutSeconds)) s (HF_HUB_ETAG_TIMEOUT)"
         }
-      if let stop, collector.finish(.failure(Stop(reason: stop))) {
-        task.cancel()
-        break
+        if -transfer.lastActivity.timeIntervalSinceNow > timeoutSeconds {
+          return "no data for \(Self.format(timeoutSeconds)) s (HF_HUB_DOWNLOAD_TIMEOUT)"
+        }
+        if Int(waited) / 5 > transfer.saidWaiting {
+          transfer.saidWaiting = Int(waited) / 5
+          progress?("shardplan: still waiting for \(what) after \(transfer.saidWaiting * 5) s")
+        }
+        return nil
       }
-      if Int(waited) / 5 > said {
-        said = Int(waited) / 5
-        progress?("shardplan: still waiting for \(what) after \(said * 5) s")
+    )
+    var status = 0
+    var error = [CChar](repeating: 0, count: 512)
+    let code = withExtendedLifetime(transfer) {
+      transfer.perform(url: url.absoluteString, headers: headers, connectTimeoutSeconds: responseTimeoutSeconds + 1) {
+        request in shardplan_http_get(request, &status, &error, error.count)
       }
     }
-    guard let result = outcome.withLock({ $0 }) else { throw URLError(.unknown) }
-    let (data, response) = try result.get()
-    if let encoding = response.value(forHTTPHeaderField: "Content-Encoding")?.lowercased(), encoding != "identity" {
+    let failure = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    if let encoding = transfer.refusedEncoding {
       throw InputError(
         .malformed,
         source: url.absoluteString,
@@ -349,105 +329,146 @@ public struct HubClient: HubFetching {
         fix: "The endpoint (HF_ENDPOINT) may not be a Hub; download the files and give their folder"
       )
     }
+    switch code {
+    case 0: break
+    case Int32(SHARDPLAN_HTTP_UNAVAILABLE):
+      throw InputError(
+        .unreadable,
+        source: url.absoluteString,
+        message: "cannot make HTTP requests: \(failure)",
+        fix: "Install libcurl (Debian: apt-get install libcurl4), or download the model's files and give their folder"
+      )
+    case Int32(SHARDPLAN_HTTP_STOPPED) where transfer.stoppedEarly: break
+    case Int32(SHARDPLAN_HTTP_STOPPED): throw Stop(reason: transfer.stop ?? "the transfer was stopped")
+    default: throw Stop(reason: failure.isEmpty ? "libcurl error \(code)" : failure)
+    }
     var total: Int64?
-    if let contentRange = response.value(forHTTPHeaderField: "Content-Range"),
-      let slash = contentRange.lastIndex(of: "/")
-    {
+    if let contentRange = transfer.headers["content-range"], let slash = contentRange.lastIndex(of: "/") {
       total = Int64(contentRange[contentRange.index(after: slash)...]).flatMap { $0 >= 0 ? $0 : nil }
-    } else if response.statusCode == 200, let length = response.value(forHTTPHeaderField: "Content-Length") {
+    } else if status == 200, let length = transfer.headers["content-length"] {
       total = Int64(length).flatMap { $0 >= 0 ? $0 : nil }
     }
-    if response.statusCode == 200, let range {
+    let data = transfer.body
+    if status == 200, let range {
       // Whole file sent: cut out the range asked for.
       let body = data.count > range.lowerBound ? data[range.lowerBound..<min(data.count, range.upperBound + 1)] : Data()
       return Response(status: 206, body: Data(body), totalSize: total)
     }
-    return Response(status: response.statusCode, body: data, totalSize: total)
+    return Response(status: status, body: data, totalSize: total)
   }
 }
 
-/// Collects a response body up to a limit and reports the outcome once: the
-/// body (cut at the limit) and the response, or the error. URLSession calls
-/// it on its own queue and the timeout on another; a mutex guards the state.
-private final class Collector: NSObject, URLSessionDataDelegate, Sendable {
-  private struct State {
-    var data = Data()
-    var response: HTTPURLResponse?
-    var stoppedEarly = false
-    var lastActivity = Date()
-    var completion: (@Sendable (Result<(Data, HTTPURLResponse), any Error>) -> Void)?
-  }
-  private let limit: Int
-  private let state: Mutex<State>
+/// The state of one transfer, which libcurl's callbacks (on the thread running
+/// the transfer, one at a time) update: the body so far, the final response's
+/// headers, the time of the last byte, and why the transfer was stopped.
+private final class Transfer {
+  let limit: Int
+  let deadline: Date
+  let start = Date()
+  let stopReason: (Transfer) -> String?
+  var body = Data()
+  /// The latest response's headers, names in lower case (a redirect's are replaced by the next answer's).
+  var headers: [String: String] = [:]
+  var headerBytes = 0
+  /// Whether a status line has come.
+  var answered = false
+  var lastActivity = Date()
+  var saidWaiting = 0
+  /// The body reached `limit`: what was read stands.
+  var stoppedEarly = false
+  /// The compression a body came in, refused before a byte of it was kept.
+  var refusedEncoding: String?
+  var stop: String?
 
-  init(limit: Int, completion: @escaping @Sendable (Result<(Data, HTTPURLResponse), any Error>) -> Void) {
+  /// Most header bytes one request may bring, every redirect's together (the
+  /// Hub sends about 2 KB; libcurl's own cap, 300 KB in recent releases, is later).
+  static let headerLimit = 256 << 10
+
+  init(limit: Int, deadline: Date, stopReason: @escaping (Transfer) -> String?) {
     self.limit = limit
-    state = Mutex(State(completion: completion))
+    self.deadline = deadline
+    self.stopReason = stopReason
   }
 
-  /// Whether the server's answer (status and headers) has come.
-  var answered: Bool { state.withLock { $0.response != nil } }
-
-  /// Seconds since the answer or the last body bytes came (or since the start).
-  var secondsSinceLastByte: Double { state.withLock { -$0.lastActivity.timeIntervalSinceNow } }
-
-  /// Reports `outcome` unless an outcome was reported already; true when this one was.
-  @discardableResult
-  func finish(_ outcome: Result<(Data, HTTPURLResponse), any Error>) -> Bool {
-    let completion = state.withLock {
-      state -> (@Sendable (Result<(Data, HTTPURLResponse), any Error>) -> Void)? in
-      defer { state.completion = nil }
-      return state.completion
+  /// Runs `get` with a request whose callbacks reach this transfer.
+  func perform(
+    url: String,
+    headers: [String],
+    connectTimeoutSeconds: Double,
+    _ get: (UnsafePointer<shardplan_http_request>) -> Int32
+  ) -> Int32 {
+    let context = Unmanaged.passUnretained(self).toOpaque()
+    let lines = headers.map { strdup($0) }
+    defer { lines.forEach { free($0) } }
+    let constLines = lines.map { UnsafePointer($0) }
+    return url.withCString { url in
+      constLines.withUnsafeBufferPointer { lines in
+        var request = shardplan_http_request(
+          url: url,
+          headers: lines.baseAddress,
+          header_count: Int32(lines.count),
+          connect_timeout_ms: Int(connectTimeoutSeconds * 1000),
+          on_body: { bytes, count, context in
+            guard let context else { return 0 }
+            return Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue().received(bytes, count)
+          },
+          on_header: { bytes, count, context in
+            guard let context else { return 0 }
+            return Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue().header(bytes, count)
+          },
+          on_progress: { context in
+            guard let context else { return 1 }
+            return Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue().tick()
+          },
+          context: context
+        )
+        return get(&request)
+      }
     }
-    completion?(outcome)
-    return completion != nil
   }
 
-  func urlSession(
-    _ session: URLSession,
-    dataTask: URLSessionDataTask,
-    didReceive response: URLResponse,
-    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
-  ) {
-    let http = response as? HTTPURLResponse
-    state.withLock {
-      $0.response = http
-      $0.lastActivity = Date()
+  /// Body bytes: kept up to the limit; a compressed body is refused at its first byte.
+  func received(_ bytes: UnsafePointer<CChar>?, _ count: Int) -> Int {
+    lastActivity = Date()
+    if let encoding = headers["content-encoding"], encoding.lowercased() != "identity" {
+      refusedEncoding = encoding.lowercased()
+      return 0
     }
-    // A compressed body is refused before a byte of it is inflated: the caller
-    // sees the answer and says why.
-    if let http, let encoding = http.value(forHTTPHeaderField: "Content-Encoding"), encoding.lowercased() != "identity"
-    {
-      finish(.success((Data(), http)))
-      completionHandler(.cancel)
-      return
+    guard let bytes, count > 0 else { return count }
+    let kept = min(count, limit - body.count)
+    body.append(UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self), count: kept)
+    if body.count >= limit {
+      stoppedEarly = true
+      return 0
     }
-    completionHandler(.allow)
+    return count
   }
 
-  func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-    let over = state.withLock { state -> Bool in
-      state.data.append(data)
-      state.lastActivity = Date()
-      if state.data.count >= limit { state.stoppedEarly = true }
-      return state.stoppedEarly
+  /// One header line (a status line starts the headers of the next answer).
+  func header(_ bytes: UnsafePointer<CChar>?, _ count: Int) -> Int {
+    lastActivity = Date()
+    headerBytes += count
+    guard let bytes, headerBytes <= Self.headerLimit else {
+      stop = "the server sent more than \(Self.headerLimit >> 10) KiB of headers"
+      return 0
     }
-    if over { dataTask.cancel() }
+    let line = String(decoding: UnsafeRawBufferPointer(start: bytes, count: count), as: UTF8.self)
+    if line.hasPrefix("HTTP/") {
+      answered = true
+      headers = [:]
+    } else if let colon = line.firstIndex(of: ":") {
+      headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+        in: .whitespacesAndNewlines
+      )
+    }
+    return count
   }
 
-  func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-    let (data, response, stoppedEarly) = state.withLock { state in
-      if state.response == nil { state.response = task.response as? HTTPURLResponse }
-      return (state.data.count > limit ? state.data.prefix(limit) : state.data, state.response, state.stoppedEarly)
-    }
-    // A body cut off at the limit ends with a cancellation error: what was read stands.
-    if let error, !stoppedEarly {
-      finish(.failure(error))
-    } else if let response {
-      finish(.success((Data(data), response)))
-    } else {
-      finish(.failure(error ?? URLError(.badServerResponse)))
-    }
+  /// Between chunks: 1 stops the transfer, with the reason kept.
+  func tick() -> Int32 {
+    guard stop == nil, let reason = stopReason(self) else { return stop == nil ? 0 : 1 }
+    stop = reason
+    return 1
   }
 }
 

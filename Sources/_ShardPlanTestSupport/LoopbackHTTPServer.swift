@@ -19,6 +19,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     case silent(seconds: Double)
     /// Answers at once, then sends the body one byte every `interval` seconds.
     case drip(interval: Double)
+    /// Answers 302 with `Location: location` (an absolute URL or a path).
+    case redirect(to: String)
+    /// Sends a status line and then `bytes` of header lines, without end.
+    case headerFlood(bytes: Int)
   }
 
   // The lock guards every mutable field; the connection threads and the test read them.
@@ -158,6 +162,15 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         guard sendAll(client, [byte]) else { return }
       }
       return
+    case .redirect(let location):
+      return respond(client, status: 302, headers: ["Location": location], body: Data())
+    case .headerFlood(let bytes):
+      guard sendAll(client, Array("HTTP/1.1 200 OK\r\n".utf8)) else { return }
+      let line = Array("X-Filler: \(String(repeating: "a", count: 1000))\r\n".utf8)
+      for _ in 0..<(bytes / line.count) {
+        guard sendAll(client, line) else { return }
+      }
+      return
     case nil: break
     }
     if shouldFail { return respond(client, status: 503, headers: [:], body: Data("busy".utf8)) }
@@ -185,7 +198,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
   private func respond(_ client: Int32, status: Int, headers: [String: String], body: Data) {
     let reason =
       [
-        200: "OK", 206: "Partial Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+        200: "OK", 206: "Partial Content", 302: "Found", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
         416: "Range Not Satisfiable", 503: "Service Unavailable",
       ][status] ?? "Status"
     var head = "HTTP/1.1 \(status) \(reason)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"

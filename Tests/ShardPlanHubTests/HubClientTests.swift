@@ -214,6 +214,89 @@ struct HubClientTests {
     }
   }
 
+  /// Waiting costs no CPU: the thread that waits on a silent server for the
+  /// 2 s answer timeout (twice, with the retry) sleeps in poll(2) — libcurl
+  /// wakes it about once a second — so its CPU time is a small part of the wait.
+  /// (URLSession, which this client used before, spun: 11 s of CPU in a 12 s wait.)
+  @Test func waitingForASilentServerCostsNoCPU() throws {
+    let (files, _) = try Self.repository()
+    let server = try LoopbackHTTPServer(files: files)
+    defer { server.stop() }
+    server.set(.silent(seconds: 30), for: "/org/tiny/resolve/main/config.json")
+    let client = HubClient(endpoint: server.baseURL, responseTimeoutSeconds: 2, timeoutSeconds: 2)
+    let cpuBefore = Self.threadCPUSeconds()
+    let start = Date()
+    #expect(throws: InputError.self) { _ = try client.fetchModel("org/tiny") }
+    let wall = Date().timeIntervalSince(start)
+    let cpu = Self.threadCPUSeconds() - cpuBefore
+    #expect(wall >= 4 && wall < 10, "\(wall) s")
+    #expect(cpu < 0.1 * wall, "\(cpu) s of CPU in \(wall) s of waiting")
+  }
+
+  /// User plus system CPU time of the calling thread.
+  static func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+  }
+
+  /// Redirects are followed, as the Hub's to its file servers are; the token
+  /// goes along to the same server, never to another one (the other port here);
+  /// a redirect to a scheme other than http(s) is refused, and a loop ends.
+  @Test func redirectsKeepTheTokenOnItsOwnServer() throws {
+    let (files, total) = try Self.repository()
+    let base = "/org/tiny/resolve/main/"
+    let other = try LoopbackHTTPServer(files: files)
+    defer { other.stop() }
+    let server = try LoopbackHTTPServer(files: files)
+    defer { server.stop() }
+    server.set(.redirect(to: base + "moved/config.json"), for: base + "config.json")
+    server.set(.redirect(to: "/files/config.json"), for: base + "moved/config.json")
+    var moved = files
+    moved["/files/config.json"] = files[base + "config.json"]
+    let shard = base + "model-00001-of-00002.safetensors"
+    server.set(.redirect(to: other.baseURL + shard), for: shard)
+    let filesServer = try LoopbackHTTPServer(files: moved)
+    defer { filesServer.stop() }
+    server.set(.redirect(to: filesServer.baseURL + "/files/config.json"), for: base + "moved/config.json")
+    let spec = try HubClient(endpoint: server.baseURL, token: "hf_secret").fetchModel("org/tiny")
+    #expect(spec.weightBytes == Int64(total))
+    let own = server.seen.filter { $0.path.hasPrefix(base) }
+    #expect(own.count >= 5 && own.allSatisfy { $0.authorization == "Bearer hf_secret" }, "\(own)")
+    #expect(other.seen.map(\.path) == [shard, shard], "\(other.seen)")
+    #expect(other.seen.allSatisfy { $0.authorization == nil }, "\(other.seen)")
+    #expect(filesServer.seen.count == 1 && filesServer.seen.allSatisfy { $0.authorization == nil })
+
+    let refusing = try LoopbackHTTPServer(files: files)
+    defer { refusing.stop() }
+    refusing.set(.redirect(to: "file:///etc/passwd"), for: base + "config.json")
+    // A redirect loop ends after 10 redirects.
+    refusing.set(.redirect(to: base + "config.json"), for: base + "model.safetensors.index.json")
+    for (file, expected) in [("config.json", "could not fetch config.json"), ("", "redirects")] {
+      if file.isEmpty { refusing.set(.redirect(to: base + "model.safetensors.index.json"), for: base + "config.json") }
+      #expect {
+        _ = try HubClient(endpoint: refusing.baseURL).fetchModel("org/tiny")
+      } throws: { error in
+        (error as? InputError)?.description.contains(expected) == true
+      }
+    }
+  }
+
+  /// Headers without end are cut off at 256 KiB, in bounded memory and time.
+  @Test func aFloodOfHeadersIsCutOff() throws {
+    let (files, _) = try Self.repository()
+    let server = try LoopbackHTTPServer(files: files)
+    defer { server.stop() }
+    server.set(.headerFlood(bytes: 64 << 20), for: "/org/tiny/resolve/main/config.json")
+    let start = Date()
+    #expect {
+      _ = try HubClient(endpoint: server.baseURL).fetchModel("org/tiny")
+    } throws: { error in
+      (error as? InputError)?.description.contains("more than 256 KiB of headers") == true
+    }
+    #expect(Date().timeIntervalSince(start) < 5)
+  }
+
   /// huggingface_hub's timeout variables, read as it reads them (seconds, float),
   /// a value that is not a number falling back to its default of 10 with a line.
   @Test func timeoutsFromTheEnvironment() {
