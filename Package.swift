@@ -14,12 +14,9 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
   ],
   targets: [
-    // MARK: - C library (libhwloc through pkg-config; Debian: libhwloc-dev)
-    .systemLibrary(
-      name: "CHwloc",
-      pkgConfig: "hwloc",
-      providers: [.apt(["libhwloc-dev"]), .brew(["hwloc"])]
-    ),
+    // MARK: - C libraries, loaded at run time (dlopen)
+    // libhwloc: hwloc.h at build time (Debian: libhwloc-dev), libhwloc.so.15 at run time.
+    .target(name: "CHwloc", linkerSettings: [.linkedLibrary("dl")]),
 
     // MARK: - Libraries
     .target(

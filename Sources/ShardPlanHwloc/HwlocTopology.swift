@@ -21,16 +21,37 @@ package import ShardPlan
 ///
 /// Related hwloc documentation: <https://www.open-mpi.org/projects/hwloc/doc/>
 package enum HwlocTopology {
-  /// The libhwloc API version this process runs with, `major.minor.patch`.
+  /// Why libhwloc could not be loaded, or nil when it was. It is loaded once, at
+  /// first use, from `SHARDPLAN_LIBHWLOC` when set (a path), else as
+  /// `libhwloc.so.15` (Debian's libhwloc15) or `libhwloc.so`.
+  package static let loadFailure: String? = {
+    var error = [CChar](repeating: 0, count: 512)
+    let path = ProcessInfo.processInfo.environment["SHARDPLAN_LIBHWLOC"].flatMap { $0.isEmpty ? nil : $0 }
+    let status = path.map { chwloc_load($0, &error, error.count) } ?? chwloc_load(nil, &error, error.count)
+    return status == 0 ? nil : String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }()
+
+  /// The libhwloc API version this process runs with, `major.minor.patch`, or
+  /// `not installed`.
   package static var runtimeAPIVersion: String {
+    guard loadFailure == nil else { return "not installed" }
     let version = hwloc_get_api_version()
     return "\(version >> 16).\((version >> 8) & 0xff).\(version & 0xff)"
   }
 
   /// Discovers this machine: CPUs, NUMA nodes, memory, PCI GPUs, NICs, NVSwitches.
+  /// Without libhwloc, no facts but a note saying what is then missing (the
+  /// GPUs and their links still come from nvidia-smi).
   ///
   /// - Throws: ``HwlocError`` when libhwloc fails.
   package static func discoverLocal() throws -> MachineFacts {
+    if let loadFailure {
+      var facts = MachineFacts(sources: [])
+      facts.notes.append(
+        "hwloc: \(loadFailure), so CPUs, NUMA nodes, host memory and the PCIe tree are not read (GPU pairs come from nvidia-smi topo -m alone); install libhwloc (Debian: apt-get install libhwloc15)"
+      )
+      return facts
+    }
     let handle = try TopologyHandle(xmlPath: nil, source: "hwloc (this machine)")
     return handle.facts(source: "hwloc (this machine)")
   }
@@ -47,6 +68,14 @@ package enum HwlocTopology {
       head = String(decoding: try handle.read(upToCount: 4096) ?? Data(), as: UTF8.self)
     } catch {
       throw InputError(.unreadable, source: path, message: "cannot read the file", fix: "Check the path")
+    }
+    if let loadFailure {
+      throw InputError(
+        .unreadable,
+        source: path,
+        message: "an hwloc XML is imported by libhwloc: \(loadFailure)",
+        fix: "Install libhwloc (Debian: apt-get install libhwloc15), or give nvidia-smi outputs or a topology YAML"
+      )
     }
     try checkVersion(head: head, source: path)
     let handle = try TopologyHandle(xmlPath: path, source: path)

@@ -23,7 +23,7 @@ struct CLITests {
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[2]
   }
 
-  static func run(_ arguments: [String]) throws -> Result {
+  static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
@@ -32,6 +32,7 @@ struct CLITests {
     var environment = ProcessInfo.processInfo.environment
     environment["HF_HUB_OFFLINE"] = "1"
     environment["HF_HUB_CACHE"] = "/nonexistent-hf-cache"
+    environment.merge(extra) { $1 }
     process.environment = environment
     let out = Pipe()
     let err = Pipe()
@@ -126,6 +127,35 @@ struct CLITests {
     let result = try Self.run(arguments)
     #expect(result.status == 0, "\(result.stderr)")
     try Self.assertSnapshot(result.stdout, named: snapshot)
+  }
+
+  /// libhwloc is loaded at run time: the binary does not need it to start
+  /// (ldd lists no libhwloc), `topology local` without it still reads nvidia-smi
+  /// with a note saying what is missing, and an hwloc XML is refused naming the
+  /// package to install. (`SHARDPLAN_LIBHWLOC` names the library to load; a path
+  /// that does not exist stands for a machine without it.)
+  @Test func runsWithoutLibhwloc() throws {
+    let ldd = Process()
+    ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+    ldd.arguments = [Self.binary.path]
+    let pipe = Pipe()
+    ldd.standardOutput = pipe
+    try ldd.run()
+    let libraries = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    ldd.waitUntilExit()
+    #expect(libraries.contains("libc.so"), "\(libraries)")
+    #expect(!libraries.contains("hwloc") && !libraries.contains("libcurl"), "\(libraries)")
+
+    let missing = ["SHARDPLAN_LIBHWLOC": "/nonexistent/libhwloc.so.15"]
+    let local = try Self.run(["topology", "local"], environment: missing)
+    #expect(local.status == 0, "\(local.stderr)")
+    #expect(local.stdout.contains("cannot load libhwloc") && local.stdout.contains("apt-get install libhwloc15"))
+    let xml = "Topologies/captured/hwloc-xml_aws-g4dn.metal-8xT4-pcie_v2.0.xml"
+    let refused = try Self.run(["topology", xml], environment: missing)
+    #expect(refused.status == 2)
+    #expect(refused.stderr.contains(xml) && refused.stderr.contains("imported by libhwloc"), "\(refused.stderr)")
+    let read = try Self.run(["topology", xml])
+    #expect(read.status == 0 && read.stdout.contains("96 CPUs") && read.stdout.contains("Tesla T4"), "\(read.stdout)")
   }
 
   @Test func jsonHasTheDocumentedFields() throws {

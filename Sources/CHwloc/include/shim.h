@@ -6,6 +6,15 @@
 // ShardPlanHwloc module needs are written here as static inline functions that
 // check the object type and NULL attributes first.
 #include <hwloc.h>
+#include <hwloc/distances.h>
+#include <stddef.h>
+
+/// Loads libhwloc (dlopen: `path`, or when NULL `libhwloc.so.15`, then
+/// `libhwloc.so`), once per process. Returns 0 when every function this module
+/// calls was found; otherwise -1 with the reason in `error` (NUL-terminated, at
+/// most `error_size` bytes). While it is not loaded, the hwloc functions of
+/// this module fail (-1, NULL or 0) instead of being called.
+int chwloc_load(const char *path, char *error, size_t error_size);
 
 /// The HWLOC_API_VERSION this module was compiled against (0x00020800 for 2.8 and 2.9).
 static inline unsigned chwloc_compiled_api_version(void) {
