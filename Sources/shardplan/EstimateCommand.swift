@@ -32,7 +32,7 @@ struct EstimateCommand: ParsableCommand {
   func validate() throws {
     guard batch >= 1, batch <= 1_000_000 else { throw ValidationError("--batch must be from 1 to 1000000") }
     guard gpus >= 1, gpus <= 100_000 else { throw ValidationError("--gpus must be from 1 to 100000") }
-    if format == .yaml || format == .dot { throw ValidationError("--format for estimate is table or json") }
+    try format.require([.table, .json], for: "estimate")
   }
 
   func run() throws {
@@ -95,7 +95,7 @@ struct ModelsCommand: ParsableCommand {
   var format: OutputFormat = .table
 
   func validate() throws {
-    if format == .yaml || format == .dot { throw ValidationError("--format for models is table or json") }
+    try format.require([.table, .json], for: "models")
   }
 
   func run() throws {

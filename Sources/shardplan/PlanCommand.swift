@@ -54,7 +54,9 @@ struct PlanCommand: ParsableCommand {
   @Option(help: "Extra expert slots for replicas of hot experts (EPLB), over the expert-parallel group.")
   var redundantExperts: Int = 0
 
-  @Option(help: "Output format: table, json, or yaml (a layout file for `validate`).")
+  @Option(
+    help: "Output format: table, json, yaml (a layout file for `validate`), or html (a self-contained report page)."
+  )
   var format: OutputFormat = .table
 
   @Option(
@@ -157,7 +159,7 @@ struct PlanCommand: ParsableCommand {
     if strategy == .role && roles.isEmpty && models.count < 2 {
       throw ValidationError("--strategy role needs several models or --role NAME=MODEL options")
     }
-    if format == .dot { throw ValidationError("--format for plan is table, json or yaml") }
+    try format.require([.table, .json, .yaml, .html], for: "plan")
     if training.train != nil {
       if asked.count > 1 { throw ValidationError("--train plans one model; give a single MODEL") }
       if training.offload != nil && training.zero == nil {
@@ -320,7 +322,13 @@ struct PlanCommand: ParsableCommand {
     switch format {
     case .json: print(try plan.jsonText(), terminator: "")
     case .yaml: print(plan.layoutYAML(), terminator: "")
-    default: print(plan.tableText(fixFlags: \.flags), terminator: "")
+    case .html:
+      // The page shows the launch files of every format that applies to a plan that fits.
+      let files =
+        plan.verdict == .doesNotFit
+        ? [] : (try? Emitter(plan: plan, graph: graph, models: models, origin: "shardplan plan").emit(nil)) ?? []
+      print(HTMLReport.plan(plan, graph: graph, files: files, version: ShardPlanCommand.version), terminator: "")
+    default: print(plan.tableText(fixFlags: \.flags, colors: TerminalColor.enabled()), terminator: "")
     }
     if plan.verdict == .doesNotFit {
       if emitting.emit != nil {

@@ -56,7 +56,7 @@ struct ReconcileCommand: ParsableCommand {
   var writeCalibration: String?
 
   func validate() throws {
-    if format == .yaml || format == .dot { throw ValidationError("--format for reconcile is table or json") }
+    try format.require([.table, .json], for: "reconcile")
     if logs.isEmpty { throw ValidationError("give at least one log") }
     if plan != nil && model != nil { throw ValidationError("give --plan or --model, not both") }
     if model != nil && topology == nil { throw ValidationError("--model needs --topology: the GPUs of the logged run") }

@@ -16,7 +16,7 @@ struct ShardPlanCommand: ParsableCommand {
 
       Exit status: 0 success, 1 does not fit / validation failed, 2 bad input.
       """,
-    version: "0.1.0",
+    version: ShardPlanCommand.version,
     subcommands: [
       TopologyCommand.self, EstimateCommand.self, PlanCommand.self, ValidateCommand.self, EmitCommand.self,
       TrainTimeCommand.self, ReconcileCommand.self, MeasureCommand.self,
@@ -24,6 +24,9 @@ struct ShardPlanCommand: ParsableCommand {
       ModelsCommand.self,
     ]
   )
+
+  /// The tool's version, as `--version` prints it and reports name it.
+  static let version = "0.1.0"
 
   /// Runs the tool. Usage errors exit with status 2, like every other bad input
   /// (argument-parser's own default would be 64).
@@ -97,7 +100,16 @@ func jsonString(_ value: some Encodable) throws -> String {
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-  case table, json, yaml, dot
+  case table, json, yaml, dot, html
+
+  /// Refuses a format the command does not write.
+  func require(_ allowed: [OutputFormat], for command: String) throws {
+    guard !allowed.contains(self) else { return }
+    let names = allowed.map(\.rawValue)
+    throw ValidationError(
+      "--format for \(command) is \(names.dropLast().joined(separator: ", ")) or \(names.last ?? "table")"
+    )
+  }
 }
 
 struct TopologyCommand: ParsableCommand {
@@ -117,7 +129,7 @@ struct TopologyCommand: ParsableCommand {
   @Argument(help: "Sources: local, a bundled topology name, or files.")
   var sources: [String] = []
 
-  @Option(help: "Output format: table, json, yaml or dot.")
+  @Option(help: "Output format: table, json, yaml, dot or html (a self-contained report page).")
   var format: OutputFormat = .table
 
   @Option(help: "GPU model for GPUs the sources do not name (a catalog id, see `shardplan gpus`).")
@@ -161,6 +173,7 @@ struct TopologyCommand: ParsableCommand {
     case .json: print(try graph.jsonText(), terminator: "")
     case .yaml: print(graph.topologyYAMLText(), terminator: "")
     case .dot: print(graph.dotText(), terminator: "")
+    case .html: print(HTMLReport.topology(graph, version: ShardPlanCommand.version), terminator: "")
     }
   }
 }
@@ -175,7 +188,7 @@ struct GPUsCommand: ParsableCommand {
   var format: OutputFormat = .table
 
   func validate() throws {
-    if format == .yaml || format == .dot { throw ValidationError("--format for gpus is table or json") }
+    try format.require([.table, .json], for: "gpus")
   }
 
   func run() throws {

@@ -51,7 +51,7 @@ struct TrainTimeCommand: ParsableCommand {
     }
     guard mfu > 0, mfu <= 1 else { throw ValidationError("--mfu must be above 0 and at most 1") }
     guard context >= 1, context <= 10_000_000 else { throw ValidationError("--context must be from 1 to 10000000") }
-    if format == .yaml || format == .dot { throw ValidationError("--format for train-time is table or json") }
+    try format.require([.table, .json], for: "train-time")
   }
 
   func run() throws {

@@ -36,17 +36,19 @@ struct ValidateCommand: ParsableCommand {
   @Option(help: "Topology, overriding the file's `topology:`.")
   var topology: String?
 
-  @Option(help: "Output format: table or json.")
+  @Option(help: "Output format: table, json, or html (a self-contained report page).")
   var format: OutputFormat = .table
 
   func validate() throws {
-    if format == .yaml || format == .dot { throw ValidationError("--format for validate is table or json") }
+    try format.require([.table, .json, .html], for: "validate")
   }
 
   func run() throws {
     let report = Self.check(layout, topology: topology)
     if format == .json {
       print(try report.jsonText(), terminator: "")
+    } else if format == .html {
+      print(HTMLReport.validation(report, version: ShardPlanCommand.version), terminator: "")
     } else {
       if report.findings.isEmpty {
         print("\(layout): the layout is consistent")
@@ -58,7 +60,7 @@ struct ValidateCommand: ParsableCommand {
         var table = plan
         table.reasons = []
         print("")
-        print(table.tableText(), terminator: "")
+        print(table.tableText(colors: TerminalColor.enabled()), terminator: "")
       }
       print("Verdict: \(report.verdict.rawValue)")
     }

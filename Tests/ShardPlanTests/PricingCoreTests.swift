@@ -116,6 +116,35 @@ struct PricingCoreTests {
 
   /// The done-when of the pricing core: a layout priced through `plan` and
   /// through `validate` of the plan's own layout file gets identical budgets.
+  /// Over every generated plan, the three renderings agree: the coloured table
+  /// is the plain one plus escape codes only, and the HTML page has one bar per
+  /// GPU budget, each part's width in proportion to its bytes over the card.
+  @Test func renderingsAgreeWithThePlan() throws {
+    let escape = try Regex("\u{1B}\\[[0-9;]*m")
+    for (name, plan) in try Self.generated.get() {
+      let plain = plan.tableText()
+      let colored = plan.tableText(colors: true)
+      #expect(colored.replacing(escape, with: "") == plain, "\(name)")
+      if plan.devices.contains(where: { Plan.bar($0).contains("W") }) {
+        #expect(colored.contains("\u{1B}[1;38;2;78;121;167mW"), "\(name): no coloured weights")
+      }
+      let graph = try Self.topologies.load([plan.topology])
+      let html = HTMLReport.plan(plan, graph: graph, files: [], version: "test")
+      #expect(html.components(separatedBy: "class=\"memory-bar ").count - 1 == plan.devices.count, "\(name)")
+      // The weights segment of GPU 0: 600 px of bar over max(card, use).
+      if let device = plan.devices.first, device.weightBytes > 0 {
+        let total = Double(max(device.capacityBytes, HTMLReport.parts(device).reduce(0, +)))
+        let width = HTMLReport.fmt(Double(device.weightBytes) * 600 / total)
+        #expect(
+          html.contains(
+            "class=\"segment segment-weights\" x=\"\(HTMLReport.fmt(240 + Double(device.otherBytes) * 600 / total))\" y=\"6\" width=\"\(width)\""
+          ),
+          "\(name)"
+        )
+      }
+    }
+  }
+
   @Test func planAndValidatePriceEveryLayoutAlike() throws {
     // Every second plan that fits (the order interleaves engines, contexts and
     // sequence counts, so each kind of layout is among them): about 200 layouts.

@@ -47,93 +47,118 @@ extension Plan {
       + String(repeating: "-", count: max(0, width - budget - 1))
   }
 
-  static func trainingText(_ workload: WorkloadPlan, _ training: TrainingPlan) -> String {
-    var out =
-      "\nWorkload \(workload.role): \(training.method.rawValue) training of \(workload.model) (\(workload.weights.label) weights, \(training.mixedPrecision) mixed precision), \(training.optimizer.rawValue)\n"
+  static func trainingSummary(_ workload: WorkloadPlan, _ training: TrainingPlan) -> (title: String, lines: [String]) {
+    let title =
+      "Workload \(workload.role): \(training.method.rawValue) training of \(workload.model) (\(workload.weights.label) weights, \(training.mixedPrecision) mixed precision), \(training.optimizer.rawValue)"
     let sharding =
       training.trainer == .fsdp
       ? "FSDP \(training.fsdpShardingStrategy)\(training.offload != .none ? " with parameters offloaded to CPU" : "")"
       : "DeepSpeed ZeRO-\(training.zeroStage)\(training.offload != .none ? " with offload to \(training.offload.rawValue)" : "")"
     let gpus = workload.replicaDevices.flatMap { $0 }.map(String.init).joined(separator: ",")
-    out +=
-      "  layout: data parallel over \(workload.dataParallel) GPU(s) (\(gpus)) on \(training.nodes) node(s) × \(training.processesPerNode), \(sharding)\(training.gradientCheckpointing ? ", gradient checkpointing" : "")\n"
+    var lines = [
+      "layout: data parallel over \(workload.dataParallel) GPU(s) (\(gpus)) on \(training.nodes) node(s) × \(training.processesPerNode), \(sharding)\(training.gradientCheckpointing ? ", gradient checkpointing" : "")"
+    ]
     if let rank = training.loraRank {
-      out +=
-        "  adapters: LoRA rank \(rank) on \(training.loraTargets?.joined(separator: ", ") ?? "all linear layers"), \(Units.formatDecimal(Double(training.trainableParameters) / 1e6, places: 1)) M trainable parameters\n"
+      lines.append(
+        "adapters: LoRA rank \(rank) on \(training.loraTargets?.joined(separator: ", ") ?? "all linear layers"), \(Units.formatDecimal(Double(training.trainableParameters) / 1e6, places: 1)) M trainable parameters"
+      )
     }
-    out +=
-      "  batch: \(training.microBatch) × \(training.sequence) tokens per GPU, \(training.gradientAccumulation) accumulation step(s), global batch \(training.globalBatch) sequences\n"
+    lines.append(
+      "batch: \(training.microBatch) × \(training.sequence) tokens per GPU, \(training.gradientAccumulation) accumulation step(s), global batch \(training.globalBatch) sequences"
+    )
     if training.offloadBytesPerNode > 0 {
-      out +=
-        "  \(training.offload == .nvme ? "NVMe" : "CPU RAM") for offloaded states: \(Units.formatBytes(training.offloadBytesPerNode)) per node\n"
+      lines.append(
+        "\(training.offload == .nvme ? "NVMe" : "CPU RAM") for offloaded states: \(Units.formatBytes(training.offloadBytesPerNode)) per node"
+      )
     }
-    out +=
-      "  predicted: \(Units.formatDecimal(training.stepSeconds, places: 2)) s per optimizer step\(training.offloadSeconds > 0 ? " (\(Units.formatDecimal(training.offloadSeconds, places: 2)) s of it CPU offload: PCIe copies and the CPU optimizer step)" : ""), \(Units.formatDecimal(training.tokensPerSecond, places: 0)) tokens/s at \(Int(training.mfu * 100))% MFU\n"
-    return out
+    lines.append(
+      "predicted: \(Units.formatDecimal(training.stepSeconds, places: 2)) s per optimizer step\(training.offloadSeconds > 0 ? " (\(Units.formatDecimal(training.offloadSeconds, places: 2)) s of it CPU offload: PCIe copies and the CPU optimizer step)" : ""), \(Units.formatDecimal(training.tokensPerSecond, places: 0)) tokens/s at \(Int(training.mfu * 100))% MFU"
+    )
+    return (title, lines)
+  }
+
+  /// One workload in words: a title line, and the lines under it (layout,
+  /// stages, expert load, prediction), as the table and the HTML report show it.
+  package func workloadSummary(_ workload: WorkloadPlan) -> (title: String, lines: [String]) {
+    if let training = workload.training { return Plan.trainingSummary(workload, training) }
+    var lines: [String] = []
+    let title =
+      "Workload \(workload.role): \(workload.model) as \(workload.weights.label), \(workload.concurrency) × \(workload.context) tokens, \(workload.prediction.encodeTokensPerSecond == nil ? "KV \(workload.kvCache?.rawValue ?? "none")" : "no KV cache (an encoder)"), \(workload.engine.rawValue)"
+    if let state = workload.recurrentStateBytesPerSequence {
+      lines.append(
+        "recurrent state: \(Units.formatBytes(state)) per sequence whatever the context, \(Units.formatBytes(state * Int64(workload.concurrency))) for \(workload.concurrency) (in the K column)"
+      )
+    }
+    if let experts = workload.cpuExpertLayers {
+      lines.append(
+        "layout: all layers on GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-"), the routed experts of layers 0–\(experts - 1) in CPU RAM (\(Units.formatBytes(cpuBytes)); llama.cpp --n-cpu-moe \(experts))"
+      )
+    } else if workload.strategy == .expert {
+      lines.append(
+        "layout: expert parallel over \(workload.expertParallel) GPUs (\(workload.stages.flatMap(\.devices).map(String.init).joined(separator: ","))), attention TP \(workload.tensorParallel) × DP \(workload.dataParallel)"
+      )
+      if let imbalance = workload.expertLoadImbalance {
+        let replicas = workload.redundantExperts ?? 0
+        lines.append(
+          "expert load: busiest GPU \(Units.formatDecimal(imbalance, places: 2))× the mean"
+            + (replicas > 0 ? " with \(replicas) replica slots for hot experts (EPLB)" : "")
+        )
+      }
+    } else if let cpu = workload.cpuLayers {
+      let gpus = workload.stages.flatMap(\.devices).map(String.init).joined(separator: ",")
+      lines.append(
+        "layout: \(workload.gpuLayers ?? 0) layers on GPU \(gpus.isEmpty ? "-" : gpus), \(cpu) in CPU RAM (\(Units.formatBytes(cpuBytes)))"
+      )
+      if workload.stages.count > 1 {
+        for stage in workload.stages {
+          lines.append(
+            "GPU \(stage.devices.map(String.init).joined(separator: ",")): layers \(stage.firstLayer)–\(stage.lastLayer)"
+          )
+        }
+      }
+    } else {
+      lines.append(
+        "layout: TP \(workload.tensorParallel) × PP \(workload.pipelineParallel)"
+          + (workload.dataParallel > 1 ? " × DP \(workload.dataParallel) replicas" : "")
+      )
+      for (index, stage) in workload.stages.enumerated() {
+        lines.append(
+          "stage \(index): GPU \(stage.devices.map(String.init).joined(separator: ",")), layers \(stage.firstLayer)–\(stage.lastLayer)"
+        )
+      }
+      if workload.replicaDevices.count > 1 {
+        let others = workload.replicaDevices.dropFirst().map { $0.map(String.init).joined(separator: ",") }
+        lines.append("replicas 1–\(others.count): GPU \(others.joined(separator: " | "))")
+      }
+      if let partition = workload.vllmLayerPartition {
+        lines.append("vLLM needs VLLM_PP_LAYER_PARTITION=\(partition) (its default split differs)")
+      }
+    }
+    let p = workload.prediction
+    if let encode = p.encodeTokensPerSecond {
+      let sequences = encode / Double(max(workload.context, 1))
+      lines.append(
+        "predicted: encoding \(Units.formatDecimal(encode, places: 0)) tokens/s over the deployment (\(Units.formatDecimal(sequences, places: 1)) sequences of \(workload.context) tokens per second), \(Units.formatDecimal(p.timeToFirstTokenSeconds * 1000, places: 1)) ms per sequence; no decode (an encoder)"
+      )
+    } else {
+      lines.append(
+        "predicted: prefill \(Units.formatDecimal(p.prefillTokensPerSecond, places: 0)) tokens/s (TTFT \(Units.formatDecimal(p.timeToFirstTokenSeconds, places: 2)) s), decode \(Units.formatDecimal(p.decodeTokensPerSecond, places: 1)) tokens/s per sequence, \(Units.formatDecimal(p.aggregateDecodeTokensPerSecond, places: 0)) in aggregate; decode bound by \(p.decodeBound)"
+      )
+    }
+    return (title, lines)
   }
 
   /// The human-readable plan.
   /// - Parameter fixFlags: how the caller's tool spells a fix (shown after it in
   ///   parentheses), or nil where it has no spelling.
-  package func tableText(fixFlags: (Fix) -> String? = { _ in nil }) -> String {
+  /// - Parameter colors: colour the memory bars as the HTML report does (ANSI
+  ///   24-bit colour; for a terminal).
+  package func tableText(fixFlags: (Fix) -> String? = { _ in nil }, colors: Bool = false) -> String {
     var out = "Plan on \(topology) (objective: \(objective.rawValue)) — verdict: \(verdict.rawValue)\n"
     for reason in reasons { out += "  \(reason)\n" }
     for workload in workloads {
-      if let training = workload.training {
-        out += Plan.trainingText(workload, training)
-        continue
-      }
-      out +=
-        "\nWorkload \(workload.role): \(workload.model) as \(workload.weights.label), \(workload.concurrency) × \(workload.context) tokens, \(workload.prediction.encodeTokensPerSecond == nil ? "KV \(workload.kvCache?.rawValue ?? "none")" : "no KV cache (an encoder)"), \(workload.engine.rawValue)\n"
-      if let state = workload.recurrentStateBytesPerSequence {
-        out +=
-          "  recurrent state: \(Units.formatBytes(state)) per sequence whatever the context, \(Units.formatBytes(state * Int64(workload.concurrency))) for \(workload.concurrency) (in the K column)\n"
-      }
-      if let experts = workload.cpuExpertLayers {
-        out +=
-          "  layout: all layers on GPU \(workload.stages.first?.devices.map(String.init).joined(separator: ",") ?? "-"), the routed experts of layers 0–\(experts - 1) in CPU RAM (\(Units.formatBytes(cpuBytes)); llama.cpp --n-cpu-moe \(experts))\n"
-      } else if workload.strategy == .expert {
-        out +=
-          "  layout: expert parallel over \(workload.expertParallel) GPUs (\(workload.stages.flatMap(\.devices).map(String.init).joined(separator: ","))), attention TP \(workload.tensorParallel) × DP \(workload.dataParallel)\n"
-        if let imbalance = workload.expertLoadImbalance {
-          let replicas = workload.redundantExperts ?? 0
-          out += "  expert load: busiest GPU \(Units.formatDecimal(imbalance, places: 2))× the mean"
-          out += replicas > 0 ? " with \(replicas) replica slots for hot experts (EPLB)\n" : "\n"
-        }
-      } else if let cpu = workload.cpuLayers {
-        let gpus = workload.stages.flatMap(\.devices).map(String.init).joined(separator: ",")
-        out +=
-          "  layout: \(workload.gpuLayers ?? 0) layers on GPU \(gpus.isEmpty ? "-" : gpus), \(cpu) in CPU RAM (\(Units.formatBytes(cpuBytes)))\n"
-        if workload.stages.count > 1 {
-          for stage in workload.stages {
-            out +=
-              "  GPU \(stage.devices.map(String.init).joined(separator: ",")): layers \(stage.firstLayer)–\(stage.lastLayer)\n"
-          }
-        }
-      } else {
-        out += "  layout: TP \(workload.tensorParallel) × PP \(workload.pipelineParallel)"
-        out += workload.dataParallel > 1 ? " × DP \(workload.dataParallel) replicas\n" : "\n"
-        for (index, stage) in workload.stages.enumerated() {
-          out +=
-            "  stage \(index): GPU \(stage.devices.map(String.init).joined(separator: ",")), layers \(stage.firstLayer)–\(stage.lastLayer)\n"
-        }
-        if workload.replicaDevices.count > 1 {
-          let others = workload.replicaDevices.dropFirst().map { $0.map(String.init).joined(separator: ",") }
-          out += "  replicas 1–\(others.count): GPU \(others.joined(separator: " | "))\n"
-        }
-        if let partition = workload.vllmLayerPartition {
-          out += "  vLLM needs VLLM_PP_LAYER_PARTITION=\(partition) (its default split differs)\n"
-        }
-      }
-      let p = workload.prediction
-      if let encode = p.encodeTokensPerSecond {
-        let sequences = encode / Double(max(workload.context, 1))
-        out +=
-          "  predicted: encoding \(Units.formatDecimal(encode, places: 0)) tokens/s over the deployment (\(Units.formatDecimal(sequences, places: 1)) sequences of \(workload.context) tokens per second), \(Units.formatDecimal(p.timeToFirstTokenSeconds * 1000, places: 1)) ms per sequence; no decode (an encoder)\n"
-        continue
-      }
-      out +=
-        "  predicted: prefill \(Units.formatDecimal(p.prefillTokensPerSecond, places: 0)) tokens/s (TTFT \(Units.formatDecimal(p.timeToFirstTokenSeconds, places: 2)) s), decode \(Units.formatDecimal(p.decodeTokensPerSecond, places: 1)) tokens/s per sequence, \(Units.formatDecimal(p.aggregateDecodeTokensPerSecond, places: 0)) in aggregate; decode bound by \(p.decodeBound)\n"
+      let (title, lines) = workloadSummary(workload)
+      out += "\n\(title)\n" + lines.map { "  \($0)\n" }.joined()
     }
     let trains = workloads.contains { $0.training != nil }
     out +=
@@ -161,7 +186,17 @@ extension Plan {
             : "works, at the offload speed above"),
       ])
     }
-    out += DeviceGraph.columns(rows, indent: "")
+    var table = DeviceGraph.columns(rows, indent: "")
+    if colors {
+      // The bar is each GPU row's last column: coloured after the columns are
+      // aligned, so that escape codes do not count as width.
+      let bars = Set(devices.map { Plan.bar($0) })
+      table = table.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+        guard let bar = bars.first(where: { !$0.isEmpty && line.hasSuffix($0) }) else { return String(line) }
+        return String(line.dropLast(bar.count)) + TerminalColor.bar(bar)
+      }.joined(separator: "\n")
+    }
+    out += table
     if !fixes.isEmpty {
       out +=
         "\nTo make it fit, any one of:\n"
