@@ -35,7 +35,7 @@ awk '
   exit 1
 }
 for program in Examples/OrchestratorExample/main.swift "$work/readme.swift"; do
-  if ! swiftc -typecheck -swift-version 6 "$program" -I "$modules" -I "$yams_include" -I Sources/CHwloc/include 2>"$work/errors"; then
+  if ! swiftc -typecheck -swift-version 6 "$program" -I "$modules" -I "$yams_include" -I Sources/CHwloc/include -I Sources/CCurlShim/include 2>"$work/errors"; then
     cat "$work/errors" >&2
     echo "check-public-api: $program does not compile against the public API (errors above)" >&2
     exit 1
