@@ -257,7 +257,7 @@ struct PricingCoreTests {
     )
     let model = try Self.loader.load("Qwen/Qwen3-8B")
     let graph = try Self.topologies.load(["2x-rtx-pro-6000-blackwell"])
-    let request = InferenceRequest(model: model, weights: .asStored(model), context: 8192, profile: toy)
+    let request = InferenceRequest(model: model, weights: .asStored(model), context: 8192).serving(with: toy)
     #expect(request.engine == Engine(name: "toy"))
     #expect(Engine(rawValue: "toy") == nil)  // not built in
     let plan = try Planner(graph: graph).plan(request)

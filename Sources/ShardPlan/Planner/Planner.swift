@@ -40,38 +40,22 @@ public struct InferenceRequest: Hashable, Sendable {
     engine: Engine = .vllm,
     pinnedGPUs: [Int]? = nil
   ) {
-    self.init(
-      model: model,
-      weights: weights,
-      role: role,
-      context: context,
-      concurrency: concurrency,
-      kvCache: kvCache,
-      profile: EngineProfile.profile(engine),
-      pinnedGPUs: pinnedGPUs
-    )
-  }
-
-  /// The same, served with the engine `profile` describes (a profile of the
-  /// package's own, or a toy one in a test).
-  package init(
-    model: ModelSpec,
-    weights: PlannedWeights,
-    role: String = "default",
-    context: Int,
-    concurrency: Int = 1,
-    kvCache: KVCacheType = .bf16,
-    profile: EngineProfile,
-    pinnedGPUs: [Int]? = nil
-  ) {
     self.model = model
     self.weights = weights
     self.role = role
     self.context = context
     self.concurrency = concurrency
     self.kvCache = kvCache
-    self.profile = profile
+    self.profile = EngineProfile.profile(engine)
     self.pinnedGPUs = pinnedGPUs
+  }
+
+  /// The same request served with the engine `profile` describes (a profile of
+  /// the package's own, or a toy one in a test).
+  package func serving(with profile: EngineProfile) -> InferenceRequest {
+    var request = self
+    request.profile = profile
+    return request
   }
 
   /// Why the engine would refuse to start with this context: longer than the
