@@ -294,7 +294,6 @@ public struct HubClient: HubFetching {
     // and of an index) for whole files have come.
     let transfer = Transfer(
       limit: range.map { $0.upperBound + 1 } ?? (16 << 20),
-      deadline: deadline,
       stopReason: { transfer in
         let waited = -transfer.start.timeIntervalSinceNow
         if deadline.timeIntervalSinceNow <= 0 { return "the model's \(Int(deadlineSeconds)) s deadline passed" }
@@ -363,7 +362,6 @@ public struct HubClient: HubFetching {
 /// headers, the time of the last byte, and why the transfer was stopped.
 private final class Transfer {
   let limit: Int
-  let deadline: Date
   let start = Date()
   let stopReason: (Transfer) -> String?
   var body = Data()
@@ -384,9 +382,8 @@ private final class Transfer {
   /// Hub sends about 2 KB; libcurl's own cap, 300 KB in recent releases, is later).
   static let headerLimit = 256 << 10
 
-  init(limit: Int, deadline: Date, stopReason: @escaping (Transfer) -> String?) {
+  init(limit: Int, stopReason: @escaping (Transfer) -> String?) {
     self.limit = limit
-    self.deadline = deadline
     self.stopReason = stopReason
   }
 

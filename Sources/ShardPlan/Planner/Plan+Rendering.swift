@@ -30,13 +30,10 @@ extension Plan {
     // Each part ends where its running total falls on the bar, so the parts
     // together are exactly the rounded whole (and end inside the budget when they fit).
     var total: Int64 = 0
-    for (bytes, mark) in [
-      (device.otherBytes, "x"), (device.weightBytes, "W"), (device.gradientBytes, "G"), (device.optimizerBytes, "S"),
-      (device.kvCacheBytes, "K"), (device.activationBytes, "A"), (device.overheadBytes, "O"),
-    ] {
-      total += max(bytes, 0)
+    for part in MemoryPart.stack {
+      total += part.bytes(device)
       let end = Int((Double(total) * scale).rounded())
-      text += String(repeating: mark, count: max(0, end - text.count))
+      text += String(repeating: part.letter, count: max(0, end - text.count))
     }
     if text.count > width { return String(text.prefix(width - 1)) + "!" }
     // The budget's end, on the card's scale (what others hold is inside it).

@@ -7,18 +7,6 @@ import Foundation
 /// the launch files. Elements carry classes (`gpu-node`, `link`, `memory-bar`,
 /// `segment`) that the report check counts.
 package enum HTMLReport {
-  /// The parts of a memory bar, in the order they are stacked, with the colours
-  /// the terminal bars use too (``TerminalColor``).
-  package static let segments: [(key: String, label: String, rgb: (Int, Int, Int))] = [
-    ("others", "others", (156, 117, 95)),
-    ("weights", "weights", (78, 121, 167)),
-    ("gradients", "gradients", (118, 183, 178)),
-    ("optimizer", "optimizer states", (237, 201, 72)),
-    ("kv", "KV cache / state", (242, 142, 43)),
-    ("activations", "activations", (89, 161, 79)),
-    ("overheads", "overheads", (176, 122, 161)),
-  ]
-
   /// Colours of link kinds in the topology graph.
   static func color(_ kind: LinkKind) -> String {
     switch kind {
@@ -261,13 +249,8 @@ package enum HTMLReport {
 
   // MARK: Memory
 
-  /// The bytes of each stacked part of a device's bar, in ``segments`` order.
-  static func parts(_ device: DeviceBudget) -> [Int64] {
-    [
-      device.otherBytes, device.weightBytes, device.gradientBytes, device.optimizerBytes, device.kvCacheBytes,
-      device.activationBytes, device.overheadBytes,
-    ].map { max($0, 0) }
-  }
+  /// The bytes of each stacked part of a device's bar, in ``MemoryPart/stack`` order.
+  static func parts(_ device: DeviceBudget) -> [Int64] { MemoryPart.stack.map { $0.bytes(device) } }
 
   /// One horizontal bar per GPU over its capacity: the stacked parts, the free
   /// memory within the engine's budget, the part of the card outside it, and a
@@ -292,7 +275,7 @@ package enum HTMLReport {
       svg +=
         "<rect class=\"budget\" x=\"\(fmt(left))\" y=\"\(fmt(y))\" width=\"\(fmt(min(budgetEnd, barWidth)))\" height=\"24\"/>"
       var x = left
-      for (segment, bytes) in zip(segments, parts(device)) where bytes > 0 {
+      for (segment, bytes) in zip(MemoryPart.stack, parts(device)) where bytes > 0 {
         let w = Double(bytes) * scale
         svg +=
           "<rect class=\"segment segment-\(segment.key)\" x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"\(fmt(w))\" height=\"24\" fill=\"\(hex(segment.rgb))\"><title>\(segment.label): \(Units.formatBytes(bytes))</title></rect>"
@@ -309,10 +292,10 @@ package enum HTMLReport {
         "<text x=\"\(fmt(left + barWidth + 10))\" y=\"\(fmt(y + 17))\" class=\"bar-value\">\(Units.formatBytes(device.usedBytes)) of \(Units.formatBytes(device.usableBytes))\(device.verdict == .fits ? "" : " · \(device.verdict == .tight ? "tight" : "over")")</text></g>"
     }
     // The legend: the parts that occur.
-    let present = segments.indices.filter { index in plan.devices.contains { parts($0)[index] > 0 } }
+    let present = MemoryPart.stack.indices.filter { index in plan.devices.contains { parts($0)[index] > 0 } }
     var x = 0.0
     for index in present {
-      let segment = segments[index]
+      let segment = MemoryPart.stack[index]
       svg +=
         "<g class=\"legend\"><rect x=\"\(fmt(x))\" y=\"\(fmt(height - 22))\" width=\"14\" height=\"14\" fill=\"\(hex(segment.rgb))\"/><text x=\"\(fmt(x + 20))\" y=\"\(fmt(height - 10))\">\(segment.label)</text></g>"
       x += 30 + Double(segment.label.count) * 7.5

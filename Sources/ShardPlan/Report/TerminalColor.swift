@@ -1,7 +1,7 @@
 import Foundation
 
 /// The memory bars' colours in a terminal: the HTML report's colours
-/// (``HTMLReport/segments``) as ANSI 24-bit escapes, used only when standard
+/// (``MemoryPart/stack``) as ANSI 24-bit escapes, used only when standard
 /// output is a terminal, `NO_COLOR` is unset or empty (<https://no-color.org>)
 /// and `TERM` is not `dumb`.
 package enum TerminalColor {
@@ -11,12 +11,6 @@ package enum TerminalColor {
     if let noColor = environment["NO_COLOR"], !noColor.isEmpty { return false }
     return environment["TERM"] != "dumb"
   }
-
-  /// The segment each bar letter stands for (see `Plan.bar`).
-  static let letters: [Character: String] = [
-    "x": "others", "W": "weights", "G": "gradients", "S": "optimizer", "K": "kv", "A": "activations",
-    "O": "overheads",
-  ]
 
   /// `bar` with each run of one letter coloured as its segment: free memory (`.`)
   /// dim, the budget's end (`|`) bold, outside the budget (`-`) dim, past the card
@@ -42,8 +36,8 @@ package enum TerminalColor {
   }
 
   static func code(for character: Character) -> String {
-    if let key = letters[character], let segment = HTMLReport.segments.first(where: { $0.key == key }) {
-      let (r, g, b) = segment.rgb
+    if let part = MemoryPart.stack.first(where: { $0.letter == character }) {
+      let (r, g, b) = part.rgb
       return "\u{1B}[1;38;2;\(r);\(g);\(b)m"
     }
     switch character {
