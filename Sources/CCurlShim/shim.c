@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 // libcurl's ABI, as in curl/curl.h (stable since 7.x: option numbers are
@@ -64,11 +65,19 @@ static void load(void) {
   // The names Debian, Fedora and Alpine give the library, then macOS's.
   static const char *const names[] = {"libcurl.so.4", "libcurl.so", "libcurl-gnutls.so.4", "libcurl.4.dylib"};
   void *library = NULL;
-  for (size_t i = 0; i < sizeof names / sizeof names[0] && library == NULL; i++) {
-    library = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+  // SHARDPLAN_LIBCURL names the library file to load instead (another install,
+  // or a path that does not exist to stand for a machine without libcurl).
+  const char *chosen = getenv("SHARDPLAN_LIBCURL");
+  if (chosen != NULL && chosen[0] != '\0') {
+    library = dlopen(chosen, RTLD_NOW | RTLD_LOCAL);
+  } else {
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && library == NULL; i++) {
+      library = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    }
   }
   if (library == NULL) {
-    snprintf(curl.failure, sizeof curl.failure, "libcurl is not installed (libcurl.so.4 not found)");
+    const char *why = dlerror();
+    snprintf(curl.failure, sizeof curl.failure, "cannot load libcurl (%s)", why ? why : "libcurl.so.4 not found");
     return;
   }
 #define SYMBOL(field, name)                                                                   \

@@ -158,6 +158,23 @@ struct CLITests {
     #expect(read.status == 0 && read.stdout.contains("96 CPUs") && read.stdout.contains("Tesla T4"), "\(read.stdout)")
   }
 
+  /// libcurl is loaded when the Hub is asked: without it a Hub id is refused
+  /// with exit 2, naming the package to install, and nothing is written.
+  @Test func theHubWithoutLibcurlSaysWhatToInstall() throws {
+    let result = try Self.run(
+      ["plan", "org/not-local", "--topology", "2x-rtx-pro-6000-blackwell"],
+      environment: [
+        "HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9", "SHARDPLAN_LIBCURL": "/nonexistent/libcurl.so.4",
+      ]
+    )
+    #expect(result.status == 2, "\(result.stderr)")
+    #expect(
+      result.stderr.contains("cannot load libcurl") && result.stderr.contains("apt-get install libcurl4"),
+      "\(result.stderr)"
+    )
+    #expect(result.stdout.isEmpty)
+  }
+
   @Test func jsonHasTheDocumentedFields() throws {
     let result = try Self.run(["topology", "4x8-h100-ib", "--format", "json"])
     #expect(result.status == 0)
