@@ -44,7 +44,7 @@ extension Plan {
       + String(repeating: "-", count: max(0, width - budget - 1))
   }
 
-  static func trainingSummary(_ workload: WorkloadPlan, _ training: TrainingPlan) -> (title: String, lines: [String]) {
+  static func trainingSummary(_ workload: WorkloadPlan, _ training: TrainingPlan) -> WorkloadSummary {
     let title =
       "Workload \(workload.role): \(training.method.rawValue) training of \(workload.model) (\(workload.weights.label) weights, \(training.mixedPrecision) mixed precision), \(training.optimizer.rawValue)"
     let sharding =
@@ -68,15 +68,14 @@ extension Plan {
         "\(training.offload == .nvme ? "NVMe" : "CPU RAM") for offloaded states: \(Units.formatBytes(training.offloadBytesPerNode)) per node"
       )
     }
-    lines.append(
-      "predicted: \(Units.formatDecimal(training.stepSeconds, places: 2)) s per optimizer step\(training.offloadSeconds > 0 ? " (\(Units.formatDecimal(training.offloadSeconds, places: 2)) s of it CPU offload: PCIe copies and the CPU optimizer step)" : ""), \(Units.formatDecimal(training.tokensPerSecond, places: 0)) tokens/s at \(Int(training.mfu * 100))% MFU"
-    )
-    return (title, lines)
+    let prediction =
+      ("predicted: \(Units.formatDecimal(training.stepSeconds, places: 2)) s per optimizer step\(training.offloadSeconds > 0 ? " (\(Units.formatDecimal(training.offloadSeconds, places: 2)) s of it CPU offload: PCIe copies and the CPU optimizer step)" : ""), \(Units.formatDecimal(training.tokensPerSecond, places: 0)) tokens/s at \(Int(training.mfu * 100))% MFU")
+    return WorkloadSummary(title: title, layout: lines, prediction: prediction)
   }
 
   /// One workload in words: a title line, and the lines under it (layout,
   /// stages, expert load, prediction), as the table and the HTML report show it.
-  package func workloadSummary(_ workload: WorkloadPlan) -> (title: String, lines: [String]) {
+  package func workloadSummary(_ workload: WorkloadPlan) -> WorkloadSummary {
     if let training = workload.training { return Plan.trainingSummary(workload, training) }
     var lines: [String] = []
     let title =
@@ -132,17 +131,16 @@ extension Plan {
       }
     }
     let p = workload.prediction
+    let prediction: String
     if let encode = p.encodeTokensPerSecond {
       let sequences = encode / Double(max(workload.context, 1))
-      lines.append(
-        "predicted: encoding \(Units.formatDecimal(encode, places: 0)) tokens/s over the deployment (\(Units.formatDecimal(sequences, places: 1)) sequences of \(workload.context) tokens per second), \(Units.formatDecimal(p.timeToFirstTokenSeconds * 1000, places: 1)) ms per sequence; no decode (an encoder)"
-      )
+      prediction =
+        ("predicted: encoding \(Units.formatDecimal(encode, places: 0)) tokens/s over the deployment (\(Units.formatDecimal(sequences, places: 1)) sequences of \(workload.context) tokens per second), \(Units.formatDecimal(p.timeToFirstTokenSeconds * 1000, places: 1)) ms per sequence; no decode (an encoder)")
     } else {
-      lines.append(
-        "predicted: prefill \(Units.formatDecimal(p.prefillTokensPerSecond, places: 0)) tokens/s (TTFT \(Units.formatDecimal(p.timeToFirstTokenSeconds, places: 2)) s), decode \(Units.formatDecimal(p.decodeTokensPerSecond, places: 1)) tokens/s per sequence, \(Units.formatDecimal(p.aggregateDecodeTokensPerSecond, places: 0)) in aggregate; decode bound by \(p.decodeBound)"
-      )
+      prediction =
+        ("predicted: prefill \(Units.formatDecimal(p.prefillTokensPerSecond, places: 0)) tokens/s (TTFT \(Units.formatDecimal(p.timeToFirstTokenSeconds, places: 2)) s), decode \(Units.formatDecimal(p.decodeTokensPerSecond, places: 1)) tokens/s per sequence, \(Units.formatDecimal(p.aggregateDecodeTokensPerSecond, places: 0)) in aggregate; decode bound by \(p.decodeBound)")
     }
-    return (title, lines)
+    return WorkloadSummary(title: title, layout: lines, prediction: prediction)
   }
 
   /// The human-readable plan.
@@ -154,46 +152,41 @@ extension Plan {
     var out = "Plan on \(topology) (objective: \(objective.rawValue)) — verdict: \(verdict.rawValue)\n"
     for reason in reasons { out += "  \(reason)\n" }
     for workload in workloads {
-      let (title, lines) = workloadSummary(workload)
-      out += "\n\(title)\n" + lines.map { "  \($0)\n" }.joined()
+      let summary = workloadSummary(workload)
+      out += "\n\(summary.title)\n" + (summary.layout + [summary.prediction]).map { "  \($0)\n" }.joined()
     }
     let trains = workloads.contains { $0.training != nil }
     out +=
       "\nGPU budgets (Budget: what the engine may use; Free = Budget − Used. Bar over the card: W weights, \(trains ? "G gradients, S optimizer states, " : "")K KV cache, A activations, O overheads, x others, . free, | end of the budget, - outside it):\n"
-    var rows: [[String]] = [["  GPU", "Name", "Capacity", "Budget", "Used", "Free", "Verdict", "Memory"]]
-    for device in devices {
-      rows.append([
-        "  \(device.index)", device.name, Units.formatBytes(device.capacityBytes),
-        Units.formatBytes(device.usableBytes),
-        Units.formatBytes(device.usedBytes), Units.formatBytes(device.freeBytes), device.verdict.rawValue,
-        Plan.bar(device),
-      ])
+    // The shared columns, indented, then the bar of each GPU (coloured after the
+    // columns are aligned, so that escape codes do not count as width) and what
+    // the host-RAM row means.
+    let budget = budgetRows()
+    var rows = [["  " + budget[0][0]] + budget[0].dropFirst() + ["Memory"]]
+    for (device, row) in zip(devices, budget.dropFirst()) {
+      rows.append(["  " + row[0]] + row.dropFirst() + [Plan.bar(device)])
     }
-    if let ram = cpuVerdict {
-      // The bytes kept off the GPUs, against the RAM of their hosts: the plan's
-      // verdict is the worst of this row and the GPU rows.
-      let capacity = cpuRAMBytes.map(Units.formatBytes) ?? "unknown"
-      rows.append([
-        "  CPU", ram == .fits ? "host RAM" : "host RAM (offloaded)", capacity, capacity, Units.formatBytes(cpuBytes),
-        cpuRAMBytes.map { Units.formatBytes($0 - cpuBytes) } ?? "-", ram.rawValue,
-        ram == .doesNotFit
-          ? "short of RAM"
-          : (ram == .fits
-            ? "what the engine keeps in host memory (llama.cpp: the token embedding)"
-            : "works, at the offload speed above"),
-      ])
+    if let ram = cpuVerdict, let row = budget.last {
+      rows.append(
+        ["  " + row[0]] + row.dropFirst() + [
+          ram == .doesNotFit
+            ? "short of RAM"
+            : (ram == .fits
+              ? "what the engine keeps in host memory (llama.cpp: the token embedding)"
+              : "works, at the offload speed above")
+        ]
+      )
     }
-    var table = DeviceGraph.columns(rows, indent: "")
+    var lines = DeviceGraph.columns(rows, indent: "").split(separator: "\n", omittingEmptySubsequences: false)
+      .map(String.init)
     if colors {
-      // The bar is each GPU row's last column: coloured after the columns are
-      // aligned, so that escape codes do not count as width.
-      let bars = Set(devices.map { Plan.bar($0) })
-      table = table.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-        guard let bar = bars.first(where: { !$0.isEmpty && line.hasSuffix($0) }) else { return String(line) }
-        return String(line.dropLast(bar.count)) + TerminalColor.bar(bar)
-      }.joined(separator: "\n")
+      for (offset, device) in devices.enumerated() where lines.indices.contains(offset + 1) {
+        let bar = Plan.bar(device)
+        guard !bar.isEmpty, lines[offset + 1].hasSuffix(bar) else { continue }
+        lines[offset + 1] = String(lines[offset + 1].dropLast(bar.count)) + TerminalColor.bar(bar)
+      }
     }
-    out += table
+    out += lines.joined(separator: "\n")
     if !fixes.isEmpty {
       out +=
         "\nTo make it fit, any one of:\n"
@@ -210,4 +203,36 @@ extension Plan {
     out += "\nAssumptions:\n" + assumptions.map { "  - \($0)\n" }.joined()
     return out
   }
+}
+
+extension Plan {
+  /// The budget table's rows, header first: each GPU's capacity, budget, use,
+  /// free memory and verdict, then host RAM when the plan keeps bytes off the
+  /// GPUs (its verdict is part of the plan's). The text table and the HTML
+  /// report show these rows.
+  package func budgetRows() -> [[String]] {
+    var rows = [["GPU", "Name", "Capacity", "Budget", "Used", "Free", "Verdict"]]
+    for device in devices {
+      rows.append([
+        "\(device.index)", device.name, Units.formatBytes(device.capacityBytes), Units.formatBytes(device.usableBytes),
+        Units.formatBytes(device.usedBytes), Units.formatBytes(device.freeBytes), device.verdict.rawValue,
+      ])
+    }
+    if let ram = cpuVerdict {
+      let capacity = cpuRAMBytes.map(Units.formatBytes) ?? "unknown"
+      rows.append([
+        "CPU", ram == .fits ? "host RAM" : "host RAM (offloaded)", capacity, capacity, Units.formatBytes(cpuBytes),
+        cpuRAMBytes.map { Units.formatBytes($0 - cpuBytes) } ?? "-", ram.rawValue,
+      ])
+    }
+    return rows
+  }
+}
+
+/// One workload in words: its title, the lines of its layout (layout, stages,
+/// adapters, batch, expert load …) and the line of its predicted speed.
+package struct WorkloadSummary {
+  package var title: String
+  package var layout: [String]
+  package var prediction: String
 }

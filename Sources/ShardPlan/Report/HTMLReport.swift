@@ -45,14 +45,7 @@ package enum HTMLReport {
       reasons: plan.reasons
     )
     body += section("Topology", topologySVG(graph, stageOf: stages(plan)) + linkMatrix(graph))
-    body += section("GPU memory", memoryBars(plan) + budgetTable(plan))
-    body += section("Layout", layout(plan))
-    body += section("Predicted speed", speedTable(plan))
-    if !plan.fixes.isEmpty {
-      body += section("Fixes", "<p>Any one of these makes it fit:</p>" + list(plan.fixes.map(\.description)))
-    }
-    if !plan.alternatives.isEmpty { body += section("Alternatives", alternatives(plan)) }
-    body += section("Assumptions", list(plan.assumptions))
+    body += planSections(plan)
     if !files.isEmpty { body += section("Launch files", launchFiles(files)) }
     return page(title: "shardplan: plan on \(plan.topology)", body: body, version: version)
   }
@@ -76,14 +69,22 @@ package enum HTMLReport {
     if let graph = report.graph {
       body += section("Topology", topologySVG(graph, stageOf: report.plan.map(stages) ?? [:]) + linkMatrix(graph))
     }
-    if let plan = report.plan {
-      body += section("GPU memory", memoryBars(plan) + budgetTable(plan))
-      body += section("Layout", layout(plan))
-      body += section("Predicted speed", speedTable(plan))
-      if !plan.fixes.isEmpty { body += section("Fixes", list(plan.fixes.map(\.description))) }
-      body += section("Assumptions", list(plan.assumptions))
-    }
+    if let plan = report.plan { body += planSections(plan) }
     return page(title: "shardplan: \(title)", body: body, version: version)
+  }
+
+  /// The sections a plan and a validated layout share: memory, layout, speed,
+  /// fixes, alternatives and assumptions.
+  static func planSections(_ plan: Plan) -> String {
+    var body = section("GPU memory", memoryBars(plan) + table(plan.budgetRows()))
+    body += section("Layout", layout(plan))
+    body += section("Predicted speed", speedTable(plan))
+    if !plan.fixes.isEmpty {
+      body += section("Fixes", "<p>Any one of these makes it fit:</p>" + list(plan.fixes.map(\.description)))
+    }
+    if !plan.alternatives.isEmpty { body += section("Alternatives", alternatives(plan)) }
+    body += section("Assumptions", list(plan.assumptions))
+    return body
   }
 
   /// The page of a machine: its graph, GPUs, links, notes and conflicts.
@@ -114,8 +115,9 @@ package enum HTMLReport {
 
   /// GPUs as circles on a ring per host (at most 16 hosts drawn), every pair of a
   /// host's GPUs as a line coloured by its kind and as wide as its bandwidth
-  /// (labelled when a host has at most 3 GPUs), one line per pair of hosts for the
-  /// network, and GPUs filled by the pipeline stage they hold.
+  /// (labelled when a host has at most 3 GPUs), the network as one fabric line
+  /// that every host drops onto (labelled with the slowest link between hosts),
+  /// and GPUs filled by the pipeline stage they hold.
   static func topologySVG(_ graph: DeviceGraph, stageOf: [Int: Int] = [:]) -> String {
     let drawnHosts = Array(graph.hosts.prefix(16))
     let columns = min(max(drawnHosts.count, 1), 4)
@@ -144,24 +146,26 @@ package enum HTMLReport {
       svg +=
         "<g class=\"host\"><rect x=\"\(fmt(cx - cell / 2 + 8))\" y=\"\(fmt(cy - cell / 2 + 8))\" width=\"\(fmt(cell - 16))\" height=\"\(fmt(cell - 16))\" rx=\"14\"/><text x=\"\(fmt(cx - cell / 2 + 20))\" y=\"\(fmt(cy - cell / 2 + 30))\" class=\"host-name\">\(escape(host.name))</text><text x=\"\(fmt(cx - cell / 2 + 20))\" y=\"\(fmt(cy - cell / 2 + 46))\" class=\"note\">\(escape(models))</text></g>"
     }
-    // Links inside each drawn host; between hosts, the slowest link of each pair of hosts.
-    var interHost: [String: Link] = [:]
+    // Links inside each drawn host, labelled where the host has at most 3 GPUs;
+    // between hosts, only the slowest link (drawn as the fabric below).
+    let gpusPerHost = Dictionary(grouping: graph.gpus, by: \.host).mapValues(\.count)
+    var slowestBetweenHosts: Link?
     var lines = ""
     var labels = ""
     for link in graph.links {
       let a = graph.gpus[link.from]
       let b = graph.gpus[link.to]
       if a.host != b.host {
-        let key = "\(min(a.host, b.host))-\(max(a.host, b.host))"
-        if let kept = interHost[key], kept.bandwidthBytesPerSecond <= link.bandwidthBytesPerSecond { continue }
-        interHost[key] = link
+        if slowestBetweenHosts.map({ link.bandwidthBytesPerSecond < $0.bandwidthBytesPerSecond }) ?? true {
+          slowestBetweenHosts = link
+        }
         continue
       }
       guard let p = position[link.from], let q = position[link.to] else { continue }
       let stroke = 1 + 5 * Double(link.bandwidthBytesPerSecond) / fastest
       lines +=
         "<line class=\"link link-\(link.kind.rawValue)\" x1=\"\(fmt(p.x))\" y1=\"\(fmt(p.y))\" x2=\"\(fmt(q.x))\" y2=\"\(fmt(q.y))\" stroke=\"\(color(link.kind))\" stroke-width=\"\(fmt(stroke))\"><title>GPU \(link.from)–\(link.to): \(link.kind.rawValue.uppercased()), \(Units.formatRate(link.bandwidthBytesPerSecond)) per direction</title></line>"
-      if graph.gpus.filter({ $0.host == a.host }).count <= 3 {
+      if gpusPerHost[a.host, default: 0] <= 3 {
         // Beside the line's middle, on its right-hand side.
         let length = max(((q.x - p.x) * (q.x - p.x) + (q.y - p.y) * (q.y - p.y)).squareRoot(), 1)
         let (nx, ny) = (-(q.y - p.y) / length, (q.x - p.x) / length)
@@ -171,7 +175,7 @@ package enum HTMLReport {
     }
     // Hosts reach each other through the network: one fabric line under the
     // hosts, each host dropping onto it, labelled with the slowest pair's rate.
-    if let slowest = interHost.values.min(by: { $0.bandwidthBytesPerSecond < $1.bandwidthBytesPerSecond }) {
+    if let slowest = slowestBetweenHosts {
       let fabricY = Double(max(rows, 1)) * cell + 22
       let xs = drawnHosts.compactMap { hostCenters[$0.index]?.x }
       lines +=
@@ -308,30 +312,12 @@ package enum HTMLReport {
     return svg + "</svg>"
   }
 
-  static func budgetTable(_ plan: Plan) -> String {
-    var rows = [["GPU", "Name", "Capacity", "Budget", "Used", "Free", "Verdict"]]
-    for device in plan.devices {
-      rows.append([
-        "\(device.index)", device.name, Units.formatBytes(device.capacityBytes), Units.formatBytes(device.usableBytes),
-        Units.formatBytes(device.usedBytes), Units.formatBytes(device.freeBytes), device.verdict.rawValue,
-      ])
-    }
-    if let ram = plan.cpuVerdict {
-      let capacity = plan.cpuRAMBytes.map(Units.formatBytes) ?? "unknown"
-      rows.append([
-        "CPU", "host RAM", capacity, capacity, Units.formatBytes(plan.cpuBytes),
-        plan.cpuRAMBytes.map { Units.formatBytes($0 - plan.cpuBytes) } ?? "-", ram.rawValue,
-      ])
-    }
-    return table(rows)
-  }
-
   // MARK: Layout, speed, alternatives, files
 
   static func layout(_ plan: Plan) -> String {
     plan.workloads.map { workload in
-      let (title, lines) = plan.workloadSummary(workload)
-      var html = "<h3>\(escape(title))</h3>" + list(lines.filter { !$0.hasPrefix("predicted:") })
+      let summary = plan.workloadSummary(workload)
+      var html = "<h3>\(escape(summary.title))</h3>" + list(summary.layout)
       if workload.training == nil, !workload.stages.isEmpty {
         var rows = [["Stage", "GPUs (tensor-parallel group)", "Layers"]]
         for (index, stage) in workload.stages.enumerated() {
@@ -352,10 +338,8 @@ package enum HTMLReport {
     ]
     var notes: [String] = []
     for workload in plan.workloads {
-      if let training = workload.training {
-        notes.append(
-          "\(workload.role): \(Units.formatDecimal(training.stepSeconds, places: 2)) s per optimizer step, \(Units.formatDecimal(training.tokensPerSecond, places: 0)) tokens/s at \(Int(training.mfu * 100))% MFU"
-        )
+      if workload.training != nil {
+        notes.append("\(workload.role): \(plan.workloadSummary(workload).prediction)")
         continue
       }
       let p = workload.prediction
