@@ -91,7 +91,7 @@ struct ReconcileCommand: ParsableCommand {
       concurrency: concurrency,
       engine: options.engine ?? Self.engine(of: log),
       context: context
-    )
+    ).servingAsLogged(log)
     let plan = try Planner(
       graph: graph,
       strategy: strategy,

@@ -56,7 +56,9 @@ package enum ActivationRule: Hashable, Sendable {
   /// vLLM and SGLang: the profile run's largest live set for a batch of tokens,
   /// in the weights' 2-byte dtype, plus fp32 logits for the sequences.
   case profiledBatch
-  /// llama.cpp: fp32 FFN intermediates and output logits of one ubatch.
+  /// llama.cpp: the largest fp32 live set of one ubatch: the output logits,
+  /// one layer's FFN intermediates, or (without flash attention) the attention
+  /// scores over the whole cache.
   case computeBuffer
   /// transformers: one prefill of the whole context for the batch.
   case wholePrefill
@@ -87,6 +89,10 @@ package struct EngineProfile: Hashable, Sendable {
   package var sources: [String]
   /// How the engine sizes activations.
   package var activationRule: ActivationRule = .profiledBatch
+  /// Whether attention runs as flash attention (llama.cpp `--flash-attn`, which
+  /// shardplan's launch lines turn on). Without it, llama.cpp's compute buffer
+  /// holds the attention scores of one ubatch over the whole cache.
+  package var flashAttention: Bool = true
   /// Whether the engine splits tensors over GPUs (tensor parallelism). llama.cpp
   /// splits whole layers (`--split-mode layer`, its default; the row and tensor
   /// modes are not modelled), and transformers' `device_map` places whole
@@ -269,9 +275,16 @@ package struct EngineProfile: Hashable, Sendable {
   ///   attention output and the MLP's gate, up and product (split by tensor
   ///   parallelism), in the weights' 2-byte dtype, plus fp32 logits for up to
   ///   `maxSequences` sequences.
-  /// - llama.cpp: the compute buffer as gguf-parser models it with flash
-  ///   attention: fp32 FFN intermediates of one layer and the fp32 output logits
-  ///   for one ubatch.
+  /// - llama.cpp: ggml's allocator reuses memory as the graph runs, so the
+  ///   compute buffer is the largest fp32 live set of one ubatch, not a sum: the
+  ///   output (logits for every token of the ubatch plus the normed hidden
+  ///   state), one layer's FFN intermediates, or, without flash attention, the
+  ///   attention scores of every head over the whole cache with the f32 mask
+  ///   and four hidden-size tensors beside them (Ollama's `GraphSize` for
+  ///   llama, which equals llama.cpp's own figure in the logs of
+  ///   `Fixtures/engine-logs`: 258.50 MiB for Llama 3 8B at n_ctx 512 and
+  ///   2048, where the output is the peak, and 560.00 MiB at n_ctx 8192).
+  ///   With flash attention the scores are never stored; the f16 mask remains.
   /// - transformers: one prefill of the whole context for the batch.
   package func activationBytes(model: ModelSpec, context: Int, batch: Int, tensorParallel: Int) -> Int64 {
     let hidden = Int64(model.hiddenSize)
@@ -286,7 +299,17 @@ package struct EngineProfile: Hashable, Sendable {
       return tokens * perToken + logits
     case .computeBuffer:
       let tokens = Int64(min(batchTokens, max(context, 1)))
-      return tokens * (3 * ffn + 4 * hidden) * 4 + tokens * vocab * 4
+      // The cache the ubatch attends to: every sequence's context, in cells of kvBlockSize.
+      let block = Int64(max(kvBlockSize, 1))
+      let cells = (Int64(max(context, 1)) * Int64(max(batch, 1)) + block - 1) / block * block
+      let heads = Int64(max(model.attention.heads, 1))
+      let output = 4 * tokens * (hidden + vocab)
+      let feedForward = 4 * tokens * (3 * ffn + 2 * hidden)
+      let attention =
+        flashAttention
+        ? 4 * tokens * 4 * hidden + 2 * tokens * cells
+        : 4 * tokens * (1 + 4 * hidden + cells * (1 + heads))
+      return max(output, feedForward, attention)
     case .wholePrefill:
       let tokens = Int64(max(context, 1)) * Int64(max(batch, 1))
       return tokens * (4 * hidden + 3 * ffn) * 2 + Int64(max(batch, 1)) * vocab * 4

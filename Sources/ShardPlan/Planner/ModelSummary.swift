@@ -8,6 +8,9 @@ package struct ModelSummary: Hashable, Sendable {
   package var layerBytes: [Int64]
   /// Bytes of routed experts per decoder layer.
   package var expertBytesPerLayer: [Int64]
+  /// The largest weight of each decoder layer as llama.cpp stores it: one
+  /// tensor, or all of a layer's experts of one kind (its `ffn_up_exps`).
+  package var largestLayerTensorBytes: [Int64]
   /// Bytes outside the layers that sit with the first stage (embeddings, and
   /// other non-layer tensors but the head).
   package var firstStageBytes: Int64
@@ -53,11 +56,19 @@ package struct ModelSummary: Hashable, Sendable {
     var dense: Int64 = 0
     var routed: Int64 = 0
     var lookup: Int64 = 0
+    var largest = [Int64](repeating: 0, count: model.layers)
+    // A layer's experts of one kind (the last two parts of the name, `up_proj.weight`).
+    var fused: [Int: [Substring: Int64]] = [:]
     for tensor in model.tensors {
       total += tensor.bytes
       if let layer = tensor.layer, layer < model.layers {
         layers[layer] += tensor.bytes
-        if tensor.role == .expert { experts[layer] += tensor.bytes }
+        largest[layer] = max(largest[layer], tensor.bytes)
+        if tensor.role == .expert {
+          experts[layer] += tensor.bytes
+          let kind = tensor.name.split(separator: ".").suffix(2).joined(separator: ".")
+          fused[layer, default: [:]][Substring(kind), default: 0] += tensor.bytes
+        }
       } else if tensor.role == .head || tensor.layer != nil {
         last += tensor.bytes
       } else {
@@ -73,8 +84,10 @@ package struct ModelSummary: Hashable, Sendable {
     if let moe = model.moe, moe.routedExperts > 0 {
       active = dense + routed * Int64(moe.expertsPerToken) / Int64(moe.routedExperts)
     }
+    for (layer, kinds) in fused { largest[layer] = max(largest[layer], kinds.values.max() ?? 0) }
     layerBytes = layers
     expertBytesPerLayer = experts
+    largestLayerTensorBytes = largest
     firstStageBytes = first
     lastStageBytes = last
     headBytes = head

@@ -614,6 +614,23 @@ extension Planner {
     /// from RAM (llama.cpp).
     var streams: Bool
     var usable: Int64
+    /// The largest weight of each layer: what llama.cpp copies into the first
+    /// GPU's compute buffer to run a CPU layer's large batches there.
+    var largestTensor: [Int64]
+
+    /// The compute-buffer room llama.cpp's scheduler needs on the first GPU when
+    /// the first `cpuLayers` layers stay in RAM: it runs their matrix products
+    /// for a ubatch of 32 tokens or more on the GPU (ggml's CUDA backend offloads
+    /// such ops; `--no-op-offload` turns it off), copying each weight into the
+    /// compute buffer first. The largest of those weights is counted; engines
+    /// that stream every layer count the layer itself instead. A real log shows
+    /// the copy: Mistral 7B Q4_K_M with its output in RAM had a 137.79 MiB CUDA0
+    /// compute buffer, the logits and hidden state of a 256-token ubatch
+    /// (35.25 MiB) plus its Q6_K output weight (102.54 MiB).
+    func weightCopy(cpuLayers: Int) -> Int64 {
+      guard !streams, cpuLayers > 0 else { return 0 }
+      return largestTensor.prefix(cpuLayers).max() ?? 0
+    }
 
     var resident: Int64 { activation + overhead + head + (streams ? kv.reduce(0, +) + embedding : 0) }
     /// GPU bytes of decoder layer `index` when it sits on the GPU.
@@ -643,23 +660,15 @@ extension Planner {
       head: serving.summary.headBytes,
       embedding: serving.summary.embeddingBytes,
       streams: !serving.profile.computesOffloadedLayersOnCPU,
-      usable: usableBytes(gpu, profile: serving.profile, occupied: occupied)
+      usable: usableBytes(gpu, profile: serving.profile, occupied: occupied),
+      largestTensor: serving.summary.largestLayerTensorBytes
     )
   }
 
   /// The most decoder layers that fit on `gpu` beside what it always holds,
   /// taken from the last layer down (llama.cpp: `i_gpu_start = n_layer − n_gpu_layers`).
   func mostGPULayers(_ serving: Serving, gpu: GPU, occupied: Occupancy) -> Int {
-    let shape = offloadShape(serving, gpu: gpu, occupied: occupied)
-    var left = shape.usable - shape.resident
-    var count = 0
-    var index = serving.model.layers - 1
-    while index >= 0, left >= shape.layerBytes(index) {
-      left -= shape.layerBytes(index)
-      count += 1
-      index -= 1
-    }
-    return count
+    mostGPULayers(serving, gpus: [gpu.index], occupied: occupied)[0]
   }
 
   /// Prices layer offload: the first layers in CPU RAM, then `gpuLayers[k]` layers
@@ -669,19 +678,38 @@ extension Planner {
   /// The most decoder layers that fit on each of `gpus` in turn, filled from the
   /// last layer down and the last GPU (which holds the output head) first, as
   /// llama.cpp's `-ngl` with `--tensor-split` lays them out.
+  /// When not every layer fits, the first GPU also keeps room for the weight
+  /// copy of the layers left in RAM (``OffloadShape/weightCopy(cpuLayers:)``).
   func mostGPULayers(_ serving: Serving, gpus: [Int], occupied: Occupancy) -> [Int] {
-    var index = serving.model.layers - 1
-    var counts = Array(repeating: 0, count: gpus.count)
-    for position in gpus.indices.reversed() {
-      let shape = offloadShape(serving, gpu: graph.gpus[gpus[position]], occupied: occupied)
-      var left = shape.usable - shape.resident + (position == gpus.count - 1 ? 0 : shape.head)
-      while index >= 0, left >= shape.layerBytes(index) {
-        left -= shape.layerBytes(index)
-        counts[position] += 1
-        index -= 1
+    let shapes = gpus.map { offloadShape(serving, gpu: graph.gpus[$0], occupied: occupied) }
+    func fill(copy: Int64) -> [Int] {
+      var index = serving.model.layers - 1
+      var counts = Array(repeating: 0, count: gpus.count)
+      for position in gpus.indices.reversed() {
+        let shape = shapes[position]
+        var left =
+          shape.usable - shape.resident + (position == gpus.count - 1 ? 0 : shape.head) - (position == 0 ? copy : 0)
+        while index >= 0, left >= shape.layerBytes(index) {
+          left -= shape.layerBytes(index)
+          counts[position] += 1
+          index -= 1
+        }
       }
+      return counts
     }
-    return counts
+    let all = fill(copy: 0)
+    let layers = serving.model.layers
+    guard let first = shapes.first, all.reduce(0, +) < layers else { return all }
+    // The copy depends on which layers stay in RAM: reserve for the layers the
+    // first fill left there, refill, and keep a fill whose copy was reserved.
+    var counts = all
+    for _ in 0..<3 {
+      let copy = first.weightCopy(cpuLayers: layers - counts.reduce(0, +))
+      let next = fill(copy: copy)
+      if first.weightCopy(cpuLayers: layers - next.reduce(0, +)) <= copy { return next }
+      counts = next
+    }
+    return fill(copy: first.largestTensor.max() ?? 0)
   }
 
   func priceLayerOffload(
@@ -709,6 +737,7 @@ extension Planner {
     var first = cpuLayers
     var stages: [Stage] = []
     var devices: [DeviceBudget] = []
+    let copy = shape.weightCopy(cpuLayers: cpuLayers)
     for (position, index) in gpus.enumerated() {
       let range = first..<(first + gpuLayers[position])
       let last = position == gpus.count - 1
@@ -718,7 +747,7 @@ extension Planner {
           usable: shapes[position].usable,
           weights: shape.weights[range].reduce(0, +) + (last ? shape.head : 0) + (streams ? shape.embedding : 0),
           kv: streams ? shape.kv.reduce(0, +) : shape.kv[range].reduce(0, +),
-          activation: shape.activation,
+          activation: shape.activation + (position == 0 ? copy : 0),
           overhead: shape.overhead
         )
       )
@@ -756,7 +785,7 @@ extension Planner {
     for (position, stage) in stages.enumerated() {
       let skipped = Int64(Double(experts[stage.firstLayer..<(stage.lastLayer + 1)].reduce(0, +)) * untouched)
       gpuRead += CostModel.readSeconds(
-        bytes: devices[position].usedBytes - shape.activation - shape.overhead - skipped,
+        bytes: devices[position].usedBytes - devices[position].activationBytes - shape.overhead - skipped,
         bandwidth: cards[position].bandwidthBytesPerSecond,
         efficiency: calibration.hbmEfficiency
       )
@@ -829,11 +858,20 @@ extension Planner {
     let experts = serving.summary.expertBytesPerLayer
     var count = 0
     var onGPU = shape.needed
-    while count < serving.model.layers, onGPU > usable {
+    while count < serving.model.layers, onGPU > usable - expertCopy(serving, cpuExpertLayers: count) {
       onGPU -= experts[count]
       count += 1
     }
     return count
+  }
+
+  /// The compute-buffer room the first GPU needs for llama.cpp to run the large
+  /// batches of the experts left in RAM on it: the largest fused expert weight of
+  /// those layers (its `ffn_up_exps`), copied in before each product
+  /// (``OffloadShape/weightCopy(cpuLayers:)``).
+  func expertCopy(_ serving: Serving, cpuExpertLayers: Int) -> Int64 {
+    guard cpuExpertLayers > 0, serving.profile.computesOffloadedLayersOnCPU else { return 0 }
+    return serving.summary.largestLayerTensorBytes.prefix(cpuExpertLayers).max() ?? 0
   }
 
   func priceExpertOffload(
@@ -857,7 +895,10 @@ extension Planner {
     let onGPU = shape.needed - cpuBytes
     // What stays on the GPUs is split in proportion to their memory (llama.cpp
     // --tensor-split); the KV cache goes with the layers, in the same shares.
-    let shares = gpus.map { Double(usableBytes(graph.gpus[$0], profile: serving.profile, occupied: occupied)) }
+    let copy = expertCopy(serving, cpuExpertLayers: cpuExpertLayers)
+    let shares = gpus.enumerated().map { offset, index in
+      Double(usableBytes(graph.gpus[index], profile: serving.profile, occupied: occupied) - (offset == 0 ? copy : 0))
+    }
     let totalShare = max(shares.reduce(0, +), 1)
     let devices = gpus.enumerated().map { offset, index in
       let gpu = graph.gpus[index]
@@ -868,12 +909,12 @@ extension Planner {
         usable: usableBytes(gpu, profile: serving.profile, occupied: occupied),
         weights: part - kv,
         kv: kv,
-        activation: shape.activation,
+        activation: shape.activation + (offset == 0 ? copy : 0),
         overhead: profile.runtimeBytes
       )
     }
     let ramFits = host.ramBytes.map { cpuBytes <= $0 } ?? true
-    let gpusFit = onGPU <= shape.usable.reduce(0, +)
+    let gpusFit = onGPU <= shape.usable.reduce(0, +) - copy
     let rates = slowest(gpus)
     let ramRate = ramBandwidth(host)
     let activeFraction = serving.summary.touchedExpertFraction(tokens: request.concurrency)

@@ -520,6 +520,15 @@ public struct Planner: Sendable {
     list.append(
       "\(Int(CostModel.collectiveLatencySeconds * 1e6)) µs per collective and hand-off (aiconfigurator p2p_latency)"
     )
+    if request.profile.activationRule == .computeBuffer {
+      list.append(
+        "llama.cpp's compute buffer: the largest fp32 live set of one ubatch of \(request.profile.batchTokens) tokens (the output logits, one layer's FFN, or the attention), "
+          + (request.profile.flashAttention
+            ? "with flash attention (llama.cpp's default --flash-attn auto turns it on where the GPU supports it)"
+            : "without flash attention: the attention scores of every head over the whole cache")
+          + "; with layers or experts in RAM, the first GPU's buffer also holds a copy of the largest weight it multiplies for them (ops of 32 tokens or more run on the GPU)"
+      )
+    }
     if request.engine == .llamaCpp, request.model.moe != nil {
       list.append(
         "MoE under llama.cpp at its measured speed: decode at \(Units.formatDecimal(CostModel.llamaCppMoE.decode, places: 2))× and prefill at \(Units.formatDecimal(CostModel.llamaCppMoE.prefill, places: 2))× of the bytes and FLOPs model (Qwen3-30B-A3B Q4_0 on an A10: 103.5 and 1328 tokens/s measured in llama.cpp issue 13652)"

@@ -106,6 +106,8 @@ package struct EngineLog: Sendable {
   package var source: String
   /// Whether llama.cpp ran with flash attention, where its log says (`flash_attn = 0`).
   package var flashAttention: Bool?
+  /// The tokens of llama.cpp's physical batch, where its log says (`n_ubatch = 512`).
+  package var microBatch: Int?
 
   /// Lines longer than this are cut (a log line is a few hundred bytes; a line
   /// of megabytes is a dump no pattern needs).
@@ -171,6 +173,7 @@ package struct EngineLog: Sendable {
     var cutLines = 0
     var votes: [Engine: Int] = [:]
     var flashAttention: Bool?
+    var microBatch: Int?
 
     init(source: String) { self.source = source }
 
@@ -192,6 +195,12 @@ package struct EngineLog: Sendable {
         of: /(?:llama_new_context_with_model|llama_init_from_model|llama_context):\s+flash_attn\s*=\s*(\w+)/
       ) {
         flashAttention = ["1", "true", "enabled", "on"].contains(match.1.lowercased())
+        return
+      }
+      if let match = text.message.firstMatch(
+        of: /(?:llama_new_context_with_model|llama_init_from_model|llama_context):\s+n_ubatch\s*=\s*(\d{1,7})\b/
+      ) {
+        microBatch = Int(match.1)
         return
       }
       let before = figures.count
@@ -229,14 +238,15 @@ package struct EngineLog: Sendable {
         skippedLines: skipped,
         cutLines: cutLines,
         source: source,
-        flashAttention: flashAttention
+        flashAttention: flashAttention,
+        microBatch: microBatch
       )
     }
   }
 
   /// Phrases at least one of which every line a pattern reads contains.
   static let phrases: [[UInt8]] = [
-    "buffer size", "offloaded", "n_ctx", "flash_attn", "tokens per second", "offload to", "weights take",
+    "buffer size", "offloaded", "n_ctx", "n_ubatch", "flash_attn", "tokens per second", "offload to", "weights take",
     "weights took", "loading took", "KV cache", "gpu_memory_utilization", "Graph capturing", "Load weight end",
     "KV Cache is allocated", "Capture cuda graph end", "max_total_num_tokens", "shardplan-measure:",
   ].map { Array($0.utf8) }

@@ -157,7 +157,7 @@ package struct Reconciliation: Sendable {
     }
     if log.flashAttention == false {
       notes.append(
-        "the log ran without flash attention: llama.cpp's compute buffer then holds the attention scores (context × n_ubatch × heads × 4 bytes), which shardplan, planning llama.cpp's default of flash attention on, does not count"
+        "the log ran without flash attention: llama.cpp's compute buffer then holds the attention scores (cache × n_ubatch × heads × 4 bytes); a plan made with --model counts them, a plan.json for shardplan's own launch line (flash attention on) does not"
       )
     }
     if log.figures.contains(where: \.isEstimate) {
@@ -375,5 +375,25 @@ extension Reconciliation {
       )
     }
     return (calibration, notes)
+  }
+}
+
+extension InferenceRequest {
+  /// The request as the logged run served it: for llama.cpp, with the flash
+  /// attention and the physical batch (`n_ubatch`) its log states, which size
+  /// the compute buffer. Each change is said in the profile's sources, so the
+  /// plan's assumptions show it.
+  package func servingAsLogged(_ log: EngineLog) -> InferenceRequest {
+    guard profile.activationRule == .computeBuffer else { return self }
+    var logged = profile
+    if let flash = log.flashAttention, flash != logged.flashAttention {
+      logged.flashAttention = flash
+      logged.sources.append("flash attention \(flash ? "on" : "off"), as the log's run (flash_attn = \(flash ? 1 : 0))")
+    }
+    if let microBatch = log.microBatch, microBatch > 0, microBatch != logged.batchTokens {
+      logged.batchTokens = microBatch
+      logged.sources.append("n_ubatch \(microBatch), as the log's run")
+    }
+    return logged == profile ? self : serving(with: logged)
   }
 }
