@@ -614,23 +614,6 @@ extension Planner {
     /// from RAM (llama.cpp).
     var streams: Bool
     var usable: Int64
-    /// The largest weight of each layer: what llama.cpp copies into the first
-    /// GPU's compute buffer to run a CPU layer's large batches there.
-    var largestTensor: [Int64]
-
-    /// The compute-buffer room llama.cpp's scheduler needs on the first GPU when
-    /// the first `cpuLayers` layers stay in RAM: it runs their matrix products
-    /// for a ubatch of 32 tokens or more on the GPU (ggml's CUDA backend offloads
-    /// such ops; `--no-op-offload` turns it off), copying each weight into the
-    /// compute buffer first. The largest of those weights is counted; engines
-    /// that stream every layer count the layer itself instead. A real log shows
-    /// the copy: Mistral 7B Q4_K_M with its output in RAM had a 137.79 MiB CUDA0
-    /// compute buffer, the logits and hidden state of a 256-token ubatch
-    /// (35.25 MiB) plus its Q6_K output weight (102.54 MiB).
-    func weightCopy(cpuLayers: Int) -> Int64 {
-      guard !streams, cpuLayers > 0 else { return 0 }
-      return largestTensor.prefix(cpuLayers).max() ?? 0
-    }
 
     var resident: Int64 { activation + overhead + head + (streams ? kv.reduce(0, +) + embedding : 0) }
     /// GPU bytes of decoder layer `index` when it sits on the GPU.
@@ -660,8 +643,7 @@ extension Planner {
       head: serving.summary.headBytes,
       embedding: serving.summary.embeddingBytes,
       streams: !serving.profile.computesOffloadedLayersOnCPU,
-      usable: usableBytes(gpu, profile: serving.profile, occupied: occupied),
-      largestTensor: serving.summary.largestLayerTensorBytes
+      usable: usableBytes(gpu, profile: serving.profile, occupied: occupied)
     )
   }
 
@@ -679,7 +661,8 @@ extension Planner {
   /// last layer down and the last GPU (which holds the output head) first, as
   /// llama.cpp's `-ngl` with `--tensor-split` lays them out.
   /// When not every layer fits, the first GPU also keeps room for the weight
-  /// copy of the layers left in RAM (``OffloadShape/weightCopy(cpuLayers:)``).
+  /// copy of the layers left in RAM (``weightCopy(_:layersInRAM:)``), as large as
+  /// the largest layer weight of all: the layers left there are not known before.
   func mostGPULayers(_ serving: Serving, gpus: [Int], occupied: Occupancy) -> [Int] {
     let shapes = gpus.map { offloadShape(serving, gpu: graph.gpus[$0], occupied: occupied) }
     func fill(copy: Int64) -> [Int] {
@@ -699,17 +682,23 @@ extension Planner {
     }
     let all = fill(copy: 0)
     let layers = serving.model.layers
-    guard let first = shapes.first, all.reduce(0, +) < layers else { return all }
-    // The copy depends on which layers stay in RAM: reserve for the layers the
-    // first fill left there, refill, and keep a fill whose copy was reserved.
-    var counts = all
-    for _ in 0..<3 {
-      let copy = first.weightCopy(cpuLayers: layers - counts.reduce(0, +))
-      let next = fill(copy: copy)
-      if first.weightCopy(cpuLayers: layers - next.reduce(0, +)) <= copy { return next }
-      counts = next
-    }
-    return fill(copy: first.largestTensor.max() ?? 0)
+    guard all.reduce(0, +) < layers else { return all }
+    return fill(copy: weightCopy(serving, layersInRAM: layers))
+  }
+
+  /// The compute-buffer room llama.cpp's scheduler needs on the first GPU when
+  /// the first `layersInRAM` layers (or their experts) stay in RAM: it runs their
+  /// matrix products for a ubatch of 32 tokens or more on the GPU (ggml's CUDA
+  /// backend offloads such ops; `--no-op-offload` turns it off), copying each
+  /// weight into the compute buffer first. The largest of those weights is
+  /// counted (a layer's experts of one kind are one tensor to llama.cpp). A real
+  /// log shows the copy: Mistral 7B Q4_K_M with its output in RAM had a
+  /// 137.79 MiB CUDA0 compute buffer, the logits and hidden state of a 256-token
+  /// ubatch (35.25 MiB) plus its Q6_K output weight (102.54 MiB). Engines that
+  /// stream offloaded layers count the layers themselves instead: 0.
+  func weightCopy(_ serving: Serving, layersInRAM: Int) -> Int64 {
+    guard serving.profile.computesOffloadedLayersOnCPU, layersInRAM > 0 else { return 0 }
+    return serving.summary.largestLayerTensorBytes.prefix(layersInRAM).max() ?? 0
   }
 
   func priceLayerOffload(
@@ -737,7 +726,7 @@ extension Planner {
     var first = cpuLayers
     var stages: [Stage] = []
     var devices: [DeviceBudget] = []
-    let copy = shape.weightCopy(cpuLayers: cpuLayers)
+    let copy = weightCopy(serving, layersInRAM: cpuLayers)
     for (position, index) in gpus.enumerated() {
       let range = first..<(first + gpuLayers[position])
       let last = position == gpus.count - 1
@@ -858,20 +847,11 @@ extension Planner {
     let experts = serving.summary.expertBytesPerLayer
     var count = 0
     var onGPU = shape.needed
-    while count < serving.model.layers, onGPU > usable - expertCopy(serving, cpuExpertLayers: count) {
+    while count < serving.model.layers, onGPU > usable - weightCopy(serving, layersInRAM: count) {
       onGPU -= experts[count]
       count += 1
     }
     return count
-  }
-
-  /// The compute-buffer room the first GPU needs for llama.cpp to run the large
-  /// batches of the experts left in RAM on it: the largest fused expert weight of
-  /// those layers (its `ffn_up_exps`), copied in before each product
-  /// (``OffloadShape/weightCopy(cpuLayers:)``).
-  func expertCopy(_ serving: Serving, cpuExpertLayers: Int) -> Int64 {
-    guard cpuExpertLayers > 0, serving.profile.computesOffloadedLayersOnCPU else { return 0 }
-    return serving.summary.largestLayerTensorBytes.prefix(cpuExpertLayers).max() ?? 0
   }
 
   func priceExpertOffload(
@@ -895,7 +875,7 @@ extension Planner {
     let onGPU = shape.needed - cpuBytes
     // What stays on the GPUs is split in proportion to their memory (llama.cpp
     // --tensor-split); the KV cache goes with the layers, in the same shares.
-    let copy = expertCopy(serving, cpuExpertLayers: cpuExpertLayers)
+    let copy = weightCopy(serving, layersInRAM: cpuExpertLayers)
     let shares = gpus.enumerated().map { offset, index in
       Double(usableBytes(graph.gpus[index], profile: serving.profile, occupied: occupied) - (offset == 0 ? copy : 0))
     }
