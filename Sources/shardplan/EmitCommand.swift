@@ -161,7 +161,7 @@ struct EmitCommand: ParsableCommand {
     abstract:
       "Write launch files (accelerate, DeepSpeed, device_map, vLLM, SGLang, llama.cpp, torchrun) for a layout file.",
     discussion: """
-      The layout is validated first (as `shardplan validate` does); a layout with problems or one
+      The layout is validated first (as `shardplan validate` does); a layout with problems or one \
       that does not fit gets no files and exit status 1. Bad input exits with status 2.
       """
   )

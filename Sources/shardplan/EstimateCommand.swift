@@ -8,7 +8,7 @@ struct EstimateCommand: ParsableCommand {
     commandName: "estimate",
     abstract: "Exact weights, KV cache, activations and overheads of a model, for inference or training.",
     discussion: """
-      MODEL is a .gguf file, a folder with config.json (and safetensors), a config.json,
+      MODEL is a .gguf file, a folder with config.json (and safetensors), a config.json, \
       a bundled model's Hub id (`shardplan models`), or a Hub id in the Hugging Face cache.
       """
   )

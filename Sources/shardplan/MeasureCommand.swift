@@ -7,12 +7,12 @@ struct MeasureCommand: ParsableCommand {
     commandName: "measure",
     abstract: "Write a PyTorch script that measures what the cost model assumes, on the plan's GPUs.",
     discussion: """
-      Plans MODEL on --topology as `plan` does, then writes a self-contained Python
-      script (PyTorch only) that measures HBM bandwidth, bf16 and fp8 GEMM TFLOP/s at
-      the plan's shapes, NCCL all-reduce bus bandwidth over its tensor-parallel groups
-      (run it under torchrun for that) and the peak memory of two of the model's layers
-      over the plan's context. Its `shardplan-measure:` lines are what `reconcile`
-      reads; `reconcile … --write-calibration FILE` turns them into a calibration file.
+      Plans MODEL on --topology as `plan` does, then writes a self-contained Python \
+      script (PyTorch only) that measures HBM bandwidth, bf16 and fp8 GEMM TFLOP/s at \
+      the plan's shapes, NCCL all-reduce bus bandwidth over its tensor-parallel groups \
+      (run it under torchrun for that) and the peak memory of two of the model's layers \
+      over the plan's context. Its `shardplan-measure:` lines are what `reconcile` \
+      reads; `reconcile … --write-calibration FILE` turns them into a calibration file. \
       `--small` shapes run in seconds on a CPU.
       """
   )

@@ -12,9 +12,9 @@ struct PlanCommand: ParsableCommand {
     commandName: "plan",
     abstract: "Split models over a topology's GPUs: layout, per-GPU budget, predicted speed, verdict, launch files.",
     discussion: """
-      Serving: tensor, pipeline, expert and data parallelism, CPU offload, and role splits of
-      several models. Training (--train): data parallel with DeepSpeed ZeRO or FSDP, the lightest
-      setup that fits. --emit LIST --output DIR also writes the launch files.
+      Serving: tensor, pipeline, expert and data parallelism, CPU offload, and role splits of \
+      several models. Training (--train): data parallel with DeepSpeed ZeRO or FSDP, the lightest \
+      setup that fits. --emit LIST --output DIR also writes the launch files. \
       Exit status 0 when the plan fits (or is tight), 1 when it does not fit, 2 for bad input.
       """
   )

@@ -7,14 +7,14 @@ struct ReconcileCommand: ParsableCommand {
     commandName: "reconcile",
     abstract: "Set an engine's own log beside a plan: each term it measured, predicted and measured, and the error.",
     discussion: """
-      Reads the start-up and run logs vLLM, SGLang, llama.cpp (llama-server) and Ollama
-      print — model weights, KV cache, compute buffers or activations, overheads, CUDA
-      graphs, GPU layers, context and tokens/s, per GPU where the log says — and sets
-      beside them the prediction for the same run: --plan plan.json (the JSON of
-      `shardplan plan … --format json`), or --model MODEL --topology TOPO with the
-      options of `plan`, planned here for the log's engine and context unless
-      --engine and --context say otherwise. Error is (predicted − measured) / measured.
-      Exit status 0 when read, 2 when the log has nothing an engine prints or the
+      Reads the start-up and run logs vLLM, SGLang, llama.cpp (llama-server) and Ollama \
+      print — model weights, KV cache, compute buffers or activations, overheads, CUDA \
+      graphs, GPU layers, context and tokens/s, per GPU where the log says — and sets \
+      beside them the prediction for the same run: --plan plan.json (the JSON of \
+      `shardplan plan … --format json`), or --model MODEL --topology TOPO with the \
+      options of `plan`, planned here for the log's engine and context unless \
+      --engine and --context say otherwise. Error is (predicted − measured) / measured. \
+      Exit status 0 when read, 2 when the log has nothing an engine prints or the \
       plan cannot be made or read.
       """
   )

@@ -9,9 +9,9 @@ struct ShardPlanCommand: ParsableCommand {
     commandName: "shardplan",
     abstract: "Plan how large models are sharded and placed on GPUs.",
     discussion: """
-      Reads a machine (hwloc, nvidia-smi, NCCL topology, or a topology YAML) into a
-      device graph with a bandwidth for every GPU pair, reads models into exact bytes,
-      plans how to split them for serving or training, and writes the launch files
+      Reads a machine (hwloc, nvidia-smi, NCCL topology, or a topology YAML) into a \
+      device graph with a bandwidth for every GPU pair, reads models into exact bytes, \
+      plans how to split them for serving or training, and writes the launch files \
       (accelerate, DeepSpeed, device_map, vLLM, SGLang, llama.cpp, torchrun).
 
       Exit status: 0 success, 1 does not fit / validation failed, 2 bad input.
@@ -117,11 +117,11 @@ struct TopologyCommand: ParsableCommand {
     commandName: "topology",
     abstract: "Read a machine into a device graph and show its GPUs and links.",
     discussion: """
-      SOURCE is `local` (hwloc and nvidia-smi on this machine; the default), the name
-      of a bundled topology (see --list), or files recognised by their content:
-      nvidia-smi outputs (topo -m, topo -p2p, --query-gpu CSV, -q, -q -x, -L,
-      nvlink -s; several may be pasted into one file), an hwloc XML export, an NCCL
-      topology XML, or a topology YAML. Several files of one machine are merged;
+      SOURCE is `local` (hwloc and nvidia-smi on this machine; the default), the name \
+      of a bundled topology (see --list), or files recognised by their content: \
+      nvidia-smi outputs (topo -m, topo -p2p, --query-gpu CSV, -q, -q -x, -L, \
+      nvlink -s; several may be pasted into one file), an hwloc XML export, an NCCL \
+      topology XML, or a topology YAML. Several files of one machine are merged; \
       disagreements between them are listed as conflicts.
       """
   )

@@ -10,7 +10,7 @@ struct TrainTimeCommand: ParsableCommand {
     abstract:
       "Time to train a model on a topology's GPUs (6·N·D FLOPs, 8·N·D with checkpointing, at an MFU), with the memory of the setup assumed.",
     discussion: """
-      Also prints a table over GPT-3 shapes (125M, 355M, 1.3B, 2.7B, 6.7B) on one of the topology's cards.
+      Also prints a table over GPT-3 shapes (125M, 355M, 1.3B, 2.7B, 6.7B) on one of the topology's cards. \
       --tokens takes a count with an optional K, M, B or T suffix (300B = 3·10^11).
       """
   )

@@ -104,7 +104,7 @@ struct ErrorTableTests {
         "\(name): \(row.term) on \(row.device) off by \(row.relativeError ?? 0)"
       )
     }
-    for row in compared where row.term == "decodeTokensPerSecond" {
+    for row in compared where row.term == "decodeTokensPerSecond" && !item.notModelled.contains(row.term) {
       #expect(abs(row.relativeError ?? 0) <= 0.30, "\(name): decode tokens/s off by \(row.relativeError ?? 0)")
     }
   }

@@ -38,7 +38,23 @@ struct EngineLogTests {
     #expect(!log.figures.contains { $0.device == "CUDA_Host" })
     let flash = try Self.log("llamafile-pr552-rtx4080.log")
     #expect(flash.flashAttention == false)
-    #expect(log.flashAttention == nil)
+    // Its context lines print no `flash_attn`: a build from before flash attention.
+    #expect(log.flashAttention == false)
+  }
+
+  /// `flash_attn = auto` is settled by llama.cpp's next line; without it the
+  /// value stays unknown rather than read as off.
+  @Test func flashAttentionAutoIsSettledByTheEngine() throws {
+    let context = "llama_context: n_ctx         = 65536\nllama_context: flash_attn    = auto\n"
+    let settled = try EngineLog.read(
+      text: context + "llama_context: Flash Attention was auto, set to enabled\n",
+      source: "auto.log"
+    )
+    #expect(settled.flashAttention == true)
+    let open = try EngineLog.read(text: context, source: "auto.log")
+    #expect(open.flashAttention == nil)
+    let old = try EngineLog.read(text: "llama_new_context_with_model: n_ctx      = 512\n", source: "b2197.log")
+    #expect(old.flashAttention == false)
   }
 
   @Test func vllmPerWorkerProfile() throws {

@@ -278,7 +278,9 @@ package struct EngineProfile: Hashable, Sendable {
   /// - llama.cpp: ggml's allocator reuses memory as the graph runs, so the
   ///   compute buffer is the largest fp32 live set of one ubatch, not a sum: the
   ///   output (logits for every token of the ubatch plus the normed hidden
-  ///   state), one layer's FFN intermediates, or, without flash attention, the
+  ///   state), one layer's FFN intermediates (gate and up beside the normed
+  ///   input and the residual: SiLU and the product run in place; OpenLLaMA 7B
+  ///   at n_ctx 512, whose 70.50 MiB is its output, bounds them), or, without flash attention, the
   ///   attention scores of every head over the whole cache with the f32 mask
   ///   and four hidden-size tensors beside them (Ollama's `GraphSize` for
   ///   llama, which equals llama.cpp's own figure in the logs of
@@ -304,7 +306,9 @@ package struct EngineProfile: Hashable, Sendable {
       let cells = (Int64(max(context, 1)) * Int64(max(batch, 1)) + block - 1) / block * block
       let heads = Int64(max(model.attention.heads, 1))
       let output = 4 * tokens * (hidden + vocab)
-      let feedForward = 4 * tokens * (3 * ffn + 2 * hidden)
+      // ggml's allocator runs SiLU and the gate × up product in place, so the FFN
+      // peaks at the up projection: normed input, residual, gate and up.
+      let feedForward = 4 * tokens * (2 * ffn + 2 * hidden)
       let attention =
         flashAttention
         ? 4 * tokens * 4 * hidden + 2 * tokens * cells

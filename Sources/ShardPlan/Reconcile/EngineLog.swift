@@ -109,6 +109,11 @@ package struct EngineLog: Sendable {
   /// The tokens of llama.cpp's physical batch, where its log says (`n_ubatch = 512`).
   package var microBatch: Int?
 
+  /// The shortest prompt whose llama.cpp `prompt eval` rate is read as prefill
+  /// throughput: a prompt of 8 tokens (llama-cli's default test prompt) measures
+  /// the kernels' launch latency, not the GEMMs a plan's prefill prices.
+  package static let minimumPrefillTokens = 128
+
   /// Lines longer than this are cut (a log line is a few hundred bytes; a line
   /// of megabytes is a dump no pattern needs).
   package static let maximumLineBytes = 16 << 10
@@ -173,6 +178,8 @@ package struct EngineLog: Sendable {
     var cutLines = 0
     var votes: [Engine: Int] = [:]
     var flashAttention: Bool?
+    /// Whether a `flash_attn =` line was read (`auto` leaves the value open).
+    var flashLine = false
     var microBatch: Int?
 
     init(source: String) { self.source = source }
@@ -194,7 +201,14 @@ package struct EngineLog: Sendable {
       if let match = text.message.firstMatch(
         of: /(?:llama_new_context_with_model|llama_init_from_model|llama_context):\s+flash_attn\s*=\s*(\w+)/
       ) {
-        flashAttention = ["1", "true", "enabled", "on"].contains(match.1.lowercased())
+        // `auto` (llama.cpp's default `--flash-attn auto`) is settled by a later line.
+        let value = match.1.lowercased()
+        flashLine = true
+        if value != "auto" { flashAttention = ["1", "true", "enabled", "on"].contains(value) }
+        return
+      }
+      if let match = text.message.firstMatch(of: /Flash Attention was auto, set to (enabled|disabled)/) {
+        flashAttention = match.1 == "enabled"
         return
       }
       if let match = text.message.firstMatch(
@@ -232,13 +246,17 @@ package struct EngineLog: Sendable {
           fix: "Give the engine's start-up log (its standard error), from the start"
         )
       }
+      // llama.cpp prints `flash_attn =` among its context lines since flash
+      // attention came (2024-04, PR 5021); context lines without it are of a build
+      // that had none.
+      let contextWithoutFlash = !flashLine && figures.contains { $0.term == .context && $0.origin == .llamaCpp }
       return EngineLog(
         engine: engine,
         figures: figures,
         skippedLines: skipped,
         cutLines: cutLines,
         source: source,
-        flashAttention: flashAttention,
+        flashAttention: flashAttention ?? (contextWithoutFlash ? false : nil),
         microBatch: microBatch
       )
     }
@@ -246,8 +264,9 @@ package struct EngineLog: Sendable {
 
   /// Phrases at least one of which every line a pattern reads contains.
   static let phrases: [[UInt8]] = [
-    "buffer size", "offloaded", "n_ctx", "n_ubatch", "flash_attn", "tokens per second", "offload to", "weights take",
-    "weights took", "loading took", "KV cache", "gpu_memory_utilization", "Graph capturing", "Load weight end",
+    "buffer size", "offloaded", "n_ctx", "n_ubatch", "flash_attn", "Flash Attention was", "tokens per second",
+    "offload to", "weights take", "weights took", "loading took", "KV cache", "gpu_memory_utilization",
+    "Graph capturing", "Load weight end",
     "KV Cache is allocated", "Capture cuda graph end", "max_total_num_tokens", "shardplan-measure:",
   ].map { Array($0.utf8) }
 
@@ -376,7 +395,14 @@ package struct EngineLog: Sendable {
       of: /(?:llama_perf_context_print|llama_print_timings):\s+(prompt eval|eval) time\s*=.*?([\d.]+) tokens per second/
     ) {
       guard let rate = number(match.2) else { return [] }
-      return [(match.1 == "eval" ? .decodeTokensPerSecond : .prefillTokensPerSecond, nil, rate)]
+      if match.1 == "eval" { return [(.decodeTokensPerSecond, nil, rate)] }
+      // A prompt of a few tokens times launch latency, not prefill throughput.
+      if let tokens = message.firstMatch(of: /\/\s*(\d+) tokens/).flatMap({ Int($0.1) }),
+        tokens < minimumPrefillTokens
+      {
+        return []
+      }
+      return [(.prefillTokensPerSecond, nil, rate)]
     }
     return []
   }
