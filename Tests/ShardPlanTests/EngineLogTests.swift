@@ -57,6 +57,20 @@ struct EngineLogTests {
     #expect(old.flashAttention == false)
   }
 
+  /// llama-cli's 8-token test prompt times launches, not prefill; a perplexity
+  /// run's 8192 tokens are prefill throughput.
+  @Test func shortPromptsAreNotPrefillThroughput() throws {
+    func prefill(_ tokens: Int, _ rate: String) throws -> Double? {
+      let line =
+        "llama_print_timings: prompt eval time =      19.61 ms / \(tokens) tokens (    2.45 ms per token, \(rate) tokens per second)\n"
+      let log = try EngineLog.read(text: "llama_new_context_with_model: n_ctx      = 512\n" + line, source: "t.log")
+      return Self.value(log, .prefillTokensPerSecond)
+    }
+    #expect(try prefill(8, "407.96") == nil)
+    #expect(try prefill(EngineLog.minimumPrefillTokens - 1, "900.00") == nil)
+    #expect(try prefill(8192, "2487.81") == 2487.81)
+  }
+
   @Test func vllmPerWorkerProfile() throws {
     let log = try Self.log("vllm-pr14447-four-workers.log")
     #expect(log.engine == .vllm)

@@ -279,8 +279,9 @@ package struct EngineProfile: Hashable, Sendable {
   ///   compute buffer is the largest fp32 live set of one ubatch, not a sum: the
   ///   output (logits for every token of the ubatch plus the normed hidden
   ///   state), one layer's FFN intermediates (gate and up beside the normed
-  ///   input and the residual: SiLU and the product run in place; OpenLLaMA 7B
-  ///   at n_ctx 512, whose 70.50 MiB is its output, bounds them), or, without flash attention, the
+  ///   input and the residual: SiLU and the product run in place; OpenLLaMA
+  ///   7B's 70.50 MiB at n_ctx 512, its output, bounds them), or, without
+  ///   flash attention, the
   ///   attention scores of every head over the whole cache with the f32 mask
   ///   and four hidden-size tensors beside them (Ollama's `GraphSize` for
   ///   llama, which equals llama.cpp's own figure in the logs of
