@@ -66,13 +66,16 @@ struct ErrorTableTests {
   /// Terms whose rule shardplan models exactly, per engine: the weights on each
   /// GPU and in host memory, llama.cpp's KV buffer (vLLM and SGLang size their
   /// pool from what is left) and compute buffer (ggml's allocator: the largest
-  /// live set of one ubatch), its GPU layers and context — less what a case
-  /// says is not modelled for its run.
+  /// live set of one ubatch), its GPU layers and context, vLLM's budget (its
+  /// fraction of what CUDA reports) and its profile's peak (the forward, or the
+  /// sampler's sort) — less what a case says is not modelled for its run.
   static func isExact(_ term: String, engine: String, case item: Case) -> Bool {
     guard !item.notModelled.contains(term) else { return false }
     switch term {
     case "weights", "hostWeights", "gpuLayers", "context": return true
-    case "kvCache", "activations": return engine == "llama.cpp"
+    case "kvCache": return engine == "llama.cpp"
+    case "activations": return engine == "llama.cpp" || engine == "vllm"
+    case "budget": return engine == "vllm"
     default: return false
     }
   }

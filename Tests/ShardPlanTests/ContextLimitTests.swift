@@ -152,7 +152,7 @@ struct EncoderTests {
 /// by the plan, its layout file and its launch file.
 @Suite("Memory fraction")
 struct MemoryFractionTests {
-  @Test func qwen72bAt128kFitsAt95Percent() throws {
+  @Test func qwen72bAt128kFitsWithTheSmallestRaise() throws {
     let loader = ModelLoader(environment: [:])
     let model = try loader.load("Qwen/Qwen2.5-72B")
     let planner = try Planner(graph: try TopologyLoader().load(["2x-rtx-pro-6000-blackwell"]))
@@ -160,19 +160,25 @@ struct MemoryFractionTests {
     let short = planner.plan(request)
     #expect(short.verdict == .doesNotFit)
     let fix = try #require(short.fixes.first { if case .memoryFraction = $0.change { true } else { false } })
-    #expect(fix.change == .memoryFraction(0.95))
+    guard case .memoryFraction(let fraction) = fix.change else { return }
+    #expect(fraction > 0.9 && fraction <= EngineProfile.highestMemoryFraction)
+    // The smallest raise in hundredths: one hundredth less does not fit.
+    let less = try #require(
+      Fix(.memoryFraction(((fraction - 0.01) * 100).rounded() / 100), summary: "").apply(to: request)
+    )
+    #expect(planner.plan(less).verdict == .doesNotFit)
     // The fix holds: planned again with it, the layout fits.
     request = try #require(fix.apply(to: request))
     let fitted = planner.plan(request)
     #expect(fitted.verdict != .doesNotFit)
-    #expect(fitted.workloads.first?.memoryFraction == 0.95)
-    // Budgets are 95% of each card.
+    #expect(fitted.workloads.first?.memoryFraction == fraction)
+    // Budgets are that fraction of each card.
     for device in fitted.devices {
-      #expect(device.usableBytes == Int64(Double(device.capacityBytes) * 0.95))
+      #expect(device.usableBytes == Int64(Double(device.capacityBytes) * fraction))
     }
     // Its layout file carries the fraction, and validate prices it the same.
     let yaml = fitted.layoutYAML()
-    #expect(yaml.contains("memoryFraction: 0.95"))
+    #expect(yaml.contains("memoryFraction: \(fraction)"))
     let report = LayoutValidator(models: loader, topologies: TopologyLoader()).validate(yaml, source: "l.yaml")
     #expect(report.findings.isEmpty)
     #expect(report.plan?.devices == fitted.devices)

@@ -119,6 +119,27 @@ package struct EngineProfile: Hashable, Sendable {
   package var compactKVCache: KVCacheType = .fp8
   /// The KV cache type used when none is asked for.
   package var defaultKVCache: KVCacheType = .bf16
+  /// Sequences the start-up profile runs, where they are not the plan's own: a
+  /// logged run started with the engine's default (vLLM's `max_num_seqs` 256).
+  /// nil: the plan's sequences per rank, which shardplan's launch line passes
+  /// as `--max-num-seqs`.
+  package var profiledSequences: Int?
+  /// Whether the start-up profile samples the profiled sequences' logits with
+  /// top-k and top-p (vLLM's dummy sampler run, V0 and V1), whose full sort
+  /// then sets the activation peak when the vocabulary is large.
+  package var profilesSampler = false
+  /// Whether the CUDA context (``runtimeBytes``) and the CUDA graphs
+  /// (``cudaGraphBytes``) lie outside the engine's memory fraction. vLLM (V0 and
+  /// V1) measures its budget from a baseline taken after the context exists and
+  /// captures its graphs after the KV cache is allocated, so its share
+  /// (`--gpu-memory-utilization` × the card) holds the weights, the profile's
+  /// peak, the non-torch memory the profile adds (NCCL's buffers) and the KV
+  /// cache; the context and the graphs need room beside it.
+  package var runtimeOutsideBudget = false
+  /// A measured fixed overhead inside the budget on each GPU (a calibration's
+  /// `engineOverheads`, vLLM's logged `non_torch_memory`), in place of the
+  /// overheads the profile assumes there.
+  package var measuredOverheadBytes: Int64?
   /// Whether the engine takes pipeline cuts from `VLLM_PP_LAYER_PARTITION`.
   package var setsLayerPartition: Bool = false
   /// Whether the engine refuses to start with a context longer than the model's
@@ -137,15 +158,43 @@ package struct EngineProfile: Hashable, Sendable {
   }
 
   /// The highest memory fraction a plan raises an engine to: 0.95 of the card,
-  /// and never so much that the CUDA context and workspaces (``runtimeBytes``)
-  /// lose the room they need outside the engine's budget.
+  /// and never so much that the CUDA context and workspaces (``runtimeBytes``),
+  /// and the CUDA graphs of an engine that captures them outside its budget,
+  /// lose the room they need beside the engine's budget.
   package static let highestMemoryFraction = 0.95
+
+  /// What the engine needs on each GPU outside its memory fraction.
+  package var outsideBudgetBytes: Int64 {
+    runtimeBytes + (runtimeOutsideBudget ? cudaGraphBytes : 0)
+  }
+
+  /// What the engine's own budget holds of its fixed overheads on each GPU of a
+  /// collective group of `groupSize`: NCCL's buffers, and the CUDA context and
+  /// graphs unless they lie outside it (``runtimeOutsideBudget``).
+  package func overheadBytes(groupSize: Int) -> Int64 {
+    if let measuredOverheadBytes { return measuredOverheadBytes }
+    return (runtimeOutsideBudget ? 0 : runtimeBytes + cudaGraphBytes) + Self.ncclBytes(groupSize: groupSize)
+  }
 
   /// The highest safe fraction of a card of `capacity` bytes for this engine.
   package func safeMemoryFraction(capacity: Int64) -> Double {
     guard capacity > 0 else { return Self.highestMemoryFraction }
-    let room = 1 - Double(runtimeBytes) / Double(capacity)
+    let room = 1 - Double(outsideBudgetBytes) / Double(capacity)
     return min(Self.highestMemoryFraction, (room * 100).rounded(.down) / 100)
+  }
+
+  /// The live set of vLLM's profile sampler at its peak, the sort that top-k and
+  /// top-p need, for fp32 logits of `logits` bytes (sequences × vocabulary × 4):
+  /// the model's 2-byte logits (½), their fp32 copy (1), the sorted values (1)
+  /// and int64 indices (2), the index input (2), and the radix sort's double
+  /// buffer of values and indices (1 + 2): 9.5 × the fp32 logits. Logits are
+  /// gathered whole on the sampling rank, so tensor parallelism does not split
+  /// them. Logged runs measured 9.6–10.0 × with the hidden states (Phi-4-mini
+  /// under V0 0.7.3 and Qwen3-8B-FP8 under V1, `Fixtures/engine-logs`; three
+  /// more quoted in the README, vocabularies of 128k to 200k); a build with
+  /// FlashInfer's sampler skips the sort and needs less.
+  package static func samplerSortBytes(logits: Int64) -> Int64 {
+    logits * 19 / 2
   }
 
   /// NCCL's buffers on each GPU for a tensor-parallel group of `size`:
@@ -179,6 +228,8 @@ package struct EngineProfile: Hashable, Sendable {
           "runtime 512 MiB: CUDA context + cuBLAS workspaces, vLLM's 'non_torch_memory' (typically 0.3–0.8 GiB)",
           "CUDA graphs 512 MiB: typical capture size; measured up to 2.4 GiB with TP 4 (vLLM #7553)",
         ],
+        profilesSampler: true,
+        runtimeOutsideBudget: true,
         setsLayerPartition: true,
         refusesContextBeyondLimit: true,
         // vLLM's --kv-cache-dtype choices (auto is the model's dtype).
@@ -274,7 +325,9 @@ package struct EngineProfile: Hashable, Sendable {
   ///   (capped at context × batch): the residual stream and its normed copy, the
   ///   attention output and the MLP's gate, up and product (split by tensor
   ///   parallelism), in the weights' 2-byte dtype, plus fp32 logits for up to
-  ///   `maxSequences` sequences.
+  ///   `maxSequences` sequences. vLLM then samples those sequences, and the
+  ///   sampler's sort (``samplerSortBytes(logits:)``) is the peak when it is
+  ///   larger: 1.83 GiB for Phi-4-mini's 200k vocabulary at 256 sequences.
   /// - llama.cpp: ggml's allocator reuses memory as the graph runs, so the
   ///   compute buffer is the largest fp32 live set of one ubatch, not a sum: the
   ///   output (logits for every token of the ubatch plus the normed hidden
@@ -296,10 +349,14 @@ package struct EngineProfile: Hashable, Sendable {
     let vocab = Int64(model.vocabularySize)
     switch activationRule {
     case .profiledBatch:
-      let tokens = Int64(min(batchTokens, max(context * batch, 1)))
+      let sequences = max(profiledSequences ?? batch, 1)
+      let tokens = Int64(min(batchTokens, max(context * sequences, 1)))
       let perToken = (4 * hidden + 3 * ffn) * 2
-      let logits = Int64(min(maxSequences, max(batch, 1))) * vocab * 4
-      return tokens * perToken + logits
+      let logits = Int64(min(maxSequences, sequences)) * vocab * 4
+      let forward = tokens * perToken + logits
+      guard profilesSampler else { return forward }
+      // The batch's hidden states stay live while the sampler runs.
+      return max(forward, tokens * hidden * 2 + Self.samplerSortBytes(logits: logits))
     case .computeBuffer:
       let tokens = Int64(min(batchTokens, max(context, 1)))
       // The cache the ubatch attends to: every sequence's context, in cells of kvBlockSize.

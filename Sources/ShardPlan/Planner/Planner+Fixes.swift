@@ -35,7 +35,7 @@ extension Planner {
             Fix(
               .memoryFraction(value),
               summary:
-                "let \(request.engine.rawValue) take \(Int((value * 100).rounded()))% of each GPU instead of \(Int((current * 100).rounded()))% (at most \(Int((highest * 100).rounded()))%: the CUDA context needs the rest)"
+                "let \(request.engine.rawValue) take \(Int((value * 100).rounded()))% of each GPU instead of \(Int((current * 100).rounded()))% (at most \(Int((highest * 100).rounded()))%: the CUDA context\(serving.profile.runtimeOutsideBudget ? " and graphs need" : " needs") the rest)"
             )
           )
         }

@@ -231,9 +231,7 @@ extension Planner {
       batch: sequences,
       tensorParallel: tp
     )
-    return (
-      activation, profile.runtimeBytes + profile.cudaGraphBytes + EngineProfile.ncclBytes(groupSize: collectiveGroup)
-    )
+    return (activation, profile.overheadBytes(groupSize: collectiveGroup))
   }
 
   /// The rates of the slowest GPU of a group.
@@ -639,7 +637,7 @@ extension Planner {
       weights: weights,
       kv: kv,
       activation: activation,
-      overhead: serving.profile.runtimeBytes,
+      overhead: serving.profile.overheadBytes(groupSize: 1),
       head: serving.summary.headBytes,
       embedding: serving.summary.embeddingBytes,
       streams: !serving.profile.computesOffloadedLayersOnCPU,
@@ -833,7 +831,7 @@ extension Planner {
     let (weights, kv, activation) = singleGPUBytes(serving)
     let usable = gpus.map {
       usableBytes(graph.gpus[$0], profile: serving.profile, occupied: occupied) - activation
-        - serving.profile.runtimeBytes
+        - serving.profile.overheadBytes(groupSize: 1)
     }
     let kvTotal = kv.reduce(0, +)
     return (weights.reduce(0, +) + kvTotal + serving.summary.headBytes, kvTotal, usable, activation)
@@ -890,7 +888,7 @@ extension Planner {
         weights: part - kv,
         kv: kv,
         activation: shape.activation + (offset == 0 ? copy : 0),
-        overhead: profile.runtimeBytes
+        overhead: profile.overheadBytes(groupSize: 1)
       )
     }
     let ramFits = host.ramBytes.map { cpuBytes <= $0 } ?? true

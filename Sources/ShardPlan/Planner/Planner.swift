@@ -364,8 +364,8 @@ public struct Planner: Sendable {
     let models = Set(graph.gpus.compactMap(\.model))
     if let bytes = calibration.overhead(engine: changed.engine, gpuModels: models), let gpu = models.first {
       overheadNote =
-        "calibrated: \(changed.engine.rawValue) keeps \(Units.formatBytes(bytes)) of fixed overhead per \(gpu) (its profile says \(Units.formatBytes(changed.profile.runtimeBytes)))"
-      changed.profile.runtimeBytes = bytes
+        "calibrated: \(changed.engine.rawValue) keeps \(Units.formatBytes(bytes)) of fixed overhead per \(gpu) in its budget (its profile says \(Units.formatBytes(changed.profile.overheadBytes(groupSize: 1))) on one GPU)"
+      changed.profile.measuredOverheadBytes = bytes
     }
     return (changed, [engineNote, fp8Note, mxfp4Note, gpuNote, overheadNote].compactMap { $0 })
   }

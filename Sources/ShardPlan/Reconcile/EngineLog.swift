@@ -108,6 +108,12 @@ package struct EngineLog: Sendable {
   package var flashAttention: Bool?
   /// The tokens of llama.cpp's physical batch, where its log says (`n_ubatch = 512`).
   package var microBatch: Int?
+  /// vLLM's `max_num_seqs`, where its log says (the arguments line of V1, or
+  /// an engine-arguments dump): the sequences its start-up profile samples.
+  package var maxSequences: Int?
+  /// vLLM's `max_num_batched_tokens`, where its log says (`Chunked prefill is
+  /// enabled with max_num_batched_tokens=8192`): the tokens its profile runs.
+  package var batchedTokens: Int?
 
   /// The shortest prompt whose llama.cpp `prompt eval` rate is read as prefill
   /// throughput: a prompt of 8 tokens (llama-cli's default test prompt) measures
@@ -181,6 +187,9 @@ package struct EngineLog: Sendable {
     /// Whether a `flash_attn =` line was read (`auto` leaves the value open).
     var flashLine = false
     var microBatch: Int?
+    var maxSequences: Int?
+    var batchedTokens: Int?
+    var v0BatchedTokens: Int?
 
     init(source: String) { self.source = source }
 
@@ -215,6 +224,22 @@ package struct EngineLog: Sendable {
         of: /(?:llama_new_context_with_model|llama_init_from_model|llama_context):\s+n_ubatch\s*=\s*(\d{1,7})\b/
       ) {
         microBatch = Int(match.1)
+        return
+      }
+      // vLLM's scheduler sizes: `max_num_seqs=256`, `'max_num_seqs': 256`.
+      let sequences = text.message.firstMatch(of: /max_num_seqs['"]?\s*[=:]\s*(\d{1,7})\b/)
+      let batched = text.message.firstMatch(of: /max_num_batched_tokens['"]?\s*[=:]\s*(\d{1,9})\b/)
+      if sequences != nil || batched != nil {
+        maxSequences = sequences.flatMap { Int($0.1) } ?? maxSequences
+        batchedTokens = batched.flatMap { Int($0.1) } ?? batchedTokens
+        return
+      }
+      // V0's engine config line: without chunked prefill its scheduler batches
+      // max(max_model_len, 2048) tokens (vLLM's SchedulerConfig default).
+      if text.message.contains("Initializing a V0 LLM engine"), text.message.contains("chunked_prefill_enabled=False"),
+        let length = text.message.firstMatch(of: /max_seq_len=(\d{1,9})\b/).flatMap({ Int($0.1) })
+      {
+        v0BatchedTokens = max(length, 2048)
         return
       }
       let before = figures.count
@@ -257,15 +282,19 @@ package struct EngineLog: Sendable {
         cutLines: cutLines,
         source: source,
         flashAttention: flashAttention ?? (contextWithoutFlash ? false : nil),
-        microBatch: microBatch
+        microBatch: microBatch,
+        maxSequences: maxSequences,
+        batchedTokens: batchedTokens ?? v0BatchedTokens
       )
     }
   }
 
   /// Phrases at least one of which every line a pattern reads contains.
   static let phrases: [[UInt8]] = [
-    "buffer size", "offloaded", "n_ctx", "n_ubatch", "flash_attn", "Flash Attention was", "tokens per second",
+    "buffer size", "offloaded", "n_ctx", "n_ubatch", "max_num_seqs", "max_num_batched_tokens",
+    "Initializing a V0 LLM engine", "flash_attn", "Flash Attention was", "tokens per second",
     "offload to", "weights take", "weights took", "loading took", "KV cache", "gpu_memory_utilization",
+    "torch peak memory increase", "Requested memory",
     "Graph capturing", "Load weight end",
     "KV Cache is allocated", "Capture cuda graph end", "max_total_num_tokens", "shardplan-measure:",
   ].map { Array($0.utf8) }
@@ -447,6 +476,27 @@ package struct EngineLog: Sendable {
         found.append((.kvCache, nil, size))
       }
       return found
+    }
+    // V1: Memory profiling takes 14.40 seconds. Total non KV cache memory: 10.22GiB; torch peak memory
+    // increase: 1.40GiB; non-torch forward increase memory: 0.02GiB; weights memory: 8.80GiB.
+    if let peak = message.firstMatch(of: /torch peak memory increase: ([\d.]+) ?(GiB|GB)/) {
+      var found: [(Term, String?, Double)] = []
+      if let weights = message.firstMatch(of: /weights memory: ([\d.]+) ?(GiB|GB)/),
+        let size = bytes(weights.1, weights.2)
+      {
+        found.append((.weights, nil, size))
+      }
+      if let size = bytes(peak.1, peak.2) { found.append((.activations, nil, size)) }
+      if let other = message.firstMatch(of: /non-torch forward increase memory: ([\d.]+) ?(GiB|GB)/),
+        let size = bytes(other.1, other.2)
+      {
+        found.append((.overheads, nil, size))
+      }
+      return found
+    }
+    // V1: Initial free memory: 23.08 GiB; Requested memory: 0.80 (util), 18.82 GiB
+    if let match = message.firstMatch(of: /Requested memory: [\d.]+ \(util\), ([\d.]+) ?(GiB|GB)/) {
+      return bytes(match.1, match.2).map { [(.budget, nil, $0)] } ?? []
     }
     // Loading model weights took 67.7229 GB / Model loading took 14.99 GiB and 5.2 seconds
     if let match = message.firstMatch(of: /(?:Loading model weights|Model loading) took ([\d.]+) ?(GiB|GB)/) {

@@ -381,11 +381,26 @@ extension Reconciliation {
 extension InferenceRequest {
   /// The request as the logged run served it: for llama.cpp, with the flash
   /// attention and the physical batch (`n_ubatch`) its log states, which size
-  /// the compute buffer. Each change is said in the profile's sources, so the
-  /// plan's assumptions show it.
+  /// the compute buffer; for vLLM, with the sequences and tokens its start-up
+  /// profile ran (`max_num_seqs`, vLLM's default 256 where the log does not
+  /// say, and `max_num_batched_tokens`), which size the profile's peak. Each
+  /// change is said in the profile's sources, so the plan's assumptions show it.
   package func servingAsLogged(_ log: EngineLog) -> InferenceRequest {
-    guard profile.activationRule == .computeBuffer else { return self }
     var logged = profile
+    if profile.profilesSampler {
+      let sequences = log.maxSequences ?? profile.maxSequences
+      logged.profiledSequences = sequences
+      logged.sources.append(
+        "the start-up profile samples \(sequences) sequences, as the log's run"
+          + (log.maxSequences == nil ? " (max_num_seqs is not in the log: vLLM's default)" : " (max_num_seqs)")
+      )
+      if let tokens = log.batchedTokens, tokens > 0, tokens != logged.batchTokens {
+        logged.batchTokens = tokens
+        logged.sources.append("max_num_batched_tokens \(tokens), as the log's run")
+      }
+      return serving(with: logged)
+    }
+    guard profile.activationRule == .computeBuffer else { return self }
     if let flash = log.flashAttention, flash != logged.flashAttention {
       logged.flashAttention = flash
       logged.sources.append("flash attention \(flash ? "on" : "off"), as the log's run (flash_attn = \(flash ? 1 : 0))")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Written by shardplan (shardplan plan) for role 'default': meta-llama/Llama-3.1-8B as bf16
-# on topology 'desktop-rtx-3060-12gb', verdict tight. Plan: GPU 0 with 15 layers, 17 layers in CPU RAM, context 8192 tokens × 1 sequence(s), KV bf16.
+# on topology 'desktop-rtx-3060-12gb', verdict tight. Plan: GPU 0 with 17 layers, 15 layers in CPU RAM, context 8192 tokens × 1 sequence(s), KV bf16.
 #
 # --gpu-memory-utilization is this engine's share of each card: its planned bytes plus its part of the
 # free memory, over the card's capacity (vLLM gives what is left after weights and activations to KV cache).

@@ -18,7 +18,7 @@ args=(
   --tensor-parallel-size 1
   --pipeline-parallel-size 1
   --data-parallel-size 1
-  --gpu-memory-utilization 0.189
+  --gpu-memory-utilization 0.164
   --max-model-len 32768
   --max-num-seqs 1
   --kv-cache-dtype bfloat16

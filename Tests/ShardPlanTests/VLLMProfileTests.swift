@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+import _ShardPlanTestSupport
+
+@testable import ShardPlan
+
+/// vLLM's start-up profile and budget: what its `--gpu-memory-utilization` share
+/// holds (weights, the profile's peak, the non-torch memory the profile adds, the
+/// KV cache) and what lies beside it (the CUDA context and the CUDA graphs).
+@Suite("vLLM profile and budget")
+struct VLLMProfileTests {
+  static let phi4Mini = "Tests/ShardPlanTests/Fixtures/engine-logs/models/phi-4-mini-instruct.config.json"
+
+  /// The profile samples 256 sequences of Phi-4-mini's 200,064 logits, and the
+  /// sort top-k and top-p need is the peak: 9.5 × 256 × 200,064 × 4 bytes
+  /// (1,856.1 MiB) beside the hidden states of the 2,048 tokens V0 batches at
+  /// max_model_len 2048 (2,048 × 3,072 × 2 bytes). vLLM 0.7.3 measured 1.83 GiB.
+  @Test func theSamplerSortIsThePeakForALargeVocabulary() throws {
+    let model = try ModelLoader(environment: [:]).load(Self.phi4Mini)
+    var profile = EngineProfile.profile(.vllm)
+    profile.profiledSequences = 256
+    profile.batchTokens = 2048
+    let logits: Int64 = 256 * 200_064 * 4
+    #expect(EngineProfile.samplerSortBytes(logits: logits) * 2 == 19 * logits)
+    let peak = profile.activationBytes(model: model, context: 2048, batch: 1, tensorParallel: 1)
+    #expect(peak == 2048 * 3072 * 2 + logits * 19 / 2)
+    let measured = 1.83 * 1_073_741_824.0
+    #expect(abs(Double(peak) - measured) / measured < 0.005)
+    // Tensor parallelism does not split the logits: they are gathered whole.
+    #expect(profile.activationBytes(model: model, context: 2048, batch: 1, tensorParallel: 4) == peak)
+  }
+
+  /// With few sequences the forward is the peak again: one sequence of 8192
+  /// tokens, (4 × 3,072 + 3 × 8,192) × 2 bytes a token plus one row of fp32
+  /// logits, is larger than the sort of one row. SGLang does not sample in a
+  /// profile, so its rule is the forward alone.
+  @Test func theForwardIsThePeakForFewSequences() throws {
+    let model = try ModelLoader(environment: [:]).load(Self.phi4Mini)
+    let forward: Int64 = 8192 * (4 * 3072 + 3 * 8192) * 2 + 200_064 * 4
+    #expect(
+      EngineProfile.profile(.vllm).activationBytes(model: model, context: 8192, batch: 1, tensorParallel: 1) == forward
+    )
+    var sglang = EngineProfile.profile(.sglang)
+    sglang.profiledSequences = 256
+    let plain = sglang.activationBytes(model: model, context: 2048, batch: 1, tensorParallel: 1)
+    #expect(plain == 8192 * (4 * 3072 + 3 * 8192) * 2 + 256 * 200_064 * 4)
+  }
+
+  /// vLLM's share of a card holds no CUDA context and no graphs: a one-GPU plan's
+  /// overhead row is empty, and the highest fraction a fix offers leaves both
+  /// beside the budget (1 GiB of a 12 GiB card: 0.91). llama.cpp's budget, the
+  /// whole card, holds its context. A plan's overhead row holds NCCL's buffers
+  /// alone.
+  @Test func theContextAndGraphsLieBesideVLLMsBudget() throws {
+    let vllm = EngineProfile.profile(.vllm)
+    #expect(vllm.runtimeOutsideBudget)
+    #expect(vllm.overheadBytes(groupSize: 1) == 0)
+    #expect(vllm.overheadBytes(groupSize: 2) == EngineProfile.ncclBytes(groupSize: 2))
+    #expect(vllm.outsideBudgetBytes == vllm.runtimeBytes + vllm.cudaGraphBytes)
+    #expect(vllm.safeMemoryFraction(capacity: 12 << 30) == 0.91)
+    let llama = EngineProfile.profile(.llamaCpp)
+    #expect(llama.overheadBytes(groupSize: 1) == llama.runtimeBytes)
+    #expect(llama.safeMemoryFraction(capacity: 12 << 30) == 0.95)
+    let model = try ModelLoader(environment: [:]).load("meta-llama/Llama-3.1-8B")
+    let planner = try Planner(graph: try TopologyLoader().load(["2x-rtx-pro-6000-blackwell"]))
+    let plan = planner.plan(InferenceRequest(model: model, weights: .asStored(model), context: 8192))
+    // Its only fixed overhead is NCCL's buffers, for the tensor-parallel group.
+    let tp = try #require(plan.workloads.first).tensorParallel
+    for device in plan.devices where device.weightBytes > 0 {
+      #expect(device.overheadBytes == EngineProfile.ncclBytes(groupSize: tp))
+      #expect(
+        device.usedBytes == device.weightBytes + device.kvCacheBytes + device.activationBytes + device.overheadBytes
+      )
+    }
+  }
+
+  /// The scheduler sizes a log states are what reconcile plans with: V1's
+  /// arguments line, V0's chunked-prefill line, and V0's default without
+  /// chunked prefill, max(max_model_len, 2048).
+  @Test func theLogsSchedulerSizesAreRead() throws {
+    let v1 = try EngineLog.read(
+      text: """
+        (APIServer pid=1) INFO 09-28 [utils.py:328] non-default args: {'model': 'Qwen/Qwen3-8B', 'max_num_seqs': 64, 'max_num_batched_tokens': 4096}
+        (EngineCore_DP0 pid=2) INFO 09-28 [gpu_worker.py:298] Available KV cache memory: 8.60 GiB
+
+        """,
+      source: "v1.log"
+    )
+    #expect(v1.maxSequences == 64 && v1.batchedTokens == 4096)
+    let v0 = try EngineLog.read(
+      text: """
+        INFO 08-06 llm_engine.py:234] Initializing a V0 LLM engine (v0.7.3) with config: model='m', max_seq_len=1024, chunked_prefill_enabled=False
+        INFO 08-06 model_runner.py:1115] Loading model weights took 7.1694 GB
+
+        """,
+      source: "v0.log"
+    )
+    #expect(v0.maxSequences == nil && v0.batchedTokens == 2048)
+    let chunked = try EngineLog.read(
+      text: """
+        INFO 03-25 config.py:1712] Chunked prefill is enabled with max_num_batched_tokens=8192.
+        INFO 03-25 llm_engine.py:234] Initializing a V0 LLM engine (v0.8.1) with config: model='m', max_seq_len=131072, chunked_prefill_enabled=True
+        INFO 03-25 model_runner.py:1116] Loading model weights took 14.9888 GB
+
+        """,
+      source: "chunked.log"
+    )
+    #expect(chunked.batchedTokens == 8192)
+    // Planned as logged: the profile samples the log's sequences, or vLLM's 256.
+    let model = try ModelLoader(environment: [:]).load(Self.phi4Mini)
+    let request = InferenceRequest(model: model, weights: .asStored(model), context: 1024)
+    #expect(request.servingAsLogged(v1).profile.profiledSequences == 64)
+    #expect(request.servingAsLogged(v1).profile.batchTokens == 4096)
+    #expect(request.servingAsLogged(v0).profile.profiledSequences == 256)
+    #expect(request.servingAsLogged(v0).profile.sources.contains { $0.contains("vLLM's default") })
+  }
+}
