@@ -367,10 +367,17 @@ package struct EngineProfile: Hashable, Sendable {
       // ggml's allocator runs SiLU and the gate × up product in place, so the FFN
       // peaks at the up projection: normed input, residual, gate and up.
       let feedForward = 4 * tokens * (2 * ffn + 2 * hidden)
+      // A fused QKV projection's output stays live while its Q and K views are
+      // roped into tensors of their own (a view's parent has other consumers,
+      // so ggml cannot rope it in place): Pythia 2.8B's 162.00 MiB at n_ctx
+      // 2048 is the scores with 6, not 4, hidden-size tensors beside them.
+      let fused =
+        model.hasFusedQKV
+        ? Int64(model.attention.heads + model.attention.kvHeads) * Int64(model.attention.keyHeadDim) : 0
       let attention =
         flashAttention
-        ? 4 * tokens * 4 * hidden + 2 * tokens * cells
-        : 4 * tokens * (1 + 4 * hidden + cells * (1 + heads))
+        ? 4 * tokens * (4 * hidden + fused) + 2 * tokens * cells
+        : 4 * tokens * (1 + 4 * hidden + fused + cells * (1 + heads))
       return max(output, feedForward, attention)
     case .wholePrefill:
       let tokens = Int64(max(context, 1)) * Int64(max(batch, 1))

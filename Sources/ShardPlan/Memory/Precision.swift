@@ -183,7 +183,8 @@ public enum GGUFQuantization: String, Hashable, Sendable, CaseIterable {
   /// The ggml type llama.cpp's `llama_tensor_get_type` (src/llama-quant.cpp) gives a
   /// tensor, for the common cases: the output head is Q6_K (unless the preset is
   /// Q8_0 or 16-bit); in `_M`/`_L` presets the V projection and the FFN down
-  /// projection of `use_more_bits` layers get Q6_K (Q5_K/Q4_K for Q3_K presets);
+  /// projection of `use_more_bits` layers get Q6_K (Q5_K/Q4_K for Q3_K presets),
+  /// and a fused QKV gets Q5_K in Q4_K_M, Q6_K in Q5_K_M and Q4_K in Q3_K_M/L;
   /// everything else gets the base type. The rarer bumps (models with 8 experts,
   /// Falcon, IQ2/IQ3 presets) are not modelled.
   func type(forTensor name: String, role: TensorRole, layer: Int?, layers: Int) -> GGMLType {
@@ -191,9 +192,26 @@ public enum GGUFQuantization: String, Hashable, Sendable, CaseIterable {
     let lower = name.lowercased()
     if role == .head { return .q6_k }
     guard let layer else { return base }
-    let isValue = lower.contains("v_proj") || lower.contains("attn_v")
-    let isDown = lower.contains("down_proj") || lower.contains("ffn_down") || lower.contains(".w2.")
-    let isOutput = lower.contains("o_proj") || lower.contains("attn_output")
+    // Fused Q, K and V (llama.cpp's `attn_qkv`: Phi-3's qkv_proj, GPT-NeoX's
+    // query_key_value, GPT-2's c_attn) have their own rule.
+    let isQKV =
+      lower.contains("attn_qkv") || lower.contains("qkv_proj") || lower.contains("query_key_value")
+      || lower.contains("attn.c_attn")
+    let isValue = !isQKV && (lower.contains("v_proj") || lower.contains("attn_v."))
+    let isDown =
+      lower.contains("down_proj") || lower.contains("ffn_down") || lower.contains(".w2.")
+      || lower.contains("dense_4h_to_h") || lower.contains("mlp.c_proj")
+    let isOutput =
+      lower.contains("o_proj") || lower.contains("attn_output") || lower.contains("attention.dense.")
+      || lower.contains("attn.c_proj")
+    if isQKV {
+      switch self {
+      case .q3_k_m, .q3_k_l: return .q4_k
+      case .q4_k_m: return .q5_k
+      case .q5_k_m: return .q6_k
+      default: return base
+      }
+    }
     switch self {
     case .q4_k_m, .q5_k_m:
       if (isValue || isDown) && Self.useMoreBits(layer, layers) { return .q6_k }

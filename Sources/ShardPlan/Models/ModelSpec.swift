@@ -222,6 +222,16 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   /// served by a pooling runner and its speed is encoding.
   package var isEncoder: Bool { !attention.layers.isEmpty && attention.layers.allSatisfy { $0 == .none } }
 
+  /// Whether attention projects Q, K and V in one fused tensor (GPT-NeoX's
+  /// `query_key_value`, Phi-3's `qkv_proj`, GPT-2's `c_attn`, a GGUF file's
+  /// `attn_qkv`), which sizes llama.cpp's compute buffer and quantization.
+  package var hasFusedQKV: Bool {
+    tensors.contains { tensor in
+      tensor.role == .attention && tensor.layer == 0
+        && ["query_key_value", "qkv_proj", "attn_qkv", "c_attn"].contains { tensor.name.contains($0) }
+    }
+  }
+
   /// Exact bytes of all stored tensors.
   public var weightBytes: Int64 { tensors.reduce(0) { $0 + $1.bytes } }
 

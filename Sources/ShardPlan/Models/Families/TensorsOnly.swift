@@ -3,7 +3,6 @@ extension ModelFamily {
   /// config.json is read as an unknown Llama-style decoder, with a note), known
   /// here for the module names accelerate's `device_map` needs.
   static let tensorsOnlyFamilies: [ModelFamily] = [
-    ModelFamily(name: "GPT-NeoX", modelTypes: ["gpt_neox"], reading: .tensorsOnly, baseModelPrefix: "gpt_neox"),
     ModelFamily(name: "BLOOM", modelTypes: ["bloom"], reading: .tensorsOnly, baseModelPrefix: "transformer"),
     ModelFamily(name: "GPT-J", modelTypes: ["gptj"], reading: .tensorsOnly, baseModelPrefix: "transformer"),
   ]
