@@ -70,13 +70,14 @@ struct ReconcileCommand: ParsableCommand {
   }
 
   /// The engine shardplan plans for a log's engine (Ollama runs llama.cpp); nil
-  /// for the lines of `shardplan measure`, which no engine printed.
+  /// for the lines of `shardplan measure` and nvidia-smi's samples, which no
+  /// engine printed (`--engine` says which ran).
   static func engine(of log: EngineLog) -> Engine? {
     switch log.engine {
     case .vllm: .vllm
     case .sglang: .sglang
     case .llamaCpp, .ollama: .llamaCpp
-    case .measure: nil
+    case .measure, .nvidiaSmi: nil
     }
   }
 

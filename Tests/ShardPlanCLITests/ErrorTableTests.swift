@@ -124,9 +124,10 @@ struct ErrorTableTests {
       for row in log.rows where row.predicted != nil && !row.device.contains("estimate") {
         func show(_ value: Double) -> String {
           switch row.term {
-          case "weights", "hostWeights", "kvCache", "activations", "overheads", "budget", "cudaGraphs":
+          case "weights", "hostWeights", "kvCache", "activations", "overheads", "budget", "cudaGraphs", "memoryUsed":
             String(format: "%.2f MiB", value / 1_048_576)
           case "decodeTokensPerSecond", "prefillTokensPerSecond": String(format: "%.1f tokens/s", value)
+          case "maxConcurrency": String(format: "%.2f×", value)
           default: String(Int(value.rounded()))
           }
         }

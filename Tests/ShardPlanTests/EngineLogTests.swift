@@ -162,6 +162,99 @@ struct EngineLogTests {
   }
 }
 
+/// vLLM's block and concurrency lines, GPUStack's llama-box, and nvidia-smi's
+/// memory samples.
+@Suite("Engine logs: pool sizes, GPUStack and nvidia-smi")
+struct PoolAndSMITests {
+  static let phi4Mini = "Tests/ShardPlanTests/Fixtures/engine-logs/models/phi-4-mini-instruct.config.json"
+
+  /// GPUStack's llama-box prints llama.cpp's lines behind a bracketed timestamp
+  /// and a level: its Metal and CPU buffers, layers and context are read.
+  @Test func gpustackLlamaBox() throws {
+    let log = try EngineLogTests.log("llamabox-gpustack-issue2040-metal-m1pro.log")
+    #expect(log.engine == .llamaCpp)
+    #expect(EngineLogTests.value(log, .weights, "Metal") == 2375.91 * EngineLogTests.mib)
+    #expect(EngineLogTests.value(log, .hostWeights) == 304.28 * EngineLogTests.mib)
+    #expect(EngineLogTests.value(log, .gpuLayers) == 37)
+    #expect(EngineLogTests.value(log, .context) == 32768)
+    #expect(log.flashAttention == false && log.microBatch == 512)
+  }
+
+  /// V0's `# cuda blocks: 13618` is 13618 × 16 tokens, and its concurrency line
+  /// is the pool over the context: 217,888 / 2,048 = 106.39.
+  @Test func vllmBlocksAndConcurrency() throws {
+    let log = try EngineLogTests.log("vllm-v0.7.3-phi-4-mini-a100-40gb-ctx2048.log")
+    #expect(EngineLogTests.value(log, .kvTokens) == Double(13618 * 16))
+    #expect(EngineLogTests.value(log, .maxConcurrency) == 106.39)
+    #expect(abs(217_888.0 / 2048 - 106.39) < 0.005)
+  }
+
+  /// The pool's tokens under a plan: its pool over the KV bytes of a token, in
+  /// whole blocks of 16, the fewest over the GPUs; Phi-4-mini's 32 layers × 8
+  /// heads × 128 × 2 × 2 bytes = 128 KiB a token.
+  @Test func poolTokensFromThePlan() throws {
+    let model = try ModelLoader(environment: [:]).load(Self.phi4Mini)
+    let graph = try TopologyLoader().load([
+      Repository.path("Tests/ShardPlanTests/Fixtures/engine-logs/topologies/1x-a100-40gb-39.56gib.yaml")
+    ])
+    let plan = try Planner(graph: graph).plan(InferenceRequest(model: model, weights: .asStored(model), context: 2048))
+    let figures = try Reconciliation.PlanFigures.read(Data(try plan.jsonText().utf8), source: "plan.json")
+    let device = try #require(figures.devices[figures.gpus[0]])
+    #expect(device.kvCacheBytes == 2048 * 128 * 1024)
+    let tokens = try #require(Reconciliation.poolTokens(figures))
+    #expect(tokens == ((device.kvCacheBytes + device.freeBytes) / (128 * 1024) / 16).rounded(.down) * 16)
+  }
+
+  /// `nvidia-smi --query-gpu=index,memory.used --format=csv -l 1`: the header
+  /// names the columns, each GPU keeps its highest sample, and a log of samples
+  /// alone is nvidia-smi's; beside an engine's lines they are the engine's run.
+  @Test func nvidiaSmiSamplesKeepEachGPUsPeak() throws {
+    let samples = """
+      index, memory.used [MiB]
+      0, 1024 MiB
+      1, 980 MiB
+      0, 71234 MiB
+      1, 70100 MiB
+      0, 70000 MiB
+      1, 70050 MiB
+
+      """
+    let log = try EngineLog.read(text: samples, source: "smi.csv")
+    #expect(log.engine == .nvidiaSmi)
+    #expect(EngineLogTests.value(log, .memoryUsed, "GPU0") == Double(71234 * 1_048_576))
+    #expect(EngineLogTests.value(log, .memoryUsed, "GPU1") == Double(70100 * 1_048_576))
+    let mixed = try EngineLog.read(
+      text: "INFO 08-06 worker.py:267] model weights take 7.17GiB; non_torch_memory takes 0.01GiB\n" + samples,
+      source: "mixed.log"
+    )
+    #expect(mixed.engine == .vllm)
+    #expect(mixed.figures.filter { $0.term == .memoryUsed }.count == 2)
+    // A row whose columns are not the header's is not a sample.
+    let odd = try EngineLog.read(
+      text: "memory.used [MiB]\n12 MiB\n3, 4 MiB\nmodel weights take 1.00GiB\n",
+      source: "odd.log"
+    )
+    #expect(odd.figures.filter { $0.term == .memoryUsed }.map(\.value) == [Double(12 * 1_048_576)])
+  }
+
+  /// What nvidia-smi shows of a vLLM plan: the budget it fills, and its CUDA
+  /// context and graphs beside it.
+  @Test func nvidiaSmiAgainstAVLLMPlan() throws {
+    let model = try ModelLoader(environment: [:]).load(Self.phi4Mini)
+    let graph = try TopologyLoader().load([
+      Repository.path("Tests/ShardPlanTests/Fixtures/engine-logs/topologies/1x-a100-40gb-39.56gib.yaml")
+    ])
+    let plan = try Planner(graph: graph).plan(InferenceRequest(model: model, weights: .asStored(model), context: 2048))
+    let figures = try Reconciliation.PlanFigures.read(Data(try plan.jsonText().utf8), source: "plan.json")
+    let log = try EngineLog.read(text: "memory.used [MiB]\n36000 MiB\n", source: "smi.csv")
+    let row = try #require(Reconciliation(log: log, plan: figures).rows.first { $0.term == .memoryUsed })
+    let device = try #require(figures.devices[figures.gpus[0]])
+    let vllm = EngineProfile.profile(.vllm)
+    #expect(row.predicted == device.usableBytes + Double(vllm.runtimeBytes + vllm.cudaGraphBytes))
+    #expect(row.device == "GPU \(figures.gpus[0])")
+  }
+}
+
 /// `shardplan measure`: the script it writes and the lines that script prints.
 @Suite("The measure script")
 struct MeasureScriptTests {

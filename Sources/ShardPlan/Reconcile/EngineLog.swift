@@ -16,6 +16,9 @@ package struct EngineLog: Sendable {
     case vllm, sglang, llamaCpp = "llama.cpp", ollama
     /// The script `shardplan measure` writes (its `shardplan-measure:` lines).
     case measure = "shardplan measure"
+    /// `nvidia-smi --query-gpu=memory.used --format=csv` samples (with `index` or
+    /// more columns, or `-l` repeats), alone or beside an engine's log.
+    case nvidiaSmi = "nvidia-smi"
   }
 
   /// What a figure measures.
@@ -28,8 +31,12 @@ package struct EngineLog: Sendable {
     /// The KV cache pool (vLLM "Available KV cache memory", llama.cpp "KV buffer
     /// size", SGLang "K size" + "V size").
     case kvCache
-    /// Tokens the KV pool holds (vLLM "GPU KV cache size", SGLang "#tokens").
+    /// Tokens the KV pool holds (vLLM "GPU KV cache size" or its blocks × 16,
+    /// SGLang "#tokens").
     case kvTokens
+    /// Sequences of the full context the KV pool holds (vLLM "Maximum
+    /// concurrency for N tokens per request").
+    case maxConcurrency
     /// Activations or compute buffers (vLLM "PyTorch activation peak memory",
     /// llama.cpp "compute buffer size", Ollama "memory.graph").
     case activations
@@ -58,6 +65,9 @@ package struct EngineLog: Sendable {
     case allReduceBusBandwidth
     /// Peak activation memory of two of the model's layers over the context (`shardplan measure`).
     case peakMemory
+    /// What a GPU's memory held at its highest, all processes together
+    /// (`nvidia-smi --query-gpu=memory.used`).
+    case memoryUsed
 
     package static func < (lhs: Term, rhs: Term) -> Bool {
       allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
@@ -71,8 +81,8 @@ package struct EngineLog: Sendable {
     /// Whether the figure is bytes (else a count or a rate).
     package var isBytes: Bool {
       ![
-        .kvTokens, .gpuLayers, .decodeTokensPerSecond, .prefillTokensPerSecond, .context, .hbmBandwidth, .gemmBF16,
-        .gemmFP8, .allReduceBusBandwidth,
+        .kvTokens, .maxConcurrency, .gpuLayers, .decodeTokensPerSecond, .prefillTokensPerSecond, .context,
+        .hbmBandwidth, .gemmBF16, .gemmFP8, .allReduceBusBandwidth,
       ].contains(self)
     }
   }
@@ -190,11 +200,37 @@ package struct EngineLog: Sendable {
     var maxSequences: Int?
     var batchedTokens: Int?
     var v0BatchedTokens: Int?
+    /// The columns of an `nvidia-smi --query-gpu` CSV header with `memory.used`:
+    /// how many, which holds memory.used and which the GPU's index.
+    var smiColumns: (count: Int, used: Int, index: Int?)?
+    /// The highest memory.used of each GPU (by its index, "" without one) and its line.
+    var smiPeaks: [String: (bytes: Double, line: Int)] = [:]
 
     init(source: String) { self.source = source }
 
+    /// An `nvidia-smi --query-gpu=…,memory.used,… --format=csv` header or row.
+    mutating func takeSMI(_ bytes: [UInt8]) -> Bool {
+      guard bytes.count < 1024 else { return false }
+      let fields = String(decoding: bytes, as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false)
+        .map { $0.trimmingCharacters(in: .whitespaces) }
+      if let used = fields.firstIndex(where: { $0.hasPrefix("memory.used") }) {
+        smiColumns = (fields.count, used, fields.firstIndex(of: "index"))
+        return true
+      }
+      guard let columns = smiColumns, fields.count == columns.count,
+        let match = fields[columns.used].wholeMatch(of: /(\d{1,9}) MiB/), let mebibytes = Double(match.1)
+      else { return false }
+      let device = columns.index.map { fields[$0] } ?? ""
+      let value = mebibytes * 1_048_576
+      if value > smiPeaks[device]?.bytes ?? -1 { smiPeaks[device] = (value, line) }
+      return true
+    }
+
     mutating func take(_ bytes: [UInt8]) {
       line += 1
+      // nvidia-smi's CSV: a header naming memory.used, then its rows.
+      let header = smiColumns == nil && bytes.withUnsafeBytes { EngineLog.find(EngineLog.smiHeader, in: $0) }
+      if header || smiColumns != nil, takeSMI(bytes) { return }
       // Most lines of a log are none of these: a byte search for the phrases the
       // patterns need skips them before any pattern runs (a 2 GB log stays a scan).
       let known = bytes.withUnsafeBytes { raw in
@@ -257,17 +293,30 @@ package struct EngineLog: Sendable {
     }
 
     func finish() throws -> EngineLog {
-      guard
-        let engine = votes.max(by: {
-          $0.value < $1.value || ($0.value == $1.value && $0.key.rawValue > $1.key.rawValue)
-        })?.key
-      else {
+      // nvidia-smi's peaks, in the order of the GPUs' indices; the log is nvidia-smi's
+      // only when no engine line was read.
+      var figures = figures
+      for (device, peak) in smiPeaks.sorted(by: { ($0.key.count, $0.key) < ($1.key.count, $1.key) }) {
+        figures.append(
+          Figure(
+            term: .memoryUsed,
+            device: device.isEmpty ? nil : "GPU\(device)",
+            value: peak.bytes,
+            line: peak.line,
+            origin: .nvidiaSmi
+          )
+        )
+      }
+      let voted = votes.max(by: {
+        $0.value < $1.value || ($0.value == $1.value && $0.key.rawValue > $1.key.rawValue)
+      })?.key
+      guard let engine = voted ?? (smiPeaks.isEmpty ? nil : .nvidiaSmi) else {
         throw InputError(
           .unrecognized,
           source: source,
           message: "no line of the \(line) read is one shardplan knows from an engine's log",
           expected:
-            "vLLM (\"model weights take\", \"Available KV cache memory\", \"GPU KV cache size\"), SGLang (\"Load weight end\", \"KV Cache is allocated\"), llama.cpp (\"CUDA0 model buffer size\", \"KV buffer size\", \"compute buffer size\", \"eval time\"), or Ollama (\"offload to cuda\")",
+            "vLLM (\"model weights take\", \"Available KV cache memory\", \"GPU KV cache size\"), SGLang (\"Load weight end\", \"KV Cache is allocated\"), llama.cpp (\"CUDA0 model buffer size\", \"KV buffer size\", \"compute buffer size\", \"eval time\"), Ollama (\"offload to cuda\"), or nvidia-smi (a --query-gpu CSV with memory.used)",
           fix: "Give the engine's start-up log (its standard error), from the start"
         )
       }
@@ -294,10 +343,13 @@ package struct EngineLog: Sendable {
     "buffer size", "offloaded", "n_ctx", "n_ubatch", "max_num_seqs", "max_num_batched_tokens",
     "Initializing a V0 LLM engine", "flash_attn", "Flash Attention was", "tokens per second",
     "offload to", "weights take", "weights took", "loading took", "KV cache", "gpu_memory_utilization",
-    "torch peak memory increase", "Requested memory",
+    "torch peak memory increase", "Requested memory", "blocks: ", "Maximum concurrency",
     "Graph capturing", "Load weight end",
     "KV Cache is allocated", "Capture cuda graph end", "max_total_num_tokens", "shardplan-measure:",
   ].map { Array($0.utf8) }
+
+  /// The column nvidia-smi's `--query-gpu` CSV header names for memory used.
+  static let smiHeader = Array("memory.used".utf8)
 
   /// Whether `phrase` occurs in `raw` (memchr for its first byte, then memcmp).
   static func find(_ phrase: [UInt8], in raw: UnsafeRawBufferPointer) -> Bool {
@@ -507,6 +559,14 @@ package struct EngineLog: Sendable {
     }
     if let match = message.firstMatch(of: /GPU KV cache size: ([\d,]+) tokens/) {
       return number(match.1).map { [(.kvTokens, nil, $0)] } ?? []
+    }
+    // V0: # GPU blocks: 1381 / # cuda blocks: 13618, # CPU blocks: 2048 (blocks of 16 tokens, vLLM's default).
+    if let match = message.firstMatch(of: /# (?:GPU|CUDA|cuda) blocks: (\d{1,12})\b/) {
+      return number(match.1).map { [(.kvTokens, nil, $0 * Double(EngineProfile.profile(.vllm).kvBlockSize))] } ?? []
+    }
+    // Maximum concurrency for 2048 tokens per request: 10.79x
+    if let match = message.firstMatch(of: /Maximum concurrency for [\d,]+ tokens per request: ([\d.]+)x/) {
+      return number(match.1).map { [(.maxConcurrency, nil, $0)] } ?? []
     }
     // the current vLLM instance can use total_gpu_memory (23.58GiB) x gpu_memory_utilization (0.99) = 23.35GiB
     if let match = message.firstMatch(of: /gpu_memory_utilization \([\d.]+\) = ([\d.]+) ?(GiB|GB)/) {

@@ -45,6 +45,10 @@ package struct Reconciliation: Sendable {
       package var overheadBytes: Double
       package var freeBytes: Double
       package var usableBytes: Double
+      /// What the workloads use of it.
+      package var usedBytes: Double = 0
+      /// What other processes hold on the GPU.
+      package var otherBytes: Double = 0
       /// The GPU's catalog id, where its name is one the catalog knows.
       package var gpuModel: String?
     }
@@ -101,6 +105,8 @@ package struct Reconciliation: Sendable {
           overheadBytes: number("overheadBytes"),
           freeBytes: number("freeBytes"),
           usableBytes: number("usableBytes"),
+          usedBytes: number("usedBytes"),
+          otherBytes: number("otherBytes"),
           gpuModel: device["name"]?.stringValue.flatMap { GPUCatalog.spec(matchingProductName: $0)?.id }
         )
       }
@@ -146,8 +152,13 @@ package struct Reconciliation: Sendable {
     for figure in log.figures where figure.term.isPerGPU {
       if let device = figure.device, !order.contains(device) { order.append(device) }
     }
-    let pooled = log.engine == .vllm || log.engine == .sglang
-    if pooled, plan != nil {
+    // vLLM and SGLang give their KV pool what is left; nvidia-smi's samples are
+    // of the plan's engine.
+    let poolingEngines = [Engine.vllm.rawValue, Engine.sglang.rawValue]
+    let pooled =
+      log.engine == .vllm || log.engine == .sglang
+      || (log.engine == .nvidiaSmi && poolingEngines.contains(plan?.engine ?? ""))
+    if pooled, plan != nil, log.engine != .nvidiaSmi {
       notes.append(
         "\(log.engine.rawValue) gives the KV cache everything left in its budget: the prediction is the plan's KV cache plus its free memory"
       )
@@ -220,7 +231,18 @@ package struct Reconciliation: Sendable {
     case .prefillTokensPerSecond: return plan.prefillTokensPerSecond
     // llama.cpp counts the output layer as one more: all on the GPU is layers + 1.
     case .gpuLayers: return (plan.gpuLayers ?? plan.layers) + 1
-    case .kvTokens, .cudaGraphs, .allReduceBusBandwidth, .peakMemory: return nil
+    case .kvTokens: return pooled ? poolTokens(plan) : nil
+    case .maxConcurrency:
+      return pooled && plan.context > 0 ? poolTokens(plan).map { ($0 / plan.context * 100).rounded(.down) / 100 } : nil
+    case .memoryUsed:
+      // What nvidia-smi shows: a pooling engine fills its budget, the others use
+      // what they planned; beside it, what the engine keeps outside its budget
+      // (vLLM's CUDA context and graphs) and what other processes hold.
+      guard let budget else { return nil }
+      let profile = EngineProfile.profile(Engine(name: plan.engine))
+      let outside = profile.runtimeOutsideBudget ? Double(profile.outsideBudgetBytes) : 0
+      return (pooled ? budget.usableBytes : budget.usedBytes) + outside + budget.otherBytes
+    case .cudaGraphs, .allReduceBusBandwidth, .peakMemory: return nil
     // What the cost model assumes the measured rate is: the catalog's peak times
     // its efficiency (every GEMM priced at the dense bf16 peak, fp8 ones too).
     case .hbmBandwidth:
@@ -228,6 +250,19 @@ package struct Reconciliation: Sendable {
     case .gemmBF16, .gemmFP8:
       return spec(gpu, plan).flatMap { $0.tflops.bf16 }.map { $0 * 1e12 * CostModel.computeEfficiency }
     }
+  }
+
+  /// The tokens a pooling engine's KV pool holds under the plan: on each GPU the
+  /// pool (the plan's KV cache and its free memory) over the KV bytes of one token
+  /// there (the plan's cache over its tokens), in whole blocks of the engine's
+  /// paged cache, the fewest over the GPUs (vLLM takes the smallest worker's).
+  static func poolTokens(_ plan: PlanFigures) -> Double? {
+    let tokens = plan.context * plan.concurrency
+    let block = Double(max(EngineProfile.profile(Engine(name: plan.engine)).kvBlockSize, 1))
+    let perGPU = plan.gpus.compactMap { plan.devices[$0] }.filter { $0.kvCacheBytes > 0 }.map { device in
+      ((device.kvCacheBytes + device.freeBytes) / (device.kvCacheBytes / tokens) / block).rounded(.down) * block
+    }
+    return tokens > 0 ? perGPU.min() : nil
   }
 
   /// The catalog entry of a plan's GPU, where its name is one the catalog knows.
@@ -253,6 +288,7 @@ package struct Reconciliation: Sendable {
         if row.term == .gemmBF16 || row.term == .gemmFP8 {
           return Units.formatDecimal(value / 1e12, places: 1) + " TFLOP/s"
         }
+        if row.term == .maxConcurrency { return Units.formatDecimal(value, places: 2) + "×" }
         if row.term == .decodeTokensPerSecond || row.term == .prefillTokensPerSecond {
           return Units.formatDecimal(value, places: 1) + " tokens/s"
         }

@@ -188,7 +188,8 @@ struct ModelFamily: Sendable {
     [
       .llama, .mistral, .mixtral, .qwen2, .qwen2MoE, .qwen3, .qwen3MoE, .gemma, .gemma2, .gemma3, .phi3, .phi2,
       .deepSeekV2, .deepSeekV3, .kimiK2, .gptOSS, .gpt2, .bert, .roberta, .granite, .graniteMoE, .olmo2, .cohere,
-      .starCoder2, .smolLM3, .phiMoE, .glm4MoE, .gptNeoX, .llama4, .internLM3, .qwen3Next, .qwen35, .qwen35MoE, .mamba, .mamba2,
+      .starCoder2, .smolLM3, .phiMoE, .glm4MoE, .gptNeoX, .llama4, .internLM3, .qwen3Next, .qwen35, .qwen35MoE, .mamba,
+      .mamba2,
       .jamba,
       .falcon, .miniMaxM2,
       .falconH1, .nemotronH,
