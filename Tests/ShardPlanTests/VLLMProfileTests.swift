@@ -115,3 +115,56 @@ struct VLLMProfileTests {
     #expect(request.servingAsLogged(v0).profile.sources.contains { $0.contains("vLLM's default") })
   }
 }
+
+/// llama.cpp's decode on a card older than Ampere, where it replays no CUDA
+/// graphs, and the cache a logged decode rate was measured over.
+@Suite("llama.cpp decode without CUDA graphs")
+struct LaunchTermTests {
+  static let pythia = "Tests/ShardPlanTests/Fixtures/engine-logs/models/pythia-2.8b.config.json"
+
+  @Test func launchesAreChargedOnlyBeforeAmpere() {
+    let llama = EngineProfile.profile(.llamaCpp)
+    #expect(llama.decodeLaunchSecondsPerLayer(computeCapabilities: ["7.0"]) == 110e-6)
+    #expect(llama.decodeLaunchSecondsPerLayer(computeCapabilities: ["8.6", "7.5"]) == 110e-6)
+    #expect(llama.decodeLaunchSecondsPerLayer(computeCapabilities: ["8.0", nil]) == 0)
+    #expect(EngineProfile.profile(.vllm).decodeLaunchSecondsPerLayer(computeCapabilities: ["7.0"]) == 0)
+  }
+
+  /// Pythia 2.8B Q4_0 on the V100: a decode step takes 32 × 110 µs longer than
+  /// with the launches taken out, and nothing else changes.
+  @Test func aV100StepPaysItsLaunches() throws {
+    let base = try ModelLoader(environment: [:]).load(Self.pythia)
+    let format = try #require(WeightFormat(quant: "q4_0"))
+    let model = base.converted(to: format)
+    let graph = try TopologyLoader().load([
+      Repository.path("Tests/ShardPlanTests/Fixtures/engine-logs/topologies/1x-v100-pcie-16gb.yaml")
+    ])
+    let planner = try Planner(graph: graph)
+    let request = InferenceRequest(
+      model: model,
+      weights: .converted(format),
+      context: 2048,
+      kvCache: .f16,
+      engine: .llamaCpp
+    )
+    var profile = request.profile
+    profile.launchSecondsPerLayerWithoutGraphs = 0
+    let with = try #require(planner.plan(request).workloads.first?.prediction.decodeTokensPerSecond)
+    let without = try #require(
+      planner.plan(request.serving(with: profile)).workloads.first?.prediction.decodeTokensPerSecond
+    )
+    #expect(abs((1 / with - 1 / without) - 32 * 110e-6) < 1e-9)
+  }
+
+  /// ggml-ci's llama-cli run timed a 7-token prompt and 255 generated tokens:
+  /// its decode rate is of a cache of 7 + 255 / 2 = 134 tokens on average.
+  @Test func theLoggedDecodeFill() throws {
+    let log = try EngineLog.read(
+      path: Repository.path(
+        "Tests/ShardPlanTests/Fixtures/engine-logs/llamacpp-ggml-ci-b4343-pythia-2.8b-q4_0-v100.log"
+      )
+    )
+    #expect(log.promptTokens == 7 && log.generatedTokens == 255)
+    #expect(log.decodeFill == 134)
+  }
+}

@@ -140,6 +140,11 @@ package struct EngineProfile: Hashable, Sendable {
   /// `engineOverheads`, vLLM's logged `non_torch_memory`), in place of the
   /// overheads the profile assumes there.
   package var measuredOverheadBytes: Int64?
+  /// Seconds a decode step spends launching one layer's kernels where the engine
+  /// cannot replay CUDA graphs, on a card older than compute capability 8.0
+  /// (llama.cpp's `disable_due_to_gpu_arch`); 0 for engines whose launches the
+  /// roofline's 3 µs a layer covers. See ``decodeLaunchSecondsPerLayer(computeCapabilities:)``.
+  package var launchSecondsPerLayerWithoutGraphs = 0.0
   /// Whether the engine takes pipeline cuts from `VLLM_PP_LAYER_PARTITION`.
   package var setsLayerPartition: Bool = false
   /// Whether the engine refuses to start with a context longer than the model's
@@ -195,6 +200,21 @@ package struct EngineProfile: Hashable, Sendable {
   /// FlashInfer's sampler skips the sort and needs less.
   package static func samplerSortBytes(logits: Int64) -> Int64 {
     logits * 19 / 2
+  }
+
+  /// The kernel-launch time of one layer in a decode step on GPUs of these
+  /// compute capabilities: ``launchSecondsPerLayerWithoutGraphs`` where any of
+  /// them is older than 8.0 (llama.cpp replays CUDA graphs only from Ampere on),
+  /// else 0. The 110 µs is fit to ggml-ci's V100 runs (`Fixtures/engine-logs`:
+  /// OpenLLaMA 7B at build 2197 and Pythia 2.8B at build 4343, 32 layers each,
+  /// `-t 1`): with it, and the bytes of each run's cache, 16 of their 17 decode
+  /// rates agree within 17% (Q3_K at build 2197 is 32% slower than its bytes).
+  package func decodeLaunchSecondsPerLayer(computeCapabilities: [String?]) -> Double {
+    guard launchSecondsPerLayerWithoutGraphs > 0 else { return 0 }
+    let old = computeCapabilities.contains { capability in
+      capability.flatMap { Double($0) }.map { $0 < 8.0 } ?? false
+    }
+    return old ? launchSecondsPerLayerWithoutGraphs : 0
   }
 
   /// NCCL's buffers on each GPU for a tensor-parallel group of `size`:
@@ -276,6 +296,7 @@ package struct EngineProfile: Hashable, Sendable {
         keepsInputEmbeddingOnHost: true,
         compactKVCache: .q8_0,
         defaultKVCache: .f16,
+        launchSecondsPerLayerWithoutGraphs: 110e-6,
         // llama.cpp's -ctk/-ctv types (ggml type names); it has no fp8 cache.
         kvCacheSpellings: Dictionary(
           uniqueKeysWithValues: KVCacheType.allCases.filter { $0 != .fp8 }.map { ($0, $0.rawValue) }

@@ -84,16 +84,19 @@ package enum CostModel {
   }
 
   /// Seconds one decode step spends in a stage: reading its `bytes` (weights and
-  /// cache) from HBM, a fixed latency per layer, and its collectives.
+  /// cache) from HBM, a fixed latency per layer (and the engine's kernel
+  /// launches where it replays no CUDA graphs, `launchSecondsPerLayer`), and its
+  /// collectives.
   package static func decodeStageSeconds(
     bytes: Int64,
     bandwidth: Int64,
     layers: Int,
     communicationSeconds: Double,
-    efficiency: Double = memoryEfficiency
+    efficiency: Double = memoryEfficiency,
+    launchSecondsPerLayer: Double = 0
   ) -> Double {
-    readSeconds(bytes: bytes, bandwidth: bandwidth, efficiency: efficiency) + Double(layers) * layerLatencySeconds
-      + communicationSeconds
+    readSeconds(bytes: bytes, bandwidth: bandwidth, efficiency: efficiency)
+      + Double(layers) * (layerLatencySeconds + launchSecondsPerLayer) + communicationSeconds
   }
 
   /// FLOPs of the prefill of one prompt of `tokens` tokens over `layers` of the

@@ -244,6 +244,12 @@ extension Planner {
     )
   }
 
+  /// The engine's kernel-launch seconds per layer and decode step on these GPUs
+  /// (llama.cpp without CUDA graphs on cards older than Ampere).
+  func launchSeconds(_ serving: Serving, gpus: [Int]) -> Double {
+    serving.profile.decodeLaunchSecondsPerLayer(computeCapabilities: gpus.map { graph.gpus[$0].computeCapability })
+  }
+
   /// CPU RAM bandwidth of a host, or the cost model's stated assumption.
   func ramBandwidth(_ host: Host) -> Int64 {
     host.ramBandwidthBytesPerSecond ?? CostModel.assumedRAMBandwidthBytesPerSecond
@@ -375,7 +381,8 @@ extension Planner {
         bandwidth: card.bandwidthBytesPerSecond,
         layers: layers,
         communicationSeconds: stageComm,
-        efficiency: calibration.hbmEfficiency
+        efficiency: calibration.hbmEfficiency,
+        launchSecondsPerLayer: launchSeconds(serving, gpus: group)
       )
       communication += stageComm
       let flops = CostModel.prefillFLOPs(
@@ -786,7 +793,9 @@ extension Planner {
       )
     }
     let cpuRead = Double(cpuBytes - cpuSkipped - (streams ? 0 : shape.embedding)) / streamRate
-    let decode = gpuRead + cpuRead + Double(model.layers) * CostModel.layerLatencySeconds
+    let decode =
+      gpuRead + cpuRead
+      + Double(model.layers) * (CostModel.layerLatencySeconds + launchSeconds(serving, gpus: gpus))
     let prefill = gpuCompute + cpuRead
     var workload = workloadPlan(
       request,
@@ -905,7 +914,7 @@ extension Planner {
         efficiency: calibration.hbmEfficiency
       )
       + Double(cpuBytes) * activeFraction / (Double(ramRate) * CostModel.ramEfficiency)
-      + Double(model.layers) * CostModel.layerLatencySeconds
+      + Double(model.layers) * (CostModel.layerLatencySeconds + launchSeconds(serving, gpus: gpus))
     // Prefill: GPU compute for the whole prompt, plus copying the RAM-resident
     // experts to the GPUs once per ubatch (llama.cpp streams them).
     let batchTokens = max(profile.batchTokens, 1)

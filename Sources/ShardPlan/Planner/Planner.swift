@@ -529,6 +529,13 @@ public struct Planner: Sendable {
           + "; with layers or experts in RAM, the first GPU's buffer also holds a copy of the largest weight it multiplies for them (ops of 32 tokens or more run on the GPU)"
       )
     }
+    let launch = request.profile.decodeLaunchSecondsPerLayer(computeCapabilities: graph.gpus.map(\.computeCapability))
+    if launch > 0 {
+      let old = graph.gpus.filter { ($0.computeCapability.flatMap { Double($0) } ?? 8) < 8 }.map { "GPU \($0.index)" }
+      list.append(
+        "\(request.engine.rawValue) replays no CUDA graphs before compute capability 8.0 (\(old.joined(separator: ", "))): each decode step launches every layer's kernels, \(Int((launch * 1e6).rounded())) µs a layer (fit to ggml-ci's V100 runs)"
+      )
+    }
     if request.engine == .llamaCpp, request.model.moe != nil {
       list.append(
         "MoE under llama.cpp at its measured speed: decode at \(Units.formatDecimal(CostModel.llamaCppMoE.decode, places: 2))× and prefill at \(Units.formatDecimal(CostModel.llamaCppMoE.prefill, places: 2))× of the bytes and FLOPs model (Qwen3-30B-A3B Q4_0 on an A10: 103.5 and 1328 tokens/s measured in llama.cpp issue 13652)"

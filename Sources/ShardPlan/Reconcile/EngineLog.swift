@@ -124,6 +124,18 @@ package struct EngineLog: Sendable {
   /// vLLM's `max_num_batched_tokens`, where its log says (`Chunked prefill is
   /// enabled with max_num_batched_tokens=8192`): the tokens its profile runs.
   package var batchedTokens: Int?
+  /// The tokens of llama.cpp's timed prompt and of its timed generation, where
+  /// its `prompt eval time` and `eval time` lines say (`/ 7 tokens`, `/ 255 runs`):
+  /// the cache a decode rate was measured over.
+  package var promptTokens: Int?
+  package var generatedTokens: Int?
+
+  /// The tokens a llama.cpp decode rate was measured over on average: the timed
+  /// prompt and half the timed generation; nil without a decode rate or counts.
+  package var decodeFill: Int? {
+    guard let generatedTokens, figures.contains(where: { $0.term == .decodeTokensPerSecond }) else { return nil }
+    return max(1, (promptTokens ?? 0) + generatedTokens / 2)
+  }
 
   /// The shortest prompt whose llama.cpp `prompt eval` rate is read as prefill
   /// throughput: a prompt of 8 tokens (llama-cli's default test prompt) measures
@@ -200,6 +212,8 @@ package struct EngineLog: Sendable {
     var maxSequences: Int?
     var batchedTokens: Int?
     var v0BatchedTokens: Int?
+    var promptTokens: Int?
+    var generatedTokens: Int?
     /// The columns of an `nvidia-smi --query-gpu` CSV header with `memory.used`:
     /// how many, which holds memory.used and which the GPU's index.
     var smiColumns: (count: Int, used: Int, index: Int?)?
@@ -278,6 +292,13 @@ package struct EngineLog: Sendable {
         v0BatchedTokens = max(length, 2048)
         return
       }
+      // llama.cpp's timings: how many tokens were timed (the line is read for its rate too).
+      if let timed = text.message.firstMatch(
+        of:
+          /(?:llama_perf_context_print|llama_print_timings):\s+(prompt eval|eval) time\s*=\s*[\d.]+ ms\s*\/\s*(\d{1,9}) (?:tokens|runs)/
+      ) {
+        if timed.1 == "eval" { generatedTokens = Int(timed.2) } else { promptTokens = Int(timed.2) }
+      }
       let before = figures.count
       for (engine, parse) in EngineLog.parsers {
         let found = parse(text.message, text.device)
@@ -333,7 +354,9 @@ package struct EngineLog: Sendable {
         flashAttention: flashAttention ?? (contextWithoutFlash ? false : nil),
         microBatch: microBatch,
         maxSequences: maxSequences,
-        batchedTokens: batchedTokens ?? v0BatchedTokens
+        batchedTokens: batchedTokens ?? v0BatchedTokens,
+        promptTokens: promptTokens,
+        generatedTokens: generatedTokens
       )
     }
   }

@@ -66,6 +66,9 @@ package struct Reconciliation: Sendable {
     package var layers: Double
     package var decodeTokensPerSecond: Double?
     package var prefillTokensPerSecond: Double?
+    /// The cache the decode rate was priced over, where not the plan's context
+    /// (a logged run's fill, ``EngineLog/decodeFill``).
+    package var decodeContext: Int?
 
     /// Reads `plan.json`.
     package static func read(_ data: Data, source: String) throws -> PlanFigures {
@@ -169,6 +172,11 @@ package struct Reconciliation: Sendable {
     if log.flashAttention == false {
       notes.append(
         "the log ran without flash attention: llama.cpp's compute buffer then holds the attention scores (cache × n_ubatch × heads × 4 bytes); a plan made with --model counts them, a plan.json for shardplan's own launch line (flash attention on) does not"
+      )
+    }
+    if let fill = plan?.decodeContext {
+      notes.append(
+        "decode is priced over the \(fill) tokens the run's cache held on average (its timed prompt and half its generation), not the plan's whole context"
       )
     }
     if log.figures.contains(where: \.isEstimate) {
