@@ -23,16 +23,7 @@ extension Config {
     let heads = try int("num_attention_heads", family: family)
     let vocab = try int("vocab_size", family: family)
     let intermediate = try optionalInt("intermediate_size") ?? 4 * hidden
-    guard heads > 0, hidden % heads == 0 else {
-      throw InputError(
-        .malformed,
-        source: name,
-        field: "num_attention_heads",
-        message: "\(heads) heads do not divide hidden_size \(hidden)",
-        expected: "a head count that divides hidden_size",
-        fix: "Check the model's config.json"
-      )
-    }
+    let headDim = try attentionShape(hidden: hidden, heads: heads, kvHeads: heads, vocab: vocab)
     let tied = bool("tie_word_embeddings", default: false)
     var (builder, quantization) = try tensorBuilder()
     builder.plain("gpt_neox.embed_in.weight", [vocab, hidden], layer: nil, role: .embedding)
@@ -61,7 +52,7 @@ extension Config {
       layers: layers,
       heads: heads,
       kvHeads: heads,
-      headDim: hidden / heads,
+      headDim: headDim,
       vocab: vocab,
       intermediate: intermediate,
       defaultContext: 2048,
