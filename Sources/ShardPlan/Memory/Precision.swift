@@ -189,21 +189,25 @@ public enum GGUFQuantization: String, Hashable, Sendable, CaseIterable {
   /// Falcon, IQ2/IQ3 presets) are not modelled.
   func type(forTensor name: String, role: TensorRole, layer: Int?, layers: Int) -> GGMLType {
     if self == .f16 || self == .bf16 || self == .q8_0 { return base }
-    let lower = name.lowercased()
     if role == .head { return .q6_k }
     guard let layer else { return base }
+    // By the tensor's module (`….v_proj.weight`: `v_proj`) and the one holding it
+    // (`attn.c_attn`, `mlp.c_proj`): two components, not a substring search,
+    // which Foundation runs slowly on Linux over DeepSeek-V3's 90,000 tensors.
+    let parts = name.lowercased().split(separator: ".").suffix(3)
+    let module = parts.count >= 2 ? parts[parts.endIndex - 2] : parts.last ?? ""
+    let parent: Substring = parts.count >= 3 ? parts[parts.startIndex] : ""
     // Fused Q, K and V (llama.cpp's `attn_qkv`: Phi-3's qkv_proj, GPT-NeoX's
     // query_key_value, GPT-2's c_attn) have their own rule.
     let isQKV =
-      lower.contains("attn_qkv") || lower.contains("qkv_proj") || lower.contains("query_key_value")
-      || lower.contains("attn.c_attn")
-    let isValue = !isQKV && (lower.contains("v_proj") || lower.contains("attn_v."))
+      ["attn_qkv", "qkv_proj", "query_key_value"].contains(module) || (module == "c_attn" && parent == "attn")
+    let isValue = !isQKV && (module == "v_proj" || module == "attn_v")
     let isDown =
-      lower.contains("down_proj") || lower.contains("ffn_down") || lower.contains(".w2.")
-      || lower.contains("dense_4h_to_h") || lower.contains("mlp.c_proj")
+      ["down_proj", "w2", "dense_4h_to_h"].contains(module) || module.hasPrefix("ffn_down")
+      || (module == "c_proj" && parent == "mlp")
     let isOutput =
-      lower.contains("o_proj") || lower.contains("attn_output") || lower.contains("attention.dense.")
-      || lower.contains("attn.c_proj")
+      module == "o_proj" || module == "attn_output" || (module == "c_proj" && parent == "attn")
+      || (module == "dense" && (parent == "attention" || parent == "self_attention"))
     if isQKV {
       switch self {
       case .q3_k_m, .q3_k_l: return .q4_k
