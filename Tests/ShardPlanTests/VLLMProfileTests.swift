@@ -168,3 +168,39 @@ struct LaunchTermTests {
     #expect(log.decodeFill == 134)
   }
 }
+
+/// Two vLLM processes on one card: each keeps its CUDA context and graphs (1 GiB
+/// by the profile) beside its budget, so their budgets must leave 2 GiB.
+@Suite("Roles sharing a card")
+struct SharedCardTests {
+  static func plan(fraction: Double?) throws -> Plan {
+    let loader = ModelLoader(environment: [:])
+    let graph = try TopologyLoader().load(["desktop-rtx-3060-12gb"])
+    let requests = try ["meta-llama/Llama-3.2-1B", "TinyLlama/TinyLlama-1.1B-Chat-v1.0"].enumerated().map {
+      index,
+      id in
+      var request = InferenceRequest(
+        model: try loader.load(id),
+        weights: .converted(.float(.bf16)),
+        role: "r\(index)",
+        context: 2048
+      )
+      if let fraction { request = try #require(Fix(.memoryFraction(fraction), summary: "").apply(to: request)) }
+      return request
+    }
+    return try Planner(graph: graph).planRoles(requests)
+  }
+
+  /// 90% of a 12 GiB card leaves 1.2 GiB, short of two processes' 2 GiB; at 80%
+  /// the 2.4 GiB left holds both.
+  @Test func theRoomBesideTheBudgetsHoldsEveryProcess() throws {
+    let vllm = EngineProfile.profile(.vllm)
+    #expect(vllm.outsideBudgetBytes == 1 << 30)
+    let crowded = try Self.plan(fraction: nil)
+    #expect(crowded.verdict == .doesNotFit)
+    #expect(crowded.reasons.contains { $0.contains("2 engine processes") && $0.contains("2.0 GiB") })
+    let roomy = try Self.plan(fraction: 0.8)
+    #expect(roomy.verdict != .doesNotFit)
+    #expect(!roomy.reasons.contains { $0.contains("engine processes") })
+  }
+}
