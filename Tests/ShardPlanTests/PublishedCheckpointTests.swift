@@ -63,6 +63,7 @@ struct PublishedCheckpointTests {
     ("cogito-v1-preview-qwen-14b", 196_608),  // 48 · 8 · (5120 / 40 = 128) · 2 · 2
     ("qwen3.5-18b-reap", 20_480),  // only the 10 full-attention layers: 10 · 2 · 256 · 2 · 2
     ("falcon-180b-chat", 163_840),  // 80 · 8 · (14848 / 232 = 64) · 2 · 2
+    ("yi-1.5-6b-slerp", 65_536),  // 32 · 4 · (4096 / 32 = 128) · 2 · 2
   ])
   func kvBytesPerToken(_ name: String, _ bytes: Int64) throws {
     #expect(KVCacheModel(attention: try Self.spec(name).attention, type: .bf16).bytesPerToken() == bytes)
