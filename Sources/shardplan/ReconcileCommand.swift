@@ -104,25 +104,9 @@ struct ReconcileCommand: ParsableCommand {
       Data(plan.jsonText().utf8),
       source: "the plan of \(model) on \(topology)"
     )
-    // llama.cpp's decode rate was measured over the cache its run filled (the
-    // prompt and, on average, half the generation), not the whole context the
-    // plan prices: its decode is priced again at that fill, on the same layout.
-    if let fill = log.decodeFill, fill < request.context,
-      let filled = try? options.request(
-        for: spec,
-        concurrency: concurrency,
-        engine: options.engine ?? Self.engine(of: log),
-        context: fill
-      ).servingAsLogged(log)
-    {
-      let again = planner.plan(filled)
-      if again.workloads.first?.stages == plan.workloads.first?.stages,
-        again.workloads.first?.gpuLayers == plan.workloads.first?.gpuLayers,
-        let rate = again.workloads.first?.prediction.decodeTokensPerSecond
-      {
-        figures.decodeTokensPerSecond = rate
-        figures.decodeContext = fill
-      }
+    if let logged = planner.decodeAsLogged(request, plan: plan, log: log) {
+      figures.decodeTokensPerSecond = logged.tokensPerSecond
+      figures.decodeContext = logged.context
     }
     return figures
   }

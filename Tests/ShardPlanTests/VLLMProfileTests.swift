@@ -204,3 +204,41 @@ struct SharedCardTests {
     #expect(!roomy.reasons.contains { $0.contains("engine processes") })
   }
 }
+
+/// A logged llama.cpp decode rate is priced over the cache the run filled: the
+/// same layout over 134 tokens reads less KV than over the plan's 2048, so it is
+/// faster, and the plan's context does not leak into it.
+@Suite("Decode priced as logged")
+struct DecodeAsLoggedTests {
+  @Test func theFillIsPricedNotTheContext() throws {
+    let base = try ModelLoader(environment: [:]).load(LaunchTermTests.pythia)
+    let format = try #require(WeightFormat(quant: "q4_0"))
+    let graph = try TopologyLoader().load([
+      Repository.path("Tests/ShardPlanTests/Fixtures/engine-logs/topologies/1x-v100-pcie-16gb.yaml")
+    ])
+    let planner = try Planner(graph: graph)
+    let request = InferenceRequest(
+      model: base.converted(to: format),
+      weights: .converted(format),
+      context: 2048,
+      kvCache: .f16,
+      engine: .llamaCpp
+    )
+    let plan = planner.plan(request)
+    let log = try EngineLog.read(
+      path: Repository.path(
+        "Tests/ShardPlanTests/Fixtures/engine-logs/llamacpp-ggml-ci-b4343-pythia-2.8b-q4_0-v100.log"
+      )
+    )
+    let logged = try #require(planner.decodeAsLogged(request, plan: plan, log: log))
+    #expect(logged.context == 134)
+    var filled = request
+    filled.context = 134
+    #expect(logged.tokensPerSecond == planner.plan(filled).workloads.first?.prediction.decodeTokensPerSecond)
+    let full = try #require(plan.workloads.first?.prediction.decodeTokensPerSecond)
+    // The 134 tokens take 256 cells (llama.cpp pads the cache to 256): the KV of
+    // 2048 − 256 cells (327,680 bytes each) is not read at 80% of 900 GB/s.
+    let saved = Double((2048 - 256) * 327_680) / (0.8 * 900e9)
+    #expect(abs((1 / full - 1 / logged.tokensPerSecond) - saved) < 1e-9)
+  }
+}

@@ -208,7 +208,7 @@ package struct EngineProfile: Hashable, Sendable {
   /// else 0. The 110 µs is fit to ggml-ci's V100 runs (`Fixtures/engine-logs`:
   /// OpenLLaMA 7B at build 2197 and Pythia 2.8B at build 4343, 32 layers each,
   /// `-t 1`): with it, and the bytes of each run's cache, 16 of their 17 decode
-  /// rates agree within 17% (Q3_K at build 2197 is 32% slower than its bytes).
+  /// rates agree within 22% (Q3_K at build 2197 is 35% slower than its bytes).
   package func decodeLaunchSecondsPerLayer(computeCapabilities: [String?]) -> Double {
     guard launchSecondsPerLayerWithoutGraphs > 0 else { return 0 }
     let old = computeCapabilities.contains { capability in
@@ -247,6 +247,8 @@ package struct EngineProfile: Hashable, Sendable {
           "block size 16, gpu_memory_utilization 0.9, max_num_seqs 256, max_num_batched_tokens 8192: vLLM engine-argument defaults",
           "runtime 512 MiB: CUDA context + cuBLAS workspaces, vLLM's 'non_torch_memory' (typically 0.3–0.8 GiB)",
           "CUDA graphs 512 MiB: typical capture size; measured up to 2.4 GiB with TP 4 (vLLM #7553)",
+          "the CUDA context and graphs lie beside --gpu-memory-utilization's share, which holds weights, the profile's peak, NCCL's buffers and the KV cache (vLLM's memory profiling)",
+          "profile peak: the forward over max_num_batched_tokens, or the sampler's sort of max_num_seqs × vocab fp32 logits, 9.5 × them (Phi-4-mini under vLLM 0.7.3: 1.83 GiB, Fixtures/engine-logs)",
         ],
         profilesSampler: true,
         runtimeOutsideBudget: true,
@@ -286,6 +288,7 @@ package struct EngineProfile: Hashable, Sendable {
           "runtime 250 MiB: gguf-parser's default VRAM platform footprint",
           "n_ubatch 512 (llama.cpp default); context padded to 256 cells with flash attention (gguf-parser)",
           "token embedding in host memory: llama.cpp puts the input layer in the CPU buffer (281.81 MiB of Llama 3.1 8B Q4_K_M in a real run's log, Fixtures/engine-logs)",
+          "110 µs of kernel launches a layer and decode step before compute capability 8.0, where llama.cpp replays no CUDA graphs: fit to ggml-ci's V100 runs (Fixtures/engine-logs)",
         ],
         activationRule: .computeBuffer,
         splitsTensors: false,

@@ -77,16 +77,16 @@ extension Planner {
     // budgets of all of them (vLLM's CUDA context and graphs): a card shared by
     // several must leave room for every one.
     for device in devices {
-      let outside = workloads.filter { $0.1.gpuShares.contains { $0.gpu == device.index } }.map { _, workload in
-        EngineProfile.profile(workload.engine).runtimeOutsideBudget
-          ? EngineProfile.profile(workload.engine).outsideBudgetBytes : 0
+      let outside = workloads.filter { $0.1.gpuShares.contains { $0.gpu == device.index } }.compactMap { _, workload in
+        let profile = EngineProfile.profile(workload.engine)
+        return profile.runtimeOutsideBudget ? profile.outsideBudgetBytes : nil
       }
       let need = outside.reduce(0, +)
       let room = device.capacityBytes - device.otherBytes - device.usableBytes
-      guard outside.filter({ $0 > 0 }).count > 1, need > room else { continue }
+      guard outside.count > 1, need > room else { continue }
       verdict = .doesNotFit
       reasons.append(
-        "GPU \(device.index) runs \(outside.filter { $0 > 0 }.count) engine processes whose CUDA contexts and graphs (\(Units.formatBytes(need))) lie outside their budgets, but their budgets leave \(Units.formatBytes(max(room, 0))) of the card: lower --memory-fraction or pin the roles to other GPUs"
+        "GPU \(device.index) runs \(outside.count) engine processes whose CUDA contexts and graphs (\(Units.formatBytes(need))) lie outside their budgets, but their budgets leave \(Units.formatBytes(max(room, 0))) of the card: lower --memory-fraction or pin the roles to other GPUs"
       )
     }
     for (index, gpus) in placedReasons {

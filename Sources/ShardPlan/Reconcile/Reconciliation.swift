@@ -456,3 +456,25 @@ extension InferenceRequest {
     return logged == profile ? self : serving(with: logged)
   }
 }
+
+extension Planner {
+  /// The decode rate of `plan`'s layout over the cache a logged llama.cpp run
+  /// filled on average (``EngineLog/decodeFill``: its timed prompt and half its
+  /// generation), which is what the log's `eval time` measured, rather than over
+  /// the whole context the plan prices. Nil when the log times no generation,
+  /// fills the whole context, or the smaller cache would change the layout.
+  package func decodeAsLogged(
+    _ request: InferenceRequest,
+    plan: Plan,
+    log: EngineLog
+  ) -> (tokensPerSecond: Double, context: Int)? {
+    guard let fill = log.decodeFill, fill < request.context else { return nil }
+    var filled = request
+    filled.context = fill
+    let again = self.plan(filled)
+    guard let workload = again.workloads.first, let original = plan.workloads.first,
+      workload.stages == original.stages, workload.gpuLayers == original.gpuLayers
+    else { return nil }
+    return (workload.prediction.decodeTokensPerSecond, fill)
+  }
+}
