@@ -82,14 +82,14 @@ public struct Emitter: Sendable {
   }
 
   /// The formats that apply to the plan's workloads.
-  public func applicableFormats() -> [EmitFormat] {
+  package func applicableFormats() -> [EmitFormat] {
     EmitFormat.allCases.filter { format in plan.workloads.contains { applies(format, to: $0) } }
   }
 
   /// The formats `--emit all` leaves out, each with why and what plan writes it:
   /// every engine sizes memory its own way, so a file is written only from a plan
   /// for its own engine, never translated from another's.
-  public func skippedFormats() -> [(format: EmitFormat, reason: String)] {
+  package func skippedFormats() -> [(format: EmitFormat, reason: String)] {
     let engines = Set(plan.workloads.map { $0.training == nil ? $0.engine.rawValue : "training" }).sorted()
     return EmitFormat.allCases.filter { !applicableFormats().contains($0) }.map { format in
       (format, "the plan is for \(engines.joined(separator: ", ")); \(Self.hint(format).lowercasedFirst)")

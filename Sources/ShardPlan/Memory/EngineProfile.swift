@@ -27,7 +27,7 @@ public struct Engine: RawRepresentable, Hashable, Sendable, Codable, CaseIterabl
 
   /// The engine a model is planned for when none is named: llama.cpp for GGUF
   /// files and llama.cpp quantizations (what runs them), vLLM otherwise.
-  public static func `default`(for model: ModelSpec, format: WeightFormat?) -> Engine {
+  package static func `default`(for model: ModelSpec, format: WeightFormat?) -> Engine {
     if case .gguf = format { return .llamaCpp }
     return model.tensorSource.isGGUF ? .llamaCpp : .vllm
   }

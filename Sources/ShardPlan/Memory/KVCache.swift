@@ -5,7 +5,7 @@ public enum KVCacheType: String, Hashable, Sendable, CaseIterable, Codable {
   case q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl
 
   /// Parses `--kv-dtype` (`auto` is the weights' float type, resolved by the caller).
-  public init?(name: String) {
+  package init?(name: String) {
     switch name.lowercased() {
     case "fp8", "fp8_e4m3", "fp8_e5m2", "f8": self = .fp8
     case "float16", "half": self = .f16

@@ -20,21 +20,21 @@ public struct Workload: Hashable, Sendable {
     public enum Offload: String, Hashable, Sendable, CaseIterable, Codable { case none, cpu, nvme }
 
     /// What trains.
-    public var method: Method
+    package var method: Method
     /// The optimizer.
-    public var optimizer: Optimizer
+    package var optimizer: Optimizer
     /// DeepSpeed ZeRO stage 0–3.
-    public var zeroStage: Int
+    package var zeroStage: Int
     /// Where ZeRO offloads optimizer states (and parameters at stage 3).
-    public var offload: Offload
+    package var offload: Offload
     /// Gradient (activation) checkpointing.
-    public var gradientCheckpointing: Bool
+    package var gradientCheckpointing: Bool
     /// Flash attention (no stored attention-score matrix).
-    public var flashAttention: Bool
+    package var flashAttention: Bool
     /// LoRA rank.
-    public var loraRank: Int
+    package var loraRank: Int
     /// LoRA target module names (`q_proj`, `v_proj` …); empty for all linears.
-    public var loraTargets: [String]
+    package var loraTargets: [String]
 
     /// A training setup; the defaults are full training with AdamW and no ZeRO.
     public init(

@@ -22,7 +22,7 @@ public enum WeightFormat: Hashable, Sendable {
   case gguf(GGUFQuantization)
 
   /// Parses `--quant` values.
-  public init?(quant: String) {
+  package init?(quant: String) {
     switch quant.lowercased() {
     case "fp8", "f8": self = .fp8
     case "int8", "bnb8", "llm.int8": self = .int8
@@ -36,7 +36,7 @@ public enum WeightFormat: Hashable, Sendable {
   }
 
   /// Parses `--dtype` values.
-  public init?(dtype: String) {
+  package init?(dtype: String) {
     switch dtype.lowercased() {
     case "fp32", "float32", "f32": self = .float(.f32)
     case "fp16", "float16", "f16", "half": self = .float(.f16)
@@ -52,7 +52,7 @@ public enum WeightFormat: Hashable, Sendable {
     + GGUFQuantization.allCases.map { .gguf($0) }
 
   /// The name a layout file's `weights:` gives the format (`bf16`, `fp8`, `q4_k_m` …).
-  public var key: String {
+  package var key: String {
     switch self {
     case .float(let dtype):
       switch dtype {
@@ -110,7 +110,7 @@ public enum PlannedWeights: Hashable, Sendable, Codable, CustomStringConvertible
   }
 
   /// A short label for reports.
-  public var label: String {
+  package var label: String {
     switch self {
     case .stored(let text): text
     case .converted(let format): format.label
@@ -121,7 +121,7 @@ public enum PlannedWeights: Hashable, Sendable, Codable, CustomStringConvertible
   public var description: String { label }
 
   /// The format, when the weights were converted to one.
-  public var format: WeightFormat? {
+  package var format: WeightFormat? {
     if case .converted(let format) = self { return format }
     return nil
   }

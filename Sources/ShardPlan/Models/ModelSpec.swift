@@ -25,7 +25,7 @@ package enum TensorStorage: Hashable, Sendable, Codable, CustomStringConvertible
 }
 
 /// What a tensor does in the model, for placement and for counting.
-public enum TensorRole: String, Hashable, Sendable, Codable {
+package enum TensorRole: String, Hashable, Sendable, Codable {
   case embedding, positionEmbedding, attention, norm, mlp, router, expert, sharedExpert, head, multiTokenPrediction
   case buffer, other
   /// A vision-language model's vision tower and projector, outside the decoder layers.
@@ -37,7 +37,7 @@ public struct TensorSpec: Hashable, Sendable, Codable {
   /// The checkpoint's name (`model.layers.3.self_attn.q_proj.weight`).
   public var name: String
   /// Dimensions as stored.
-  public var shape: [Int64]
+  package var shape: [Int64]
   /// Storage type.
   package var storage: TensorStorage
   /// Exact bytes as stored.
@@ -45,7 +45,7 @@ public struct TensorSpec: Hashable, Sendable, Codable {
   /// Decoder layer index, or nil for tensors outside the layer stack.
   public var layer: Int?
   /// What the tensor does.
-  public var role: TensorRole
+  package var role: TensorRole
   /// Values this tensor stands for. Equals the element count except for packed
   /// storage (two FP4 values per byte: twice the bytes) and for scales (0: not
   /// parameters).
@@ -110,9 +110,9 @@ public struct AttentionSpec: Hashable, Sendable, Codable {
   /// Key/value heads (GQA: fewer than `heads`; MQA: 1).
   public var kvHeads: Int
   /// Dimension of each key head.
-  public var keyHeadDim: Int
+  package var keyHeadDim: Int
   /// Dimension of each value head.
-  public var valueHeadDim: Int
+  package var valueHeadDim: Int
   /// For MLA (DeepSeek): the compressed KV latent rank and the decoupled RoPE
   /// key dimension that the cache holds instead of per-head keys and values.
   package var mla: MLA?
@@ -140,7 +140,7 @@ public struct MoESpec: Hashable, Sendable, Codable {
   /// Experts each token is routed to.
   public var expertsPerToken: Int
   /// Shared experts that every token uses (DeepSeek).
-  public var sharedExperts: Int
+  package var sharedExperts: Int
   /// Decoder layers that are MoE layers.
   package var moeLayers: [Int]
 }
@@ -153,7 +153,7 @@ public struct ModelSpec: Hashable, Sendable, Codable {
   /// `model_type` of config.json, or `general.architecture` of a GGUF file.
   public var family: String
   /// Hidden size.
-  public var hiddenSize: Int
+  package var hiddenSize: Int
   /// Decoder layers (without multi-token-prediction layers).
   public var layers: Int
   /// Multi-token-prediction layers stored after the decoder (DeepSeek-V3's MTP).

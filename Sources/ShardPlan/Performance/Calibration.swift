@@ -21,13 +21,13 @@ import Foundation
 public struct Calibration: Hashable, Sendable {
   /// An engine's fixed bytes on each GPU of one model: CUDA context, allocator,
   /// library workspaces and CUDA graphs, as a log measured them.
-  public struct EngineOverhead: Hashable, Sendable {
+  package struct EngineOverhead: Hashable, Sendable {
     /// The engine.
-    public var engine: Engine
+    package var engine: Engine
     /// A GPU catalog id (`h100-sxm`).
-    public var gpu: String
+    package var gpu: String
     /// Bytes per GPU.
-    public var bytes: Int64
+    package var bytes: Int64
 
     /// An overhead measured for `engine` on `gpu`.
     package init(engine: Engine, gpu: String, bytes: Int64) {
@@ -38,16 +38,16 @@ public struct Calibration: Hashable, Sendable {
   }
 
   /// Where the figures come from; nil for the built-in assumptions.
-  public var source: String?
+  package var source: String?
   /// Fraction of peak HBM bandwidth that weight and cache reads reach.
-  public var hbmEfficiency: Double
+  package var hbmEfficiency: Double
   /// Fraction of dense peak that prefill GEMMs reach, by dtype (`bf16`, `fp8`);
   /// a dtype not given keeps the built-in figure.
-  public var gemmEfficiency: [String: Double]
+  package var gemmEfficiency: [String: Double]
   /// NCCL all-reduce bus bandwidth, bytes/s, by the kind of the group's slowest link.
-  public var allReduceBusBandwidth: [LinkKind: Int64]
+  package var allReduceBusBandwidth: [LinkKind: Int64]
   /// Engines' fixed per-GPU bytes in place of their profile's runtime figure.
-  public var engineOverheads: [EngineOverhead]
+  package var engineOverheads: [EngineOverhead]
 
   /// The cost model's own assumptions (``CostModel``): 80% of HBM bandwidth, 60%
   /// of dense peak, collectives at each link's full bandwidth, each engine
@@ -61,7 +61,7 @@ public struct Calibration: Hashable, Sendable {
   )
 
   /// A calibration of the given figures.
-  public init(
+  package init(
     source: String?,
     hbmEfficiency: Double,
     gemmEfficiency: [String: Double],

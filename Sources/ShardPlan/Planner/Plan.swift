@@ -49,7 +49,7 @@ public struct Prediction: Hashable, Sendable, Codable {
   /// Time to first token for a prompt of the context length, seconds.
   public var timeToFirstTokenSeconds: Double
   /// What bounds decode (`HBM bandwidth`, `PCIe all-reduce`, `CPU RAM bandwidth` …).
-  public var decodeBound: String
+  package var decodeBound: String
   /// Encoders only: prompt tokens encoded per second over the whole deployment
   /// (every copy with a sequence encoding at once); nil for models that decode.
   package var encodeTokensPerSecond: Double? = nil
@@ -88,11 +88,11 @@ public struct WorkloadPlan: Hashable, Sendable, Codable {
   /// The GPUs of every data-parallel replica, replica 0 (the stages) first; each
   /// lists its GPUs in stage order, the stages' devices concatenated. Expert-parallel
   /// and offload plans have one entry.
-  public var replicaDevices: [[Int]] = []
+  package var replicaDevices: [[Int]] = []
   /// Layers on GPUs and in CPU RAM when offloading (llama.cpp `-ngl`).
   public var gpuLayers: Int?
   /// Decoder layers kept in CPU RAM, when offloading whole layers.
-  public var cpuLayers: Int?
+  package var cpuLayers: Int?
   /// Layers whose routed experts live in CPU RAM (llama.cpp `--n-cpu-moe`).
   package var cpuExpertLayers: Int?
   /// Tokens per sequence (training: the sequence length).
@@ -192,7 +192,7 @@ public struct DeviceBudget: Hashable, Sendable, Codable {
   /// The GPU’s index.
   public var index: Int
   /// The GPU’s name.
-  public var name: String
+  package var name: String
   /// The card’s memory.
   public var capacityBytes: Int64
   /// What the engine may use (its memory fraction applied, minus memory others hold).
@@ -208,15 +208,15 @@ public struct DeviceBudget: Hashable, Sendable, Codable {
   /// CUDA context, workspaces, CUDA graphs and NCCL buffers.
   public var overheadBytes: Int64
   /// Memory other processes already hold.
-  public var otherBytes: Int64
+  package var otherBytes: Int64
   /// Usable bytes left (negative: short by that much).
   public var freeBytes: Int64
   /// The verdict.
   public var verdict: Verdict
   /// Training: gradients and optimizer states this GPU holds after ZeRO sharding.
-  public var gradientBytes: Int64 = 0
+  package var gradientBytes: Int64 = 0
   /// Training: optimizer states on this GPU.
-  public var optimizerBytes: Int64 = 0
+  package var optimizerBytes: Int64 = 0
 
   /// JSON names: the card's memory is `memoryBytes`, as in every other output.
   enum CodingKeys: String, CodingKey {
@@ -292,7 +292,7 @@ public struct Plan: Hashable, Sendable, Codable {
   /// The version of `--format json`’s shape; bumped when it changes.
   package static let schemaVersion = 4
   /// The topology’s name.
-  public var topology: String
+  package var topology: String
   /// What the search optimised.
   public var objective: Objective
   /// The verdict.
@@ -310,10 +310,10 @@ public struct Plan: Hashable, Sendable, Codable {
   public var cpuBytes: Int64
   /// The CPU RAM of the hosts whose GPUs the workloads use, bytes, when something
   /// is offloaded and the topology knows it.
-  public var cpuRAMBytes: Int64? = nil
+  package var cpuRAMBytes: Int64? = nil
   /// The verdict on CPU RAM when something is offloaded (nil otherwise). The plan's
   /// verdict is the worst of this and its GPUs' verdicts.
-  public var cpuVerdict: Verdict? = nil
+  package var cpuVerdict: Verdict? = nil
   /// Layouts that were not chosen, best first.
   public var alternatives: [Alternative]
   /// What the numbers assume.

@@ -40,7 +40,7 @@ public struct TrainingRequest: Hashable, Sendable {
   /// Model-FLOPs utilisation assumed for the step time.
   package var mfu: Double
   /// `bf16` or `fp16`; nil to pick bf16 where every card has it.
-  public var mixedPrecision: String? = nil
+  package var mixedPrecision: String? = nil
 
   /// A training request; the defaults search the setup for DeepSpeed with micro-batch 1.
   public init(
@@ -76,29 +76,29 @@ public struct TrainingPlan: Hashable, Sendable, Codable {
   /// What trains.
   public var method: Workload.Training.Method
   /// The optimizer.
-  public var optimizer: Workload.Training.Optimizer
+  package var optimizer: Workload.Training.Optimizer
   /// DeepSpeed ZeRO or FSDP.
-  public var trainer: Trainer
+  package var trainer: Trainer
   /// ZeRO stage 0–3 (FSDP: 0, 2 or 3).
   public var zeroStage: Int
   /// Where optimizer states (and at ZeRO-3 the parameters) live: none, cpu, nvme.
-  public var offload: Workload.Training.Offload
+  package var offload: Workload.Training.Offload
   /// Whether activations are recomputed in the backward pass.
-  public var gradientCheckpointing: Bool
+  package var gradientCheckpointing: Bool
   /// `bf16` on cards of compute capability 8.0 and newer, else `fp16`.
   package var mixedPrecision: String
   /// Tokens per sequence.
   package var sequence: Int
   /// Sequences per GPU per forward pass.
-  public var microBatch: Int
+  package var microBatch: Int
   /// Micro-batches per optimizer step.
-  public var gradientAccumulation: Int
+  package var gradientAccumulation: Int
   /// micro-batch × accumulation × data-parallel size (DeepSpeed's `train_batch_size`).
-  public var globalBatch: Int
+  package var globalBatch: Int
   /// Hosts taking part and processes (GPUs) on each.
-  public var nodes: Int
+  package var nodes: Int
   /// Processes (GPUs) on each host.
-  public var processesPerNode: Int
+  package var processesPerNode: Int
   /// Parameters that get gradients.
   package var trainableParameters: Int64
   /// LoRA rank, for adapter training.

@@ -102,9 +102,9 @@ public struct Planner: Sendable {
   /// The machine planned for.
   public let graph: DeviceGraph
   /// The strategies the search may use.
-  public var strategy: Strategy
+  package var strategy: Strategy
   /// What the search optimises.
-  public var objective: Objective
+  package var objective: Objective
   /// A plan whose tightest GPU keeps less than this fraction of its memory free is `tight`.
   package var tightFraction: Double
   /// Each GPU's rates, by index, checked at creation.

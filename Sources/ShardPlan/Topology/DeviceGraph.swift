@@ -49,11 +49,11 @@ public struct DeviceGraph: Hashable, Sendable, Codable {
   /// One link per unordered GPU pair, sorted by (from, to).
   public var links: [Link]
   /// Facts worth knowing that are not errors: assumptions made, fields not trusted.
-  public var notes: [String]
+  package var notes: [String]
   /// Places where sources disagreed. The first source's value is kept.
   package var conflicts: [Conflict]
   /// The files or commands this graph was read from.
-  public var sources: [String]
+  package var sources: [String]
 
   /// Creates a graph; ``links`` are sorted into their canonical order.
   package init(
@@ -162,7 +162,7 @@ public struct DeviceGraph: Hashable, Sendable, Codable {
 /// One machine.
 public struct Host: Hashable, Sendable, Codable {
   /// Position among the graph's hosts.
-  public var index: Int
+  package var index: Int
   /// Host name, as given or `host0`.
   public var name: String
   /// CPU model, when known (from hwloc).
@@ -268,7 +268,7 @@ public struct GPU: Hashable, Sendable, Codable {
   /// Index of its host in ``DeviceGraph/hosts``.
   public var host: Int
   /// Index on its host (`nvidia-smi` index, CUDA index under `CUDA_DEVICE_ORDER=PCI_BUS_ID`).
-  public var localIndex: Int
+  package var localIndex: Int
   /// Product name as reported (`NVIDIA H100 80GB HBM3`) or the catalog name.
   public var name: String
   /// Catalog identifier of the model, when recognised.
@@ -278,9 +278,9 @@ public struct GPU: Hashable, Sendable, Codable {
   /// Memory already in use by other processes, in bytes (reported or declared).
   package var memoryUsedBytes: Int64?
   /// Peak memory bandwidth in bytes per second, from the catalog or the topology file.
-  public var memoryBandwidthBytesPerSecond: Int64?
+  package var memoryBandwidthBytesPerSecond: Int64?
   /// Dense peak bf16 TFLOP/s, from the catalog or the topology file.
-  public var bf16TFLOPS: Double?
+  package var bf16TFLOPS: Double?
   /// PCI address, when known.
   package var pciBusId: PCIBusID?
   /// NUMA node the GPU is attached to, when known.
@@ -288,7 +288,7 @@ public struct GPU: Hashable, Sendable, Codable {
   /// CPUs close to the GPU, as a Linux cpulist, when known.
   package var cpuAffinity: String?
   /// `GPU-…` UUID, when known.
-  public var uuid: String?
+  package var uuid: String?
   /// CUDA compute capability, when known.
   package var computeCapability: String?
   /// PCIe generation of the GPU's host link (maximum, not the idle current value).
@@ -401,7 +401,7 @@ public struct Link: Hashable, Sendable, Codable {
   /// One-way latency in seconds, when modelled.
   package var latencySeconds: Double?
   /// How the bandwidth was derived, for people and `--format json`.
-  public var basis: String
+  package var basis: String
 
   package init(
     from: Int,
