@@ -242,3 +242,83 @@ struct DecodeAsLoggedTests {
     #expect(abs((1 / full - 1 / logged.tokensPerSecond) - saved) < 1e-9)
   }
 }
+
+/// The driver's reserved memory (nvidia-smi's `Reserved`) is inside the card's
+/// total but no process can allocate it, and vLLM's fraction multiplies CUDA's
+/// total, which leaves it out: every budget is a share of the total less it.
+@Suite("Driver-reserved memory")
+struct ReservedMemoryTests {
+  static let mib = Units.mebibyte
+  /// `nvidia-smi -q` of an 8× H100 SXM (driver 565): Total 81559 MiB, Reserved
+  /// 454 MiB, Used 1 MiB on GPU 0.
+  static let captured = "Topologies/captured/nvsmi-q_8xH100-SXM-80GB_drv565.txt"
+
+  @Test func theCapturedReservationIsReadAndTakenOff() throws {
+    let graph = try TopologyLoader().load([Repository.path(Self.captured)])
+    let gpu = graph.gpus[0]
+    #expect(gpu.memoryBytes == 81_559 * Self.mib)
+    #expect(gpu.memoryReservedBytes == 454 * Self.mib)
+    #expect(gpu.allocatableBytes == 81_105 * Self.mib)
+    #expect(gpu.memoryAvailableBytes == 81_104 * Self.mib)
+  }
+
+  /// A vLLM plan's budget is 0.9 of 81,105 MiB less the 1 MiB in use, and the
+  /// launch file's `--gpu-memory-utilization` is the largest thousandth whose share
+  /// of those same 81,105 MiB stays within it.
+  @Test func vllmsShareAndItsFlagAgree() throws {
+    let graph = try TopologyLoader().load([Repository.path(Self.captured)])
+    let model = try ModelLoader(environment: [:]).load("Qwen/Qwen3-8B")
+    let plan = try Planner(graph: graph).plan(
+      InferenceRequest(model: model, weights: .asStored(model), context: 8192, engine: .vllm)
+    )
+    #expect(plan.verdict == .fits)
+    let gpu = try #require(plan.workloads.first?.stages.first?.devices.first)
+    let device = try #require(plan.devices.first { $0.index == gpu })
+    #expect(device.capacityBytes == 81_105 * Self.mib)
+    #expect(device.usableBytes == Int64(0.9 * Double(81_105 * Self.mib)) - Self.mib)
+    let files = try Emitter(plan: plan, graph: graph, models: ["default": model], origin: "test").emit([.vllm])
+    let script = try #require(files.first { $0.name.hasPrefix("vllm") }?.contents)
+    let flag = try #require(script.split(separator: "\n").first { $0.hasPrefix("  --gpu-memory-utilization") })
+    let value = try #require(Double(flag.split(separator: " ").last { !$0.isEmpty && $0 != "\\" } ?? ""))
+    #expect(value * Double(device.capacityBytes) <= Double(device.usableBytes))
+    #expect((value + 0.001) * Double(device.capacityBytes) > Double(device.usableBytes))
+  }
+
+  /// A topology file may state the reservation; with the memory in use it must
+  /// fit in the card.
+  @Test func aTopologyFileStatesIt() throws {
+    let yaml = "hosts:\n  - gpus:\n      - {model: h100-sxm, memoryReserved: 454 MiB}\n"
+    let contents = try TopologyFile.read(yaml, source: "t.yaml")
+    let graph = DeviceGraphBuilder.build(name: contents.name, hosts: contents.hosts)
+    #expect(graph.gpus[0].allocatableBytes == 81_105 * Self.mib)
+    let again = try TopologyFile.read(graph.topologyYAMLText(), source: "again.yaml")
+    #expect(
+      DeviceGraphBuilder.build(name: again.name, hosts: again.hosts).gpus[0].memoryReservedBytes == 454 * Self.mib
+    )
+    let error = try #require(
+      throws: InputError.self,
+      performing: {
+        try TopologyFile.read(
+          "hosts:\n  - gpus:\n      - {model: l4, memoryUsed: 20 GiB, memoryReserved: 3 GiB}\n",
+          source: "t.yaml"
+        )
+      }
+    )
+    #expect(error.field == "memoryReserved")
+  }
+
+  /// Without `memory.used`, what is used is total − free − reserved (NVML's total
+  /// is reserved + used + free): 81559 − 81000 − 454 = 105 MiB.
+  @Test func usedFromFreeLeavesTheReservationOut() throws {
+    let folder = try SyntheticFiles.folder("reserved")
+    let path = folder.appendingPathComponent("query.csv").path
+    try """
+    index, name, memory.total [MiB], memory.free [MiB], memory.reserved [MiB]
+    0, NVIDIA H100 80GB HBM3, 81559 MiB, 81000 MiB, 454 MiB
+
+    """.write(toFile: path, atomically: true, encoding: .utf8)
+    let gpu = try TopologyLoader().load([path]).gpus[0]
+    #expect(gpu.memoryUsedBytes == 105 * Self.mib)
+    #expect(gpu.memoryAvailableBytes == 81_000 * Self.mib)
+  }
+}

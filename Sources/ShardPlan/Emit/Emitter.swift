@@ -299,7 +299,7 @@ public struct Emitter: Sendable {
   /// planned bytes).
   func share(_ workload: WorkloadPlan, gpu: Int) -> (budget: Int64, used: Int64, capacity: Int64) {
     let device = plan.devices.first { $0.index == gpu }
-    let capacity = device?.capacityBytes ?? graph.gpus[gpu].memoryBytes ?? 0
+    let capacity = device?.capacityBytes ?? graph.gpus[gpu].allocatableBytes ?? 0
     let own = workload.gpuShares.first { $0.gpu == gpu }?.usedBytes ?? device?.usedBytes ?? 0
     let total = max(device?.usedBytes ?? own, own)
     let free = max(device?.freeBytes ?? 0, 0)

@@ -193,7 +193,8 @@ public struct DeviceBudget: Hashable, Sendable, Codable {
   public var index: Int
   /// The GPU’s name.
   package var name: String
-  /// The card’s memory.
+  /// The card’s memory as CUDA reports it: nvidia-smi's total less the driver's
+  /// reserved memory, when the topology states it (``GPU/allocatableBytes``).
   public var capacityBytes: Int64
   /// What the engine may use (its memory fraction applied, minus memory others hold).
   public var usableBytes: Int64
@@ -245,7 +246,7 @@ extension DeviceBudget {
   /// The budget of a GPU no workload uses: all of it free except what other
   /// processes already hold.
   init(idle gpu: GPU) {
-    let capacity = gpu.memoryBytes ?? 0
+    let capacity = gpu.allocatableBytes ?? 0
     let other = gpu.memoryUsedBytes ?? 0
     self.init(
       index: gpu.index,

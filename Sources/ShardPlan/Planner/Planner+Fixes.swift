@@ -22,7 +22,7 @@ extension Planner {
     // The engine's own memory knob, up to the safe highest fraction of the
     // smallest card: the smallest raise, in hundredths, that fits.
     if let current = serving.profile.memoryFraction {
-      let smallest = graph.gpus.compactMap(\.memoryBytes).min() ?? 0
+      let smallest = graph.gpus.compactMap(\.allocatableBytes).min() ?? 0
       let highest = serving.profile.safeMemoryFraction(capacity: smallest)
       // In whole hundredths, so that 0.95 − 0.90 is 5 steps and not 4.999….
       let steps = Int((highest * 100).rounded()) - Int((current * 100).rounded())

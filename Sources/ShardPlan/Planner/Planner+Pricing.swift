@@ -113,11 +113,12 @@ extension Planner {
     return priced
   }
 
-  /// Per-GPU memory the engine may use: its memory fraction of the card minus
-  /// what other processes and earlier workloads hold.
+  /// Per-GPU memory the engine may use: its memory fraction of the card (as CUDA
+  /// reports it: less the driver's reserved memory) minus what other processes and
+  /// earlier workloads hold.
   func usableBytes(_ gpu: GPU, profile: EngineProfile, occupied: Occupancy) -> Int64 {
     let fraction = profile.memoryFraction ?? 1.0
-    let capacity = gpu.memoryBytes ?? 0
+    let capacity = gpu.allocatableBytes ?? 0
     return Int64(Double(capacity) * fraction) - (gpu.memoryUsedBytes ?? 0) - (occupied[gpu.index] ?? 0)
   }
 
@@ -134,7 +135,7 @@ extension Planner {
     gradients: Int64 = 0,
     optimizer: Int64 = 0
   ) -> DeviceBudget {
-    let capacity = gpu.memoryBytes ?? 0
+    let capacity = gpu.allocatableBytes ?? 0
     let used = weights + kv + activation + overhead + gradients + optimizer
     let free = usable - used
     return DeviceBudget(

@@ -744,7 +744,8 @@ public struct Planner: Sendable {
   func offloadCandidates(_ serving: Serving, occupied: Occupancy) -> [PricedLayout] {
     let permitted = serving.request.pinnedGPUs.map(Set.init)
     let gpus = graph.gpus.filter { permitted?.contains($0.index) ?? true }
-    guard let gpu = gpus.max(by: { ($0.memoryBytes ?? 0, -$0.index) < ($1.memoryBytes ?? 0, -$1.index) }) else {
+    guard let gpu = gpus.max(by: { ($0.allocatableBytes ?? 0, -$0.index) < ($1.allocatableBytes ?? 0, -$1.index) })
+    else {
       return []
     }
     let gpuLayers = mostGPULayers(serving, gpu: gpu, occupied: occupied)

@@ -194,6 +194,9 @@ extension DeviceGraph {
         }
         if let memory = gpu.memoryBytes { out += "        memory: \(memory / Units.mebibyte) MiB\n" }
         if let used = gpu.memoryUsedBytes, used > 0 { out += "        memoryUsed: \(used / Units.mebibyte) MiB\n" }
+        if let reserved = gpu.memoryReservedBytes, reserved > 0 {
+          out += "        memoryReserved: \(reserved / Units.mebibyte) MiB\n"
+        }
         if gpu.model == nil, let bandwidth = gpu.memoryBandwidthBytesPerSecond {
           out += "        memoryBandwidth: \(bandwidth) B/s\n"
         }

@@ -277,6 +277,11 @@ public struct GPU: Hashable, Sendable, Codable {
   public var memoryBytes: Int64?
   /// Memory already in use by other processes, in bytes (reported or declared).
   package var memoryUsedBytes: Int64?
+  /// Memory the driver and firmware keep for themselves, in bytes: nvidia-smi's
+  /// `Reserved` (NVML's `reserved`), inside ``memoryBytes`` but never allocatable,
+  /// so CUDA's total (`cudaMemGetInfo`, what vLLM's memory fraction multiplies) is
+  /// ``memoryBytes`` less this. Nil when not reported.
+  package var memoryReservedBytes: Int64?
   /// Peak memory bandwidth in bytes per second, from the catalog or the topology file.
   package var memoryBandwidthBytesPerSecond: Int64?
   /// Dense peak bf16 TFLOP/s, from the catalog or the topology file.
@@ -304,9 +309,17 @@ public struct GPU: Hashable, Sendable, Codable {
   /// MIG instances, when MIG is on.
   package var migInstances: [MIGInstance]
 
-  /// Memory not used by anyone else, in bytes.
+  /// Memory not used by anyone else, in bytes: the card's memory less what the
+  /// driver reserves and other processes use.
   public var memoryAvailableBytes: Int64? {
-    memoryBytes.map { $0 - (memoryUsedBytes ?? 0) }
+    allocatableBytes.map { $0 - (memoryUsedBytes ?? 0) }
+  }
+
+  /// The memory an engine can allocate on the card, as CUDA reports its total:
+  /// ``memoryBytes`` less the driver's reserved memory, when that is known. Every
+  /// budget is a share of this.
+  package var allocatableBytes: Int64? {
+    memoryBytes.map { $0 - (memoryReservedBytes ?? 0) }
   }
 
   package init(
@@ -317,6 +330,7 @@ public struct GPU: Hashable, Sendable, Codable {
     model: String? = nil,
     memoryBytes: Int64? = nil,
     memoryUsedBytes: Int64? = nil,
+    memoryReservedBytes: Int64? = nil,
     memoryBandwidthBytesPerSecond: Int64? = nil,
     bf16TFLOPS: Double? = nil,
     pciBusId: PCIBusID? = nil,
@@ -338,6 +352,7 @@ public struct GPU: Hashable, Sendable, Codable {
     self.model = model
     self.memoryBytes = memoryBytes
     self.memoryUsedBytes = memoryUsedBytes
+    self.memoryReservedBytes = memoryReservedBytes
     self.memoryBandwidthBytesPerSecond = memoryBandwidthBytesPerSecond
     self.bf16TFLOPS = bf16TFLOPS
     self.pciBusId = pciBusId

@@ -135,7 +135,8 @@ package enum DeviceGraphBuilder {
         let memory = gpuFacts.memoryTotalBytes ?? spec?.memoryBytes
         var used = gpuFacts.memoryUsedBytes
         if used == nil, let total = gpuFacts.memoryTotalBytes, let free = gpuFacts.memoryFreeBytes {
-          used = max(0, total - free)
+          // NVML's total is reserved + used + free (nvmlMemory_v2_t).
+          used = max(0, total - free - (gpuFacts.memoryReservedBytes ?? 0))
         }
         gpus.append(
           GPU(
@@ -146,6 +147,7 @@ package enum DeviceGraphBuilder {
             model: spec?.id,
             memoryBytes: memory,
             memoryUsedBytes: used,
+            memoryReservedBytes: gpuFacts.memoryReservedBytes.map { min(max($0, 0), memory ?? $0) },
             memoryBandwidthBytesPerSecond: gpuFacts.memoryBandwidthBytesPerSecond
               ?? spec?.memoryBandwidthBytesPerSecond,
             bf16TFLOPS: gpuFacts.bf16TFLOPS ?? spec?.tflops.bf16,

@@ -15,8 +15,8 @@ package enum TopologyFile {
     "name", "count", "cpu", "ram", "ramBandwidth", "numaNodes", "gpus", "links", "network", "capture",
   ]
   static let gpuKeys = [
-    "model", "name", "count", "memory", "memoryUsed", "memoryBandwidth", "bf16TFLOPS", "numaNode", "pcieGeneration",
-    "pcieLanes",
+    "model", "name", "count", "memory", "memoryUsed", "memoryReserved", "memoryBandwidth", "bf16TFLOPS", "numaNode",
+    "pcieGeneration", "pcieLanes",
   ]
   static let linkKeys = ["default", "p2p", "matrix", "groups"]
   static let groupKeys = ["kind", "gpus", "links", "bandwidth"]
@@ -142,6 +142,7 @@ package enum TopologyFile {
       gpu.name = try gpuEntry.string("name") ?? spec?.name
       gpu.memoryTotalBytes = explicitMemory
       gpu.memoryUsedBytes = try gpuEntry.bytes("memoryUsed")
+      gpu.memoryReservedBytes = try gpuEntry.bytes("memoryReserved")
       gpu.memoryBandwidthBytesPerSecond = try gpuEntry.rate("memoryBandwidth")
       gpu.bf16TFLOPS = try gpuEntry.double("bf16TFLOPS", range: 0...1_000_000)
       gpu.numaNode = try gpuEntry.int("numaNode", range: 0...63)
@@ -149,6 +150,15 @@ package enum TopologyFile {
       gpu.pcieWidth = try gpuEntry.int("pcieLanes", range: 1...32)
       if let memory = gpu.memoryTotalBytes ?? spec?.memoryBytes, let used = gpu.memoryUsedBytes, used > memory {
         throw gpuEntry.error("memoryUsed", "memoryUsed is larger than the card's memory")
+      }
+      if let memory = gpu.memoryTotalBytes ?? spec?.memoryBytes,
+        (gpu.memoryReservedBytes ?? 0) + (gpu.memoryUsedBytes ?? 0) > memory
+      {
+        throw gpuEntry.error(
+          "memoryReserved",
+          "memoryReserved and memoryUsed together are larger than the card's memory",
+          expected: "the driver's reserved memory as nvidia-smi -q prints it (FB Memory Usage: Reserved), within memory"
+        )
       }
       guard facts.gpus.count + count <= TopologyFile.maxGPUsPerHost else {
         throw gpuEntry.error(
